@@ -1,0 +1,78 @@
+#pragma once
+/// The one seam every storage backend implements (after oras-go's
+/// content.Storage + Target): a content-addressed store that can also name
+/// content with tags.
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sealrun/content/stream.h"
+#include "sealrun/oci/descriptor.h"
+
+namespace sealrun::content {
+
+/// Target is a content-addressed store with tags: the local OCI layout, a
+/// memory store, a registry repository. Implementations are safe to call
+/// from several threads at once (the copy engine does).
+class Target {
+public:
+    virtual ~Target() = default;
+
+    /// resolve returns the descriptor a tag or a digest string names;
+    /// throws Error(not_found) when it names nothing here.
+    virtual oci::Descriptor resolve(std::string_view reference) = 0;
+
+    /// exists reports whether the content `desc` names is stored here.
+    virtual bool exists(const oci::Descriptor& desc) = 0;
+
+    /// fetch opens the content `desc` names as a stream that verifies size
+    /// and digest as it is read (see VerifyingStream). Throws
+    /// Error(not_found) when it is absent.
+    virtual std::unique_ptr<ReadStream> fetch(const oci::Descriptor& desc) = 0;
+
+    /// push stores `content` under `desc`, verifying size and digest while it
+    /// streams; content that fails verification is never visible afterwards.
+    /// Pushing content that is already there succeeds.
+    virtual void push(const oci::Descriptor& desc, ReadStream& content) = 0;
+
+    /// tag points `reference` at the stored manifest or index `desc`,
+    /// replacing what it pointed at before. Throws Error(not_found) when
+    /// `desc` is not stored and Error(invalid_input) for a malformed tag.
+    virtual void tag(const oci::Descriptor& desc, std::string_view reference) = 0;
+
+    /// tags returns every tag, sorted.
+    virtual std::vector<std::string> tags() = 0;
+};
+
+/// Deleter is the optional ability to remove content; the copy engine and
+/// the CLI ask for it with dynamic_cast.
+class Deleter {
+public:
+    virtual ~Deleter() = default;
+    /// remove deletes the content `desc` names and every tag pointing at it;
+    /// throws Error(not_found) when it is absent.
+    virtual void remove(const oci::Descriptor& desc) = 0;
+};
+
+/// is_valid_tag reports whether `reference` is a tag sealrun accepts:
+/// the distribution-spec tag grammar `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`.
+bool is_valid_tag(std::string_view reference) noexcept;
+
+/// check_tag throws Error(invalid_input) when `reference` is not a valid tag.
+void check_tag(std::string_view reference);
+
+/// is_digest_reference reports whether `reference` parses as a digest.
+bool is_digest_reference(std::string_view reference) noexcept;
+
+/// read_all returns the whole verified content of `desc` from `target`.
+/// It is the one way sealrun reads a blob whole; throws Error(too_large)
+/// before fetching anything when `desc.size` exceeds `max_size`.
+std::string read_all(Target& target, const oci::Descriptor& desc, std::size_t max_size);
+
+/// push_bytes pushes `bytes` under `desc`.
+void push_bytes(Target& target, const oci::Descriptor& desc, std::string bytes);
+
+}  // namespace sealrun::content

@@ -1,0 +1,30 @@
+#pragma once
+/// Canonical JSON out, strict JSON in.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace sealrun::oci {
+
+/// max_manifest_size is the largest manifest or index sealrun reads or
+/// writes: 4 MiB, the limit registries enforce (distribution-spec "Pushing
+/// Manifests").
+inline constexpr std::size_t max_manifest_size = 4 * 1024 * 1024;
+
+/// canonical_json returns `value` with object keys sorted bytewise and no
+/// insignificant whitespace, so equal content always gives equal bytes and
+/// so equal digests. Throws Error(invalid_input) on strings that are not
+/// valid UTF-8.
+std::string canonical_json(const nlohmann::json& value);
+
+/// parse_json_strict parses `text` as one JSON document; throws
+/// Error(invalid_input) naming `what` on a syntax error, a duplicate object
+/// key (with its path) or trailing data, and Error(too_large) when `text`
+/// is longer than `max_size`.
+nlohmann::json parse_json_strict(std::string_view text, std::string_view what,
+                                 std::size_t max_size = max_manifest_size);
+
+}  // namespace sealrun::oci

@@ -1,0 +1,41 @@
+#pragma once
+/// Media types (RFC 6838 restricted names) and the ones the OCI specs define.
+
+#include <string>
+#include <string_view>
+
+namespace sealrun::oci {
+
+/// media_type_problem returns why `text` is not an RFC 6838 restricted
+/// `type "/" subtype` name of at most 127 characters a side with no
+/// parameters, or an empty string when it is one.
+std::string media_type_problem(std::string_view text);
+
+/// is_media_type reports whether `text` is a valid media type.
+inline bool is_media_type(std::string_view text) { return media_type_problem(text).empty(); }
+
+/// check_media_type throws Error(invalid_input) naming `field` when `text`
+/// is not a valid media type.
+void check_media_type(std::string_view text, std::string_view field);
+
+/// Media types defined by image-spec v1.1 and the Docker formats sealrun reads.
+namespace media_types {
+inline constexpr std::string_view image_manifest = "application/vnd.oci.image.manifest.v1+json";
+inline constexpr std::string_view image_index = "application/vnd.oci.image.index.v1+json";
+inline constexpr std::string_view image_config = "application/vnd.oci.image.config.v1+json";
+inline constexpr std::string_view layer_tar = "application/vnd.oci.image.layer.v1.tar";
+inline constexpr std::string_view empty = "application/vnd.oci.empty.v1+json";
+inline constexpr std::string_view docker_manifest = "application/vnd.docker.distribution.manifest.v2+json";
+inline constexpr std::string_view docker_manifest_list =
+    "application/vnd.docker.distribution.manifest.list.v2+json";
+inline constexpr std::string_view octet_stream = "application/octet-stream";
+}  // namespace media_types
+
+/// is_manifest_type reports whether `media_type` names an image manifest
+/// (OCI or Docker schema 2).
+bool is_manifest_type(std::string_view media_type) noexcept;
+/// is_index_type reports whether `media_type` names an index (OCI image
+/// index or Docker manifest list).
+bool is_index_type(std::string_view media_type) noexcept;
+
+}  // namespace sealrun::oci

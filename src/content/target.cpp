@@ -1,0 +1,49 @@
+#include "sealrun/content/target.h"
+
+#include "sealrun/error.h"
+
+namespace sealrun::content {
+
+bool is_valid_tag(std::string_view reference) noexcept {
+    if (reference.empty() || reference.size() > 128) return false;
+    auto word = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'; };
+    if (!word(reference.front())) return false;
+    for (char c : reference)
+        if (!word(c) && c != '.' && c != '-') return false;
+    return true;
+}
+
+void check_tag(std::string_view reference) {
+    if (!is_valid_tag(reference))
+        throw Error(Errc::invalid_input, "check tag", "\"" + std::string(reference.substr(0, 200)) + "\"",
+                    "a tag is 1 to 128 of [a-zA-Z0-9_.-] and starts with a letter, digit or '_'");
+}
+
+bool is_digest_reference(std::string_view reference) noexcept {
+    if (reference.find(':') == std::string_view::npos) return false;
+    try {
+        (void)oci::Digest::parse(reference);
+        return true;
+    } catch (const Error&) {
+        return false;
+    }
+}
+
+std::string read_all(Target& target, const oci::Descriptor& desc, std::size_t max_size) {
+    if (desc.size < 0 || static_cast<std::uint64_t>(desc.size) > max_size)
+        throw Error(Errc::too_large, "read", desc.digest.str(),
+                    "size " + std::to_string(desc.size) + " exceeds the limit of " + std::to_string(max_size) +
+                        " bytes");
+    // Embedded data is verified like fetched content: a hand-built descriptor
+    // may carry anything.
+    auto stream = desc.data ? std::make_unique<VerifyingStream>(std::make_unique<BytesStream>(*desc.data), desc)
+                            : target.fetch(desc);
+    return read_to_string(*stream, max_size, desc.digest.str());
+}
+
+void push_bytes(Target& target, const oci::Descriptor& desc, std::string bytes) {
+    BytesStream s(std::move(bytes));
+    target.push(desc, s);
+}
+
+}  // namespace sealrun::content

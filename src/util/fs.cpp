@@ -1,0 +1,132 @@
+#include "util/fs.h"
+
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sealrun/error.h"
+
+namespace sealrun::util {
+
+void Fd::reset() noexcept {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+}
+
+void throw_errno(std::string_view op, const std::filesystem::path& path) {
+    const int e = errno;
+    throw Error(e == ENOENT ? Errc::not_found : Errc::io, std::string(op), path.string(), std::strerror(e));
+}
+
+Fd open_read(const std::filesystem::path& path) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw_errno("open", path);
+    return fd;
+}
+
+std::size_t read_some(int fd, std::span<std::byte> buf, const std::filesystem::path& path) {
+    for (;;) {
+        const auto n = ::read(fd, buf.data(), buf.size());
+        if (n >= 0) return static_cast<std::size_t>(n);
+        if (errno != EINTR) throw_errno("read", path);
+    }
+}
+
+void write_all(int fd, std::span<const std::byte> bytes, const std::filesystem::path& path) {
+    while (!bytes.empty()) {
+        const auto n = ::write(fd, bytes.data(), bytes.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw_errno("write", path);
+        }
+        bytes = bytes.subspan(static_cast<std::size_t>(n));
+    }
+}
+
+void fsync_fd(int fd, const std::filesystem::path& path) {
+    if (::fsync(fd) != 0) throw_errno("fsync", path);
+}
+
+void fsync_dir(const std::filesystem::path& dir) {
+    Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) throw_errno("open directory", dir);
+    fsync_fd(fd.get(), dir);
+}
+
+namespace {
+std::string random_suffix() {
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string s(16, '0');
+    auto v = rng();
+    for (auto& c : s) {
+        c = hex[v & 0xf];
+        v >>= 4;
+    }
+    return s;
+}
+}  // namespace
+
+TempFile::TempFile(const std::filesystem::path& dir) {
+    for (int attempt = 0; attempt < 16; ++attempt) {
+        path_ = dir / (".tmp-" + random_suffix());
+        fd_ = Fd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+        if (fd_) return;
+        if (errno != EEXIST) throw_errno("create temporary file", path_);
+    }
+    throw Error(Errc::io, "create temporary file", dir.string(), "no free name after 16 attempts");
+}
+
+TempFile::~TempFile() {
+    if (!committed_) {
+        fd_.reset();
+        ::unlink(path_.c_str());
+    }
+}
+
+void TempFile::commit(const std::filesystem::path& dest, bool durable) {
+    if (durable) fsync_fd(fd_.get(), path_);
+    fd_.reset();
+    if (::rename(path_.c_str(), dest.c_str()) != 0) throw_errno("rename into place", dest);
+    committed_ = true;
+    if (durable) fsync_dir(dest.parent_path());
+}
+
+void write_file_atomic(const std::filesystem::path& dest, std::string_view bytes) {
+    TempFile tmp(dest.parent_path());
+    tmp.write(std::as_bytes(std::span(bytes.data(), bytes.size())));
+    tmp.commit(dest, true);
+}
+
+std::string read_file(const std::filesystem::path& path, std::size_t max_size) {
+    auto fd = open_read(path);
+    std::string out;
+    std::byte buf[64 * 1024];
+    for (;;) {
+        const auto n = read_some(fd.get(), buf, path);
+        if (n == 0) return out;
+        if (out.size() + n > max_size)
+            throw Error(Errc::too_large, "read", path.string(),
+                        "file exceeds the limit of " + std::to_string(max_size) + " bytes");
+        out.append(reinterpret_cast<const char*>(buf), n);
+    }
+}
+
+FileLock::FileLock(const std::filesystem::path& path)
+    : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
+    if (!fd_) throw_errno("open lock file", path);
+    while (::flock(fd_.get(), LOCK_EX) != 0) {
+        if (errno != EINTR) throw_errno("lock", path);
+    }
+}
+
+FileLock::~FileLock() {
+    if (fd_) ::flock(fd_.get(), LOCK_UN);
+}
+
+}  // namespace sealrun::util

@@ -1,0 +1,95 @@
+#pragma once
+// POSIX file helpers: an owned descriptor, durable atomic writes, advisory
+// locks. errno is translated into sealrun::Error here and nowhere else.
+
+#include <filesystem>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace sealrun::util {
+
+// Fd owns one POSIX file descriptor.
+class Fd {
+public:
+    Fd() = default;
+    explicit Fd(int fd) noexcept : fd_(fd) {}
+    ~Fd() { reset(); }
+    Fd(Fd&& o) noexcept : fd_(o.release()) {}
+    Fd& operator=(Fd&& o) noexcept {
+        if (this != &o) {
+            reset();
+            fd_ = o.release();
+        }
+        return *this;
+    }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+
+    int get() const noexcept { return fd_; }
+    explicit operator bool() const noexcept { return fd_ >= 0; }
+    int release() noexcept {
+        int f = fd_;
+        fd_ = -1;
+        return f;
+    }
+    void reset() noexcept;
+
+private:
+    int fd_ = -1;
+};
+
+// throw_errno throws Error(io) (not_found for ENOENT) naming `op`, `path`
+// and strerror(errno).
+[[noreturn]] void throw_errno(std::string_view op, const std::filesystem::path& path);
+
+Fd open_read(const std::filesystem::path& path);
+// read_some reads up to buf.size() bytes, retrying on EINTR; 0 at end.
+std::size_t read_some(int fd, std::span<std::byte> buf, const std::filesystem::path& path);
+void write_all(int fd, std::span<const std::byte> bytes, const std::filesystem::path& path);
+void fsync_fd(int fd, const std::filesystem::path& path);
+void fsync_dir(const std::filesystem::path& dir);
+
+// TempFile is a uniquely named file in `dir` that is removed unless it has
+// been committed (renamed into place).
+class TempFile {
+public:
+    explicit TempFile(const std::filesystem::path& dir);
+    ~TempFile();
+    TempFile(const TempFile&) = delete;
+    TempFile& operator=(const TempFile&) = delete;
+
+    int fd() const noexcept { return fd_.get(); }
+    const std::filesystem::path& path() const noexcept { return path_; }
+    void write(std::span<const std::byte> bytes) { write_all(fd_.get(), bytes, path_); }
+    // commit fsyncs the file (if `durable`), renames it to `dest` and fsyncs
+    // `dest`'s directory (if `durable`).
+    void commit(const std::filesystem::path& dest, bool durable);
+
+private:
+    std::filesystem::path path_;
+    Fd fd_;
+    bool committed_ = false;
+};
+
+// write_file_atomic replaces `dest` with `bytes` through a temp file in the
+// same directory, durably.
+void write_file_atomic(const std::filesystem::path& dest, std::string_view bytes);
+
+// read_file returns the whole file; throws Error(too_large) past max_size.
+std::string read_file(const std::filesystem::path& path, std::size_t max_size);
+
+// FileLock holds an exclusive flock on `path` (created if missing) for its
+// lifetime; it blocks until the lock is free. Works across processes.
+class FileLock {
+public:
+    explicit FileLock(const std::filesystem::path& path);
+    ~FileLock();
+    FileLock(const FileLock&) = delete;
+    FileLock& operator=(const FileLock&) = delete;
+
+private:
+    Fd fd_;
+};
+
+}  // namespace sealrun::util
