@@ -47,6 +47,8 @@ std::string openssl_reason() {
 
 }  // namespace
 
+Digest::Digest() : text_("sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"), colon_(6) {}
+
 Digest Digest::parse(std::string_view text) {
     const auto colon = text.find(':');
     if (colon == std::string_view::npos) bad(text, "missing ':' between algorithm and encoded part");

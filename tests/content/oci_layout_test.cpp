@@ -1,1 +1,248 @@
 #include <doctest/doctest.h>
+
+#include <set>
+#include <thread>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sealrun/content/oci_layout.h"
+#include "sealrun/oci/json.h"
+#include "support/expect.h"
+#include "support/sample.h"
+#include "support/tmpdir.h"
+
+using namespace sealrun;
+using test::errc_of;
+namespace fs = std::filesystem;
+
+namespace {
+std::size_t count_files(const fs::path& dir) {
+    if (!fs::exists(dir)) return 0;
+    std::size_t n = 0;
+    for (const auto& e : fs::recursive_directory_iterator(dir))
+        if (e.is_regular_file()) ++n;
+    return n;
+}
+}  // namespace
+
+TEST_CASE("layout: a new layout has oci-layout, an empty index and blobs/") {
+    test::TempDir dir;
+    content::OciLayout layout(dir / "store");
+    const auto marker = oci::parse_json_strict(test::read_file(dir / "store/oci-layout"), "oci-layout");
+    CHECK(marker["imageLayoutVersion"] == "1.0.0");
+    CHECK(layout.index().manifests.empty());
+    CHECK(fs::is_directory(dir / "store/blobs/sha256"));
+}
+
+TEST_CASE("layout: blobs are stored under blobs/<alg>/<encoded> and read back") {
+    test::TempDir dir;
+    content::OciLayout layout(dir.path());
+    const auto s = test::push_sample(layout, "layout", 3, "v1");
+    const auto path = dir.path() / "blobs" / "sha256" / std::string(s.layers[0].digest.encoded());
+    CHECK(test::read_file(path) == s.layer_bytes[0]);
+    CHECK(layout.blob_path(s.layers[0].digest) == path);
+    CHECK(content::read_all(layout, s.layers[2], 1 << 20) == s.layer_bytes[2]);
+    CHECK(content::read_all(layout, s.manifest, 1 << 20) == s.manifest_bytes);
+}
+
+TEST_CASE("layout: a blob that fails verification never becomes visible") {
+    test::TempDir dir;
+    content::OciLayout layout(dir.path());
+    const std::string good(100000, 'g');
+    const auto d = oci::Descriptor::for_bytes("application/octet-stream", good);
+    std::string bad = good;
+    bad[50000] = 'b';
+    CHECK(errc_of([&] { content::push_bytes(layout, d, bad); }) == Errc::digest_mismatch);
+    CHECK(errc_of([&] { content::push_bytes(layout, d, good.substr(1)); }) == Errc::size_mismatch);
+    CHECK(errc_of([&] { content::push_bytes(layout, d, good + "x"); }) == Errc::size_mismatch);
+    CHECK_FALSE(layout.exists(d));
+    CHECK_FALSE(fs::exists(layout.blob_path(d.digest)));
+    CHECK(count_files(dir.path() / ".sealrun-ingest") == 0);  // no temp file left behind
+    content::push_bytes(layout, d, good);
+    CHECK(layout.exists(d));
+}
+
+TEST_CASE("layout: a blob corrupted on disk is reported with its digest, never returned as good") {
+    test::TempDir dir;
+    content::OciLayout layout(dir.path());
+    const auto s = test::push_sample(layout, "corrupt", 1, "v1");
+    auto bytes = s.layer_bytes[0];
+    bytes[0] ^= 0x20;  // same size, different content
+    test::write_file(layout.blob_path(s.layers[0].digest), bytes);
+    const auto e = test::thrown([&] { (void)content::read_all(layout, s.layers[0], 1 << 20); });
+    CHECK(e.code == Errc::digest_mismatch);
+    CHECK(test::contains(e.message, s.layers[0].digest.str()));
+    // A truncated blob fails before any byte is read.
+    test::write_file(layout.blob_path(s.layers[0].digest), bytes.substr(2));
+    CHECK(errc_of([&] { (void)layout.fetch(s.layers[0]); }) == Errc::size_mismatch);
+}
+
+TEST_CASE("layout: read verification can be switched off for trusted hot paths") {
+    test::TempDir dir;
+    content::OciLayout writer(dir.path());
+    const auto s = test::push_sample(writer, "trusted", 1, "v1");
+    auto bytes = s.layer_bytes[0];
+    bytes[0] ^= 0x20;
+    test::write_file(writer.blob_path(s.layers[0].digest), bytes);
+    content::OciLayout trusting(dir.path(), {.skip_read_verification = true});
+    CHECK(content::read_all(trusting, s.layers[0], 1 << 20) == bytes);
+}
+
+TEST_CASE("layout: tags live in index.json as ref.name annotations") {
+    test::TempDir dir;
+    content::OciLayout layout(dir.path());
+    const auto a = test::push_sample(layout, "a", 1, "first");
+    const auto b = test::push_sample(layout, "b", 1, "second");
+    CHECK(layout.tags() == std::vector<std::string>{"first", "second"});
+    CHECK(layout.resolve("first").digest == a.manifest.digest);
+    CHECK(layout.resolve("first").artifact_type == a.manifest.artifact_type);
+    const auto raw = oci::parse_json_strict(test::read_file(dir / "index.json"), "index.json");
+    std::set<std::string> names;
+    for (const auto& m : raw["manifests"]) names.insert(m["annotations"][std::string(oci::annotations::ref_name)]);
+    CHECK(names == std::set<std::string>{"first", "second"});
+
+    layout.tag(b.manifest, "first");  // retagging moves the tag
+    CHECK(layout.resolve("first").digest == b.manifest.digest);
+    CHECK(layout.index().manifests.size() == 2);
+    CHECK(layout.untag("second"));
+    CHECK_FALSE(layout.untag("second"));
+    CHECK(layout.tags() == std::vector<std::string>{"first"});
+}
+
+TEST_CASE("layout: resolve by digest, tagged or not") {
+    test::TempDir dir;
+    content::OciLayout layout(dir.path());
+    const auto tagged = test::push_sample(layout, "tagged", 1, "t");
+    const auto loose = test::push_sample(layout, "loose", 2, "");
+    CHECK(layout.resolve(tagged.manifest.digest.str()).digest == tagged.manifest.digest);
+    const auto r = layout.resolve(loose.manifest.digest.str());
+    CHECK(r.digest == loose.manifest.digest);
+    CHECK(r.size == loose.manifest.size);
+    CHECK(r.media_type == oci::media_types::image_manifest);
+    CHECK(r.artifact_type == loose.manifest.artifact_type);
+    // A blob that is not a manifest is not something a reference can name.
+    CHECK(errc_of([&] { (void)layout.resolve(loose.layers[0].digest.str()); }) == Errc::invalid_input);
+}
+
+TEST_CASE("layout: bad tags, missing content and unknown references are refused") {
+    test::TempDir dir;
+    content::OciLayout layout(dir.path());
+    const auto s = test::push_sample(layout, "x", 1, "");
+    CHECK(errc_of([&] { layout.tag(s.manifest, "../escape"); }) == Errc::invalid_input);
+    CHECK(errc_of([&] { layout.tag(s.manifest, ""); }) == Errc::invalid_input);
+    CHECK(errc_of([&] { layout.tag(s.manifest, std::string(129, 'a')); }) == Errc::invalid_input);
+    CHECK(errc_of([&] { layout.tag(oci::Descriptor::for_bytes("text/plain", "absent"), "t"); }) == Errc::not_found);
+    CHECK(errc_of([&] { (void)layout.resolve("missing"); }) == Errc::not_found);
+    CHECK(errc_of([&] { (void)layout.resolve(oci::Digest::of("nothing").str()); }) == Errc::not_found);
+}
+
+TEST_CASE("layout: unknown files are tolerated, a broken index.json or oci-layout is a clear error") {
+    test::TempDir dir;
+    {
+        content::OciLayout layout(dir.path());
+        test::push_sample(layout, "keep", 1, "keep");
+    }
+    test::write_file(dir / "README.txt", "not part of the layout");
+    test::write_file(dir / "blobs/sha256/notes.txt", "stray");  // not a digest name
+    {
+        content::OciLayout layout(dir.path());
+        CHECK(layout.resolve("keep").size > 0);
+        CHECK(layout.gc().blobs_removed == 0);  // stray files are not blobs it may judge
+        CHECK(fs::exists(dir / "README.txt"));
+        CHECK(fs::exists(dir / "blobs/sha256/notes.txt"));
+    }
+    test::write_file(dir / "index.json", R"({"schemaVersion":2,"manifests":[],"manifests":[]})");
+    const auto e = test::thrown([&] { content::OciLayout(dir.path()).tags(); });
+    CHECK(e.code == Errc::invalid_input);
+    CHECK(test::contains(e.message, "duplicate key"));
+    test::write_file(dir / "oci-layout", R"({"imageLayoutVersion":"2.0.0"})");
+    CHECK(errc_of([&] { content::OciLayout l(dir.path()); }) == Errc::invalid_input);
+}
+
+TEST_CASE("layout: two processes tagging one layout at once keep all 200 tags") {
+    test::TempDir dir;
+    oci::Descriptor manifest = [&] {
+        content::OciLayout layout(dir.path());
+        return test::push_sample(layout, "shared", 1, "").manifest;
+    }();
+    std::vector<pid_t> children;
+    for (int p = 0; p < 2; ++p) {
+        const pid_t pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            int rc = 0;
+            try {
+                content::OciLayout layout(dir.path(), {.skip_fsync = true});
+                for (int i = 0; i < 100; ++i) layout.tag(manifest, "p" + std::to_string(p) + "-" + std::to_string(i));
+            } catch (...) {
+                rc = 1;
+            }
+            ::_exit(rc);
+        }
+        children.push_back(pid);
+    }
+    for (auto pid : children) {
+        int status = 0;
+        REQUIRE(::waitpid(pid, &status, 0) == pid);
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 0);
+    }
+    content::OciLayout layout(dir.path());
+    const auto tags = layout.tags();
+    CHECK(tags.size() == 200);
+    CHECK(layout.index().manifests.size() == 200);
+    for (int i = 0; i < 100; ++i) {
+        CHECK(std::find(tags.begin(), tags.end(), "p0-" + std::to_string(i)) != tags.end());
+        CHECK(std::find(tags.begin(), tags.end(), "p1-" + std::to_string(i)) != tags.end());
+    }
+}
+
+TEST_CASE("layout: concurrent pushes of the same blob from threads all succeed") {
+    test::TempDir dir;
+    content::OciLayout layout(dir.path());
+    const std::string bytes(1 << 20, 'z');
+    const auto d = oci::Descriptor::for_bytes("application/octet-stream", bytes);
+    std::vector<std::jthread> threads;
+    std::atomic<int> failures{0};
+    for (int i = 0; i < 8; ++i)
+        threads.emplace_back([&] {
+            try {
+                content::push_bytes(layout, d, bytes);
+            } catch (...) {
+                ++failures;
+            }
+        });
+    threads.clear();
+    CHECK(failures == 0);
+    CHECK(content::read_all(layout, d, 2 << 20) == bytes);
+}
+
+TEST_CASE("layout: gc removes what no tag reaches and keeps what one does") {
+    test::TempDir dir;
+    content::OciLayout layout(dir.path());
+    const auto kept = test::push_sample(layout, "kept", 2, "kept");
+    const auto dropped = test::push_sample(layout, "dropped", 3, "dropped");
+    REQUIRE(layout.untag("dropped"));
+    const auto r = layout.gc();
+    CHECK(r.blobs_removed == 4);  // dropped's 3 layers + manifest; the empty config is shared
+    std::uint64_t expected_bytes = dropped.manifest_bytes.size();
+    for (const auto& b : dropped.layer_bytes) expected_bytes += b.size();
+    CHECK(r.bytes_removed == expected_bytes);
+    CHECK_FALSE(layout.exists(dropped.manifest));
+    for (const auto& l : dropped.layers) CHECK_FALSE(layout.exists(l));
+    CHECK(layout.exists(kept.manifest));
+    for (const auto& l : kept.layers) CHECK(layout.exists(l));
+    CHECK(layout.exists(oci::empty_descriptor()));
+    CHECK(layout.gc().blobs_removed == 0);
+}
+
+TEST_CASE("layout: remove deletes the blob and its index entries") {
+    test::TempDir dir;
+    content::OciLayout layout(dir.path());
+    const auto s = test::push_sample(layout, "rm", 1, "rm");
+    layout.remove(s.manifest);
+    CHECK_FALSE(layout.exists(s.manifest));
+    CHECK(layout.tags().empty());
+    CHECK(errc_of([&] { layout.remove(s.manifest); }) == Errc::not_found);
+}

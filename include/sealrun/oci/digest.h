@@ -18,6 +18,10 @@ namespace sealrun::oci {
 /// (image-spec descriptor.md#digests).
 class Digest {
 public:
+    /// Digest is the sha256 digest of zero bytes, so a default descriptor
+    /// (size 0) is self-consistent.
+    Digest();
+
     /// parse reads `text`; throws Error(invalid_input) naming the reason when
     /// it breaks the grammar or a registered algorithm's encoding.
     static Digest parse(std::string_view text);
