@@ -46,7 +46,7 @@ std::size_t VerifyingStream::read(std::span<std::byte> buffer) {
                     "content is longer than its descriptor's size " + std::to_string(expected_.size));
     done_ = true;
     if (const auto got = hasher_.finish(); got != expected_.digest)
-        throw Error(Errc::digest_mismatch, "verify", d, "content hashes to " + got.str());
+        throw Error(Errc::digest_mismatch, "verify", d, "digest mismatch: content hashes to " + got.str());
     return 0;
 }
 

@@ -1,0 +1,28 @@
+// The global registry and its built-in codecs.
+#include "sealrun/codec.h"
+#include "sealrun/codecs/bytes.h"
+#include "sealrun/codecs/json.h"
+#include "sealrun/codecs/jsonl.h"
+#include "sealrun/codecs/npy.h"
+#include "sealrun/codecs/pickle.h"
+#include "sealrun/codecs/tar.h"
+#include "sealrun/codecs/text.h"
+
+namespace sealrun {
+
+CodecRegistry& CodecRegistry::global() {
+    static CodecRegistry& registry = []() -> CodecRegistry& {
+        static CodecRegistry r;
+        r.add<codecs::JsonCodec>({".json"});
+        r.add<codecs::JsonLinesCodec>({".jsonl"});
+        r.add<codecs::NpyCodec>({".npy"});
+        r.add<codecs::PickleCodec>({".p"});
+        r.add<codecs::TextCodec>({".txt", ".log", ".sh"});
+        r.add<codecs::BytesCodec>();
+        r.add<codecs::TarCodec>();
+        return r;
+    }();
+    return registry;
+}
+
+}  // namespace sealrun

@@ -1,0 +1,24 @@
+#pragma once
+/// The raw-bytes codec: application/octet-stream, sealrun::codecs::Bytes.
+
+#include <string>
+#include <string_view>
+
+namespace sealrun::codecs {
+
+/// Bytes is an uninterpreted byte string (a distinct type from text, so
+/// the registry can tell them apart).
+struct Bytes {
+    std::string data;
+    friend bool operator==(const Bytes&, const Bytes&) = default;
+};
+
+/// BytesCodec carries bytes unchanged.
+struct BytesCodec {
+    using value_type = Bytes;
+    static constexpr std::string_view media_type = "application/octet-stream";
+    static std::string encode(const Bytes& b) { return b.data; }
+    static Bytes decode(std::string_view bytes) { return Bytes{std::string(bytes)}; }
+};
+
+}  // namespace sealrun::codecs

@@ -1,0 +1,24 @@
+#pragma once
+/// The JSON codec: `.json`, application/json, nlohmann::json.
+
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace sealrun::codecs {
+
+/// JsonCodec writes canonical JSON (sorted keys, no whitespace) and reads
+/// strictly (duplicate keys are an error).
+struct JsonCodec {
+    using value_type = nlohmann::json;
+    static constexpr std::string_view media_type = "application/json";
+    /// encode returns canonical JSON; throws Error(invalid_input) on
+    /// invalid UTF-8 in a string.
+    static std::string encode(const nlohmann::json& value);
+    /// decode parses one JSON document; throws Error(invalid_input) naming
+    /// the position of a syntax error or the path of a duplicate key.
+    static nlohmann::json decode(std::string_view bytes);
+};
+
+}  // namespace sealrun::codecs

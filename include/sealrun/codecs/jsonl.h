@@ -1,0 +1,26 @@
+#pragma once
+/// The JSON-lines codec: `.jsonl`, application/jsonl, a list of records.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace sealrun::codecs {
+
+/// JsonLinesCodec writes one canonical JSON document per line, each ended
+/// by '\n'; it reads lines ended by '\n' or "\r\n", skipping blank lines.
+struct JsonLinesCodec {
+    using value_type = std::vector<nlohmann::json>;
+    static constexpr std::string_view media_type = "application/jsonl";
+    static std::string encode(const std::vector<nlohmann::json>& records);
+    /// decode throws Error(invalid_input) naming the 1-based line of a bad
+    /// record.
+    static std::vector<nlohmann::json> decode(std::string_view bytes);
+    /// encode_record returns one record's line, newline included: what
+    /// appending a record to a .jsonl file writes.
+    static std::string encode_record(const nlohmann::json& record);
+};
+
+}  // namespace sealrun::codecs

@@ -1,0 +1,24 @@
+#pragma once
+/// The pickle codec: `.p`, application/x-python-pickle. Carried as opaque
+/// bytes: sealrun never decodes or executes a pickle.
+
+#include <string>
+#include <string_view>
+
+namespace sealrun::codecs {
+
+/// Pickle is a Python pickle's bytes, kept opaque.
+struct Pickle {
+    std::string data;
+    friend bool operator==(const Pickle&, const Pickle&) = default;
+};
+
+/// PickleCodec carries pickles byte for byte.
+struct PickleCodec {
+    using value_type = Pickle;
+    static constexpr std::string_view media_type = "application/x-python-pickle";
+    static std::string encode(const Pickle& p) { return p.data; }
+    static Pickle decode(std::string_view bytes) { return Pickle{std::string(bytes)}; }
+};
+
+}  // namespace sealrun::codecs
