@@ -103,7 +103,24 @@ private:
             i_ += 5;
             return {Literal::boolean, {}, false};
         }
-        if (c == '[') return {Literal::list};  // structured dtype: refused by the caller
+        if (c == '[') {  // structured dtype: skipped here, refused by the caller
+            int depth = 0;
+            char quote = 0;
+            for (; i_ < s_.size(); ++i_) {
+                const char ch = s_[i_];
+                if (quote != 0) {
+                    if (ch == quote) quote = 0;
+                } else if (ch == '\'' || ch == '"') {
+                    quote = ch;
+                } else if (ch == '[' || ch == '(') {
+                    ++depth;
+                } else if ((ch == ']' || ch == ')') && --depth == 0) {
+                    ++i_;
+                    return {Literal::list};
+                }
+            }
+            bad("header: unterminated list");
+        }
         if (c != '(') bad("header: unexpected value");
         ++i_;
         Literal t{Literal::tuple};

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "sealrun/error.h"
+#include "sealrun/path.h"
 #include "util/archive.h"
 #include "util/fs.h"
 
@@ -71,27 +72,6 @@ struct Budget {
 };
 
 }  // namespace
-
-std::string safe_relative_path(std::string_view name) {
-    const std::string shown(name);
-    if (name.empty()) refuse(shown, "empty name");
-    if (name.front() == '/') refuse(shown, "absolute names are refused");
-    if (name.find('\0') != std::string_view::npos) refuse(shown, "NUL in name");
-    std::string out;
-    for (std::size_t s = 0; s <= name.size();) {
-        auto e = name.find('/', s);
-        if (e == std::string_view::npos) e = name.size();
-        const auto part = name.substr(s, e - s);
-        if (part == "..") refuse(shown, "'..' components are refused");
-        if (!part.empty() && part != ".") {
-            if (!out.empty()) out += '/';
-            out += part;
-        }
-        s = e + 1;
-    }
-    if (out.empty()) refuse(shown, "names no file");
-    return out;
-}
 
 DirectoryTree DirectoryTree::read(const fs::path& dir, const TarLimits& limits) {
     DirectoryTree tree;

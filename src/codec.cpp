@@ -102,6 +102,7 @@ std::string zstd_decompress(std::string_view bytes, std::size_t max_size) {
     util::ArchiveRead a(archive_read_new());
     util::check(a.get(), archive_read_support_filter_zstd(a.get()), "decompress", "zstd");
     util::check(a.get(), archive_read_support_format_raw(a.get()), "decompress", "zstd");
+    util::check(a.get(), archive_read_support_format_empty(a.get()), "decompress", "zstd");  // a frame of zero bytes
     util::check(a.get(), archive_read_open_memory(a.get(), bytes.data(), bytes.size()), "decompress", "zstd");
     archive_entry* entry = nullptr;
     const int rc = archive_read_next_header(a.get(), &entry);

@@ -36,7 +36,11 @@ struct StringSink {
     }
 };
 
+// open_string_sink opens `a` into `sink` without libarchive's padding of
+// the output to 10 KiB blocks.
 inline void open_string_sink(archive* a, StringSink& sink, std::string_view what) {
+    check(a, archive_write_set_bytes_per_block(a, 0), "open archive writer", what);
+    check(a, archive_write_set_bytes_in_last_block(a, 1), "open archive writer", what);
     check(a, archive_write_open(a, &sink, nullptr, &StringSink::write, nullptr), "open archive writer", what);
 }
 

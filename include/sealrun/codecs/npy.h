@@ -57,10 +57,12 @@ struct NdArray {
     std::uint64_t element_count() const noexcept;
 
     /// values returns the elements in storage order as T in native byte
-    /// order; throws Error(invalid_input) when T is not the array's dtype.
+    /// order; throws Error(invalid_input) when T is not the array's dtype
+    /// or `data` does not hold exactly element_count() elements.
     template <class T>
     std::vector<T> values() const {
         check_dtype(dtype_of<T>());
+        check_size();
         if constexpr (std::is_same_v<T, bool>) {
             std::vector<bool> out;  // packed: no contiguous storage to copy into
             out.reserve(data.size());

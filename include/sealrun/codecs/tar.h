@@ -63,9 +63,4 @@ struct TarCodec {
     static DirectoryTree decode(std::string_view bytes, const TarLimits& limits);
 };
 
-/// safe_relative_path returns `name` normalized ('/'-separated, no '.'
-/// components, no trailing '/'), or throws Error(invalid_input) naming it
-/// when it is empty, absolute, or has a '..' component.
-std::string safe_relative_path(std::string_view name);
-
 }  // namespace sealrun::codecs

@@ -1,0 +1,176 @@
+#pragma once
+/// Records: the live, writable directory of one run (after machinable's
+/// Interface). Files are saved and loaded by name, the extension picks the
+/// codec; identity follows the config, so asking again for the same kind and
+/// config finds the same record.
+
+#include <any>
+#include <filesystem>
+#include <initializer_list>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sealrun/codec.h"
+
+namespace sealrun {
+
+/// RecordPath names a file inside a record: one string ("plots/a.json") or
+/// a list of segments joined like a path ({"plots", "a.json"}). Absolute
+/// paths and '..' segments are refused with Error(invalid_input).
+class RecordPath {
+public:
+    RecordPath(std::string_view path);  // NOLINT: implicit by design
+    RecordPath(const char* path) : RecordPath(std::string_view(path)) {}  // NOLINT
+    RecordPath(const std::string& path) : RecordPath(std::string_view(path)) {}  // NOLINT
+    RecordPath(std::initializer_list<std::string_view> segments);
+    /// str returns the normalized relative path.
+    const std::string& str() const noexcept { return rel_; }
+
+private:
+    std::string rel_;
+};
+
+/// RecordStore is the folder records live in: `<root>/records/<identity>/`.
+class RecordStore {
+public:
+    /// RecordStore uses `root` (default `./storage`, shared with the local
+    /// OCI layout) and `codecs` (default the global registry).
+    explicit RecordStore(std::filesystem::path root = "storage", CodecRegistry& codecs = CodecRegistry::global());
+
+    /// root returns the store folder.
+    const std::filesystem::path& root() const noexcept { return root_; }
+    /// codecs returns the registry records of this store encode with.
+    CodecRegistry& codecs() const noexcept { return *codecs_; }
+    /// identities returns the identity keys of every materialized record,
+    /// sorted; pass a kind to keep only records of that kind.
+    std::vector<std::string> identities(std::string_view kind = {}) const;
+
+private:
+    std::filesystem::path root_;
+    CodecRegistry* codecs_;
+};
+
+/// Record is one run's live record. Derive from it and override body() to
+/// make a launchable unit (the seed's `class Optimize(Interface)` with
+/// `__call__`). Not thread-safe: one thread uses a Record at a time.
+class Record {
+public:
+    /// Record finds the record of `kind` and `config` in `store`, or starts
+    /// a new one that exists only in memory until it is materialized.
+    Record(RecordStore& store, std::string kind, nlohmann::json config);
+    virtual ~Record();
+    Record(Record&&) noexcept;
+    Record& operator=(Record&&) noexcept;
+
+    /// kind returns the record's kind, e.g. "optimize".
+    const std::string& kind() const noexcept { return kind_; }
+    /// config returns the config the record's identity follows.
+    const nlohmann::json& config() const noexcept { return config_; }
+    /// identity returns the hex sha256 of the canonical JSON of
+    /// {"config": …, "kind": …}: equal kind and config, equal identity.
+    const std::string& identity() const noexcept { return identity_; }
+
+    /// materialized reports whether the record's directory exists.
+    bool materialized() const noexcept { return materialized_; }
+    /// materialize creates the directory and model.json (once, under a file
+    /// lock shared with other processes) and flushes files saved so far, in
+    /// order; the last write to a path wins.
+    void materialize();
+
+    /// local_directory returns the record directory, or a path inside it;
+    /// materializes the record first.
+    std::filesystem::path local_directory(const std::optional<RecordPath>& sub = std::nullopt);
+
+    /// launch runs body() once: a cached record returns at once; otherwise
+    /// the record is materialized and, under a lock that other processes
+    /// launching the same record wait on, body() runs and the record is
+    /// marked cached. A body that throws leaves the record failed and not
+    /// cached, and the exception propagates.
+    void launch();
+
+    /// cached reports whether a launch finished successfully and was not
+    /// invalidated since (read from model.json).
+    bool cached() const;
+    /// cached(false) clears the cached mark so the next launch recomputes;
+    /// cached(true) sets it.
+    void cached(bool value);
+
+    /// status returns "new", "running", "finished" or "failed".
+    std::string status() const;
+
+    /// save_file encodes `value` with the codec the extension of `path`
+    /// picks and writes it atomically (temp + rename), creating folders.
+    /// Throws Error(invalid_input) when `value` is not the codec's type, or
+    /// the path is refused.
+    template <class T>
+    void save_file(const RecordPath& path, const T& value) {
+        if constexpr (!std::is_same_v<T, nlohmann::json> && std::is_convertible_v<const T&, std::string_view>)
+            save_any(path, std::any(std::string(std::string_view(value))));
+        else
+            save_any(path, std::any(value));
+    }
+    /// save_file saves JSON, also written inline: save_file("r.json", {{"loss", 0.1}}).
+    void save_file(const RecordPath& path, const nlohmann::json& value) { save_any(path, std::any(value)); }
+
+    /// load_file returns the decoded file, or nullopt when it does not exist.
+    /// Throws Error(invalid_input) naming the file when it is corrupt or not
+    /// of type T.
+    template <class T>
+    std::optional<T> load_file(const RecordPath& path) const {
+        auto v = load_any(path);
+        if (!v) return std::nullopt;
+        if (const T* p = std::any_cast<T>(&*v)) return *p;
+        throw_wrong_type(path.str(), v->type(), typeid(T));
+    }
+    /// load_file returns the decoded file, or `fallback` when it does not exist.
+    template <class T>
+    T load_file(const RecordPath& path, T fallback) const {
+        auto v = load_file<T>(path);
+        return v ? std::move(*v) : std::move(fallback);
+    }
+
+    /// append_jsonl appends one record to a .jsonl file.
+    void append_jsonl(const RecordPath& path, const nlohmann::json& record);
+
+    /// mark sets an in-memory marker; markers are never persisted.
+    void mark(const std::string& name, nlohmann::json value = true);
+    /// marker returns the marker `name`, or `fallback` when unset.
+    nlohmann::json marker(const std::string& name, nlohmann::json fallback = nullptr) const;
+
+protected:
+    /// body is the work launch() runs once; the default does nothing.
+    virtual void body() {}
+
+private:
+    struct Pending {
+        std::string path;
+        std::string bytes;
+        bool tree = false;
+    };
+
+    void save_any(const RecordPath& path, const std::any& value);
+    std::optional<std::any> load_any(const RecordPath& path) const;
+    void write_file(const std::string& rel, const std::string& bytes, bool tree);
+    nlohmann::json read_model() const;
+    void update_model(const nlohmann::json& changes);
+    std::filesystem::path dir() const;
+
+    RecordStore* store_;
+    std::string kind_;
+    nlohmann::json config_;
+    std::string identity_;
+    bool materialized_ = false;
+    std::vector<Pending> pending_;
+    std::map<std::string, nlohmann::json, std::less<>> markers_;
+    struct Lock;
+    std::unique_ptr<Lock> launch_lock_;
+};
+
+}  // namespace sealrun

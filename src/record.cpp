@@ -1,0 +1,280 @@
+#include "sealrun/record.h"
+
+#include <chrono>
+#include <ctime>
+
+#include <fcntl.h>
+
+#include "sealrun/codecs/jsonl.h"
+#include "sealrun/codecs/tar.h"
+#include "sealrun/error.h"
+#include "sealrun/oci/digest.h"
+#include "sealrun/oci/json.h"
+#include "sealrun/path.h"
+#include "util/fs.h"
+
+namespace sealrun {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int record_format_version = 1;
+constexpr std::string_view model_file = "model.json";
+constexpr std::size_t max_model_size = 64 * 1024 * 1024;
+constexpr std::size_t max_file_size = std::size_t{16} << 30;
+
+std::string now_utc() {
+    const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+// Refuses to write through a symlink anywhere below the record directory:
+// a link placed in the record must not carry a save outside it.
+void check_no_symlink(const fs::path& root, const std::string& rel) {
+    fs::path p = root;
+    for (const auto& part : fs::path(rel)) {
+        p /= part;
+        if (fs::is_symlink(fs::symlink_status(p)))
+            throw Error(Errc::invalid_input, "write", p.string(), "refusing to write through a symlink in the record");
+    }
+}
+
+}  // namespace
+
+RecordPath::RecordPath(std::string_view path) : rel_(safe_relative_path(path)) {}
+
+RecordPath::RecordPath(std::initializer_list<std::string_view> segments) {
+    std::string joined;
+    for (auto s : segments) {
+        if (s.empty()) continue;
+        if (s.front() == '/')
+            throw Error(Errc::invalid_input, "check path", "\"" + std::string(s) + "\"", "absolute segments are refused");
+        if (!joined.empty()) joined += '/';
+        joined += s;
+    }
+    rel_ = safe_relative_path(joined);
+}
+
+RecordStore::RecordStore(fs::path root, CodecRegistry& codecs) : root_(std::move(root)), codecs_(&codecs) {}
+
+std::vector<std::string> RecordStore::identities(std::string_view kind) const {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(root_ / "records", ec)) {
+        const auto model = e.path() / std::string(model_file);
+        if (!e.is_directory() || !fs::exists(model)) continue;
+        const auto doc = oci::parse_json_strict(util::read_file(model, max_model_size), model.string(), max_model_size);
+        if (kind.empty() || doc.value("kind", "") == kind) out.push_back(e.path().filename().string());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+struct Record::Lock {
+    explicit Lock(const fs::path& p) : lock(p) {}
+    util::FileLock lock;
+};
+
+Record::Record(RecordStore& store, std::string kind, nlohmann::json config)
+    : store_(&store), kind_(std::move(kind)), config_(std::move(config)) {
+    identity_ = std::string(oci::Digest::of(oci::canonical_json({{"config", config_}, {"kind", kind_}})).encoded());
+    materialized_ = fs::exists(dir() / std::string(model_file));
+}
+
+Record::~Record() = default;
+Record::Record(Record&&) noexcept = default;
+Record& Record::operator=(Record&&) noexcept = default;
+
+fs::path Record::dir() const { return store_->root() / "records" / identity_; }
+
+template <class Fn>
+static auto locked(bool held, const fs::path& lock_path, Fn&& fn) {
+    if (held) return fn();
+    util::FileLock lock(lock_path);
+    return fn();
+}
+
+nlohmann::json Record::read_model() const {
+    const auto path = dir() / std::string(model_file);
+    return oci::parse_json_strict(util::read_file(path, max_model_size), path.string(), max_model_size);
+}
+
+void Record::update_model(const nlohmann::json& changes) {
+    const auto lock_path = store_->root() / "records" / (identity_ + ".lock");
+    locked(launch_lock_ != nullptr, lock_path, [&] {
+        auto model = read_model();
+        model.merge_patch(changes);
+        util::write_file_atomic(dir() / std::string(model_file), oci::canonical_json(model));
+    });
+}
+
+void Record::materialize() {
+    if (materialized_) return;
+    const auto records = store_->root() / "records";
+    std::error_code ec;
+    fs::create_directories(records, ec);
+    if (ec) throw Error(Errc::io, "create directory", records.string(), ec.message());
+    locked(launch_lock_ != nullptr, records / (identity_ + ".lock"), [&] {
+        const auto model_path = dir() / std::string(model_file);
+        if (fs::exists(model_path)) {
+            if (read_model().value("identity", "") != identity_)
+                throw Error(Errc::invalid_input, "materialize", model_path.string(), "model.json names another identity");
+            return;
+        }
+        fs::create_directories(dir(), ec);
+        if (ec) throw Error(Errc::io, "create directory", dir().string(), ec.message());
+        const nlohmann::json model = {
+            {"kind", kind_}, {"config", config_}, {"identity", identity_}, {"version", record_format_version},
+            {"created", now_utc()}, {"cached", false}, {"status", "new"},
+        };
+        util::write_file_atomic(model_path, oci::canonical_json(model));
+    });
+    materialized_ = true;
+    auto pending = std::move(pending_);
+    pending_.clear();
+    for (const auto& p : pending) write_file(p.path, p.bytes, p.tree);
+}
+
+fs::path Record::local_directory(const std::optional<RecordPath>& sub) {
+    materialize();
+    return sub ? dir() / sub->str() : dir();
+}
+
+void Record::write_file(const std::string& rel, const std::string& bytes, bool tree) {
+    check_no_symlink(dir(), rel);
+    const auto target = dir() / rel;
+    std::error_code ec;
+    fs::create_directories(target.parent_path(), ec);
+    if (ec) throw Error(Errc::io, "create directory", target.parent_path().string(), ec.message());
+    if (tree) {
+        codecs::TarCodec::decode(bytes).write(target, true);
+        return;
+    }
+    util::TempFile tmp(target.parent_path());
+    tmp.write(std::as_bytes(std::span(bytes.data(), bytes.size())));
+    tmp.commit(target, true);
+}
+
+void Record::save_any(const RecordPath& path, const std::any& value) {
+    const auto& rel = path.str();
+    if (rel == model_file) throw Error(Errc::invalid_input, "save_file", rel, "model.json is the record's own metadata");
+    std::string bytes;
+    const bool tree = value.type() == typeid(codecs::DirectoryTree);
+    if (tree) {
+        bytes = codecs::TarCodec::encode(std::any_cast<const codecs::DirectoryTree&>(value));
+    } else {
+        auto codec = store_->codecs().by_extension(rel);
+        if (!codec) throw Error(Errc::unsupported, "save_file", rel, "no codec for this extension and no text codec");
+        if (codec->value_type != std::type_index(value.type()))
+            throw Error(Errc::invalid_input, "save_file", rel,
+                        "its codec (" + codec->media_type + ") takes " + codec->value_type_name + ", not " +
+                            type_name(value.type()));
+        bytes = codec->encode(value);
+    }
+    if (materialized_)
+        write_file(rel, bytes, tree);
+    else
+        pending_.push_back({rel, std::move(bytes), tree});
+}
+
+std::optional<std::any> Record::load_any(const RecordPath& path) const {
+    const auto& rel = path.str();
+    auto decode = [&](const std::string& bytes, const std::string& where) -> std::any {
+        auto codec = store_->codecs().by_extension(rel);
+        if (!codec) throw Error(Errc::unsupported, "load_file", where, "no codec for this extension");
+        try {
+            return codec->decode(bytes);
+        } catch (const Error& e) {
+            throw Error(e.code(), "load_file", where, e.reason());
+        }
+    };
+    if (!materialized_) {
+        for (auto it = pending_.rbegin(); it != pending_.rend(); ++it) {
+            if (it->path != rel) continue;
+            if (it->tree) return std::any(codecs::TarCodec::decode(it->bytes));
+            return decode(it->bytes, rel);
+        }
+        return std::nullopt;
+    }
+    const auto target = dir() / rel;
+    const auto st = fs::status(target);
+    if (!fs::exists(st)) return std::nullopt;
+    if (fs::is_directory(st)) return std::any(codecs::DirectoryTree::read(target));
+    return decode(util::read_file(target, max_file_size), target.string());
+}
+
+void Record::append_jsonl(const RecordPath& path, const nlohmann::json& record) {
+    const auto& rel = path.str();
+    auto codec = store_->codecs().by_extension(rel);
+    if (!codec || codec->media_type != codecs::JsonLinesCodec::media_type)
+        throw Error(Errc::invalid_input, "append_jsonl", rel, "appending records needs a .jsonl file");
+    const auto line = codecs::JsonLinesCodec::encode_record(record);
+    if (!materialized_) {
+        for (auto it = pending_.rbegin(); it != pending_.rend(); ++it) {
+            if (it->path == rel) {
+                it->bytes += line;
+                return;
+            }
+        }
+        pending_.push_back({rel, line, false});
+        return;
+    }
+    check_no_symlink(dir(), rel);
+    const auto target = dir() / rel;
+    std::error_code ec;
+    fs::create_directories(target.parent_path(), ec);
+    if (ec) throw Error(Errc::io, "create directory", target.parent_path().string(), ec.message());
+    util::Fd fd(::open(target.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));
+    if (!fd) util::throw_errno("open", target);
+    util::write_all(fd.get(), std::as_bytes(std::span(line.data(), line.size())), target);
+}
+
+void Record::launch() {
+    if (cached()) return;
+    const auto records = store_->root() / "records";
+    std::error_code ec;
+    fs::create_directories(records, ec);
+    if (ec) throw Error(Errc::io, "create directory", records.string(), ec.message());
+    launch_lock_ = std::make_unique<Lock>(records / (identity_ + ".lock"));
+    struct Release {
+        std::unique_ptr<Lock>& lock;
+        ~Release() { lock.reset(); }
+    } release{launch_lock_};
+    materialize();
+    if (read_model().value("cached", false)) return;  // another process finished it meanwhile
+    update_model({{"status", "running"}, {"reason", nullptr}});
+    try {
+        body();
+    } catch (const std::exception& e) {
+        update_model({{"status", "failed"}, {"reason", e.what()}, {"cached", false}});
+        throw;
+    } catch (...) {
+        update_model({{"status", "failed"}, {"reason", "unknown exception"}, {"cached", false}});
+        throw;
+    }
+    update_model({{"status", "finished"}, {"cached", true}});
+}
+
+bool Record::cached() const { return materialized_ && read_model().value("cached", false); }
+
+void Record::cached(bool value) {
+    if (!value && !materialized_) return;
+    materialize();
+    update_model({{"cached", value}});
+}
+
+std::string Record::status() const { return materialized_ ? read_model().value("status", "new") : "new"; }
+
+void Record::mark(const std::string& name, nlohmann::json value) { markers_.insert_or_assign(name, std::move(value)); }
+
+nlohmann::json Record::marker(const std::string& name, nlohmann::json fallback) const {
+    auto it = markers_.find(name);
+    return it == markers_.end() ? fallback : it->second;
+}
+
+}  // namespace sealrun
