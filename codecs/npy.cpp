@@ -252,6 +252,7 @@ void NdArray::check_dtype(DType wanted) const {
 }
 
 void NdArray::copy_native(void* out) const {
+    if (data.empty()) return;  // `out` may be null then: memcpy must not see it
     std::memcpy(out, data.data(), data.size());
     const auto item = dtype_size(dtype);
     if (item == 1 || byte_order == std::endian::native) return;

@@ -1,7 +1,6 @@
 #include "sealrun/record.h"
 
-#include <chrono>
-#include <ctime>
+#include <algorithm>
 
 #include <fcntl.h>
 
@@ -11,6 +10,7 @@
 #include "sealrun/oci/digest.h"
 #include "sealrun/oci/json.h"
 #include "sealrun/path.h"
+#include "util/clock.h"
 #include "util/fs.h"
 
 namespace sealrun {
@@ -23,15 +23,6 @@ constexpr int record_format_version = 1;
 constexpr std::string_view model_file = "model.json";
 constexpr std::size_t max_model_size = 64 * 1024 * 1024;
 constexpr std::size_t max_file_size = std::size_t{16} << 30;
-
-std::string now_utc() {
-    const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-    std::tm tm{};
-    ::gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
 
 // Refuses to write through a symlink anywhere below the record directory:
 // a link placed in the record must not carry a save outside it.
@@ -99,17 +90,18 @@ static auto locked(bool held, const fs::path& lock_path, Fn&& fn) {
     return fn();
 }
 
-nlohmann::json Record::read_model() const {
+nlohmann::json Record::model() const {
     const auto path = dir() / std::string(model_file);
     return oci::parse_json_strict(util::read_file(path, max_model_size), path.string(), max_model_size);
 }
 
 void Record::update_model(const nlohmann::json& changes) {
+    materialize();
     const auto lock_path = store_->root() / "records" / (identity_ + ".lock");
     locked(launch_lock_ != nullptr, lock_path, [&] {
-        auto model = read_model();
-        model.merge_patch(changes);
-        util::write_file_atomic(dir() / std::string(model_file), oci::canonical_json(model));
+        auto doc = model();
+        doc.merge_patch(changes);
+        util::write_file_atomic(dir() / std::string(model_file), oci::canonical_json(doc));
     });
 }
 
@@ -122,7 +114,7 @@ void Record::materialize() {
     locked(launch_lock_ != nullptr, records / (identity_ + ".lock"), [&] {
         const auto model_path = dir() / std::string(model_file);
         if (fs::exists(model_path)) {
-            if (read_model().value("identity", "") != identity_)
+            if (model().value("identity", "") != identity_)
                 throw Error(Errc::invalid_input, "materialize", model_path.string(), "model.json names another identity");
             return;
         }
@@ -130,7 +122,7 @@ void Record::materialize() {
         if (ec) throw Error(Errc::io, "create directory", dir().string(), ec.message());
         const nlohmann::json model = {
             {"kind", kind_}, {"config", config_}, {"identity", identity_}, {"version", record_format_version},
-            {"created", now_utc()}, {"cached", false}, {"status", "new"},
+            {"created", util::utc_now()}, {"cached", false}, {"status", "new"},
         };
         util::write_file_atomic(model_path, oci::canonical_json(model));
     });
@@ -246,7 +238,7 @@ void Record::launch() {
         ~Release() { lock.reset(); }
     } release{launch_lock_};
     materialize();
-    if (read_model().value("cached", false)) return;  // another process finished it meanwhile
+    if (model().value("cached", false)) return;  // another process finished it meanwhile
     update_model({{"status", "running"}, {"reason", nullptr}});
     try {
         body();
@@ -260,7 +252,7 @@ void Record::launch() {
     update_model({{"status", "finished"}, {"cached", true}});
 }
 
-bool Record::cached() const { return materialized_ && read_model().value("cached", false); }
+bool Record::cached() const { return materialized_ && model().value("cached", false); }
 
 void Record::cached(bool value) {
     if (!value && !materialized_) return;
@@ -268,7 +260,29 @@ void Record::cached(bool value) {
     update_model({{"cached", value}});
 }
 
-std::string Record::status() const { return materialized_ ? read_model().value("status", "new") : "new"; }
+std::vector<std::string> Record::files() const {
+    std::vector<std::string> out;
+    if (!materialized_) return out;
+    const auto root = dir();
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+        const auto st = it->symlink_status();
+        const auto rel = it->path().lexically_relative(root).generic_string();
+        if (fs::is_directory(st)) continue;
+        if (fs::is_symlink(st))
+            throw Error(Errc::invalid_input, "list record", it->path().string(), "records may not hold symlinks");
+        if (!fs::is_regular_file(st))
+            throw Error(Errc::invalid_input, "list record", it->path().string(), "records may only hold regular files");
+        if (rel == model_file || rel.starts_with(".tmp-") || rel.find("/.tmp-") != std::string::npos) continue;
+        out.push_back(safe_relative_path(rel));
+    }
+    if (ec) throw Error(Errc::io, "list record", root.string(), ec.message());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::string Record::status() const { return materialized_ ? model().value("status", "new") : "new"; }
 
 void Record::mark(const std::string& name, nlohmann::json value) { markers_.insert_or_assign(name, std::move(value)); }
 

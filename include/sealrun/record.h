@@ -102,8 +102,17 @@ public:
     /// cached(true) sets it.
     void cached(bool value);
 
-    /// status returns "new", "running", "finished" or "failed".
+    /// status returns "new", "running", "finished" or "failed" (a Run
+    /// also "interrupted").
     std::string status() const;
+
+    /// model returns the record's model.json; throws Error(not_found) for a
+    /// record that is not materialized.
+    nlohmann::json model() const;
+    /// files returns the relative names of the user's files in the record
+    /// directory, sorted, model.json excluded (empty before materializing).
+    /// Throws Error(invalid_input) for a symlink or special file in the record.
+    std::vector<std::string> files() const;
 
     /// save_file encodes `value` with the codec the extension of `path`
     /// picks and writes it atomically (temp + rename), creating folders.
@@ -148,6 +157,9 @@ protected:
     /// body is the work launch() runs once; the default does nothing.
     virtual void body() {}
 
+    /// update_model merges `changes` into model.json (RFC 7396 merge patch)
+    /// under the record's lock, atomically; materializes first.
+    void update_model(const nlohmann::json& changes);
 private:
     struct Pending {
         std::string path;
@@ -158,8 +170,6 @@ private:
     void save_any(const RecordPath& path, const std::any& value);
     std::optional<std::any> load_any(const RecordPath& path) const;
     void write_file(const std::string& rel, const std::string& bytes, bool tree);
-    nlohmann::json read_model() const;
-    void update_model(const nlohmann::json& changes);
     std::filesystem::path dir() const;
 
     RecordStore* store_;

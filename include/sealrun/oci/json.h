@@ -14,6 +14,11 @@ namespace sealrun::oci {
 /// Manifests").
 inline constexpr std::size_t max_manifest_size = 4 * 1024 * 1024;
 
+/// max_json_depth is how deeply parse_json_strict lets arrays and objects
+/// nest. OCI documents nest a handful of levels; the cap keeps hostile input
+/// from exhausting the stack in nlohmann's recursive copy and dump.
+inline constexpr std::size_t max_json_depth = 1000;
+
 /// canonical_json returns `value` with object keys sorted bytewise and no
 /// insignificant whitespace, so equal content always gives equal bytes and
 /// so equal digests. Throws Error(invalid_input) on strings that are not
@@ -22,8 +27,8 @@ std::string canonical_json(const nlohmann::json& value);
 
 /// parse_json_strict parses `text` as one JSON document; throws
 /// Error(invalid_input) naming `what` on a syntax error, a duplicate object
-/// key (with its path) or trailing data, and Error(too_large) when `text`
-/// is longer than `max_size`.
+/// key (with its path), trailing data or nesting deeper than max_json_depth,
+/// and Error(too_large) when `text` is longer than `max_size`.
 nlohmann::json parse_json_strict(std::string_view text, std::string_view what,
                                  std::size_t max_size = max_manifest_size);
 

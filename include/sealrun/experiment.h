@@ -1,0 +1,184 @@
+#pragma once
+/// Recording experiments: an Experiment holds Runs, a Run logs parameters,
+/// attachments (its record's files), solves and at most one trace, and ends
+/// finished, failed or interrupted. commit() seals the experiment into OCI
+/// manifests (docs/FORMAT.md).
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sealrun/content/target.h"
+#include "sealrun/record.h"
+
+namespace sealrun {
+
+/// Parameter is a scalar run parameter.
+using Parameter = std::variant<bool, std::int64_t, double, std::string>;
+
+/// parameter_to_json returns `p` as a JSON scalar.
+nlohmann::json parameter_to_json(const Parameter& p);
+
+/// SolveRecord is one solver call of a run.
+struct SolveRecord {
+    /// The solve id; -1 in log_solve() takes the next free id.
+    std::int64_t solve_id = -1;
+    /// "finished", "failed" or "interrupted".
+    std::string status = "finished";
+    /// Name of the run attachment holding the solver's input.
+    std::string input;
+    /// Name of the attachment holding the output: required when finished,
+    /// absent otherwise.
+    std::optional<std::string> output;
+    /// The adapter (solver interface) that ran it, e.g. "highs".
+    std::string adapter;
+    nlohmann::json adapter_options = nlohmann::json::object();
+    /// Free-form diagnostics; null when none.
+    nlohmann::json diagnostics;
+
+    /// to_json returns the record as stored in the run config.
+    nlohmann::json to_json() const;
+    /// from_json reads one strictly; throws Error(invalid_input) naming `path`.
+    static SolveRecord from_json(const nlohmann::json& value, const std::string& path);
+    /// check throws Error(invalid_input) when status is unknown, or output is
+    /// missing for a finished solve or present for an unfinished one.
+    void check() const;
+};
+
+/// Run is one run of an Experiment: a Record (save_file, load_file, …) with
+/// a 0-based run id. Its state reaches model.json when it closes. A run
+/// destroyed while still open closes as failed (or interrupted, see
+/// interrupt_on_destroy()), never silently finished. Not thread-safe.
+class Run : public Record {
+public:
+    /// Run is made by Experiment::run().
+    Run(RecordStore& store, const nlohmann::json& identity, std::int64_t run_id, std::function<std::string()> clock);
+    ~Run() override;
+    Run(Run&&) = delete;
+
+    /// run_id returns the run's 0-based id within its experiment.
+    std::int64_t run_id() const noexcept { return run_id_; }
+
+    /// log_parameter sets a scalar parameter; the last write wins.
+    void log_parameter(const std::string& name, Parameter value);
+    void log_parameter(const std::string& name, int value) { log_parameter(name, Parameter(std::int64_t{value})); }
+    void log_parameter(const std::string& name, const char* value) { log_parameter(name, Parameter(std::string(value))); }
+    /// parameters returns every parameter by name.
+    const std::map<std::string, Parameter>& parameters() const noexcept { return parameters_; }
+
+    /// reserve_solve_id returns a fresh solve id for a solve still running.
+    std::int64_t reserve_solve_id();
+    /// log_solve records a solve (its input and output must be saved
+    /// attachments by commit time) and returns its id. Throws
+    /// Error(invalid_input) for an inconsistent record or a reused id.
+    std::int64_t log_solve(SolveRecord solve);
+    /// solves returns the solves logged so far, by solve id.
+    std::vector<SolveRecord> solves() const;
+
+    /// save_trace stores the run's one trace (as the attachment
+    /// "trace.json"); a second call throws Error(already_exists).
+    void save_trace(const nlohmann::json& trace);
+
+    /// finish closes the run as finished.
+    void finish();
+    /// fail closes the run as failed, with a reason.
+    void fail(std::string reason);
+    /// interrupt closes the run as interrupted, with a reason.
+    void interrupt(std::string reason);
+    /// interrupt_on_destroy makes a run destroyed while open close as
+    /// interrupted instead of failed.
+    void interrupt_on_destroy(bool value = true) noexcept { interrupt_on_destroy_ = value; }
+    /// closed reports whether finish, fail or interrupt was called.
+    bool closed() const noexcept { return !run_status_.empty(); }
+    /// run_status returns "finished", "failed", "interrupted", or "" while open.
+    const std::string& run_status() const noexcept { return run_status_; }
+
+private:
+    void close(std::string status, std::string reason);
+
+    std::int64_t run_id_;
+    std::function<std::string()> clock_;
+    std::string started_;
+    std::map<std::string, Parameter> parameters_;
+    std::map<std::int64_t, std::optional<SolveRecord>> solves_;  // nullopt: reserved
+    std::optional<std::string> trace_;
+    std::string run_status_;
+    bool interrupt_on_destroy_ = false;
+};
+
+/// SealOptions tunes Experiment::commit(); the zero value is the default.
+struct SealOptions {
+    /// Store attachments zstd-compressed (media type + "+zstd").
+    bool compress = false;
+};
+
+/// ExperimentOptions tunes an Experiment; the zero value is the default.
+struct ExperimentOptions {
+    /// Returns the current UTC time as "YYYY-MM-DDTHH:MM:SSZ"; the system
+    /// clock when empty. Tests fix it to make sealing reproducible.
+    std::function<std::string()> clock;
+    /// Distinguishes this experiment's records from an earlier one of the
+    /// same name; random when empty.
+    std::string session;
+};
+
+/// Experiment is a named set of runs plus experiment-level attachments,
+/// recorded into a RecordStore and sealed with commit(). Not thread-safe.
+class Experiment {
+public:
+    Experiment(RecordStore& store, std::string name, ExperimentOptions options = {});
+    ~Experiment();
+
+    /// name returns the experiment's name.
+    const std::string& name() const noexcept { return name_; }
+
+    /// run starts the next run (ids count from 0). The reference stays valid
+    /// as long as the experiment.
+    Run& run();
+    /// run starts the next run and calls `body` with it: a body that returns
+    /// finishes the run (unless it closed it itself), a body that throws
+    /// fails it (interrupted when the exception is sealrun::Interrupted) and
+    /// the exception propagates.
+    Run& run(const std::function<void(Run&)>& body);
+    /// runs returns every run so far, by id.
+    std::vector<Run*> runs() const;
+
+    /// attachments returns the record holding experiment-level attachments;
+    /// save_file on it adds one.
+    Record& attachments() noexcept { return *attachments_; }
+    /// annotate adds an annotation to the sealed experiment index.
+    void annotate(const std::string& key, const std::string& value) { annotations_[key] = value; }
+
+    /// commit seals every run (all must be closed) and the experiment-level
+    /// attachments into `dst` and tags the experiment index `tag`; returns
+    /// the index descriptor. Deterministic: sealing the same content again
+    /// gives the same digests. Throws Error(invalid_input) for an open run,
+    /// a solve naming a missing attachment, or a record holding a symlink.
+    oci::Descriptor commit(content::Target& dst, std::string_view tag, const SealOptions& options = {});
+    /// commit seals into the local OCI layout at the store's root.
+    oci::Descriptor commit(std::string_view tag, const SealOptions& options = {});
+
+private:
+    RecordStore* store_;
+    std::string name_;
+    ExperimentOptions options_;
+    std::unique_ptr<Record> attachments_;
+    std::vector<std::unique_ptr<Run>> runs_;
+    std::map<std::string, std::string> annotations_;
+};
+
+/// Interrupted is thrown by code that wants Experiment::run(body) to close
+/// the run as interrupted rather than failed.
+class Interrupted : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+}  // namespace sealrun

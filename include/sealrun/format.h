@@ -1,0 +1,45 @@
+#pragma once
+/// The names sealrun's archive format is made of (docs/FORMAT.md is the
+/// normative description).
+
+#include <cstdint>
+#include <string_view>
+
+namespace sealrun::format {
+
+/// artifactType of a sealed run's image manifest.
+inline constexpr std::string_view run_artifact_type = "application/vnd.sealrun.run.v1";
+/// mediaType of a sealed run's config blob.
+inline constexpr std::string_view run_config_type = "application/vnd.sealrun.run.config.v1+json";
+/// artifactType of a sealed experiment's image index.
+inline constexpr std::string_view experiment_artifact_type = "application/vnd.sealrun.experiment.v1";
+/// artifactType of the manifest holding experiment-level attachments.
+inline constexpr std::string_view attachments_artifact_type = "application/vnd.sealrun.experiment.attachments.v1";
+/// mediaType of the experiment-attachments config blob.
+inline constexpr std::string_view attachments_config_type = "application/vnd.sealrun.experiment.config.v1+json";
+
+/// Annotation keys. Tools that drop OCI 1.1 artifactType fields (skopeo 1.9
+/// rewriting an index) keep annotations, so the index says what it is and
+/// what each entry is in annotations too.
+namespace keys {
+inline constexpr std::string_view artifact_type = "vnd.sealrun.artifact-type";
+inline constexpr std::string_view experiment_name = "vnd.sealrun.experiment.name";
+inline constexpr std::string_view experiment_status = "vnd.sealrun.experiment.status";
+inline constexpr std::string_view part = "vnd.sealrun.part";
+inline constexpr std::string_view run_id = "vnd.sealrun.run.id";
+inline constexpr std::string_view run_status = "vnd.sealrun.run.status";
+}  // namespace keys
+
+/// Values of the `vnd.sealrun.part` annotation.
+inline constexpr std::string_view part_run = "run";
+inline constexpr std::string_view part_attachments = "attachments";
+
+/// Version of the run and experiment config documents.
+inline constexpr int config_version = 1;
+
+/// is_status reports whether `s` is a run status sealrun knows.
+constexpr bool is_status(std::string_view s) noexcept {
+    return s == "finished" || s == "failed" || s == "interrupted";
+}
+
+}  // namespace sealrun::format

@@ -1,0 +1,185 @@
+#include "sealrun/experiment.h"
+
+#include <random>
+
+#include "sealrun/error.h"
+#include "sealrun/format.h"
+#include "oci/reader.h"
+#include "util/clock.h"
+
+namespace sealrun {
+
+nlohmann::json parameter_to_json(const Parameter& p) {
+    return std::visit([](const auto& v) { return nlohmann::json(v); }, p);
+}
+
+nlohmann::json SolveRecord::to_json() const {
+    nlohmann::json j = {{"solve_id", solve_id}, {"status", status}, {"input", input}, {"adapter", adapter},
+                        {"adapter_options", adapter_options}, {"diagnostics", diagnostics}};
+    j["output"] = output ? nlohmann::json(*output) : nlohmann::json(nullptr);
+    return j;
+}
+
+SolveRecord SolveRecord::from_json(const nlohmann::json& v, const std::string& path) {
+    using namespace oci::detail;
+    require_object(v, path);
+    SolveRecord s;
+    s.solve_id = req_int(v, path, "solve_id");
+    s.status = req_string(v, path, "status");
+    s.input = req_string(v, path, "input");
+    s.adapter = req_string(v, path, "adapter");
+    if (const auto* o = field(v, "output"); o != nullptr && !o->is_null()) {
+        if (!o->is_string()) fail(join(path, "output"), "must be a string or null");
+        s.output = o->get<std::string>();
+    }
+    if (const auto* o = field(v, "adapter_options")) {
+        if (!o->is_object()) fail(join(path, "adapter_options"), "must be an object");
+        s.adapter_options = *o;
+    }
+    if (const auto* d = field(v, "diagnostics")) s.diagnostics = *d;
+    try {
+        s.check();
+    } catch (const Error& e) {
+        fail(path, e.reason());
+    }
+    return s;
+}
+
+void SolveRecord::check() const {
+    const auto id = "solve " + std::to_string(solve_id);
+    if (!format::is_status(status))
+        throw Error(Errc::invalid_input, "check solve", id, "status \"" + status + "\" is not finished, failed or interrupted");
+    if (input.empty()) throw Error(Errc::invalid_input, "check solve", id, "has no input attachment");
+    if (status == "finished" && !output) throw Error(Errc::invalid_input, "check solve", id, "is finished but has no output");
+    if (status != "finished" && output) throw Error(Errc::invalid_input, "check solve", id, "is " + status + " but has an output");
+}
+
+Run::Run(RecordStore& store, const nlohmann::json& identity, std::int64_t run_id, std::function<std::string()> clock)
+    : Record(store, "sealrun.run", identity), run_id_(run_id), clock_(std::move(clock)) {
+    started_ = clock_();
+}
+
+Run::~Run() {
+    if (closed()) return;
+    try {
+        if (interrupt_on_destroy_)
+            interrupt("run was destroyed before it was closed");
+        else
+            fail("run was destroyed before it was closed");
+    } catch (...) {
+        // A destructor must not throw; the run's record keeps its last state.
+    }
+}
+
+void Run::log_parameter(const std::string& name, Parameter value) {
+    if (name.empty()) throw Error(Errc::invalid_input, "log_parameter", "run " + std::to_string(run_id_), "empty name");
+    parameters_.insert_or_assign(name, std::move(value));
+}
+
+std::int64_t Run::reserve_solve_id() {
+    const std::int64_t id = solves_.empty() ? 0 : solves_.rbegin()->first + 1;
+    solves_.emplace(id, std::nullopt);
+    return id;
+}
+
+std::int64_t Run::log_solve(SolveRecord solve) {
+    if (solve.solve_id < 0) solve.solve_id = reserve_solve_id();
+    solve.check();
+    auto it = solves_.find(solve.solve_id);
+    if (it != solves_.end() && it->second)
+        throw Error(Errc::invalid_input, "log_solve", "solve " + std::to_string(solve.solve_id), "id already logged");
+    const auto id = solve.solve_id;
+    solves_.insert_or_assign(id, std::move(solve));
+    return id;
+}
+
+std::vector<SolveRecord> Run::solves() const {
+    std::vector<SolveRecord> out;
+    for (const auto& [id, s] : solves_)
+        if (s) out.push_back(*s);
+    return out;
+}
+
+void Run::save_trace(const nlohmann::json& trace) {
+    if (trace_) throw Error(Errc::already_exists, "save_trace", "run " + std::to_string(run_id_), "a run holds at most one trace");
+    save_file("trace.json", trace);
+    trace_ = "trace.json";
+}
+
+void Run::finish() { close("finished", ""); }
+void Run::fail(std::string reason) { close("failed", std::move(reason)); }
+void Run::interrupt(std::string reason) { close("interrupted", std::move(reason)); }
+
+void Run::close(std::string status, std::string reason) {
+    if (closed())
+        throw Error(Errc::invalid_input, "close", "run " + std::to_string(run_id_), "already closed as " + run_status_);
+    nlohmann::json params = nlohmann::json::object();
+    for (const auto& [k, v] : parameters_) params[k] = parameter_to_json(v);
+    nlohmann::json solves = nlohmann::json::array();
+    for (const auto& s : this->solves()) solves.push_back(s.to_json());
+    update_model({
+        {"run_id", run_id_},
+        {"status", status},
+        {"reason", reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(reason)},
+        {"started", started_},
+        {"ended", clock_()},
+        {"parameters", params},
+        {"solves", solves},
+        {"trace", trace_ ? nlohmann::json(*trace_) : nlohmann::json(nullptr)},
+    });
+    run_status_ = std::move(status);
+}
+
+namespace {
+std::string random_session() {
+    std::random_device rd;
+    std::uniform_int_distribution<int> hex(0, 15);
+    std::string s;
+    for (int i = 0; i < 16; ++i) s += "0123456789abcdef"[hex(rd)];
+    return s;
+}
+}  // namespace
+
+Experiment::Experiment(RecordStore& store, std::string name, ExperimentOptions options)
+    : store_(&store), name_(std::move(name)), options_(std::move(options)) {
+    if (name_.empty()) throw Error(Errc::invalid_input, "create experiment", "", "the name is empty");
+    if (!options_.clock) options_.clock = util::utc_now;
+    if (options_.session.empty()) options_.session = random_session();
+    attachments_ = std::make_unique<Record>(*store_, "sealrun.experiment",
+                                            nlohmann::json{{"experiment", name_}, {"session", options_.session}});
+}
+
+Experiment::~Experiment() = default;
+
+Run& Experiment::run() {
+    const auto id = static_cast<std::int64_t>(runs_.size());
+    const nlohmann::json identity = {{"experiment", name_}, {"session", options_.session}, {"run_id", id}};
+    runs_.push_back(std::make_unique<Run>(*store_, identity, id, options_.clock));
+    return *runs_.back();
+}
+
+Run& Experiment::run(const std::function<void(Run&)>& body) {
+    Run& r = run();
+    try {
+        body(r);
+    } catch (const Interrupted& e) {
+        if (!r.closed()) r.interrupt(e.what());
+        throw;
+    } catch (const std::exception& e) {
+        if (!r.closed()) r.fail(e.what());
+        throw;
+    } catch (...) {
+        if (!r.closed()) r.fail("unknown exception");
+        throw;
+    }
+    if (!r.closed()) r.finish();
+    return r;
+}
+
+std::vector<Run*> Experiment::runs() const {
+    std::vector<Run*> out;
+    for (const auto& r : runs_) out.push_back(r.get());
+    return out;
+}
+
+}  // namespace sealrun

@@ -1,0 +1,198 @@
+// Sealing: Experiment::commit() turns records into OCI manifests
+// (docs/FORMAT.md). Files stream from disk; nothing is held whole.
+#include <algorithm>
+#include <set>
+
+#include "sealrun/codec.h"
+#include "sealrun/content/oci_layout.h"
+#include "sealrun/error.h"
+#include "sealrun/experiment.h"
+#include "sealrun/format.h"
+#include "sealrun/oci/json.h"
+#include "sealrun/oci/manifest.h"
+#include "util/archive.h"
+#include "util/fs.h"
+
+namespace sealrun {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+class FdStream final : public content::ReadStream {
+public:
+    explicit FdStream(const fs::path& p) : path_(p), fd_(util::open_read(p)) {}
+    std::size_t read(std::span<std::byte> b) override { return util::read_some(fd_.get(), b, path_); }
+
+private:
+    fs::path path_;
+    util::Fd fd_;
+};
+
+// describe_file hashes a file as it streams by.
+oci::Descriptor describe_file(const fs::path& file, std::string media_type) {
+    FdStream in(file);
+    oci::Hasher h;
+    std::vector<std::byte> buf(content::default_chunk_size);
+    std::int64_t size = 0;
+    while (const auto n = in.read(buf)) {
+        h.update(std::span(buf).first(n));
+        size += static_cast<std::int64_t>(n);
+    }
+    return oci::Descriptor{.media_type = std::move(media_type), .digest = h.finish(), .size = size};
+}
+
+// compress_file writes `file` zstd-compressed into a temporary file in
+// `tmpdir`, streaming through libarchive.
+std::unique_ptr<util::TempFile> compress_file(const fs::path& file, const fs::path& tmpdir) {
+    auto tmp = std::make_unique<util::TempFile>(tmpdir);
+    util::ArchiveWrite a(archive_write_new());
+    util::check(a.get(), archive_write_set_format_raw(a.get()), "compress", file.string());
+    util::check(a.get(), archive_write_add_filter_zstd(a.get()), "compress", file.string());
+    util::check(a.get(), archive_write_set_bytes_per_block(a.get(), 0), "compress", file.string());
+    util::check(a.get(), archive_write_open_fd(a.get(), tmp->fd()), "compress", file.string());
+    util::ArchiveEntry entry(archive_entry_new());
+    archive_entry_set_filetype(entry.get(), AE_IFREG);
+    archive_entry_set_pathname(entry.get(), "data");
+    util::check(a.get(), archive_write_header(a.get(), entry.get()), "compress", file.string());
+    FdStream in(file);
+    std::vector<std::byte> buf(content::default_chunk_size);
+    while (const auto n = in.read(buf))
+        if (archive_write_data(a.get(), buf.data(), n) != static_cast<la_ssize_t>(n))
+            util::throw_archive(a.get(), "compress", file.string(), Errc::io);
+    util::check(a.get(), archive_write_close(a.get()), "compress", file.string());
+    return tmp;
+}
+
+oci::Descriptor push_json(content::Target& dst, std::string_view media_type, const nlohmann::json& doc) {
+    auto bytes = oci::canonical_json(doc);
+    auto d = oci::Descriptor::for_bytes(std::string(media_type), bytes);
+    if (!dst.exists(d)) content::push_bytes(dst, d, std::move(bytes));
+    return d;
+}
+
+// Part is what one manifest seals: a record's files plus its config document.
+struct Part {
+    fs::path dir;
+    std::vector<std::string> files;
+    nlohmann::json config;
+    std::string_view config_type;
+    std::string_view artifact_type;
+    std::map<std::string, std::string> annotations;
+};
+
+oci::Descriptor seal_part(content::Target& dst, Part part, const CodecRegistry& codecs, const SealOptions& options) {
+    oci::ImageManifest m{.artifact_type = std::string(part.artifact_type)};
+    nlohmann::json table = nlohmann::json::object();
+    const auto tmpdir = fs::temp_directory_path();
+    for (const auto& name : part.files) {
+        const auto file = part.dir / name;
+        auto codec = codecs.by_extension(name);
+        std::string media_type = codec ? codec->media_type : std::string(oci::media_types::octet_stream);
+        std::unique_ptr<util::TempFile> packed;
+        fs::path source = file;
+        if (options.compress) {
+            packed = compress_file(file, tmpdir);
+            source = packed->path();
+            media_type += zstd_suffix;
+        }
+        auto d = describe_file(source, std::move(media_type));
+        if (!dst.exists(d)) {
+            FdStream in(source);
+            dst.push(d, in);
+        }
+        d.annotations.emplace(oci::annotations::title, name);
+        table[name] = m.layers.size();
+        m.layers.push_back(std::move(d));
+    }
+    if (m.layers.empty()) {
+        auto e = oci::empty_descriptor();
+        if (!dst.exists(e)) content::push_bytes(dst, e, *e.data);
+        e.data.reset();
+        m.layers.push_back(std::move(e));
+    }
+    part.config["attachments"] = std::move(table);
+    m.config = push_json(dst, part.config_type, part.config);
+    m.annotations = std::move(part.annotations);
+    auto bytes = m.serialize();
+    auto d = oci::Descriptor::for_bytes(std::string(oci::media_types::image_manifest), bytes);
+    if (!dst.exists(d)) content::push_bytes(dst, d, std::move(bytes));
+    d.artifact_type = m.artifact_type;
+    return d;
+}
+
+void require_attachment(const std::set<std::string>& files, const std::string& name, const std::string& who) {
+    if (!files.contains(name))
+        throw Error(Errc::invalid_input, "commit", who, "names attachment \"" + name + "\", which the run does not hold");
+}
+
+std::string experiment_status(const std::vector<std::string>& statuses) {
+    if (std::find(statuses.begin(), statuses.end(), "failed") != statuses.end()) return "failed";
+    if (std::find(statuses.begin(), statuses.end(), "interrupted") != statuses.end()) return "interrupted";
+    return "finished";
+}
+
+}  // namespace
+
+oci::Descriptor Experiment::commit(content::Target& dst, std::string_view tag, const SealOptions& options) {
+    const auto& codecs = store_->codecs();
+    oci::ImageIndex index{.artifact_type = std::string(format::experiment_artifact_type)};
+    std::vector<std::string> statuses;
+    for (const auto& run : runs_) {
+        const auto who = "run " + std::to_string(run->run_id());
+        if (!run->closed()) throw Error(Errc::invalid_input, "commit", who, "is still open: finish, fail or interrupt it first");
+        const auto model = run->model();
+        const auto files = run->files();
+        const std::set<std::string> present(files.begin(), files.end());
+        for (const auto& s : run->solves()) {
+            require_attachment(present, s.input, who + " solve " + std::to_string(s.solve_id));
+            if (s.output) require_attachment(present, *s.output, who + " solve " + std::to_string(s.solve_id));
+        }
+        if (!model["trace"].is_null()) require_attachment(present, model["trace"], who + " trace");
+        nlohmann::json config = {
+            {"version", format::config_version}, {"experiment", name_},          {"run_id", run->run_id()},
+            {"status", model["status"]},         {"reason", model["reason"]},    {"started", model["started"]},
+            {"ended", model["ended"]},           {"parameters", model["parameters"]}, {"solves", model["solves"]},
+            {"trace", model["trace"]},
+        };
+        const auto status = model["status"].get<std::string>();
+        auto d = seal_part(dst,
+                           Part{run->local_directory(), files, std::move(config), format::run_config_type,
+                                format::run_artifact_type,
+                                {{std::string(format::keys::run_id), std::to_string(run->run_id())},
+                                 {std::string(format::keys::run_status), status}}},
+                           codecs, options);
+        d.annotations = {{std::string(format::keys::part), std::string(format::part_run)},
+                         {std::string(format::keys::run_id), std::to_string(run->run_id())},
+                         {std::string(format::keys::run_status), status}};
+        statuses.push_back(status);
+        index.manifests.push_back(std::move(d));
+    }
+    attachments_->materialize();  // flushes experiment-level files saved so far
+    if (const auto shared = attachments_->files(); !shared.empty()) {
+        auto d = seal_part(dst,
+                           Part{attachments_->local_directory(), shared,
+                                {{"version", format::config_version}, {"experiment", name_}},
+                                format::attachments_config_type, format::attachments_artifact_type, {}},
+                           codecs, options);
+        d.annotations = {{std::string(format::keys::part), std::string(format::part_attachments)}};
+        index.manifests.push_back(std::move(d));
+    }
+    index.annotations = annotations_;
+    index.annotations[std::string(format::keys::artifact_type)] = std::string(format::experiment_artifact_type);
+    index.annotations[std::string(format::keys::experiment_name)] = name_;
+    index.annotations[std::string(format::keys::experiment_status)] = experiment_status(statuses);
+    auto bytes = index.serialize();
+    auto root = oci::Descriptor::for_bytes(std::string(oci::media_types::image_index), bytes);
+    if (!dst.exists(root)) content::push_bytes(dst, root, std::move(bytes));
+    root.artifact_type = index.artifact_type;
+    dst.tag(root, tag);
+    return root;
+}
+
+oci::Descriptor Experiment::commit(std::string_view tag, const SealOptions& options) {
+    content::OciLayout layout(store_->root());
+    return commit(layout, tag, options);
+}
+
+}  // namespace sealrun
