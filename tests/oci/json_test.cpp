@@ -1,1 +1,339 @@
 #include <doctest/doctest.h>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sealrun/error.h"
+#include "sealrun/oci/digest.h"
+#include "sealrun/oci/json.h"
+
+using sealrun::Errc;
+using sealrun::Error;
+using sealrun::oci::canonical_json;
+using sealrun::oci::Digest;
+using sealrun::oci::max_json_depth;
+using sealrun::oci::max_manifest_size;
+using sealrun::oci::parse_json_strict;
+using nlohmann::json;
+
+namespace {
+
+template <class F>
+std::optional<Error> error_of(F&& fn) {
+    try {
+        std::forward<F>(fn)();
+    } catch (const Error& e) {
+        return e;
+    }
+    return std::nullopt;
+}
+
+bool has(std::string_view haystack, std::string_view needle) {
+    return haystack.find(needle) != std::string_view::npos;
+}
+
+// Position of the quoted key `key` in `text`; fails the test when absent.
+std::size_t key_pos(const std::string& text, const std::string& key) {
+    const auto pos = text.find("\"" + key + "\":");
+    CAPTURE(key);
+    REQUIRE(pos != std::string::npos);
+    return pos;
+}
+
+// Checks that `text` has no whitespace outside string literals.
+bool has_whitespace_outside_strings(std::string_view text) {
+    bool in_string = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            if (c == '\\') ++i;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
+            return true;
+        }
+    }
+    return false;
+}
+
+// Checks that parse_json_strict rejects `text` with `code` and a message
+// holding `why`; returns the error.
+Error check_rejected(std::string_view text, Errc code, std::string_view why, std::string_view what = "test doc") {
+    CAPTURE(text);
+    const auto e = error_of([&] { (void)parse_json_strict(text, what); });
+    REQUIRE(e.has_value());
+    CHECK(e->code() == code);
+    CHECK(e->operation() == "parse");
+    CHECK(e->subject() == what);
+    const std::string message = e->what();
+    CAPTURE(message);
+    CHECK(has(e->what(), why));
+    return *e;
+}
+
+// A manifest-shaped document built in one insertion order...
+json sample_forward() {
+    json j = json::object();
+    j["schemaVersion"] = 2;
+    j["mediaType"] = "application/vnd.oci.image.manifest.v1+json";
+    j["config"] = {{"mediaType", "application/vnd.oci.empty.v1+json"}, {"digest", "sha256:x"}, {"size", 2}};
+    json layer = json::object();
+    layer["mediaType"] = "text/plain";
+    layer["size"] = 5;
+    layer["annotations"] = json::object();
+    layer["annotations"]["z"] = "last";
+    layer["annotations"]["a"] = "first";
+    layer["annotations"]["M"] = "upper";
+    j["layers"] = json::array({layer, layer});
+    j["annotations"] = {{"org.opencontainers.image.title", "t"}, {"b", "2"}, {"a", "1"}};
+    return j;
+}
+
+// ...and the same content built in the reverse order.
+json sample_reverse() {
+    json j = json::object();
+    j["annotations"] = json::object();
+    j["annotations"]["a"] = "1";
+    j["annotations"]["b"] = "2";
+    j["annotations"]["org.opencontainers.image.title"] = "t";
+    json layer = json::object();
+    layer["annotations"] = json::object();
+    layer["annotations"]["M"] = "upper";
+    layer["annotations"]["a"] = "first";
+    layer["annotations"]["z"] = "last";
+    layer["size"] = 5;
+    layer["mediaType"] = "text/plain";
+    j["layers"] = json::array({layer, layer});
+    j["config"] = json::object();
+    j["config"]["size"] = 2;
+    j["config"]["digest"] = "sha256:x";
+    j["config"]["mediaType"] = "application/vnd.oci.empty.v1+json";
+    j["mediaType"] = "application/vnd.oci.image.manifest.v1+json";
+    j["schemaVersion"] = 2;
+    return j;
+}
+
+}  // namespace
+
+TEST_CASE("json: canonical_json sorts object keys bytewise") {
+    json j = json::object();
+    // Inserted out of order; bytewise order is B < _ < a < aa < b < U+FF61 < U+1F600.
+    // (U+1F600 would sort first by UTF-16 code units.)
+    j["\xf0\x9f\x98\x80"] = 7;  // U+1F600, F0 9F 98 80
+    j["b"] = 5;
+    j["aa"] = 4;
+    j["\xef\xbd\xa1"] = 6;  // U+FF61, EF BD A1
+    j["a"] = 3;
+    j["_"] = 2;
+    j["B"] = 1;
+    const auto out = canonical_json(j);
+    CAPTURE(out);
+    const std::vector<std::string> order = {"B", "_", "a", "aa", "b", "\xef\xbd\xa1", "\xf0\x9f\x98\x80"};
+    for (std::size_t i = 1; i < order.size(); ++i) CHECK(key_pos(out, order[i - 1]) < key_pos(out, order[i]));
+    CHECK(parse_json_strict(out, "canonical") == j);
+
+    // Small hand-written example: keys sorted, no whitespace.
+    CHECK(canonical_json(json{{"b", 1}, {"a", json::array({true, nullptr})}}) == R"({"a":[true,null],"b":1})");
+}
+
+TEST_CASE("json: canonical_json sorts nested objects too") {
+    json inner = json::object();
+    inner["y"] = 1;
+    inner["x"] = 2;
+    json j = json::object();
+    j["outer"] = json::array({inner, {{"d", {{"q", 1}, {"p", 2}}}}});
+    const auto out = canonical_json(j);
+    CAPTURE(out);
+    CHECK(key_pos(out, "x") < key_pos(out, "y"));
+    CHECK(key_pos(out, "p") < key_pos(out, "q"));
+    // Arrays keep their order.
+    CHECK(key_pos(out, "y") < key_pos(out, "d"));
+}
+
+TEST_CASE("json: canonical_json has no insignificant whitespace") {
+    const auto parsed = parse_json_strict(R"(  {
+        "b" : [ 1 , 2 , { "c" : "with space" } ] ,
+        "a" :	{ }
+    }  )",
+                                          "doc");
+    const auto out = canonical_json(parsed);
+    CAPTURE(out);
+    CHECK_FALSE(has_whitespace_outside_strings(out));
+    CHECK(has(out, "\"with space\""));  // significant whitespace stays
+    CHECK_FALSE(has_whitespace_outside_strings(canonical_json(sample_forward())));
+    CHECK(canonical_json(json::object()) == "{}");
+    CHECK(canonical_json(json::array()) == "[]");
+}
+
+TEST_CASE("json: same content in a different insertion order gives identical bytes and digest") {
+    const auto a = sample_forward();
+    const auto b = sample_reverse();
+    REQUIRE(a == b);
+    const auto ca = canonical_json(a);
+    const auto cb = canonical_json(b);
+    CHECK(ca == cb);
+    CHECK(Digest::of(ca) == Digest::of(cb));
+
+    // Different whitespace and key order in the input text change nothing either.
+    const auto pa = parse_json_strict(R"({"z":1,"a":{"y":[1,2],"x":"s"}})", "a");
+    const auto pb = parse_json_strict("{ \"a\" : { \"x\" : \"s\", \"y\" : [ 1, 2 ] },\n \"z\" : 1 }", "b");
+    CHECK(canonical_json(pa) == canonical_json(pb));
+    CHECK(Digest::of(canonical_json(pa)) == Digest::of(canonical_json(pb)));
+
+    // Different content gives different bytes.
+    auto c = sample_forward();
+    c["annotations"]["a"] = "changed";
+    CHECK(canonical_json(c) != ca);
+    CHECK(Digest::of(canonical_json(c)) != Digest::of(ca));
+}
+
+TEST_CASE("json: canonical_json is a fixed point of parse_json_strict") {
+    const auto once = canonical_json(sample_forward());
+    const auto reparsed = parse_json_strict(once, "doc");
+    CHECK(reparsed == sample_forward());
+    CHECK(canonical_json(reparsed) == once);
+}
+
+TEST_CASE("json: canonical_json keeps valid UTF-8 and rejects invalid UTF-8") {
+    const json ok = {{"k\xc3\xa9y", "v\xe2\x82\xac\xf0\x9f\x98\x80"}};
+    const auto out = canonical_json(ok);
+    CHECK(parse_json_strict(out, "utf8") == ok);
+
+    for (const char* bad : {"\xff", "\xc3", "a\xc3(", "\xc0\xaf", "\xed\xa0\x80", "\xf8\x88\x80\x80\x80",
+                            "\xe2\x82"}) {
+        CAPTURE(bad);
+        const auto as_value = error_of([&] { (void)canonical_json(json{{"k", bad}}); });
+        REQUIRE(as_value.has_value());
+        CHECK(as_value->code() == Errc::invalid_input);
+        const auto as_key = error_of([&] { (void)canonical_json(json{{std::string("k") + bad, 1}}); });
+        REQUIRE(as_key.has_value());
+        CHECK(as_key->code() == Errc::invalid_input);
+        const auto nested = error_of([&] { (void)canonical_json(json{{"a", json::array({1, json{{"b", bad}}})}}); });
+        REQUIRE(nested.has_value());
+        CHECK(nested->code() == Errc::invalid_input);
+    }
+}
+
+TEST_CASE("json: parse_json_strict parses valid documents") {
+    const auto j = parse_json_strict(R"({"a":[1,"two",{"b":null}],"c":true,"d":-1.5})", "doc");
+    CHECK(j.at("a").size() == 3);
+    CHECK(j.at("a")[0] == 1);
+    CHECK(j.at("a")[1] == "two");
+    CHECK(j.at("a")[2].at("b").is_null());
+    CHECK(j.at("c") == true);
+    CHECK(j.at("d") == -1.5);
+    CHECK(parse_json_strict("[]", "doc") == json::array());
+    CHECK(parse_json_strict("42", "doc") == 42);
+    CHECK(parse_json_strict(" \"s\" \n", "doc") == "s");
+    // The same key in sibling objects or at different depths is not a duplicate.
+    CHECK_NOTHROW((void)parse_json_strict(R"([{"a":1},{"a":2}])", "doc"));
+    CHECK_NOTHROW((void)parse_json_strict(R"({"a":{"a":{"a":1}},"b":{"a":2}})", "doc"));
+}
+
+TEST_CASE("json: parse_json_strict rejects a duplicate top-level key naming it") {
+    const auto e = check_rejected(R"({"schemaVersion":2,"schemaVersion":2})", Errc::invalid_input, "duplicate");
+    CHECK(has(e.reason(), "schemaVersion"));
+    const auto f = check_rejected(R"({"a":1,"b":2,"a":{}})", Errc::invalid_input, "duplicate");
+    CHECK(f.reason().rfind("a:", 0) == 0);  // the path is the top-level key itself
+}
+
+TEST_CASE("json: parse_json_strict rejects nested duplicate keys naming their JSON path") {
+    // layers[0] holds the same key once (not a duplicate); layers[1] repeats it.
+    const std::string doc = R"({"schemaVersion":2,"layers":[)"
+                            R"({"mediaType":"text/plain","urls":["u1","u2"],"annotations":{"k":"1"}},)"
+                            R"({"mediaType":"text/plain","annotations":{"k":"1","j":"x","k":"2"}}]})";
+    const auto e = check_rejected(doc, Errc::invalid_input, "layers[1].annotations.k");
+    CHECK(has(e.reason(), "duplicate"));
+
+    check_rejected(R"({"config":{"size":1,"size":2}})", Errc::invalid_input, "config.size");
+    check_rejected(R"({"a":[1,"x",[],{"k":1,"k":2}]})", Errc::invalid_input, "a[3].k");
+    check_rejected(R"({"a":[[0],[1,{"x":{"y":1,"y":2}}]]})", Errc::invalid_input, "a[1][1].x.y");
+    check_rejected(R"([{},{"k":1,"k":2}])", Errc::invalid_input, "[1].k");
+    check_rejected(R"({"m":[{"a":{"b":1}},{"a":{"b":1,"b":1}}]})", Errc::invalid_input, "m[1].a.b");
+}
+
+TEST_CASE("json: parse_json_strict rejects malformed JSON") {
+    for (const char* bad : {"", "   ", "{", "}", R"({"a":})", "[1,2,]", R"({'a':1})", "nul", R"({"a" 1})", "NaN",
+                            R"({"a":1,})", R"(["unterminated])", "01", R"({"a":"\x"})", "[1 2]"}) {
+        CAPTURE(bad);
+        check_rejected(bad, Errc::invalid_input, "malformed JSON");
+    }
+    // Invalid UTF-8 inside a string literal.
+    check_rejected("{\"a\":\"\xff\"}", Errc::invalid_input, "malformed JSON");
+}
+
+TEST_CASE("json: parse_json_strict rejects trailing garbage") {
+    for (const char* bad : {"{} x", "{}{}", "1 2", "[]]", R"({"a":1}})", "{}\n,", "null null"}) {
+        CAPTURE(bad);
+        check_rejected(bad, Errc::invalid_input, "malformed JSON");
+    }
+    CHECK_NOTHROW((void)parse_json_strict("{}  \n\t", "doc"));
+}
+
+TEST_CASE("json: parse_json_strict enforces the size limit with too_large") {
+    CHECK(max_manifest_size == 4u * 1024u * 1024u);
+
+    // A custom limit: exactly at the limit passes, one byte over fails.
+    const std::string at_limit = R"(["0123456789"])";  // 14 bytes
+    CHECK_NOTHROW((void)parse_json_strict(at_limit, "small", at_limit.size()));
+    const auto e = error_of([&] { (void)parse_json_strict(at_limit, "small", at_limit.size() - 1); });
+    REQUIRE(e.has_value());
+    CHECK(e->code() == Errc::too_large);
+    CHECK(e->subject() == "small");
+    CHECK(has(e->reason(), std::to_string(at_limit.size())));
+
+    // The default limit is the 4 MiB manifest limit.
+    std::string big = "\"" + std::string(max_manifest_size - 2, 'x') + "\"";
+    REQUIRE(big.size() == max_manifest_size);
+    CHECK(parse_json_strict(big, "big").get<std::string>().size() == max_manifest_size - 2);
+    big.insert(1, "x");
+    check_rejected(big, Errc::too_large, "exceed", "big");
+
+    // The size check comes before parsing: even garbage is reported as too large.
+    check_rejected(std::string(max_manifest_size + 1, '{'), Errc::too_large, "exceed", "garbage");
+}
+
+TEST_CASE("json: parse_json_strict caps the nesting depth") {
+    const auto arrays = [](std::size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); };
+    const auto objects = [](std::size_t depth) {
+        std::string s;
+        for (std::size_t i = 0; i < depth; ++i) s += "{\"a\":";
+        s += "1";
+        for (std::size_t i = 0; i < depth; ++i) s += "}";
+        return s;
+    };
+    REQUIRE(max_json_depth >= 16);  // OCI documents nest a handful of levels
+
+    const auto deepest = parse_json_strict(arrays(max_json_depth), "arrays");
+    CHECK(parse_json_strict(canonical_json(deepest), "again") == deepest);
+    CHECK_NOTHROW((void)parse_json_strict(objects(max_json_depth), "objects"));
+    check_rejected(arrays(max_json_depth + 1), Errc::invalid_input, "deeper");
+    check_rejected(objects(max_json_depth + 1), Errc::invalid_input, "deeper");
+
+    // A hostile document nesting millions of levels within the size limit is
+    // refused quickly, not a stack overflow or a memory blow-up.
+    check_rejected(arrays(max_manifest_size / 2), Errc::invalid_input, "deeper");
+    check_rejected("{\"x\":" + arrays(max_manifest_size / 4) + "}", Errc::invalid_input, "deeper");
+}
+
+TEST_CASE("json: duplicate-key paths stay exact under long keys and deep nesting") {
+    // Long keys at every level of a deep path: the reported path holds them all.
+    const std::string key(200, 'k');
+    std::string doc;
+    std::string want;
+    for (std::size_t i = 0; i + 1 < max_json_depth; ++i) {
+        doc += "{\"" + key + "\":";
+        want += (want.empty() ? "" : ".") + key;
+    }
+    doc += "{\"d\":1,\"d\":2}";
+    for (std::size_t i = 0; i + 1 < max_json_depth; ++i) doc += "}";
+    const auto e = check_rejected(doc, Errc::invalid_input, "duplicate");
+    CHECK(e.reason() == want + ".d: duplicate key");
+}
