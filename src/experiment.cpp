@@ -71,7 +71,7 @@ Run::~Run() {
     }
 }
 
-void Run::log_parameter(const std::string& name, Parameter value) {
+void Run::set_parameter(const std::string& name, Parameter value) {
     if (name.empty()) throw Error(Errc::invalid_input, "log_parameter", "run " + std::to_string(run_id_), "empty name");
     parameters_.insert_or_assign(name, std::move(value));
 }

@@ -51,7 +51,8 @@ RecordPath::RecordPath(std::initializer_list<std::string_view> segments) {
     rel_ = safe_relative_path(joined);
 }
 
-RecordStore::RecordStore(fs::path root, CodecRegistry& codecs) : root_(std::move(root)), codecs_(&codecs) {}
+RecordStore::RecordStore(fs::path root, CodecRegistry& codecs, RecordStoreOptions options)
+    : root_(std::move(root)), codecs_(&codecs), options_(options) {}
 
 std::vector<std::string> RecordStore::identities(std::string_view kind) const {
     std::vector<std::string> out;
@@ -101,7 +102,7 @@ void Record::update_model(const nlohmann::json& changes) {
     locked(launch_lock_ != nullptr, lock_path, [&] {
         auto doc = model();
         doc.merge_patch(changes);
-        util::write_file_atomic(dir() / std::string(model_file), oci::canonical_json(doc));
+        util::write_file_atomic(dir() / std::string(model_file), oci::canonical_json(doc), store_->durable());
     });
 }
 
@@ -124,7 +125,7 @@ void Record::materialize() {
             {"kind", kind_}, {"config", config_}, {"identity", identity_}, {"version", record_format_version},
             {"created", util::utc_now()}, {"cached", false}, {"status", "new"},
         };
-        util::write_file_atomic(model_path, oci::canonical_json(model));
+        util::write_file_atomic(model_path, oci::canonical_json(model), store_->durable());
     });
     materialized_ = true;
     auto pending = std::move(pending_);
@@ -149,7 +150,7 @@ void Record::write_file(const std::string& rel, const std::string& bytes, bool t
     }
     util::TempFile tmp(target.parent_path());
     tmp.write(std::as_bytes(std::span(bytes.data(), bytes.size())));
-    tmp.commit(target, true);
+    tmp.commit(target, store_->durable());
 }
 
 void Record::save_any(const RecordPath& path, const std::any& value) {

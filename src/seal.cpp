@@ -148,14 +148,16 @@ oci::Descriptor Experiment::commit(content::Target& dst, std::string_view tag, c
             require_attachment(present, s.input, who + " solve " + std::to_string(s.solve_id));
             if (s.output) require_attachment(present, *s.output, who + " solve " + std::to_string(s.solve_id));
         }
-        if (!model["trace"].is_null()) require_attachment(present, model["trace"], who + " trace");
+        // model.json is merge-patched, so keys whose value was null are absent.
+        auto get = [&](const char* key) { return model.contains(key) ? model[key] : nlohmann::json(nullptr); };
+        if (!get("trace").is_null()) require_attachment(present, get("trace"), who + " trace");
         nlohmann::json config = {
-            {"version", format::config_version}, {"experiment", name_},          {"run_id", run->run_id()},
-            {"status", model["status"]},         {"reason", model["reason"]},    {"started", model["started"]},
-            {"ended", model["ended"]},           {"parameters", model["parameters"]}, {"solves", model["solves"]},
-            {"trace", model["trace"]},
+            {"version", format::config_version}, {"experiment", name_},         {"run_id", run->run_id()},
+            {"status", get("status")},           {"reason", get("reason")},     {"started", get("started")},
+            {"ended", get("ended")},             {"parameters", get("parameters")}, {"solves", get("solves")},
+            {"trace", get("trace")},
         };
-        const auto status = model["status"].get<std::string>();
+        const auto status = run->run_status();
         auto d = seal_part(dst,
                            Part{run->local_directory(), files, std::move(config), format::run_config_type,
                                 format::run_artifact_type,

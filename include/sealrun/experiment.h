@@ -9,6 +9,9 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <type_traits>
+#include <cstdint>
+#include <climits>
 #include <string>
 #include <variant>
 #include <vector>
@@ -66,10 +69,22 @@ public:
     /// run_id returns the run's 0-based id within its experiment.
     std::int64_t run_id() const noexcept { return run_id_; }
 
-    /// log_parameter sets a scalar parameter; the last write wins.
-    void log_parameter(const std::string& name, Parameter value);
-    void log_parameter(const std::string& name, int value) { log_parameter(name, Parameter(std::int64_t{value})); }
-    void log_parameter(const std::string& name, const char* value) { log_parameter(name, Parameter(std::string(value))); }
+    /// log_parameter sets a scalar parameter (bool, any integer, any
+    /// floating point, text or a Parameter); the last write wins. Throws
+    /// Error(invalid_input) for an empty name or an unsigned value past 2^63-1.
+    template <class T>
+    void log_parameter(const std::string& name, const T& value) {
+        if constexpr (std::is_same_v<T, Parameter> || std::is_same_v<T, bool>)
+            set_parameter(name, Parameter(value));
+        else if constexpr (std::is_integral_v<T>)
+            set_parameter(name, integer_parameter(name, value));
+        else if constexpr (std::is_floating_point_v<T>)
+            set_parameter(name, Parameter(static_cast<double>(value)));
+        else if constexpr (std::is_convertible_v<const T&, std::string_view>)
+            set_parameter(name, Parameter(std::string(std::string_view(value))));
+        else
+            static_assert(!sizeof(T), "a parameter is a bool, an integer, a floating-point number or text");
+    }
     /// parameters returns every parameter by name.
     const std::map<std::string, Parameter>& parameters() const noexcept { return parameters_; }
 
@@ -102,6 +117,15 @@ public:
 
 private:
     void close(std::string status, std::string reason);
+    void set_parameter(const std::string& name, Parameter value);
+    template <class T>
+    Parameter integer_parameter(const std::string& name, T value) {
+        if constexpr (std::is_unsigned_v<T> && sizeof(T) >= sizeof(std::int64_t)) {
+            if (value > static_cast<T>(INT64_MAX))
+                throw Error(Errc::invalid_input, "log_parameter", name, "integer is larger than 2^63-1");
+        }
+        return Parameter(static_cast<std::int64_t>(value));
+    }
 
     std::int64_t run_id_;
     std::function<std::string()> clock_;

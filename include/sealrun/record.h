@@ -37,12 +37,23 @@ private:
     std::string rel_;
 };
 
+/// RecordStoreOptions tunes a RecordStore; the zero value is the default.
+struct RecordStoreOptions {
+    /// Skip fsync of record files. Only for throw-away stores (tests,
+    /// benchmarks): a crash may then leave empty files behind.
+    bool skip_fsync = false;
+};
+
 /// RecordStore is the folder records live in: `<root>/records/<identity>/`.
 class RecordStore {
 public:
     /// RecordStore uses `root` (default `./storage`, shared with the local
     /// OCI layout) and `codecs` (default the global registry).
-    explicit RecordStore(std::filesystem::path root = "storage", CodecRegistry& codecs = CodecRegistry::global());
+    explicit RecordStore(std::filesystem::path root = "storage", CodecRegistry& codecs = CodecRegistry::global(),
+                         RecordStoreOptions options = {});
+
+    /// durable reports whether record writes are fsynced.
+    bool durable() const noexcept { return !options_.skip_fsync; }
 
     /// root returns the store folder.
     const std::filesystem::path& root() const noexcept { return root_; }
@@ -55,6 +66,7 @@ public:
 private:
     std::filesystem::path root_;
     CodecRegistry* codecs_;
+    RecordStoreOptions options_;
 };
 
 /// Record is one run's live record. Derive from it and override body() to

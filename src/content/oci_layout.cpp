@@ -148,14 +148,7 @@ void OciLayout::update_index(const std::function<void(oci::ImageIndex&)>& change
     util::FileLock lock(root_ / "index.json.lock");
     auto idx = index();
     change(idx);
-    const auto bytes = oci::canonical_json(idx.to_json());
-    if (options_.skip_fsync) {
-        util::TempFile tmp(root_);
-        tmp.write(std::as_bytes(std::span(bytes.data(), bytes.size())));
-        tmp.commit(root_ / "index.json", false);
-    } else {
-        util::write_file_atomic(root_ / "index.json", bytes);
-    }
+    util::write_file_atomic(root_ / "index.json", oci::canonical_json(idx.to_json()), !options_.skip_fsync);
 }
 
 void OciLayout::tag(const oci::Descriptor& desc, std::string_view reference) {

@@ -97,10 +97,10 @@ void TempFile::commit(const std::filesystem::path& dest, bool durable) {
     if (durable) fsync_dir(dest.parent_path());
 }
 
-void write_file_atomic(const std::filesystem::path& dest, std::string_view bytes) {
+void write_file_atomic(const std::filesystem::path& dest, std::string_view bytes, bool durable) {
     TempFile tmp(dest.parent_path());
     tmp.write(std::as_bytes(std::span(bytes.data(), bytes.size())));
-    tmp.commit(dest, true);
+    tmp.commit(dest, durable);
 }
 
 std::string read_file(const std::filesystem::path& path, std::size_t max_size) {

@@ -73,8 +73,8 @@ private:
 };
 
 // write_file_atomic replaces `dest` with `bytes` through a temp file in the
-// same directory, durably.
-void write_file_atomic(const std::filesystem::path& dest, std::string_view bytes);
+// same directory, fsynced unless `durable` is false.
+void write_file_atomic(const std::filesystem::path& dest, std::string_view bytes, bool durable = true);
 
 // read_file returns the whole file; throws Error(too_large) past max_size.
 std::string read_file(const std::filesystem::path& path, std::size_t max_size);

@@ -1,0 +1,200 @@
+#pragma once
+/// Reading sealed experiments: immutable, lazy views over any Target (the
+/// local store or a registry). Attachment bytes are fetched only when asked
+/// for, and verified against their digests.
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sealrun/codec.h"
+#include "sealrun/codecs/json.h"
+#include "sealrun/content/target.h"
+#include "sealrun/experiment.h"
+#include "sealrun/oci/manifest.h"
+
+namespace sealrun {
+
+/// max_attachment_read is the most get_attachment / get_blob read into
+/// memory (1 GiB); write_attachment streams and has no such cap.
+inline constexpr std::size_t max_attachment_read = std::size_t{1} << 30;
+
+/// Attachments is a set of named layers of one sealed manifest, with the
+/// getters SealedRun and SealedExperiment share. Cheap to copy; the Target
+/// must outlive it.
+class Attachments {
+public:
+    Attachments(content::Target& target, std::vector<oci::Descriptor> layers, std::map<std::string, std::size_t> table,
+                const CodecRegistry& codecs);
+
+    /// names returns the attachment names, sorted.
+    std::vector<std::string> names() const;
+    /// contains reports whether an attachment `name` exists.
+    bool contains(std::string_view name) const;
+    /// media_type returns the stored OCI media type (with "+zstd" when compressed);
+    /// throws Error(not_found).
+    const std::string& media_type(std::string_view name) const;
+    /// descriptor returns the layer descriptor of `name`; throws Error(not_found).
+    const oci::Descriptor& descriptor(std::string_view name) const;
+    /// blob returns the attachment's bytes (decompressed when stored
+    /// "+zstd"), verified; throws Error(digest_mismatch) for corrupt content.
+    std::string blob(std::string_view name) const;
+    /// value decodes the attachment with the codec its media type names;
+    /// throws Error(unsupported) when no codec is registered for it.
+    Value value(std::string_view name) const;
+    /// with_codec decodes with codec C; throws Error(invalid_input) before
+    /// decoding anything when the stored (logical) media type is not C's.
+    template <Codec C>
+    typename C::value_type with_codec(std::string_view name) const {
+        check_codec(name, C::media_type);
+        return C::decode(blob(name));
+    }
+    /// write streams the attachment to `path` (or, when `path` is an existing
+    /// directory, to the attachment's name inside it), verified before it
+    /// becomes visible; keeps an existing file unless `overwrite`. Returns the
+    /// path written. Throws Error(already_exists), or Error(invalid_input)
+    /// for a name that would leave the directory.
+    std::filesystem::path write(std::string_view name, const std::filesystem::path& path, bool overwrite) const;
+
+private:
+    void check_codec(std::string_view name, std::string_view codec_media_type) const;
+
+    content::Target* target_;
+    std::vector<oci::Descriptor> layers_;
+    std::map<std::string, std::size_t, std::less<>> table_;
+    const CodecRegistry* codecs_;
+};
+
+/// SealedRun is the read-only view of one closed run.
+class SealedRun {
+public:
+    /// open reads the run manifest `manifest` and its config from `target`
+    /// (nothing else) and checks them: artifact type, config schema, layer
+    /// table in range, titles that are safe relative names equal to their
+    /// table names, known statuses, finished solves with outputs. Throws
+    /// Error(invalid_input) naming the problem.
+    static SealedRun open(content::Target& target, const oci::Descriptor& manifest,
+                          const CodecRegistry& codecs = CodecRegistry::global());
+
+    /// run_id returns the run's id within its experiment.
+    std::int64_t run_id() const noexcept { return run_id_; }
+    /// status returns "finished", "failed" or "interrupted".
+    const std::string& status() const noexcept { return status_; }
+    /// reason returns why a run failed or was interrupted (empty otherwise).
+    const std::string& reason() const noexcept { return reason_; }
+    /// parameters returns the run's parameters.
+    const std::map<std::string, Parameter>& parameters() const noexcept { return parameters_; }
+    /// solves returns the run's solves ordered by solve id.
+    const std::vector<SolveRecord>& solves() const noexcept { return solves_; }
+    /// trace returns the stored trace, or nullopt when the run has none.
+    std::optional<nlohmann::json> trace() const;
+    /// config returns the run's config document as stored.
+    const nlohmann::json& config() const noexcept { return config_; }
+    /// manifest returns the run manifest's descriptor.
+    const oci::Descriptor& manifest() const noexcept { return manifest_; }
+
+    std::vector<std::string> attachment_names() const { return attachments_.names(); }
+    const std::string& attachment_media_type(std::string_view name) const { return attachments_.media_type(name); }
+    Value get_attachment(std::string_view name) const { return attachments_.value(name); }
+    std::string get_blob(std::string_view name) const { return attachments_.blob(name); }
+    nlohmann::json get_json(std::string_view name) const { return attachments_.with_codec<codecs::JsonCodec>(name); }
+    template <Codec C>
+    typename C::value_type get_with_codec(std::string_view name) const {
+        return attachments_.template with_codec<C>(name);
+    }
+    std::filesystem::path write_attachment(std::string_view name, const std::filesystem::path& path,
+                                           bool overwrite = false) const {
+        return attachments_.write(name, path, overwrite);
+    }
+    /// attachments returns the shared getter set.
+    const Attachments& attachments() const noexcept { return attachments_; }
+
+private:
+    SealedRun(Attachments a) : attachments_(std::move(a)) {}
+    oci::Descriptor manifest_;
+    Attachments attachments_;
+    nlohmann::json config_;
+    std::int64_t run_id_ = 0;
+    std::string status_;
+    std::string reason_;
+    std::map<std::string, Parameter> parameters_;
+    std::vector<SolveRecord> solves_;
+};
+
+/// ParameterTable lines runs up against parameter names for comparison;
+/// a cell is null where a run lacks the parameter.
+struct ParameterTable {
+    std::vector<std::string> columns;
+    std::vector<std::int64_t> run_ids;
+    std::vector<std::vector<nlohmann::json>> rows;
+};
+
+/// SealedExperiment is the read-only view of a sealed experiment.
+class SealedExperiment {
+public:
+    /// open resolves `reference` (a tag or digest) in `target` and reads the
+    /// experiment index, and nothing else. Accepts an index whose OCI 1.1
+    /// artifactType fields were dropped by an older tool (the annotations
+    /// still say what it is). Throws Error(invalid_input) for anything that
+    /// is not a sealed experiment.
+    static SealedExperiment open(content::Target& target, std::string_view reference,
+                                 const CodecRegistry& codecs = CodecRegistry::global());
+
+    /// name returns the experiment's name.
+    const std::string& name() const noexcept { return name_; }
+    /// status returns "finished" when every run finished, else "failed" or
+    /// "interrupted".
+    const std::string& status() const noexcept { return status_; }
+    /// annotations returns the index annotations.
+    const std::map<std::string, std::string>& annotations() const noexcept { return index_.annotations; }
+    /// descriptor returns the index descriptor.
+    const oci::Descriptor& descriptor() const noexcept { return root_; }
+    /// run_ids returns every run id, ascending.
+    std::vector<std::int64_t> run_ids() const;
+    /// run opens one run (its manifest and config only); throws Error(not_found).
+    SealedRun run(std::int64_t id) const;
+    /// runs opens every run.
+    std::vector<SealedRun> runs() const;
+    /// parameters builds the runs × parameter names table (opens every run).
+    ParameterTable parameters() const;
+
+    /// Experiment-level attachments (empty when there are none).
+    std::vector<std::string> attachment_names() const;
+    const std::string& attachment_media_type(std::string_view name) const { return attachments().media_type(name); }
+    Value get_attachment(std::string_view name) const { return attachments().value(name); }
+    std::string get_blob(std::string_view name) const { return attachments().blob(name); }
+    nlohmann::json get_json(std::string_view name) const { return attachments().with_codec<codecs::JsonCodec>(name); }
+    template <Codec C>
+    typename C::value_type get_with_codec(std::string_view name) const {
+        return attachments().template with_codec<C>(name);
+    }
+    std::filesystem::path write_attachment(std::string_view name, const std::filesystem::path& path,
+                                           bool overwrite = false) const {
+        return attachments().write(name, path, overwrite);
+    }
+    /// attachments returns the experiment-level attachments (an empty set
+    /// when there are none), opening their manifest on first use.
+    const Attachments& attachments() const;
+
+private:
+    SealedExperiment(content::Target& t, const CodecRegistry& c, oci::Descriptor root, oci::ImageIndex index)
+        : target_(&t), codecs_(&c), root_(std::move(root)), index_(std::move(index)) {}
+    content::Target* target_;
+    const CodecRegistry* codecs_;
+    oci::Descriptor root_;
+    oci::ImageIndex index_;
+    std::string name_;
+    std::string status_;
+    std::map<std::int64_t, std::size_t> runs_;  // run id → index entry
+    std::optional<std::size_t> attachments_index_;
+    mutable std::shared_ptr<const Attachments> attachments_;  // opened on first use
+};
+
+}  // namespace sealrun

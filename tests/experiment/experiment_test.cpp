@@ -1,0 +1,136 @@
+#include <doctest/doctest.h>
+
+#include "sealrun/content/memory.h"
+#include "sealrun/content/oci_layout.h"
+#include "sealrun/experiment.h"
+#include "sealrun/sealed.h"
+#include "support/experiment.h"
+#include "support/expect.h"
+#include "support/tmpdir.h"
+
+using namespace sealrun;
+using test::errc_of;
+
+TEST_CASE("experiment: runs count from 0 and close finished, failed or interrupted") {
+    test::TempDir dir;
+    RecordStore store(dir / "storage");
+    Experiment exp(store, "sweep", test::fixed_options());
+    Run& a = exp.run();
+    Run& b = exp.run();
+    CHECK(a.run_id() == 0);
+    CHECK(b.run_id() == 1);
+    a.finish();
+    b.interrupt("SIGINT");
+    CHECK(a.run_status() == "finished");
+    CHECK(b.model()["status"] == "interrupted");
+    CHECK(b.model()["reason"] == "SIGINT");
+    CHECK(errc_of([&] { a.fail("twice"); }) == Errc::invalid_input);
+    CHECK(exp.runs().size() == 2);
+}
+
+TEST_CASE("experiment: a body that throws fails the run, Interrupted interrupts it, a return finishes it") {
+    test::TempDir dir;
+    RecordStore store(dir / "storage");
+    Experiment exp(store, "sweep", test::fixed_options());
+    CHECK_THROWS_AS(exp.run([](Run&) { throw std::runtime_error("boom"); }), std::runtime_error);
+    CHECK_THROWS_AS(exp.run([](Run&) { throw Interrupted("ctrl-c"); }), Interrupted);
+    exp.run([](Run& r) { r.log_parameter("ok", true); });
+    const auto runs = exp.runs();
+    CHECK(runs[0]->run_status() == "failed");
+    CHECK(runs[0]->model()["reason"] == "boom");
+    CHECK(runs[1]->run_status() == "interrupted");
+    CHECK(runs[2]->run_status() == "finished");
+}
+
+TEST_CASE("experiment: a run destroyed while open is failed, never finished") {
+    test::TempDir dir;
+    RecordStore store(dir / "storage");
+    std::string identity;
+    {
+        Experiment exp(store, "sweep", test::fixed_options());
+        Run& r = exp.run();
+        r.save_file("partial.txt", "half");
+        identity = r.identity();
+    }
+    const auto model = nlohmann::json::parse(test::read_file(dir / "storage/records" / identity / "model.json"));
+    CHECK(model["status"] == "failed");
+    CHECK(test::contains(model["reason"].get<std::string>(), "destroyed"));
+    {
+        Experiment exp(store, "sweep", test::fixed_options("another-session"));
+        Run& r = exp.run();
+        r.interrupt_on_destroy();
+        identity = r.identity();
+    }
+    const auto m2 = nlohmann::json::parse(test::read_file(dir / "storage/records" / identity / "model.json"));
+    CHECK(m2["status"] == "interrupted");
+}
+
+TEST_CASE("experiment: parameters keep their type and the last write wins") {
+    test::TempDir dir;
+    RecordStore store(dir / "storage");
+    Experiment exp(store, "sweep", test::fixed_options());
+    Run& r = exp.run();
+    r.log_parameter("lr", 0.5);
+    r.log_parameter("lr", 0.25);
+    r.log_parameter("epochs", 10);
+    r.log_parameter("big", std::int64_t{1} << 40);
+    r.log_parameter("opt", "adam");
+    r.log_parameter("nesterov", true);
+    CHECK(std::get<double>(r.parameters().at("lr")) == 0.25);
+    CHECK(std::get<std::int64_t>(r.parameters().at("epochs")) == 10);
+    CHECK(std::get<std::string>(r.parameters().at("opt")) == "adam");
+    CHECK(std::get<bool>(r.parameters().at("nesterov")));
+    r.finish();
+    const auto p = r.model()["parameters"];
+    CHECK(p["lr"] == 0.25);
+    CHECK(p["epochs"].is_number_integer());
+    CHECK(p["big"] == std::int64_t{1} << 40);
+    CHECK(p["nesterov"] == true);
+}
+
+TEST_CASE("experiment: solves need outputs when finished, none otherwise, and ids can be reserved") {
+    test::TempDir dir;
+    RecordStore store(dir / "storage");
+    Experiment exp(store, "sweep", test::fixed_options());
+    Run& r = exp.run();
+    CHECK(errc_of([&] { r.log_solve({.status = "finished", .input = "in.json"}); }) == Errc::invalid_input);
+    CHECK(errc_of([&] { r.log_solve({.status = "failed", .input = "in.json", .output = "out.json"}); }) == Errc::invalid_input);
+    CHECK(errc_of([&] { r.log_solve({.status = "weird", .input = "in.json"}); }) == Errc::invalid_input);
+    CHECK(errc_of([&] { r.log_solve({.status = "failed"}); }) == Errc::invalid_input);  // no input
+    const auto reserved = r.reserve_solve_id();
+    const auto next = r.log_solve({.input = "in.json", .output = "out.json", .adapter = "highs"});
+    CHECK(next == reserved + 1);
+    CHECK(r.log_solve({.solve_id = reserved, .status = "interrupted", .input = "in.json"}) == reserved);
+    CHECK(errc_of([&] { r.log_solve({.solve_id = reserved, .status = "failed", .input = "in.json"}); }) == Errc::invalid_input);
+    const auto solves = r.solves();
+    REQUIRE(solves.size() == 2);
+    CHECK(solves[0].solve_id == reserved);
+    CHECK(solves[1].adapter == "highs");
+}
+
+TEST_CASE("experiment: at most one trace") {
+    test::TempDir dir;
+    RecordStore store(dir / "storage");
+    Experiment exp(store, "sweep", test::fixed_options());
+    Run& r = exp.run();
+    r.save_trace({{"spans", nlohmann::json::array()}});
+    CHECK(errc_of([&] { r.save_trace({}); }) == Errc::already_exists);
+}
+
+TEST_CASE("experiment: commit refuses open runs and solves naming missing attachments") {
+    test::TempDir dir;
+    RecordStore store(dir / "storage");
+    content::MemoryTarget dst;
+    {
+        Experiment exp(store, "open", test::fixed_options());
+        exp.run();
+        CHECK(errc_of([&] { exp.commit(dst, "t"); }) == Errc::invalid_input);
+        exp.runs()[0]->finish();
+    }
+    Experiment exp(store, "missing", test::fixed_options());
+    exp.run([](Run& r) { r.log_solve({.input = "absent.json", .output = "also-absent.json"}); });
+    const auto e = test::thrown([&] { exp.commit(dst, "t"); });
+    CHECK(e.code == Errc::invalid_input);
+    CHECK(test::contains(e.message, "absent.json"));
+    CHECK(dst.tags().empty());
+}

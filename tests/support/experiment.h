@@ -1,0 +1,35 @@
+#pragma once
+// Test support: a small, fully deterministic two-run experiment.
+
+#include <string>
+
+#include "sealrun/experiment.h"
+
+namespace sealrun::test {
+
+// fixed_clock returns the same timestamp every time.
+inline ExperimentOptions fixed_options(std::string session = "0123456789abcdef") {
+    return ExperimentOptions{.clock = [] { return std::string("2026-01-02T03:04:05Z"); }, .session = std::move(session)};
+}
+
+// record_two_runs records the worked example of docs/FORMAT.md: run 0
+// finished with a solve, run 1 failed; one experiment-level attachment.
+inline void record_two_runs(Experiment& exp) {
+    exp.run([](Run& r) {
+        r.log_parameter("lr", 0.1);
+        r.log_parameter("steps", 3);
+        r.save_file("result.json", {{"loss", 0.25}});
+        r.save_file("input.json", {{"x0", 0}});
+        r.save_file("plots/curve.jsonl", std::vector<nlohmann::json>{{{"step", 0}, {"loss", 1.0}}});
+        r.log_solve({.input = "input.json", .output = "result.json", .adapter = "gd",
+                     .adapter_options = {{"lr", 0.1}}});
+    });
+    Run& failed = exp.run();
+    failed.log_parameter("lr", 2.5);
+    failed.log_parameter("note", "diverged");
+    failed.save_file("log.txt", "loss exploded at step 2\n");
+    failed.fail("diverged");
+    exp.attachments().save_file("sweep.json", {{"lrs", {0.1, 2.5}}});
+}
+
+}  // namespace sealrun::test
