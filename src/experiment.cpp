@@ -1,5 +1,6 @@
 #include "sealrun/experiment.h"
 
+#include <cmath>
 #include <random>
 
 #include "sealrun/error.h"
@@ -73,6 +74,8 @@ Run::~Run() {
 
 void Run::set_parameter(const std::string& name, Parameter value) {
     if (name.empty()) throw Error(Errc::invalid_input, "log_parameter", "run " + std::to_string(run_id_), "empty name");
+    if (const auto* d = std::get_if<double>(&value); d != nullptr && !std::isfinite(*d))
+        throw Error(Errc::invalid_input, "log_parameter", name, "NaN and infinities have no JSON form");
     parameters_.insert_or_assign(name, std::move(value));
 }
 

@@ -101,7 +101,10 @@ void Record::update_model(const nlohmann::json& changes) {
     const auto lock_path = store_->root() / "records" / (identity_ + ".lock");
     locked(launch_lock_ != nullptr, lock_path, [&] {
         auto doc = model();
-        doc.merge_patch(changes);
+        for (const auto& [key, value] : changes.items()) {  // top-level replace, never a deep merge
+            if (value.is_null()) doc.erase(key);
+            else doc[key] = value;
+        }
         util::write_file_atomic(dir() / std::string(model_file), oci::canonical_json(doc), store_->durable());
     });
 }
@@ -275,7 +278,8 @@ std::vector<std::string> Record::files() const {
             throw Error(Errc::invalid_input, "list record", it->path().string(), "records may not hold symlinks");
         if (!fs::is_regular_file(st))
             throw Error(Errc::invalid_input, "list record", it->path().string(), "records may only hold regular files");
-        if (rel == model_file || rel.starts_with(".tmp-") || rel.find("/.tmp-") != std::string::npos) continue;
+        // model.json is the record's own; temporary files of an interrupted write are not results.
+        if (rel == model_file || it->path().filename().string().starts_with(util::temp_prefix)) continue;
         out.push_back(safe_relative_path(rel));
     }
     if (ec) throw Error(Errc::io, "list record", root.string(), ec.message());

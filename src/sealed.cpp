@@ -3,6 +3,7 @@
 #include "sealrun/sealed.h"
 
 #include <algorithm>
+#include <climits>
 #include <set>
 
 #include "oci/reader.h"
@@ -45,7 +46,7 @@ Part open_part(content::Target& target, const oci::Descriptor& desc, std::string
                                          "config " + manifest.config.digest.str(), max_config_size);
     require_object(config, "config");
     const auto* v = field(config, "version");
-    if (v == nullptr || !v->is_number_integer() || v->get<int>() != format::config_version)
+    if (v == nullptr || !v->is_number_unsigned() || v->get<std::uint64_t>() != format::config_version)
         fail("config.version", "must be " + std::to_string(format::config_version));
     const auto* att = field(config, "attachments");
     if (att == nullptr || !att->is_object()) fail("config.attachments", "must be an object");
@@ -77,6 +78,8 @@ Part open_part(content::Target& target, const oci::Descriptor& desc, std::string
 
 Parameter read_parameter(const nlohmann::json& v, const std::string& path) {
     if (v.is_boolean()) return v.get<bool>();
+    if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
+        fail(path, "integer parameter exceeds 2^63-1");
     if (v.is_number_integer()) return v.get<std::int64_t>();
     if (v.is_number_float()) return v.get<double>();
     if (v.is_string()) return v.get<std::string>();
@@ -235,14 +238,13 @@ SealedExperiment SealedExperiment::open(content::Target& target, std::string_vie
         if (part->second == format::part_run) {
             const auto id = d.annotations.find(std::string(format::keys::run_id));
             if (id == d.annotations.end()) fail(path, "run entry lacks " + std::string(format::keys::run_id));
-            std::int64_t n = 0;
-            try {
-                std::size_t used = 0;
-                n = std::stoll(id->second, &used);
-                if (used != id->second.size() || n < 0) throw std::invalid_argument("id");
-            } catch (const std::exception&) {
-                fail(path, "run id \"" + id->second + "\" is not a non-negative integer");
-            }
+            // Canonical decimal only: no sign, no spaces, no leading zeros.
+            const auto& text = id->second;
+            const bool canonical = !text.empty() && text.size() <= 18 &&
+                                   std::all_of(text.begin(), text.end(), [](char ch) { return ch >= '0' && ch <= '9'; }) &&
+                                   (text == "0" || text.front() != '0');
+            if (!canonical) fail(path, "run id \"" + text + "\" is not a canonical non-negative integer");
+            const std::int64_t n = std::stoll(text);
             if (!e.runs_.emplace(n, i).second) fail(path, "run id " + id->second + " repeats");
         } else if (part->second == format::part_attachments) {
             if (e.attachments_index_) fail(path, "a second experiment-attachments entry");

@@ -71,7 +71,8 @@ public:
 
     /// log_parameter sets a scalar parameter (bool, any integer, any
     /// floating point, text or a Parameter); the last write wins. Throws
-    /// Error(invalid_input) for an empty name or an unsigned value past 2^63-1.
+    /// Error(invalid_input) for an empty name, an unsigned value past
+    /// 2^63-1, or a NaN or infinity.
     template <class T>
     void log_parameter(const std::string& name, const T& value) {
         if constexpr (std::is_same_v<T, Parameter> || std::is_same_v<T, bool>)

@@ -169,8 +169,9 @@ protected:
     /// body is the work launch() runs once; the default does nothing.
     virtual void body() {}
 
-    /// update_model merges `changes` into model.json (RFC 7396 merge patch)
-    /// under the record's lock, atomically; materializes first.
+    /// update_model sets each top-level key of `changes` in model.json (a
+    /// null value removes the key) under the record's lock, atomically;
+    /// materializes first.
     void update_model(const nlohmann::json& changes);
 private:
     struct Pending {

@@ -74,7 +74,7 @@ std::string random_suffix() {
 
 TempFile::TempFile(const std::filesystem::path& dir) {
     for (int attempt = 0; attempt < 16; ++attempt) {
-        path_ = dir / (".tmp-" + random_suffix());
+        path_ = dir / (std::string(temp_prefix) + random_suffix());
         fd_ = Fd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
         if (fd_) return;
         if (errno != EEXIST) throw_errno("create temporary file", path_);

@@ -50,6 +50,9 @@ void write_all(int fd, std::span<const std::byte> bytes, const std::filesystem::
 void fsync_fd(int fd, const std::filesystem::path& path);
 void fsync_dir(const std::filesystem::path& dir);
 
+// temp_prefix starts the name of every temporary file sealrun writes.
+inline constexpr std::string_view temp_prefix = ".sealrun-tmp-";
+
 // TempFile is a uniquely named file in `dir` that is removed unless it has
 // been committed (renamed into place).
 class TempFile {

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include "sealrun/content/memory.h"
 #include "sealrun/content/oci_layout.h"
 #include "sealrun/experiment.h"
@@ -133,4 +135,40 @@ TEST_CASE("experiment: commit refuses open runs and solves naming missing attach
     CHECK(e.code == Errc::invalid_input);
     CHECK(test::contains(e.message, "absent.json"));
     CHECK(dst.tags().empty());
+}
+
+TEST_CASE("experiment: NaN and infinite parameters are refused, not sealed as null") {
+    test::TempDir dir;
+    RecordStore store(dir / "storage");
+    Experiment exp(store, "sweep", test::fixed_options());
+    Run& r = exp.run();
+    CHECK(errc_of([&] { r.log_parameter("x", std::nan("")); }) == Errc::invalid_input);
+    CHECK(errc_of([&] { r.log_parameter("x", 1.0 / 0.0); }) == Errc::invalid_input);
+    CHECK(r.parameters().empty());
+}
+
+TEST_CASE("experiment: re-recording a run replaces its parameters instead of merging old ones in") {
+    test::TempDir dir;
+    RecordStore store(dir / "storage");
+    {
+        Experiment exp(store, "sweep", test::fixed_options());
+        exp.run([](Run& r) {
+            r.log_parameter("old", 1);
+            r.log_parameter("kept", 1);
+        });
+    }
+    Experiment exp(store, "sweep", test::fixed_options());  // same session: the same record
+    exp.run([](Run& r) { r.log_parameter("kept", 2); });
+    const auto params = exp.runs()[0]->model()["parameters"];
+    CHECK(params == nlohmann::json{{"kept", 2}});
+}
+
+TEST_CASE("experiment: user files that look temporary are still sealed") {
+    test::TempDir dir;
+    RecordStore store(dir / "storage");
+    Experiment exp(store, "sweep", test::fixed_options());
+    exp.run([](Run& r) { r.save_file(".tmp-notes.txt", "mine"); });
+    content::MemoryTarget t;
+    exp.commit(t, "v1");
+    CHECK(SealedExperiment::open(t, "v1").run(0).get_blob(".tmp-notes.txt") == "mine");
 }

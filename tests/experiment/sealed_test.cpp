@@ -238,3 +238,22 @@ TEST_CASE("sealed: things that are not experiments or runs are refused") {
     CHECK(e.code == Errc::invalid_input);
     CHECK(test::contains(e.message, "not a sealed experiment"));
 }
+
+TEST_CASE("sealed: run ids must be canonical decimal numbers") {
+    test::TempDir dir;
+    RecordStore store(dir / "storage");
+    Experiment exp(store, "x", test::fixed_options());
+    test::record_two_runs(exp);
+    content::MemoryTarget t;
+    exp.commit(t, "v1");
+    for (const char* bad : {" 1", "+1", "01", "-1", "1x", ""}) {
+        CAPTURE(bad);
+        auto index = oci::ImageIndex::parse(content::read_all(t, t.resolve("v1"), oci::max_manifest_size));
+        index.manifests[1].annotations[std::string(format::keys::run_id)] = bad;
+        const auto bytes = index.serialize();
+        const auto d = oci::Descriptor::for_bytes(std::string(oci::media_types::image_index), bytes);
+        content::push_bytes(t, d, bytes);
+        t.tag(d, "bad");
+        CHECK(errc_of([&] { (void)SealedExperiment::open(t, "bad"); }) == Errc::invalid_input);
+    }
+}
