@@ -1,0 +1,90 @@
+#pragma once
+/// A repository in an OCI registry as a content::Target (distribution-spec
+/// v1.1), over libcurl. Push and pull are content::copy() between the local
+/// store and a Repository.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sealrun/content/target.h"
+#include "sealrun/remote/reference.h"
+
+namespace sealrun::remote {
+
+/// Credentials for a registry: a user and password, or an identity token
+/// (an OAuth2 refresh token). Never printed, logged or put in an Error.
+struct Credentials {
+    std::string username;
+    std::string password;
+    std::string identity_token;
+};
+
+/// RepositoryOptions tunes a Repository; the zero value is the safe default.
+struct RepositoryOptions {
+    /// Speak plain HTTP. Loopback registries (localhost, 127.0.0.0/8, ::1)
+    /// fall back to it by themselves when they do not speak TLS.
+    bool plain_http = false;
+    /// Skip TLS certificate verification.
+    bool insecure = false;
+    /// A CA bundle to trust besides the system's.
+    std::string ca_file;
+    /// Credentials to use; when empty they come from docker's config.json.
+    std::optional<Credentials> credentials;
+    /// docker's config.json to read; empty means $DOCKER_CONFIG/config.json
+    /// or ~/.docker/config.json.
+    std::string docker_config;
+    /// Attempts of an idempotent step before giving up (connection errors,
+    /// 408, 429, 5xx), with capped exponential backoff and jitter.
+    int max_attempts = 5;
+    /// First backoff delay; doubles per attempt up to max_backoff.
+    std::chrono::milliseconds backoff{200};
+    std::chrono::milliseconds max_backoff{5000};
+    /// Blobs up to this size upload in one POST + PUT; larger ones in
+    /// chunks (at least the registry's OCI-Chunk-Min-Length).
+    std::size_t monolithic_limit = 4 << 20;
+    /// Chunk size of large uploads (held in memory, one chunk per upload).
+    std::size_t chunk_size = 16 << 20;
+    /// Repositories in the same registry to try mounting blobs from
+    /// before uploading them.
+    std::vector<std::string> mount_from;
+};
+
+/// Repository is one repository of a registry, as a Target: resolve tags and
+/// digests, fetch and push manifests and blobs (verified), tag, list tags,
+/// delete, and list referrers. Thread-safe: the copy engine moves several
+/// blobs at once over pooled connections.
+class Repository final : public content::Target, public content::Deleter {
+public:
+    /// Repository addresses `reference.registry` / `reference.repository`
+    /// (its tag or digest is ignored). Throws Error(invalid_input) for a
+    /// reference without a registry or repository.
+    explicit Repository(const Reference& reference, RepositoryOptions options = {});
+    ~Repository() override;
+
+    oci::Descriptor resolve(std::string_view reference) override;
+    bool exists(const oci::Descriptor& desc) override;
+    std::unique_ptr<content::ReadStream> fetch(const oci::Descriptor& desc) override;
+    void push(const oci::Descriptor& desc, content::ReadStream& content) override;
+    void tag(const oci::Descriptor& desc, std::string_view reference) override;
+    std::vector<std::string> tags() override;
+    void remove(const oci::Descriptor& desc) override;
+
+    /// referrers returns the manifests whose subject is `subject`, through
+    /// the referrers API or, where the registry lacks it (404), the
+    /// tag-schema fallback `<alg>-<encoded>`.
+    std::vector<oci::Descriptor> referrers(const oci::Descriptor& subject);
+
+    /// base_url returns "scheme://host[:port]" the repository is reached at.
+    std::string base_url() const;
+
+    struct Impl;
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sealrun::remote

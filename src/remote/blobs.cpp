@@ -1,0 +1,239 @@
+// Registry repository: fetching and pushing content. Blobs stream both
+// ways with bounded memory; every byte is verified against its digest.
+#include <cstring>
+
+#include "remote/repository_impl.h"
+#include "sealrun/error.h"
+#include "sealrun/oci/json.h"
+#include "sealrun/oci/manifest.h"
+
+namespace sealrun::remote {
+
+using detail::Request;
+using detail::Response;
+
+namespace {
+
+bool is_node(const oci::Descriptor& d) { return oci::is_manifest_type(d.media_type) || oci::is_index_type(d.media_type); }
+
+// Signals raised inside a download's response check, handled by BlobStream.
+struct Redirected {
+    std::string location;
+};
+struct Refused {
+    Response response;
+};
+
+// BlobStream downloads one blob pull-style. A connection that drops
+// mid-way is resumed with a Range request from the last byte delivered; a
+// redirect to blob storage is followed without our Authorization.
+class BlobStream final : public content::ReadStream {
+public:
+    BlobStream(Repository::Impl& repo, oci::Descriptor desc) : repo_(repo), desc_(std::move(desc)) {
+        url_ = repo_.url("/blobs/" + desc_.digest.str());
+        own_origin_ = detail::origin(url_);
+    }
+
+    std::size_t read(std::span<std::byte> out) override {
+        for (int attempt = 1;; ++attempt) {
+            try {
+                if (!inner_) open();
+                const auto n = inner_->read(out);
+                delivered_ += static_cast<std::int64_t>(n);
+                return n;
+            } catch (const Redirected& r) {
+                inner_.reset();
+                if (++redirects_ > 5) throw Error(Errc::protocol, "fetch", desc_.digest.str(), "too many redirects");
+                url_ = detail::resolve_url(url_, r.location);
+                --attempt;
+            } catch (const Refused& r) {
+                inner_.reset();
+                if (r.response.status == 401 && !auth_tried_ && detail::origin(url_) == own_origin_ &&
+                    repo_.auth->on_unauthorized(r.response, repo_.pull_scope())) {
+                    auth_tried_ = true;
+                    --attempt;
+                    continue;
+                }
+                const bool retry = r.response.status == 408 || r.response.status == 429 || r.response.status >= 500;
+                if (!retry || attempt >= repo_.options.max_attempts) repo_.fail(r.response, "fetch", desc_.digest.str());
+                repo_.backoff(attempt, &r.response);
+            } catch (const Error& e) {
+                inner_.reset();
+                if (e.code() != Errc::network || attempt >= repo_.options.max_attempts) throw;
+                repo_.backoff(attempt, nullptr);  // then resume where the bytes stopped
+            }
+        }
+    }
+
+private:
+    void open() {
+        std::vector<std::string> headers;
+        if (detail::origin(url_) == own_origin_)
+            if (auto h = repo_.auth->header(repo_.pull_scope())) headers.push_back(*h);
+        if (delivered_ > 0) headers.push_back("Range: bytes=" + std::to_string(delivered_) + "-");
+        const auto from = delivered_;
+        inner_ = repo_.http->open_get(url_, std::move(headers), [from](const Response& resp) {
+            if (resp.status >= 300 && resp.status < 400) {
+                if (auto loc = resp.header("location")) throw Redirected{*loc};
+            }
+            if (from > 0 && resp.status == 206) return;
+            if (from == 0 && resp.status == 200) return;
+            if (from > 0 && resp.status == 200)
+                throw Error(Errc::protocol, "fetch", "", "registry ignored the Range request of a resumed download");
+            throw Refused{resp};
+        });
+    }
+
+    Repository::Impl& repo_;
+    oci::Descriptor desc_;
+    std::string url_;
+    std::string own_origin_;
+    std::unique_ptr<content::ReadStream> inner_;
+    std::int64_t delivered_ = 0;
+    int redirects_ = 0;
+    bool auth_tried_ = false;
+};
+
+std::string with_digest(const std::string& location, const oci::Digest& d) {
+    return location + (location.find('?') == std::string::npos ? "?" : "&") + "digest=" + detail::url_escape(d.str());
+}
+
+// read_fully fills `buf` from `in` until it is full or `in` ends.
+std::size_t read_fully(content::ReadStream& in, std::span<std::byte> buf) {
+    std::size_t got = 0;
+    while (got < buf.size()) {
+        const auto n = in.read(buf.subspan(got));
+        if (n == 0) break;
+        got += n;
+    }
+    return got;
+}
+
+}  // namespace
+
+std::unique_ptr<content::ReadStream> Repository::fetch(const oci::Descriptor& desc) {
+    auto& m = *impl_;
+    if (is_node(desc)) {
+        if (desc.size > static_cast<std::int64_t>(oci::max_manifest_size))
+            throw Error(Errc::too_large, "fetch", desc.digest.str(), "manifest exceeds 4 MiB");
+        Request r{.url = m.url("/manifests/" + desc.digest.str()), .headers = {accept_manifests}};
+        r.max_body = oci::max_manifest_size + 1;
+        const auto resp = m.send(r, m.pull_scope(), true);
+        if (resp.status != 200) m.fail(resp, "fetch", desc.digest.str());
+        return std::make_unique<content::VerifyingStream>(std::make_unique<content::BytesStream>(resp.body), desc);
+    }
+    return std::make_unique<content::VerifyingStream>(std::make_unique<BlobStream>(m, desc), desc);
+}
+
+void Repository::push(const oci::Descriptor& desc, content::ReadStream& content) {
+    auto& m = *impl_;
+    const auto subject = desc.digest.str();
+    content::VerifyingStream verified(content, desc);
+    if (is_node(desc)) {
+        const auto bytes = content::read_to_string(verified, oci::max_manifest_size, subject);
+        Request r{.method = "PUT", .url = m.url("/manifests/" + subject), .headers = {"Content-Type: " + desc.media_type}};
+        r.body.bytes = bytes;
+        const auto resp = m.send(r, m.push_scope(), true);
+        if (resp.status != 201 && resp.status != 200) m.fail(resp, "push manifest", subject);
+        if (auto d = resp.header("docker-content-digest"); d && *d != subject)
+            throw Error(Errc::digest_mismatch, "push manifest", subject, "registry stored it as " + *d);
+        return;
+    }
+    // Start an upload session, mounting from a sibling repository when one has the blob.
+    std::string scope = m.push_scope();
+    Response started;
+    bool have_session = false;
+    for (const auto& from : m.options.mount_from) {
+        const auto mount_scope = scope + " repository:" + from + ":pull";
+        started = m.send(Request{.method = "POST", .url = m.url("/blobs/uploads/?mount=" + detail::url_escape(subject) +
+                                                                "&from=" + detail::url_escape(from))},
+                         mount_scope, false);
+        if (started.status == 201) return;  // mounted: no bytes to send
+        if (started.status == 202) {
+            have_session = true;
+            break;
+        }
+    }
+    if (!have_session) started = m.send(Request{.method = "POST", .url = m.url("/blobs/uploads/")}, scope, true);
+    if (started.status != 202) m.fail(started, "start upload", subject);
+    const auto start_url = m.url("/blobs/uploads/");
+    auto loc = started.header("location");
+    if (!loc) throw Error(Errc::protocol, "start upload", subject, "202 without a Location");
+    std::string location = detail::resolve_url(start_url, *loc);
+    if (detail::origin(location) != detail::origin(start_url))
+        throw Error(Errc::protocol, "start upload", subject, "upload Location leaves the registry");
+
+    if (static_cast<std::size_t>(desc.size) <= m.options.monolithic_limit) {
+        // Small: the whole blob in one PUT, held in memory so it can be resent.
+        const auto bytes = content::read_to_string(verified, m.options.monolithic_limit, subject);
+        Request put{.method = "PUT", .url = with_digest(location, desc.digest),
+                    .headers = {"Content-Type: application/octet-stream"}};
+        put.body.bytes = bytes;
+        const auto resp = m.send(put, scope, true);
+        if (resp.status == 201) return;
+        if (exists(desc)) return;  // a retried PUT whose first try had landed
+        m.fail(resp, "push blob", subject);
+    }
+
+    // Large: chunked PATCHes, each chunk kept until the registry has it, so
+    // a failed PATCH resumes from what the upload's status says it holds.
+    std::size_t chunk = m.options.chunk_size;
+    if (auto min = started.header("oci-chunk-min-length")) {
+        try {
+            chunk = std::max<std::size_t>(chunk, std::stoull(*min));
+        } catch (const std::exception&) {
+        }
+    }
+    std::vector<std::byte> buf(chunk);
+    std::int64_t offset = 0;
+    for (;;) {
+        const auto n = read_fully(verified, buf);
+        if (n == 0) break;
+        std::size_t sent = 0;
+        for (int attempt = 1; sent < n; ++attempt) {
+            const auto first = offset + static_cast<std::int64_t>(sent);
+            const auto last = offset + static_cast<std::int64_t>(n) - 1;
+            Request patch{.method = "PATCH", .url = location,
+                          .headers = {"Content-Type: application/octet-stream",
+                                      "Content-Range: " + std::to_string(first) + "-" + std::to_string(last)}};
+            patch.body.bytes = std::string_view(reinterpret_cast<const char*>(buf.data()) + sent, n - sent);
+            std::optional<Response> resp;
+            try {
+                resp = m.send(patch, scope, false);
+            } catch (const Error& e) {
+                if (e.code() != Errc::network || attempt >= m.options.max_attempts) throw;
+            }
+            if (resp && resp->status == 202) {
+                if (auto l = resp->header("location")) location = detail::resolve_url(location, *l);
+                sent = n;
+                break;
+            }
+            if (resp && !(resp->status == 408 || resp->status == 429 || resp->status >= 500))
+                m.fail(*resp, "upload chunk", subject);
+            if (attempt >= m.options.max_attempts) m.fail(*resp, "upload chunk", subject);
+            m.backoff(attempt, resp ? &*resp : nullptr);
+            // Ask the upload how much it holds, and resend from there.
+            const auto status = m.send(Request{.url = location}, scope, true);
+            if (status.status != 204) m.fail(status, "upload status", subject);
+            if (auto l = status.header("location")) location = detail::resolve_url(location, *l);
+            std::int64_t held = 0;
+            if (auto range = status.header("range")) {
+                const auto dash = range->find('-');
+                if (dash != std::string::npos) held = std::stoll(range->substr(dash + 1)) + 1;
+            }
+            if (held < offset || held > last + 1)
+                throw Error(Errc::protocol, "upload chunk", subject,
+                            "upload holds " + std::to_string(held) + " bytes, outside the chunk being resent");
+            sent = static_cast<std::size_t>(held - offset);
+        }
+        offset += static_cast<std::int64_t>(n);
+    }
+    Request put{.method = "PUT", .url = with_digest(location, desc.digest)};
+    const auto resp = m.send(put, scope, false);
+    if (resp.status != 201) {
+        if (exists(desc)) return;
+        m.fail(resp, "finish upload", subject);
+    }
+}
+
+}  // namespace sealrun::remote

@@ -1,0 +1,90 @@
+#pragma once
+// A small HTTP/1.1 client over libcurl for the registry transport. libcurl
+// is confined to src/remote/; its error codes become sealrun::Error in
+// http.cpp and nowhere else. Redirects are never followed here: the caller
+// decides what an Authorization header may cross.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "sealrun/content/stream.h"
+
+namespace sealrun::remote::detail {
+
+struct TlsOptions {
+    bool insecure = false;  // skip certificate verification
+    std::string ca_file;    // extra CA bundle
+};
+
+struct Response {
+    long status = 0;
+    std::vector<std::pair<std::string, std::string>> headers;  // names lowercased
+    std::string body;                                          // capped; empty when streamed to a sink
+    // header returns the first header `name` (lowercase), if present.
+    std::optional<std::string> header(std::string_view name) const;
+    // all returns every value of header `name`.
+    std::vector<std::string> all(std::string_view name) const;
+};
+
+// Body is what a request sends: nothing, bytes, or a stream of known length.
+struct Body {
+    std::string_view bytes;
+    content::ReadStream* stream = nullptr;
+    std::int64_t length = 0;
+    bool has_body() const { return stream != nullptr || !bytes.empty() || length > 0; }
+};
+
+struct Request {
+    std::string method = "GET";
+    std::string url;
+    std::vector<std::string> headers;  // "Name: value"
+    Body body;
+    // Receives a 2xx response's body as it arrives; when empty the body is
+    // kept in Response::body up to max_body bytes.
+    std::function<void(const char*, std::size_t)> sink;
+    std::size_t max_body = 1 << 20;
+};
+
+class Http {
+public:
+    explicit Http(TlsOptions tls);
+    ~Http();
+    Http(const Http&) = delete;
+    Http& operator=(const Http&) = delete;
+
+    // perform sends one request and waits for the whole response. Throws
+    // Error(network) for transport failures (with curl's reason).
+    Response perform(const Request& request);
+
+    // open_get starts a GET whose body is read pull-style through the
+    // returned stream; `on_response` sees status and headers before the
+    // first body byte is returned and may throw to refuse the response.
+    std::unique_ptr<content::ReadStream> open_get(const std::string& url, std::vector<std::string> headers,
+                                                  std::function<void(const Response&)> on_response);
+
+    struct Easy;  // a pooled CURL easy handle
+private:
+    std::unique_ptr<Easy> acquire();
+    void release(std::unique_ptr<Easy> easy);
+    friend class PullStream;
+
+    TlsOptions tls_;
+    std::mutex mu_;
+    std::vector<std::unique_ptr<Easy>> pool_;
+};
+
+// resolve_url resolves `location` (absolute or relative) against `base`.
+std::string resolve_url(const std::string& base, const std::string& location);
+// origin returns "scheme://host:port" of an absolute URL (port made explicit).
+std::string origin(const std::string& url);
+// url_escape percent-encodes a query value.
+std::string url_escape(std::string_view s);
+
+}  // namespace sealrun::remote::detail

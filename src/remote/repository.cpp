@@ -1,0 +1,274 @@
+// Registry repository: connection, authentication, retries, errors,
+// manifests, tags and referrers (distribution-spec v1.1).
+#include <random>
+#include <thread>
+
+#include "remote/repository_impl.h"
+#include "sealrun/error.h"
+#include "sealrun/oci/json.h"
+#include "sealrun/oci/manifest.h"
+
+namespace sealrun::remote {
+
+using detail::Request;
+using detail::Response;
+
+namespace {
+
+constexpr int max_redirects = 5;
+constexpr int max_tag_pages = 1000;
+
+bool retryable_status(long s) { return s == 408 || s == 429 || (s >= 500 && s <= 599); }
+
+std::string strip_params(std::string mt) {
+    if (const auto semi = mt.find(';'); semi != std::string::npos) mt.resize(semi);
+    while (!mt.empty() && mt.back() == ' ') mt.pop_back();
+    return mt;
+}
+
+}  // namespace
+
+Repository::Impl::Impl(const Reference& r, RepositoryOptions o) : ref(r), options(std::move(o)) {
+    if (ref.registry.empty() || ref.repository.empty())
+        throw Error(Errc::invalid_input, "open repository", ref.str(), "needs a registry and a repository");
+    http = std::make_unique<detail::Http>(detail::TlsOptions{options.insecure, options.ca_file});
+    auto creds = options.credentials ? options.credentials : detail::docker_credentials(ref.registry, options.docker_config);
+    auth = std::make_unique<detail::Auth>(*http, options.plain_http ? "http://" + ref.registry : "https://" + ref.registry,
+                                          std::move(creds));
+}
+
+const std::string& Repository::Impl::ensure_base() {
+    std::call_once(base_once, [&] {
+        if (options.plain_http) {
+            base = "http://" + ref.registry;
+            return;
+        }
+        base = "https://" + ref.registry;
+        if (!ref.is_loopback()) return;
+        // Like docker: a loopback registry that does not speak TLS is
+        // reached over plain HTTP.
+        try {
+            Request ping;
+            ping.url = base + "/v2/";
+            (void)http->perform(ping);
+        } catch (const Error&) {
+            Request ping;
+            ping.url = "http://" + ref.registry + "/v2/";
+            try {
+                (void)http->perform(ping);
+                base = "http://" + ref.registry;
+            } catch (const Error&) {
+                // Neither answers: keep https and let the real request report it.
+            }
+        }
+    });
+    return base;
+}
+
+std::string Repository::Impl::url(const std::string& path) { return ensure_base() + "/v2/" + ref.repository + path; }
+
+void Repository::Impl::backoff(int attempt, const Response* resp) const {
+    auto delay = options.backoff * (1 << std::min(attempt - 1, 10));
+    if (delay > options.max_backoff) delay = options.max_backoff;
+    if (resp != nullptr) {
+        if (auto ra = resp->header("retry-after")) {
+            try {
+                const auto secs = std::stol(*ra);
+                if (secs >= 0) delay = std::min<std::chrono::milliseconds>(std::chrono::seconds(secs), options.max_backoff * 6);
+            } catch (const std::exception&) {
+                // An HTTP-date: keep the computed delay.
+            }
+        }
+    }
+    thread_local std::mt19937 rng{std::random_device{}()};
+    const auto jitter = std::uniform_int_distribution<long>(0, delay.count() / 4 + 1)(rng);
+    std::this_thread::sleep_for(delay + std::chrono::milliseconds(jitter));
+}
+
+Response Repository::Impl::send(Request r, const std::string& scope, bool idempotent) {
+    const auto own_origin = detail::origin(ensure_base());
+    int auth_rounds = 0;
+    int redirects = 0;
+    for (int attempt = 1;; ++attempt) {
+        Request req = r;
+        if (detail::origin(req.url) == own_origin)
+            if (auto h = auth->header(scope)) req.headers.push_back(*h);
+        Response resp;
+        try {
+            resp = http->perform(req);
+        } catch (const Error& e) {
+            if (e.code() == Errc::network && idempotent && attempt < options.max_attempts) {
+                backoff(attempt, nullptr);
+                continue;
+            }
+            throw;
+        }
+        if (resp.status == 401 && detail::origin(req.url) == own_origin && auth_rounds < 2 &&
+            auth->on_unauthorized(resp, scope)) {
+            ++auth_rounds;
+            --attempt;
+            continue;
+        }
+        if (resp.status >= 300 && resp.status < 400 && (r.method == "GET" || r.method == "HEAD")) {
+            const auto loc = resp.header("location");
+            if (!loc || ++redirects > max_redirects) fail(resp, r.method, r.url);
+            r.url = detail::resolve_url(req.url, *loc);  // Authorization is added above only for our own origin
+            --attempt;
+            continue;
+        }
+        if (retryable_status(resp.status) && idempotent && attempt < options.max_attempts) {
+            backoff(attempt, &resp);
+            continue;
+        }
+        return resp;
+    }
+}
+
+void Repository::Impl::fail(const Response& resp, const std::string& op, const std::string& subject) const {
+    std::string reason = "HTTP " + std::to_string(resp.status);
+    try {
+        const auto j = oci::parse_json_strict(resp.body, "error body", 1 << 20);
+        if (j.is_object() && j.contains("errors") && j["errors"].is_array() && !j["errors"].empty()) {
+            std::string codes;
+            for (const auto& e : j["errors"]) {
+                if (!e.is_object()) continue;
+                if (!codes.empty()) codes += "; ";
+                codes += e.value("code", "UNKNOWN") + ": " + e.value("message", "");
+            }
+            if (!codes.empty()) reason += " " + codes;
+        }
+    } catch (const Error&) {
+        // Not JSON: the status says enough; bodies may hold anything.
+    }
+    Errc code = Errc::protocol;
+    switch (resp.status) {
+    case 401: code = Errc::unauthorized; break;
+    case 403: code = Errc::denied; break;
+    case 404: code = Errc::not_found; break;
+    case 408: case 429: code = Errc::network; break;
+    default:
+        if (resp.status >= 500) code = Errc::network;
+    }
+    throw Error(code, op, subject, reason);
+}
+
+Repository::Repository(const Reference& reference, RepositoryOptions options)
+    : impl_(std::make_unique<Impl>(reference, std::move(options))) {}
+
+Repository::~Repository() = default;
+
+std::string Repository::base_url() const { return impl_->ensure_base(); }
+
+oci::Descriptor Repository::resolve(std::string_view reference) {
+    auto& m = *impl_;
+    const std::string ref(reference);
+    const bool by_digest = content::is_digest_reference(ref);
+    if (!by_digest) content::check_tag(ref);
+    const auto subject = m.ref.registry + "/" + m.ref.repository + (by_digest ? "@" : ":") + ref;
+    Request r{.method = "HEAD", .url = m.url("/manifests/" + ref), .headers = {accept_manifests}};
+    auto resp = m.send(r, m.pull_scope(), true);
+    if (resp.status == 404) throw Error(Errc::not_found, "resolve", subject, "no such manifest");
+    std::optional<oci::Descriptor> d;
+    const auto content_type = strip_params(resp.header("content-type").value_or(""));
+    const auto digest = resp.header("docker-content-digest");
+    const auto length = resp.header("content-length");
+    if (resp.status == 200 && digest && length && (oci::is_manifest_type(content_type) || oci::is_index_type(content_type))) {
+        d = oci::Descriptor{.media_type = content_type, .digest = oci::Digest::parse(*digest), .size = std::stoll(*length)};
+    } else {
+        // No usable HEAD: GET the manifest and learn everything from it.
+        r.method = "GET";
+        resp = m.send(r, m.pull_scope(), true);
+        if (resp.status != 200) m.fail(resp, "resolve", subject);
+        if (resp.body.size() > oci::max_manifest_size)
+            throw Error(Errc::too_large, "resolve", subject, "manifest exceeds 4 MiB");
+        auto mt = strip_params(resp.header("content-type").value_or(""));
+        if (!oci::is_manifest_type(mt) && !oci::is_index_type(mt)) {
+            const auto doc = oci::parse_json_strict(resp.body, subject);
+            mt = doc.is_object() ? doc.value("mediaType", "") : "";
+        }
+        if (!oci::is_manifest_type(mt) && !oci::is_index_type(mt))
+            throw Error(Errc::protocol, "resolve", subject, "response is neither a manifest nor an index");
+        d = oci::Descriptor::for_bytes(mt, resp.body);
+        if (digest && oci::Digest::parse(*digest) != d->digest)
+            throw Error(Errc::digest_mismatch, "resolve", subject, "Docker-Content-Digest disagrees with the content");
+    }
+    if (by_digest && d->digest != oci::Digest::parse(ref))
+        throw Error(Errc::digest_mismatch, "resolve", subject, "registry answered with " + d->digest.str());
+    return *d;
+}
+
+bool Repository::exists(const oci::Descriptor& desc) {
+    auto& m = *impl_;
+    const bool node = oci::is_manifest_type(desc.media_type) || oci::is_index_type(desc.media_type);
+    Request r{.method = "HEAD", .url = m.url((node ? "/manifests/" : "/blobs/") + desc.digest.str())};
+    if (node) r.headers.push_back(accept_manifests);
+    const auto resp = m.send(r, m.pull_scope(), true);
+    if (resp.status == 200) return true;
+    if (resp.status == 404) return false;
+    m.fail(resp, "check", desc.digest.str());
+}
+
+void Repository::tag(const oci::Descriptor& desc, std::string_view reference) {
+    content::check_tag(reference);
+    auto& m = *impl_;
+    const auto bytes = content::read_all(*this, desc, oci::max_manifest_size);
+    Request r{.method = "PUT", .url = m.url("/manifests/" + std::string(reference)),
+              .headers = {"Content-Type: " + desc.media_type}};
+    r.body.bytes = bytes;
+    const auto resp = m.send(r, m.push_scope(), true);
+    if (resp.status != 201 && resp.status != 200) m.fail(resp, "tag", std::string(reference));
+}
+
+std::vector<std::string> Repository::tags() {
+    auto& m = *impl_;
+    std::vector<std::string> out;
+    std::string next = m.url("/tags/list?n=1000");
+    const auto own = detail::origin(next);
+    for (int page = 0; !next.empty(); ++page) {
+        if (page >= max_tag_pages) throw Error(Errc::protocol, "list tags", m.ref.repository, "more than 1000 pages");
+        const auto resp = m.send(Request{.url = next}, m.pull_scope(), true);
+        if (resp.status == 404) break;  // a repository with no tags yet
+        if (resp.status != 200) m.fail(resp, "list tags", m.ref.repository);
+        const auto j = oci::parse_json_strict(resp.body, "tag list", 16 << 20);
+        if (j.contains("tags") && j["tags"].is_array())
+            for (const auto& t : j["tags"])
+                if (t.is_string()) out.push_back(t.get<std::string>());
+        next.clear();
+        if (auto link = resp.header("link")) {
+            const auto lt = link->find('<'), gt = link->find('>');
+            if (lt != std::string::npos && gt != std::string::npos && link->find("rel=\"next\"") != std::string::npos) {
+                next = detail::resolve_url(resp.header("location").value_or(m.url("/tags/list")), link->substr(lt + 1, gt - lt - 1));
+                if (detail::origin(next) != own)
+                    throw Error(Errc::protocol, "list tags", m.ref.repository, "pagination link leaves the registry");
+            }
+        }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+void Repository::remove(const oci::Descriptor& desc) {
+    auto& m = *impl_;
+    const bool node = oci::is_manifest_type(desc.media_type) || oci::is_index_type(desc.media_type);
+    const auto resp = m.send(Request{.method = "DELETE", .url = m.url((node ? "/manifests/" : "/blobs/") + desc.digest.str())},
+                             "repository:" + m.ref.repository + ":delete", true);
+    if (resp.status != 202 && resp.status != 200) m.fail(resp, "delete", desc.digest.str());
+}
+
+std::vector<oci::Descriptor> Repository::referrers(const oci::Descriptor& subject) {
+    auto& m = *impl_;
+    Request r{.url = m.url("/referrers/" + subject.digest.str()), .headers = {"Accept: application/vnd.oci.image.index.v1+json"}};
+    auto resp = m.send(r, m.pull_scope(), true);
+    if (resp.status == 404) {  // no referrers API: the tag schema fallback
+        const auto tag = std::string(subject.digest.algorithm()) + "-" + std::string(subject.digest.encoded());
+        r.url = m.url("/manifests/" + tag);
+        r.headers = {accept_manifests};
+        resp = m.send(r, m.pull_scope(), true);
+        if (resp.status == 404) return {};
+    }
+    if (resp.status != 200) m.fail(resp, "list referrers", subject.digest.str());
+    if (resp.body.size() > oci::max_manifest_size) throw Error(Errc::too_large, "list referrers", subject.digest.str(), "index exceeds 4 MiB");
+    return oci::ImageIndex::parse(resp.body).manifests;
+}
+
+}  // namespace sealrun::remote
