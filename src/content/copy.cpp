@@ -15,6 +15,7 @@ namespace sealrun::content {
 namespace {
 
 constexpr std::size_t default_concurrency = 4;
+constexpr int default_blob_attempts = 3;
 constexpr int max_graph_depth = 32;
 
 bool is_node(const oci::Descriptor& d) { return oci::is_manifest_type(d.media_type) || oci::is_index_type(d.media_type); }
@@ -87,23 +88,31 @@ void walk(Target& src, Target& dst, const oci::Descriptor& d, Plan& plan, Hooks&
     plan.nodes.emplace_back(d, std::move(bytes));
 }
 
-void move_blob(Target& src, Target& dst, const oci::Descriptor& d, Hooks& hooks) {
-    std::unique_ptr<ReadStream> in =
-        d.data ? std::make_unique<BytesStream>(*d.data) : src.fetch(d);
-    if (hooks.wants_progress()) {
-        CountingStream counted(*in, d, hooks);
-        dst.push(d, counted);
-    } else {
-        dst.push(d, *in);
+void move_blob(Target& src, Target& dst, const oci::Descriptor& d, Hooks& hooks, int attempts) {
+    for (int attempt = 1;; ++attempt) {
+        try {
+            std::unique_ptr<ReadStream> in = d.data ? std::make_unique<BytesStream>(*d.data) : src.fetch(d);
+            if (hooks.wants_progress()) {
+                CountingStream counted(*in, d, hooks);
+                dst.push(d, counted);
+            } else {
+                dst.push(d, *in);
+            }
+            break;
+        } catch (const Error& e) {
+            if (e.code() != Errc::network || attempt >= attempts) throw;
+        }
     }
     hooks.copied(d);
 }
 
-void move_blobs(Target& src, Target& dst, const std::vector<oci::Descriptor>& blobs, std::size_t concurrency,
+void move_blobs(Target& src, Target& dst, const std::vector<oci::Descriptor>& blobs, const CopyOptions& options,
                 Hooks& hooks) {
-    const std::size_t workers = std::min(concurrency == 0 ? default_concurrency : concurrency, blobs.size());
+    const std::size_t workers =
+        std::min(options.concurrency == 0 ? default_concurrency : options.concurrency, blobs.size());
+    const int attempts = options.blob_attempts == 0 ? default_blob_attempts : options.blob_attempts;
     if (workers <= 1) {
-        for (const auto& b : blobs) move_blob(src, dst, b, hooks);
+        for (const auto& b : blobs) move_blob(src, dst, b, hooks, attempts);
         return;
     }
     std::atomic<std::size_t> next{0};
@@ -117,7 +126,7 @@ void move_blobs(Target& src, Target& dst, const std::vector<oci::Descriptor>& bl
             pool.emplace_back([&] {
                 for (std::size_t i; !failed && (i = next++) < blobs.size();) {
                     try {
-                        move_blob(src, dst, blobs[i], hooks);
+                        move_blob(src, dst, blobs[i], hooks, attempts);
                     } catch (...) {
                         std::lock_guard lock(error_mu);
                         if (!first_error) first_error = std::current_exception();
@@ -136,7 +145,7 @@ void copy_graph(Target& src, Target& dst, const oci::Descriptor& root, const Cop
     Hooks hooks(options);
     Plan plan;
     walk(src, dst, root, plan, hooks, 0);
-    move_blobs(src, dst, plan.blobs, options.concurrency, hooks);
+    move_blobs(src, dst, plan.blobs, options, hooks);
     for (auto& [d, bytes] : plan.nodes) {
         push_bytes(dst, d, std::move(bytes));
         hooks.copied(d);

@@ -214,12 +214,16 @@ void Repository::push(const oci::Descriptor& desc, content::ReadStream& content)
             m.backoff(attempt, resp ? &*resp : nullptr);
             // Ask the upload how much it holds, and resend from there.
             const auto status = m.send(Request{.url = location}, scope, true);
+            if (status.status == 404)  // Docker Distribution drops a session whose chunk broke off mid-body
+                throw Error(Errc::network, "upload chunk", subject,
+                            "the registry lost the upload session after an interrupted chunk; the blob must be sent again");
             if (status.status != 204) m.fail(status, "upload status", subject);
             if (auto l = status.header("location")) location = detail::resolve_url(location, *l);
             std::int64_t held = 0;
             if (auto range = status.header("range")) {
                 const auto dash = range->find('-');
-                if (dash != std::string::npos) held = std::stoll(range->substr(dash + 1)) + 1;
+                // "0-0" is what Docker Distribution says for an empty upload too.
+                if (dash != std::string::npos && *range != "0-0") held = std::stoll(range->substr(dash + 1)) + 1;
             }
             if (held < offset || held > last + 1)
                 throw Error(Errc::protocol, "upload chunk", subject,

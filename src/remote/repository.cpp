@@ -46,7 +46,9 @@ const std::string& Repository::Impl::ensure_base() {
         base = "https://" + ref.registry;
         if (!ref.is_loopback()) return;
         // Like docker: a loopback registry that does not speak TLS is
-        // reached over plain HTTP.
+        // reached over plain HTTP. Only a registry's own answer on http
+        // (200 or 401 on /v2/) counts: a TLS server answers plain HTTP with
+        // 400, so a certificate problem never downgrades the connection.
         try {
             Request ping;
             ping.url = base + "/v2/";
@@ -55,8 +57,8 @@ const std::string& Repository::Impl::ensure_base() {
             Request ping;
             ping.url = "http://" + ref.registry + "/v2/";
             try {
-                (void)http->perform(ping);
-                base = "http://" + ref.registry;
+                const auto resp = http->perform(ping);
+                if (resp.status == 200 || resp.status == 401) base = "http://" + ref.registry;
             } catch (const Error&) {
                 // Neither answers: keep https and let the real request report it.
             }
@@ -222,7 +224,7 @@ void Repository::tag(const oci::Descriptor& desc, std::string_view reference) {
 std::vector<std::string> Repository::tags() {
     auto& m = *impl_;
     std::vector<std::string> out;
-    std::string next = m.url("/tags/list?n=1000");
+    std::string next = m.url("/tags/list?n=" + std::to_string(m.options.tag_page_size));
     const auto own = detail::origin(next);
     for (int page = 0; !next.empty(); ++page) {
         if (page >= max_tag_pages) throw Error(Errc::protocol, "list tags", m.ref.repository, "more than 1000 pages");

@@ -17,6 +17,10 @@ struct CopyOptions {
     /// How many blobs move at once; 0 means 4. Never more threads start
     /// than there are blobs to move.
     std::size_t concurrency = 0;
+    /// Attempts per blob: a transfer that fails with Errc::network is
+    /// started again from a fresh fetch of the source (a stream is never
+    /// replayed); 0 means 3.
+    int blob_attempts = 0;
     /// Called for a node the destination already has (its subtree is skipped).
     std::function<void(const oci::Descriptor&)> on_skipped;
     /// Called after a node has been pushed to the destination.

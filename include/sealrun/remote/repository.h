@@ -48,6 +48,8 @@ struct RepositoryOptions {
     std::size_t monolithic_limit = 4 << 20;
     /// Chunk size of large uploads (held in memory, one chunk per upload).
     std::size_t chunk_size = 16 << 20;
+    /// Tags asked for per page when listing (the registry may send fewer).
+    std::size_t tag_page_size = 1000;
     /// Repositories in the same registry to try mounting blobs from
     /// before uploading them.
     std::vector<std::string> mount_from;

@@ -1,0 +1,110 @@
+// Authentication and TLS against real registries: TLS + htpasswd basic
+// auth, and bearer tokens from an issuer the tests run.
+#include <doctest/doctest.h>
+
+#include "sealrun/content/copy.h"
+#include "sealrun/content/memory.h"
+#include "sealrun/remote/repository.h"
+#include "support/expect.h"
+#include "support/registry.h"
+#include "support/sample.h"
+
+using namespace sealrun;
+using test::errc_of;
+
+namespace {
+remote::Repository repo_at(const test::Registry& r, const std::string& name, remote::RepositoryOptions o) {
+    return remote::Repository(remote::Reference::parse(r.host() + "/" + name), std::move(o));
+}
+remote::RepositoryOptions trusted(const test::Registry& r, std::string user, std::string password) {
+    remote::RepositoryOptions o;
+    o.ca_file = r.ca_file().string();
+    o.credentials = remote::Credentials{std::move(user), std::move(password), ""};
+    o.docker_config = "/nonexistent/config.json";
+    return o;
+}
+}  // namespace
+
+TEST_CASE("auth: TLS with basic auth pushes and pulls; TLS verification is on by default") {
+    test::Registry registry({.mode = test::RegistryMode::tls_basic});
+    content::MemoryTarget src;
+    const auto s = test::push_sample(src, "basic", 3, "v1");
+    auto repo = repo_at(registry, "basic/repo", trusted(registry, registry.user(), registry.password()));
+    CHECK(repo.base_url() == registry.url());
+    content::copy(src, "v1", repo, "");
+    content::MemoryTarget back;
+    content::copy(repo, "v1", back, "");
+    CHECK(content::read_all(back, s.layers[2], 1024) == s.layer_bytes[2]);
+
+    // Without the CA the certificate is not trusted, and nothing falls back to http.
+    auto untrusted_opts = trusted(registry, registry.user(), registry.password());
+    untrusted_opts.ca_file.clear();
+    auto untrusted = repo_at(registry, "basic/repo", untrusted_opts);
+    CHECK(errc_of([&] { (void)untrusted.resolve("v1"); }) == Errc::network);
+    // The explicit switch turns verification off.
+    untrusted_opts.insecure = true;
+    CHECK(repo_at(registry, "basic/repo", untrusted_opts).resolve("v1").digest == s.manifest.digest);
+}
+
+TEST_CASE("auth: a wrong password is unauthorized, never printed, and nothing half-pushed is tagged") {
+    test::Registry registry({.mode = test::RegistryMode::tls_basic});
+    content::MemoryTarget src;
+    test::push_sample(src, "wrong", 2, "v1");
+    const std::string secret = "not-the-password-4711";
+    auto repo = repo_at(registry, "basic/wrong", trusted(registry, registry.user(), secret));
+    const auto e = test::thrown([&] { content::copy(src, "v1", repo, ""); });
+    CHECK(e.code == Errc::unauthorized);
+    CHECK_FALSE(test::contains(e.message, secret));
+    auto good = repo_at(registry, "basic/wrong", trusted(registry, registry.user(), registry.password()));
+    CHECK(good.tags().empty());
+}
+
+TEST_CASE("auth: bearer tokens from the issuer, cached per scope") {
+    test::Pki pki;
+    test::TokenIssuer issuer(pki);
+    test::Registry registry({.mode = test::RegistryMode::token, .pki = &pki, .issuer = &issuer});
+    content::MemoryTarget src;
+    const auto s = test::push_sample(src, "token", 12, "v1");
+    auto opts = trusted(registry, issuer.user(), issuer.password());
+    opts.ca_file = pki.ca_cert.string();
+    auto repo = repo_at(registry, "tok/repo", opts);
+    issuer.reset_stats();
+    content::copy(src, "v1", repo, "");
+    content::MemoryTarget back;
+    content::copy(repo, "v1", back, "");
+    CHECK(content::read_all(back, s.layers[11], 1024) == s.layer_bytes[11]);
+    // 30-odd registry requests, a handful of tokens: one per scope (pull;
+    // pull,push) plus at most a few fetched by threads racing on the first 401.
+    const auto stats = issuer.stats();
+    CHECK(stats.issued >= 2);
+    CHECK(stats.issued <= 8);
+    CHECK(stats.denied == 0);
+}
+
+TEST_CASE("auth: the token service refusing the credentials is a clear error") {
+    test::Pki pki;
+    test::TokenIssuer issuer(pki);
+    test::Registry registry({.mode = test::RegistryMode::token, .pki = &pki, .issuer = &issuer});
+    content::MemoryTarget src;
+    test::push_sample(src, "tokbad", 1, "v1");
+    auto opts = trusted(registry, issuer.user(), "wrong-secret-99");
+    opts.ca_file = pki.ca_cert.string();
+    auto repo = repo_at(registry, "tok/bad", opts);
+    const auto e = test::thrown([&] { content::copy(src, "v1", repo, ""); });
+    CHECK((e.code == Errc::unauthorized || e.code == Errc::denied));
+    CHECK_FALSE(test::contains(e.message, "wrong-secret-99"));
+}
+
+TEST_CASE("auth: credentials are read from docker's config.json") {
+    test::Registry registry({.mode = test::RegistryMode::tls_basic});
+    test::TempDir dir;
+    test::write_file(dir / "config.json", nlohmann::json{{"auths", {{registry.host(), {{"auth", oci::base64_encode(registry.user() + ":" + registry.password())}}}}}}.dump());
+    remote::RepositoryOptions o;
+    o.ca_file = registry.ca_file().string();
+    o.docker_config = (dir / "config.json").string();
+    auto repo = repo_at(registry, "cfg/repo", o);
+    content::MemoryTarget src;
+    test::push_sample(src, "cfg", 1, "v1");
+    content::copy(src, "v1", repo, "");
+    CHECK(repo.tags() == std::vector<std::string>{"v1"});
+}

@@ -1,0 +1,104 @@
+#include <doctest/doctest.h>
+
+#include "remote/auth.h"
+#include "remote/http.h"
+#include "sealrun/remote/reference.h"
+#include "support/expect.h"
+#include "support/tmpdir.h"
+
+using namespace sealrun;
+using remote::Reference;
+using test::errc_of;
+
+TEST_CASE("reference: host, port, nested repository, tag and digest") {
+    const auto r = Reference::parse("127.0.0.1:5000/team/sweeps:v1");
+    CHECK(r.registry == "127.0.0.1:5000");
+    CHECK(r.repository == "team/sweeps");
+    CHECK(r.tag == "v1");
+    CHECK_FALSE(r.digest);
+    CHECK(r.reference() == "v1");
+    CHECK(r.is_loopback());
+    const auto d = Reference::parse("ghcr.io/org/a.b_c--d/e@sha256:" + std::string(64, 'a'));
+    CHECK(d.registry == "ghcr.io");
+    CHECK(d.repository == "org/a.b_c--d/e");
+    CHECK(d.digest->str() == "sha256:" + std::string(64, 'a'));
+    CHECK(d.reference() == d.digest->str());
+    CHECK_FALSE(d.is_loopback());
+    CHECK(Reference::parse("localhost/x").is_loopback());
+    CHECK(Reference::parse("[::1]:5000/x").is_loopback());
+    CHECK(Reference::parse("host:5000/x:t@sha256:" + std::string(64, 'b')).str() ==
+          "host:5000/x:t@sha256:" + std::string(64, 'b'));
+}
+
+TEST_CASE("reference: malformed references are refused with the reason") {
+    for (const char* bad : {"justname", "host/UPPER", "host/a//b", "host/-a", "host/a-", "host/a:", "host/a:bad tag",
+                            "host/a@sha256:short", "host/a@", "/a", "host/a___b", "host/a:-tag"}) {
+        CAPTURE(bad);
+        CHECK(errc_of([&] { (void)Reference::parse(bad); }) == Errc::invalid_input);
+    }
+}
+
+TEST_CASE("auth: WWW-Authenticate challenges parse with quoted and bare values") {
+    const auto cs = remote::detail::parse_challenges(
+        R"(Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push", Basic realm=x)");
+    REQUIRE(cs.size() == 2);
+    CHECK(cs[0].scheme == "bearer");
+    CHECK(cs[0].params.at("realm") == "https://auth.example/token");
+    CHECK(cs[0].params.at("service") == "registry.example");
+    CHECK(cs[0].params.at("scope") == "repository:a/b:pull,push");
+    CHECK(cs[1].scheme == "basic");
+    CHECK(cs[1].params.at("realm") == "x");
+    CHECK(remote::detail::parse_challenges("").empty());
+}
+
+TEST_CASE("http: Locations resolve against the request URL and origins compare scheme, host and port") {
+    using remote::detail::origin;
+    using remote::detail::resolve_url;
+    CHECK(resolve_url("http://h:5000/v2/a/blobs/uploads/", "/v2/a/blobs/uploads/u1?_state=x") ==
+          "http://h:5000/v2/a/blobs/uploads/u1?_state=x");
+    CHECK(resolve_url("http://h:5000/v2/a/blobs/uploads/", "u2") == "http://h:5000/v2/a/blobs/uploads/u2");
+    CHECK(resolve_url("http://h:5000/v2/x", "https://other/y") == "https://other/y");
+    CHECK(origin("https://H.example/v2/") == "https://h.example:443");
+    CHECK(origin("http://h.example:80/x") == origin("http://h.example/y"));
+    CHECK(origin("http://h.example:8080/x") != origin("http://h.example/x"));
+    CHECK(origin("https://h.example/x") != origin("http://h.example/x"));
+}
+
+TEST_CASE("auth: credentials come from docker's config.json, auth or username/password") {
+    test::TempDir dir;
+    test::write_file(dir / "config.json", R"({"auths":{"reg.example:5000":{"auth":"dXNlcjpwYTpzcw=="},)"
+                                          R"("https://other.example":{"username":"u2","password":"p2"},)"
+                                          R"("tok.example":{"identitytoken":"refresh-me"}}})");
+    const auto cfg = (dir / "config.json").string();
+    const auto a = remote::detail::docker_credentials("reg.example:5000", cfg);
+    REQUIRE(a);
+    CHECK(a->username == "user");
+    CHECK(a->password == "pa:ss");  // only the first colon separates
+    const auto b = remote::detail::docker_credentials("other.example", cfg);
+    REQUIRE(b);
+    CHECK(b->username == "u2");
+    CHECK(remote::detail::docker_credentials("tok.example", cfg)->identity_token == "refresh-me");
+    CHECK_FALSE(remote::detail::docker_credentials("unknown.example", cfg));
+    CHECK_FALSE(remote::detail::docker_credentials("reg.example:5000", (dir / "absent.json").string()));
+    test::write_file(dir / "broken.json", "{");
+    CHECK(errc_of([&] { (void)remote::detail::docker_credentials("x", (dir / "broken.json").string()); }) == Errc::invalid_input);
+}
+
+TEST_CASE("auth: credential helpers are run as docker-credential-<name> get") {
+    test::TempDir dir;
+    test::write_file(dir / "bin/docker-credential-fake",
+                     "#!/bin/sh\nread host\n[ \"$1\" = get ] || exit 2\n"
+                     "if [ \"$host\" = helped.example ]; then printf '{\"Username\":\"hu\",\"Secret\":\"hs\"}'; "
+                     "else echo 'credentials not found in native keychain'; exit 1; fi\n");
+    std::filesystem::permissions(dir / "bin/docker-credential-fake", std::filesystem::perms(0755));
+    test::write_file(dir / "config.json", R"({"credHelpers":{"helped.example":"fake"},"credsStore":"fake"})");
+    const std::string old_path = std::getenv("PATH") ? std::getenv("PATH") : "";
+    ::setenv("PATH", ((dir / "bin").string() + ":" + old_path).c_str(), 1);
+    const auto c = remote::detail::docker_credentials("helped.example", (dir / "config.json").string());
+    const auto none = remote::detail::docker_credentials("nobody.example", (dir / "config.json").string());
+    ::setenv("PATH", old_path.c_str(), 1);
+    REQUIRE(c);
+    CHECK(c->username == "hu");
+    CHECK(c->password == "hs");
+    CHECK_FALSE(none);  // the store does not know it: no credentials, no error
+}

@@ -1,0 +1,153 @@
+// The registry transport against a real docker-registry on 127.0.0.1.
+#include <doctest/doctest.h>
+
+#include <random>
+
+#include "sealrun/content/copy.h"
+#include "sealrun/content/memory.h"
+#include "sealrun/content/oci_layout.h"
+#include "sealrun/oci/json.h"
+#include "sealrun/remote/repository.h"
+#include "sealrun/sealed.h"
+#include "support/experiment.h"
+#include "support/expect.h"
+#include "support/registry.h"
+#include "support/sample.h"
+
+using namespace sealrun;
+using test::errc_of;
+namespace fs = std::filesystem;
+
+namespace {
+
+remote::Repository repo_at(const std::string& host, const std::string& name, remote::RepositoryOptions o = {}) {
+    return remote::Repository(remote::Reference::parse(host + "/" + name), std::move(o));
+}
+
+// random_bytes is incompressible content unique to this run (skopeo and the
+// registry must not find it anywhere already).
+std::string random_bytes(std::size_t n) {
+    std::mt19937_64 rng{std::random_device{}()};
+    std::string s(n, '\0');
+    for (auto& c : s) c = static_cast<char>(rng());
+    return s;
+}
+
+void check_same(const SealedExperiment& a, const SealedExperiment& b) {
+    REQUIRE(a.run_ids() == b.run_ids());
+    for (auto id : a.run_ids()) {
+        const auto ra = a.run(id), rb = b.run(id);
+        REQUIRE(ra.attachment_names() == rb.attachment_names());
+        for (const auto& n : ra.attachment_names()) CHECK(ra.get_blob(n) == rb.get_blob(n));
+        CHECK(ra.status() == rb.status());
+    }
+    CHECK(a.attachment_names() == b.attachment_names());
+}
+
+}  // namespace
+
+TEST_CASE("registry: an experiment sealed locally, pushed, pulled into a fresh store opens equal") {
+    test::Registry registry;
+    test::TempDir dir;
+    RecordStore store(dir / "storage");
+    Experiment exp(store, "gd-sweep", test::fixed_options());
+    test::record_two_runs(exp);
+    exp.run([](Run& r) { r.save_file("big.bin.txt", random_bytes(9 << 20)); });  // chunked upload
+    exp.commit("v1");
+    content::OciLayout local(dir / "storage");
+    auto repo = repo_at(registry.host(), "team/sweeps");
+    CHECK(repo.base_url() == registry.url());  // a loopback registry without TLS is reached over http
+    const auto root = content::copy(local, "v1", repo, "");
+    CHECK(repo.tags() == std::vector<std::string>{"v1"});
+    CHECK(repo.resolve("v1").digest == root.digest);
+    content::OciLayout fresh(dir / "fresh");
+    content::copy(repo, "v1", fresh, "");
+    check_same(SealedExperiment::open(local, "v1"), SealedExperiment::open(fresh, "v1"));
+    // The views work straight on the registry too, with no change to their code.
+    check_same(SealedExperiment::open(local, "v1"), SealedExperiment::open(repo, "v1"));
+}
+
+TEST_CASE("registry: a second push of the same experiment sends no blob bytes") {
+    test::Registry registry;
+    test::FaultProxy proxy(registry);
+    test::TempDir dir;
+    RecordStore store(dir / "storage");
+    Experiment exp(store, "x", test::fixed_options());
+    exp.run([](Run& r) { r.save_file("data.txt", random_bytes(1 << 20)); });
+    exp.commit("v1");
+    content::OciLayout local(dir / "storage");
+    auto repo = repo_at(proxy.host(), "again");
+    content::copy(local, "v1", repo, "");
+    CHECK(proxy.stats().request_bytes("PATCH|PUT", "/blobs/uploads/") >= (1u << 20));
+    proxy.reset_stats();
+    content::copy(local, "v1", repo, "v2");
+    const auto s = proxy.stats();
+    CHECK(s.count("POST|PATCH", "/blobs/uploads/") == 0);
+    CHECK(s.request_bytes("PATCH|PUT", "/blobs/") == 0);
+    CHECK(s.count("HEAD", "/blobs/") == 0);  // the root is already there: nothing below it is asked for
+    CHECK(repo.resolve("v2").digest == repo.resolve("v1").digest);
+}
+
+TEST_CASE("registry: errors carry the registry's code, unknown things are not_found") {
+    test::Registry registry;
+    auto repo = repo_at(registry.host(), "empty/repo");
+    const auto e = test::thrown([&] { (void)repo.resolve("nope"); });
+    CHECK(e.code == Errc::not_found);
+    CHECK(repo.tags().empty());
+    CHECK_FALSE(repo.exists(oci::Descriptor::for_bytes("text/plain", "absent")));
+    const auto missing = oci::Descriptor::for_bytes("text/plain", "absent");
+    const auto f = test::thrown([&] { content::read_all(repo, missing, 100); });
+    CHECK(f.code == Errc::not_found);
+    CHECK(test::contains(f.message, "BLOB_UNKNOWN"));
+    CHECK(errc_of([&] { repo.tag(missing, "bad tag"); }) == Errc::invalid_input);
+}
+
+TEST_CASE("registry: a blob pushed under the wrong digest is refused before it is committed") {
+    test::Registry registry;
+    auto repo = repo_at(registry.host(), "wrong");
+    const auto d = oci::Descriptor::for_bytes("application/octet-stream", "right bytes");
+    CHECK(errc_of([&] { content::push_bytes(repo, d, "wrong bytes"); }) == Errc::digest_mismatch);
+    CHECK_FALSE(repo.exists(d));
+    // Large (chunked) too: the mismatch is seen at the end, before the final PUT.
+    const auto big = random_bytes(6 << 20);
+    auto bd = oci::Descriptor::for_bytes("application/octet-stream", big);
+    auto other = big;
+    other.back() ^= 1;
+    CHECK(errc_of([&] { content::push_bytes(repo, bd, other); }) == Errc::digest_mismatch);
+    CHECK_FALSE(repo.exists(bd));
+}
+
+TEST_CASE("registry: tags page through Link headers, deletes and referrers fall back to the tag schema") {
+    test::Registry registry;
+    auto repo = repo_at(registry.host(), "paged");
+    content::MemoryTarget src;
+    const auto s = test::push_sample(src, "paged", 1, "t0");
+    for (int i = 0; i < 5; ++i) content::copy(src, "t0", repo, "t" + std::to_string(i));
+    remote::RepositoryOptions small;
+    small.tag_page_size = 2;
+    auto paged = repo_at(registry.host(), "paged", small);
+    CHECK(paged.tags() == std::vector<std::string>{"t0", "t1", "t2", "t3", "t4"});
+
+    // A referrer, listed the way registries without the referrers API do.
+    oci::ImageManifest ref{.artifact_type = "application/vnd.example.sbom", .config = oci::empty_descriptor(),
+                           .layers = {oci::empty_descriptor()}, .subject = s.manifest};
+    ref.config.data.reset();
+    ref.layers[0].data.reset();
+    const auto rbytes = ref.serialize();
+    auto rd = oci::Descriptor::for_bytes(std::string(oci::media_types::image_manifest), rbytes);
+    content::push_bytes(repo, oci::empty_descriptor(), "{}");
+    content::push_bytes(repo, rd, rbytes);
+    CHECK(repo.referrers(s.manifest).empty());
+    rd.artifact_type = ref.artifact_type;
+    oci::ImageIndex listing{.manifests = {rd}};
+    const auto lbytes = listing.serialize();
+    const auto ld = oci::Descriptor::for_bytes(std::string(oci::media_types::image_index), lbytes);
+    content::push_bytes(repo, ld, lbytes);
+    repo.tag(ld, "sha256-" + std::string(s.manifest.digest.encoded()));
+    const auto found = repo.referrers(s.manifest);
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].digest == rd.digest);
+
+    repo.remove(s.manifest);
+    CHECK(errc_of([&] { (void)repo.resolve("t3"); }) == Errc::not_found);
+}
