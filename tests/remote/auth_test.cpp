@@ -108,3 +108,19 @@ TEST_CASE("auth: credentials are read from docker's config.json") {
     content::copy(src, "v1", repo, "");
     CHECK(repo.tags() == std::vector<std::string>{"v1"});
 }
+
+TEST_CASE("auth: token realms that are not http(s), or downgrade https to http, are refused") {
+    test::Pki pki;
+    test::TokenIssuer plain_issuer(pki, {.tls = false});  // an http realm
+    for (const std::string& realm : {std::string("ftp://127.0.0.1:9/token"), plain_issuer.realm()}) {
+        CAPTURE(realm);
+        test::Registry registry({.mode = test::RegistryMode::token, .pki = &pki, .issuer = &plain_issuer, .token_realm = realm});
+        auto opts = trusted(registry, plain_issuer.user(), plain_issuer.password());
+        opts.ca_file = pki.ca_cert.string();
+        auto repo = repo_at(registry, "tok/realm", opts);
+        plain_issuer.reset_stats();
+        const auto e = test::thrown([&] { (void)repo.tags(); });
+        CHECK(e.code == Errc::denied);
+        CHECK(plain_issuer.stats().requests == 0);  // the credentials never left
+    }
+}

@@ -188,3 +188,21 @@ TEST_CASE("registry: skopeo pulls what sealrun pushes, and sealrun pulls what sk
     content::copy(theirs_remote, "v1", back, "");
     check_same(ours, SealedExperiment::open(back, "v1"));
 }
+
+TEST_CASE("registry: a blob the registry holds in another repository is mounted, not uploaded") {
+    test::Registry registry;
+    test::FaultProxy proxy(registry);
+    const auto bytes = random_bytes(2 << 20);
+    const auto d = oci::Descriptor::for_bytes("application/octet-stream", bytes);
+    auto first = repo_at(proxy.host(), "team/first");
+    content::push_bytes(first, d, bytes);
+    proxy.reset_stats();
+    remote::RepositoryOptions o;
+    o.mount_from = {"team/first"};
+    auto second = repo_at(proxy.host(), "team/second", o);
+    content::push_bytes(second, d, bytes);
+    const auto s = proxy.stats();
+    CHECK(s.count("POST", "mount=") == 1);
+    CHECK(s.request_bytes("PATCH|PUT", "/blobs/") == 0);
+    CHECK(second.exists(d));
+}
