@@ -204,6 +204,22 @@ std::optional<std::any> Record::load_any(const RecordPath& path) const {
     return decode(util::read_file(target, max_file_size), target.string());
 }
 
+void Record::import_file(const RecordPath& path, const fs::path& source) {
+    const auto& rel = path.str();
+    if (rel == model_file) throw Error(Errc::invalid_input, "import_file", rel, "model.json is the record's own metadata");
+    materialize();
+    check_no_symlink(dir(), rel);
+    const auto target = dir() / rel;
+    std::error_code ec;
+    fs::create_directories(target.parent_path(), ec);
+    if (ec) throw Error(Errc::io, "create directory", target.parent_path().string(), ec.message());
+    auto in = util::open_read(source);
+    util::TempFile tmp(target.parent_path());
+    std::vector<std::byte> buf(1 << 20);
+    while (const auto n = util::read_some(in.get(), buf, source)) tmp.write(std::span(buf).first(n));
+    tmp.commit(target, store_->durable());
+}
+
 void Record::append_jsonl(const RecordPath& path, const nlohmann::json& record) {
     const auto& rel = path.str();
     auto codec = store_->codecs().by_extension(rel);

@@ -157,6 +157,12 @@ public:
         return v ? std::move(*v) : std::move(fallback);
     }
 
+    /// import_file copies the file `source` into the record as `path`,
+    /// bytes unchanged (streamed, atomic); materializes first. Throws
+    /// Error(invalid_input) for a refused path, Error(io) when `source`
+    /// cannot be read.
+    void import_file(const RecordPath& path, const std::filesystem::path& source);
+
     /// append_jsonl appends one record to a .jsonl file.
     void append_jsonl(const RecordPath& path, const nlohmann::json& record);
 

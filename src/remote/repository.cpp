@@ -161,6 +161,12 @@ Repository::~Repository() = default;
 
 std::string Repository::base_url() const { return impl_->ensure_base(); }
 
+void Repository::ping() {
+    auto& m = *impl_;
+    const auto resp = m.send(Request{.url = m.ensure_base() + "/v2/"}, "", true);
+    if (resp.status != 200) m.fail(resp, "login", m.ref.registry);
+}
+
 oci::Descriptor Repository::resolve(std::string_view reference) {
     auto& m = *impl_;
     const std::string ref(reference);

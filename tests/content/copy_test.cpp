@@ -10,6 +10,7 @@
 #include "sealrun/content/memory.h"
 #include "sealrun/content/oci_layout.h"
 #include "support/expect.h"
+#include "support/forwarding.h"
 #include "support/sample.h"
 #include "support/tmpdir.h"
 
@@ -20,11 +21,9 @@ namespace {
 
 // Recorder wraps a target and records how pushes happen: their order, the
 // threads they ran on and how many ran at once.
-class Recorder final : public content::Target {
+class Recorder final : public test::ForwardingTarget {
 public:
-    explicit Recorder(content::Target& inner) : inner_(inner) {}
-    oci::Descriptor resolve(std::string_view r) override { return inner_.resolve(r); }
-    bool exists(const oci::Descriptor& d) override { return inner_.exists(d); }
+    using ForwardingTarget::ForwardingTarget;
     std::unique_ptr<content::ReadStream> fetch(const oci::Descriptor& d) override {
         ++fetches;
         return inner_.fetch(d);
@@ -42,18 +41,12 @@ public:
         std::lock_guard lock(mu);
         order.push_back(d.digest);
     }
-    void tag(const oci::Descriptor& d, std::string_view r) override { inner_.tag(d, r); }
-    std::vector<std::string> tags() override { return inner_.tags(); }
-
     std::mutex mu;
     std::vector<oci::Digest> order;
     std::set<std::thread::id> threads;
     std::atomic<int> in_flight{0};
     int max_in_flight = 0;
     std::atomic<int> fetches{0};
-
-private:
-    content::Target& inner_;
 };
 
 std::size_t position(const std::vector<oci::Digest>& order, const oci::Digest& d) {

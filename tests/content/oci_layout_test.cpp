@@ -166,28 +166,12 @@ TEST_CASE("layout: two processes tagging one layout at once keep all 200 tags") 
         content::OciLayout layout(dir.path());
         return test::push_sample(layout, "shared", 1, "").manifest;
     }();
-    std::vector<pid_t> children;
-    for (int p = 0; p < 2; ++p) {
-        const pid_t pid = ::fork();
-        REQUIRE(pid >= 0);
-        if (pid == 0) {
-            int rc = 0;
-            try {
-                content::OciLayout layout(dir.path(), {.skip_fsync = true});
-                for (int i = 0; i < 100; ++i) layout.tag(manifest, "p" + std::to_string(p) + "-" + std::to_string(i));
-            } catch (...) {
-                rc = 1;
-            }
-            ::_exit(rc);
-        }
-        children.push_back(pid);
-    }
-    for (auto pid : children) {
-        int status = 0;
-        REQUIRE(::waitpid(pid, &status, 0) == pid);
-        CHECK(WIFEXITED(status));
-        CHECK(WEXITSTATUS(status) == 0);
-    }
+    const auto codes = test::in_processes(2, [&](int p) {
+        content::OciLayout layout(dir.path(), {.skip_fsync = true});
+        for (int i = 0; i < 100; ++i) layout.tag(manifest, "p" + std::to_string(p) + "-" + std::to_string(i));
+        return 0;
+    });
+    CHECK(codes == std::vector<int>{0, 0});
     content::OciLayout layout(dir.path());
     const auto tags = layout.tags();
     CHECK(tags.size() == 200);

@@ -8,6 +8,7 @@
 #include "sealrun/oci/json.h"
 #include "sealrun/sealed.h"
 #include "support/experiment.h"
+#include "support/forwarding.h"
 #include "support/tmpdir.h"
 
 using namespace sealrun;
@@ -15,11 +16,9 @@ using namespace sealrun;
 namespace {
 
 // CountingTarget counts what is fetched and pushed through it.
-class CountingTarget final : public content::Target {
+class CountingTarget final : public test::ForwardingTarget {
 public:
-    explicit CountingTarget(content::Target& inner) : inner_(inner) {}
-    oci::Descriptor resolve(std::string_view r) override { return inner_.resolve(r); }
-    bool exists(const oci::Descriptor& d) override { return inner_.exists(d); }
+    using ForwardingTarget::ForwardingTarget;
     std::unique_ptr<content::ReadStream> fetch(const oci::Descriptor& d) override {
         ++fetches;
         return inner_.fetch(d);
@@ -28,12 +27,7 @@ public:
         ++pushes;
         inner_.push(d, s);
     }
-    void tag(const oci::Descriptor& d, std::string_view r) override { inner_.tag(d, r); }
-    std::vector<std::string> tags() override { return inner_.tags(); }
     std::atomic<int> fetches{0}, pushes{0};
-
-private:
-    content::Target& inner_;
 };
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "support/expect.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -22,21 +24,10 @@ using sealrun::Error;
 using namespace sealrun::oci;
 using nlohmann::json;
 
+using sealrun::test::error_of;
+using sealrun::test::has;
+
 namespace {
-
-template <class F>
-std::optional<Error> error_of(F&& fn) {
-    try {
-        std::forward<F>(fn)();
-    } catch (const Error& e) {
-        return e;
-    }
-    return std::nullopt;
-}
-
-bool has(std::string_view haystack, std::string_view needle) {
-    return haystack.find(needle) != std::string_view::npos;
-}
 
 // A valid descriptor object for `content`, as a registry would send it.
 json layer_json(std::string_view content, std::string_view media_type = media_types::layer_tar) {

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "support/expect.h"
+
 #include <cstddef>
 #include <optional>
 #include <set>
@@ -18,23 +20,12 @@ using sealrun::Error;
 using sealrun::oci::Digest;
 using sealrun::oci::Hasher;
 
+using sealrun::test::error_of;
+using sealrun::test::has;
+
 namespace {
 
 // error_of runs fn and returns the sealrun::Error it threw, or nothing.
-template <class F>
-std::optional<Error> error_of(F&& fn) {
-    try {
-        std::forward<F>(fn)();
-    } catch (const Error& e) {
-        return e;
-    }
-    return std::nullopt;
-}
-
-bool has(std::string_view haystack, std::string_view needle) {
-    return haystack.find(needle) != std::string_view::npos;
-}
-
 std::span<const std::byte> bytes_of(std::string_view s) { return std::as_bytes(std::span(s.data(), s.size())); }
 
 // Published known-answer vectors (FIPS 180-2 appendix / NIST CSRC examples).

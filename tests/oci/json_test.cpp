@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "support/expect.h"
+
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -22,21 +24,10 @@ using sealrun::oci::max_manifest_size;
 using sealrun::oci::parse_json_strict;
 using nlohmann::json;
 
+using sealrun::test::error_of;
+using sealrun::test::has;
+
 namespace {
-
-template <class F>
-std::optional<Error> error_of(F&& fn) {
-    try {
-        std::forward<F>(fn)();
-    } catch (const Error& e) {
-        return e;
-    }
-    return std::nullopt;
-}
-
-bool has(std::string_view haystack, std::string_view needle) {
-    return haystack.find(needle) != std::string_view::npos;
-}
 
 // Position of the quoted key `key` in `text`; fails the test when absent.
 std::size_t key_pos(const std::string& text, const std::string& key) {

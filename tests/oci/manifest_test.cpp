@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "support/expect.h"
+
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -21,21 +23,10 @@ using sealrun::Error;
 using namespace sealrun::oci;
 using nlohmann::json;
 
+using sealrun::test::error_of;
+using sealrun::test::has;
+
 namespace {
-
-template <class F>
-std::optional<Error> error_of(F&& fn) {
-    try {
-        std::forward<F>(fn)();
-    } catch (const Error& e) {
-        return e;
-    }
-    return std::nullopt;
-}
-
-bool has(std::string_view haystack, std::string_view needle) {
-    return haystack.find(needle) != std::string_view::npos;
-}
 
 constexpr std::string_view run_type = "application/vnd.sealrun.run.v1";
 

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "support/expect.h"
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,21 +14,10 @@ using sealrun::Errc;
 using sealrun::Error;
 using namespace sealrun::oci;
 
+using sealrun::test::error_of;
+using sealrun::test::has;
+
 namespace {
-
-template <class F>
-std::optional<Error> error_of(F&& fn) {
-    try {
-        std::forward<F>(fn)();
-    } catch (const Error& e) {
-        return e;
-    }
-    return std::nullopt;
-}
-
-bool has(std::string_view haystack, std::string_view needle) {
-    return haystack.find(needle) != std::string_view::npos;
-}
 
 // Checks that `text` is rejected with a problem that mentions `why`, by
 // media_type_problem, is_media_type and check_media_type alike.

@@ -239,38 +239,21 @@ TEST_CASE("records: a body that throws leaves the record failed and not cached")
 
 TEST_CASE("records: two processes launching the same record end with one record and all files") {
     test::TempDir dir;
-    std::vector<pid_t> children;
-    for (int p = 0; p < 2; ++p) {
-        const pid_t pid = ::fork();
-        REQUIRE(pid >= 0);
-        if (pid == 0) {
-            int rc = 0;
-            try {
-                struct Slow : Record {
-                    using Record::Record;
-                    void body() override {
-                        append_jsonl("body-runs.jsonl", {{"pid", ::getpid()}});
-                        std::this_thread::sleep_for(std::chrono::milliseconds(300));
-                    }
-                };
-                RecordStore store(dir / "storage");
-                Slow r(store, "sweep", {{"seed", 1}});
-                r.save_file("from-" + std::to_string(p) + ".txt", "process " + std::to_string(p));
-                r.launch();
-                if (!r.cached()) rc = 2;
-            } catch (...) {
-                rc = 1;
-            }
-            ::_exit(rc);
+    struct Slow : Record {
+        using Record::Record;
+        void body() override {
+            append_jsonl("body-runs.jsonl", {{"pid", ::getpid()}});
+            std::this_thread::sleep_for(std::chrono::milliseconds(300));
         }
-        children.push_back(pid);
-    }
-    for (auto pid : children) {
-        int status = 0;
-        REQUIRE(::waitpid(pid, &status, 0) == pid);
-        CHECK(WIFEXITED(status));
-        CHECK(WEXITSTATUS(status) == 0);
-    }
+    };
+    const auto codes = test::in_processes(2, [&](int p) {
+        RecordStore store(dir / "storage");
+        Slow r(store, "sweep", {{"seed", 1}});
+        r.save_file("from-" + std::to_string(p) + ".txt", "process " + std::to_string(p));
+        r.launch();
+        return r.cached() ? 0 : 2;
+    });
+    CHECK(codes == std::vector<int>{0, 0});
     RecordStore store(dir / "storage");
     CHECK(store.identities().size() == 1);
     Record r(store, "sweep", {{"seed", 1}});

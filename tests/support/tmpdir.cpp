@@ -59,6 +59,31 @@ RunResult run(const std::vector<std::string>& argv) {
     return result;
 }
 
+std::vector<int> in_processes(int n, const std::function<int(int)>& body) {
+    std::vector<pid_t> children;
+    for (int i = 0; i < n; ++i) {
+        const pid_t pid = ::fork();
+        if (pid < 0) throw std::runtime_error("fork failed");
+        if (pid == 0) {
+            int rc = 1;
+            try {
+                rc = body(i);
+            } catch (...) {
+                rc = 1;
+            }
+            ::_exit(rc);
+        }
+        children.push_back(pid);
+    }
+    std::vector<int> codes;
+    for (auto pid : children) {
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        codes.push_back(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    }
+    return codes;
+}
+
 bool have_program(const std::string& name) {
     return run({"sh", "-c", "command -v " + name}).exit_code == 0;
 }

@@ -2,6 +2,7 @@
 // Test support: throw-away directories and running real external tools.
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,11 @@ RunResult run(const std::vector<std::string>& argv);
 
 // have_program reports whether `name` is on PATH.
 bool have_program(const std::string& name);
+
+// in_processes runs body(i) for i in [0, n) in n forked child processes at
+// once and returns their exit codes (128+signal for a killed child). A body
+// that throws exits 1. Call it before starting any thread.
+std::vector<int> in_processes(int n, const std::function<int(int)>& body);
 
 // write_file writes bytes to path.
 void write_file(const std::filesystem::path& path, const std::string& bytes);

@@ -80,6 +80,11 @@ public:
     /// tag-schema fallback `<alg>-<encoded>`.
     std::vector<oci::Descriptor> referrers(const oci::Descriptor& subject);
 
+    /// ping checks that the registry answers the API base `/v2/` with these
+    /// credentials (what `login` verifies). Throws Error(unauthorized) when
+    /// they are refused.
+    void ping();
+
     /// base_url returns "scheme://host[:port]" the repository is reached at.
     std::string base_url() const;
 

@@ -1,0 +1,112 @@
+#include "sealrun/content/oci_archive.h"
+
+#include <algorithm>
+#include <vector>
+
+#include <fcntl.h>
+
+#include "sealrun/error.h"
+#include "sealrun/path.h"
+#include "util/archive.h"
+#include "util/fs.h"
+
+namespace sealrun::content {
+
+namespace fs = std::filesystem;
+
+namespace {
+constexpr std::size_t max_entries = 1000000;
+}
+
+void export_archive(const fs::path& layout, const fs::path& archive) {
+    if (!fs::exists(layout / "oci-layout") || !fs::exists(layout / "index.json"))
+        throw Error(Errc::invalid_input, "export", layout.string(), "not an OCI image layout");
+    std::vector<std::string> names = {"oci-layout", "index.json"};
+    std::vector<std::string> blobs;
+    for (const auto& e : fs::recursive_directory_iterator(layout / "blobs")) {
+        if (e.is_symlink() || !(e.is_regular_file() || e.is_directory()))
+            throw Error(Errc::invalid_input, "export", e.path().string(), "layouts hold only files and folders");
+        if (e.path().filename().string().starts_with(util::temp_prefix)) continue;
+        blobs.push_back(e.path().lexically_relative(layout).generic_string());
+    }
+    std::sort(blobs.begin(), blobs.end());
+    names.insert(names.end(), blobs.begin(), blobs.end());
+
+    const auto dir = archive.parent_path().empty() ? fs::path(".") : archive.parent_path();
+    util::TempFile tmp(dir);
+    util::ArchiveWrite a(archive_write_new());
+    util::check(a.get(), archive_write_set_format_pax_restricted(a.get()), "export", archive.string());
+    util::check(a.get(), archive_write_open_fd(a.get(), tmp.fd()), "export", archive.string());
+    std::vector<std::byte> buf(1 << 20);
+    for (const auto& name : names) {
+        const auto path = layout / name;
+        util::ArchiveEntry entry(archive_entry_new());
+        archive_entry_set_pathname(entry.get(), name.c_str());
+        archive_entry_set_mtime(entry.get(), 0, 0);
+        if (fs::is_directory(path)) {
+            archive_entry_set_filetype(entry.get(), AE_IFDIR);
+            archive_entry_set_perm(entry.get(), 0755);
+            util::check(a.get(), archive_write_header(a.get(), entry.get()), "export", name);
+            continue;
+        }
+        archive_entry_set_filetype(entry.get(), AE_IFREG);
+        archive_entry_set_perm(entry.get(), 0644);
+        archive_entry_set_size(entry.get(), static_cast<la_int64_t>(fs::file_size(path)));
+        util::check(a.get(), archive_write_header(a.get(), entry.get()), "export", name);
+        auto in = util::open_read(path);
+        while (const auto n = util::read_some(in.get(), buf, path))
+            if (archive_write_data(a.get(), buf.data(), n) != static_cast<la_ssize_t>(n))
+                util::throw_archive(a.get(), "export", name, Errc::io);
+    }
+    util::check(a.get(), archive_write_close(a.get()), "export", archive.string());
+    tmp.commit(archive, true);
+}
+
+void import_archive(const fs::path& archive, const fs::path& layout) {
+    std::error_code ec;
+    if (fs::exists(layout) && !fs::is_empty(layout))
+        throw Error(Errc::already_exists, "import", layout.string(), "the destination folder is not empty");
+    fs::create_directories(layout, ec);
+    if (ec) throw Error(Errc::io, "create directory", layout.string(), ec.message());
+    util::ArchiveRead a(archive_read_new());
+    archive_read_support_format_tar(a.get());
+    archive_read_support_format_gnutar(a.get());
+    util::check(a.get(), archive_read_open_filename(a.get(), archive.c_str(), 1 << 20), "import", archive.string());
+    archive_entry* entry = nullptr;
+    std::vector<std::byte> buf(1 << 20);
+    for (std::size_t count = 0;; ++count) {
+        const int rc = archive_read_next_header(a.get(), &entry);
+        if (rc == ARCHIVE_EOF) break;
+        util::check(a.get(), rc, "import", archive.string());
+        if (count >= max_entries) throw Error(Errc::too_large, "import", archive.string(), "too many entries");
+        const char* raw = archive_entry_pathname(entry);
+        const auto rel = safe_relative_path(raw != nullptr ? raw : "");
+        const auto type = archive_entry_filetype(entry);
+        if (archive_entry_hardlink(entry) != nullptr || (type != AE_IFREG && type != AE_IFDIR))
+            throw Error(Errc::invalid_input, "import", rel, "an oci-archive holds only files and folders");
+        // Refuse to write through anything but real folders created here.
+        fs::path p = layout;
+        for (const auto& part : fs::path(rel).parent_path()) {
+            p /= part;
+            if (fs::is_symlink(fs::symlink_status(p))) throw Error(Errc::invalid_input, "import", rel, "path crosses a symlink");
+        }
+        const auto target = layout / rel;
+        if (type == AE_IFDIR) {
+            fs::create_directories(target, ec);
+            if (ec) throw Error(Errc::io, "create directory", target.string(), ec.message());
+            continue;
+        }
+        fs::create_directories(target.parent_path(), ec);
+        if (ec) throw Error(Errc::io, "create directory", target.parent_path().string(), ec.message());
+        util::Fd fd(::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+        if (!fd) util::throw_errno("create", target);
+        for (;;) {
+            const auto n = archive_read_data(a.get(), buf.data(), buf.size());
+            if (n < 0) util::throw_archive(a.get(), "import", rel);
+            if (n == 0) break;
+            util::write_all(fd.get(), std::span(buf).first(static_cast<std::size_t>(n)), target);
+        }
+    }
+}
+
+}  // namespace sealrun::content
