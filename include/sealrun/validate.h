@@ -1,0 +1,126 @@
+#pragma once
+/// Validating an archive: every check a reader would make (docs/FORMAT.md),
+/// and more, run to the end and reported one by one instead of stopping at
+/// the first problem. The library side of `sealrun validate`.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sealrun/codec.h"
+#include "sealrun/content/target.h"
+
+namespace sealrun {
+
+/// ValidationOptions tunes validate(); the zero value is the default.
+struct ValidationOptions {
+    /// strict turns every warning into a failure (its message then starts
+    /// with "strict: "). Without it a layer whose media type has no codec,
+    /// and the other departures from what a writer MUST write that readers
+    /// nevertheless accept, are warnings.
+    bool strict = false;
+    /// codec_allow lists logical media types (without "+zstd") accepted
+    /// without a codec, e.g. "application/x-hdf5"; "type/*" accepts every
+    /// subtype of a type. A listed type that does have a codec is still
+    /// decoded.
+    std::vector<std::string> codec_allow;
+    /// codecs is the registry attachments are decoded with; nullptr means
+    /// CodecRegistry::global().
+    const CodecRegistry* codecs = nullptr;
+    /// max_blob_read caps how many bytes of one attachment (after zstd
+    /// decompression) are read into memory to decode it. Larger attachments
+    /// are still verified (streamed) but not decoded, which is a warning.
+    std::size_t max_blob_read = std::size_t{1} << 30;
+};
+
+/// CheckResult is the outcome of one check.
+struct CheckResult {
+    /// name is the check's stable id:
+    ///   "resolve"           the reference names something in the target
+    ///   "digest"            a blob is present and matches its size and digest
+    ///   "schema"            a manifest, index or config parses strictly
+    ///   "media-type"        a document's media types are RFC 6838 names
+    ///   "experiment"        the index is a well-formed sealed experiment
+    ///   "artifact-type"     a sealrun manifest's artifactType and config type
+    ///   "run-config"        a run config is consistent (version, table, …)
+    ///   "experiment-config" the experiment-attachments config is consistent
+    ///   "run-id"            a run's id (index entry, config, annotation)
+    ///   "status"            an experiment's or run's status
+    ///   "solves"            a run's solves
+    ///   "title"             an attachment name / layer title is safe and matches
+    ///   "codec"             an attachment has a codec that decodes its bytes
+    std::string name;
+    /// subject is what was checked: a digest ("sha256:…"), a run ("run 0"),
+    /// an attachment ("run 0: result.json", "experiment: sweep.json"),
+    /// "experiment", or the reference (for "resolve").
+    std::string subject;
+    /// passed is false for a failed check.
+    bool passed = true;
+    /// warning marks a passed check that found something worth a look;
+    /// never true when passed is false.
+    bool warning = false;
+    /// message says what was found: on failure, the problem (naming the JSON
+    /// path or the offending value).
+    std::string message;
+};
+
+/// ValidationReport is every check validate() ran, in the order it ran them.
+struct ValidationReport {
+    /// reference is the reference that was validated, as given.
+    std::string reference;
+    /// kind is what the reference turned out to be: "experiment", "run",
+    /// "experiment-attachments", "image-index", "image-manifest", or empty
+    /// when it could not be resolved or read.
+    std::string kind;
+    /// digest is the resolved root's digest (empty when unresolved).
+    std::string digest;
+    std::vector<CheckResult> checks;
+
+    /// ok reports whether no check failed (warnings allowed).
+    bool ok() const noexcept { return failures() == 0; }
+    /// failures returns how many checks failed.
+    std::size_t failures() const noexcept;
+    /// warnings returns how many checks passed with a warning.
+    std::size_t warnings() const noexcept;
+};
+
+/// validate checks what `reference` (a tag or digest) names in `target`.
+///
+/// For a sealed experiment (an index typed by artifactType, or by the
+/// vnd.sealrun.artifact-type annotation when a tool dropped artifactType)
+/// it checks the index, every run and the experiment-attachments manifest;
+/// for a sealed run manifest, that run; for any other OCI manifest or index,
+/// the generic checks only (digests and sizes of everything reachable,
+/// strict schemas, media types). Every blob is read through and verified
+/// independently of the target. Sealed parts also get SealedRun::open's
+/// checks and a decode of every attachment with its codec.
+///
+/// validate does not throw: every problem is a failed check, and an
+/// unresolvable reference (or a target that fails to resolve it) is one
+/// failed "resolve" check. Should validation itself break down (memory
+/// exhausted), the report ends with a failed "internal" check.
+ValidationReport validate(content::Target& target, std::string_view reference,
+                          const ValidationOptions& options = {});
+
+/// to_text renders the report for people: failures first, then warnings,
+/// then passed checks, one line each ("FAIL", "WARN", "ok"), and a summary
+/// line. Control characters are shown escaped (\xNN).
+std::string to_text(const ValidationReport& report);
+
+/// to_json renders the report as one JSON object:
+/// {"reference","kind","digest","ok","failures","warnings",
+///  "checks":[{"name","subject","passed","warning","message"}]}.
+/// Invalid UTF-8 in a string is replaced by U+FFFD.
+std::string to_json(const ValidationReport& report);
+
+/// to_junit renders the report as JUnit XML: a <testsuites> root holding one
+/// <testsuite> with one <testcase> per check (classname
+/// "sealrun.validate.<name>", name the subject); a failed check has a
+/// <failure message="…" type="<name>">, a warning a <system-out> starting
+/// "WARNING: ", a passed check its message in <system-out>. Text is escaped
+/// and made valid XML 1.0 (invalid UTF-8 and characters XML forbids are
+/// shown as \xNN).
+std::string to_junit(const ValidationReport& report);
+
+}  // namespace sealrun

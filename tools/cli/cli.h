@@ -1,0 +1,94 @@
+#pragma once
+// The sealrun command line: shared pieces of the commands.
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sealrun/content/target.h>
+#include <sealrun/remote/repository.h>
+
+namespace sealrun::cli {
+
+// Exit codes, documented in `sealrun --help`.
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_failed = 1;  // the operation failed, or validation found problems
+inline constexpr int exit_usage = 2;   // bad command line
+
+// UsageError is a bad command line (exit 2).
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Global options, before or after the command.
+struct Globals {
+    std::filesystem::path store;
+    bool plain_http = false;
+    bool insecure = false;
+    std::string ca_file;
+    bool json = false;
+    bool quiet = false;
+};
+
+// Args is a command's arguments: positionals and --flags.
+struct Args {
+    std::vector<std::string> positional;
+    std::map<std::string, std::vector<std::string>> options;  // "--run" → {"3"}
+    bool has(const std::string& name) const { return options.contains(name); }
+    std::optional<std::string> get(const std::string& name) const;
+};
+
+// Location is one side of a transfer: a Target and a reference in it.
+struct Location {
+    std::string text;                          // as given
+    std::unique_ptr<content::Target> target;
+    std::string reference;                     // tag or digest; empty when none was given
+    std::filesystem::path archive;             // oci-archive: the tar file
+    std::filesystem::path scratch;             // oci-archive: the unpacked layout (removed on destruction)
+    bool is_local_store = false;
+    Location() = default;
+    Location(Location&&) = default;
+    ~Location();
+};
+
+// open_location parses skopeo-style locations: oci:DIR[:TAG],
+// oci-archive:FILE[:TAG], docker://HOST/REPO[:TAG|@DIGEST], or a bare TAG
+// (or digest) in the local store. `for_writing` prepares an oci-archive
+// destination instead of reading one.
+Location open_location(const std::string& text, const Globals& g, bool for_writing);
+
+// finish_location writes an oci-archive destination back to its file.
+void finish_location(Location& loc);
+
+// remote_options builds RepositoryOptions from the global flags.
+remote::RepositoryOptions remote_options(const Globals& g);
+
+// Progress draws a one-line progress bar on a terminal (stderr), nothing
+// otherwise.
+class Progress {
+public:
+    explicit Progress(bool enabled);
+    ~Progress();
+    void blob_done();
+    void bytes(std::uint64_t total_so_far_for_blob, const std::string& key);
+    void set_total(std::size_t blobs) { total_ = blobs; }
+
+private:
+    void draw();
+    bool enabled_;
+    std::size_t done_ = 0;
+    std::size_t total_ = 0;
+    std::uint64_t bytes_ = 0;
+    std::map<std::string, std::uint64_t> per_blob_;
+    double start_;
+    double last_draw_ = 0;
+};
+
+// human_size renders bytes as "12.3 MiB".
+std::string human_size(std::uint64_t bytes);
+
+}  // namespace sealrun::cli

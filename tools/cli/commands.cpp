@@ -1,0 +1,353 @@
+// The sealrun commands. Each returns an exit code; errors are thrown and
+// reported by main().
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sealrun/content/copy.h>
+#include <sealrun/content/oci_layout.h>
+#include <sealrun/error.h>
+#include <sealrun/experiment.h>
+#include <sealrun/format.h>
+#include <sealrun/oci/json.h>
+#include <sealrun/oci/manifest.h>
+#include <sealrun/sealed.h>
+#include <sealrun/validate.h>
+
+#include "cli/cli.h"
+#include "cli/commands.h"
+
+namespace sealrun::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+void need(const Args& a, std::size_t min, std::size_t max, const char* usage) {
+    if (a.positional.size() < min || a.positional.size() > max) throw UsageError(std::string("usage: ") + usage);
+}
+
+Parameter to_parameter(const nlohmann::json& v, const std::string& where) {
+    if (v.is_boolean()) return v.get<bool>();
+    if (v.is_number_integer()) return v.get<std::int64_t>();
+    if (v.is_number_float()) return v.get<double>();
+    if (v.is_string()) return v.get<std::string>();
+    throw Error(Errc::invalid_input, "seal", where, "parameters must be booleans, numbers or strings");
+}
+
+content::CopyOptions copy_hooks(Progress& p) {
+    return content::CopyOptions{
+        .on_copied = [&p](const oci::Descriptor&) { p.blob_done(); },
+        .on_progress = [&p](const oci::Descriptor& d, std::uint64_t n) { p.bytes(n, d.digest.str()); },
+    };
+}
+
+std::uint64_t attachment_bytes(const SealedRun& r) {
+    std::uint64_t total = 0;
+    for (const auto& n : r.attachment_names()) total += static_cast<std::uint64_t>(r.attachments().descriptor(n).size);
+    return total;
+}
+
+std::string param_text(const std::map<std::string, Parameter>& params) {
+    std::string s;
+    for (const auto& [k, v] : params) {
+        if (!s.empty()) s += " ";
+        const auto j = parameter_to_json(v);
+        s += k + "=" + (j.is_string() ? j.get<std::string>() : j.dump());
+    }
+    return s;
+}
+
+fs::path docker_config_path() {
+    if (const char* d = std::getenv("DOCKER_CONFIG"); d != nullptr && *d != '\0') return fs::path(d) / "config.json";
+    const char* home = std::getenv("HOME");
+    if (home == nullptr || *home == '\0') throw Error(Errc::io, "login", "", "neither DOCKER_CONFIG nor HOME is set");
+    return fs::path(home) / ".docker" / "config.json";
+}
+
+nlohmann::json read_docker_config(const fs::path& p) {
+    if (!fs::exists(p)) return nlohmann::json::object();
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto j = oci::parse_json_strict(ss.str(), p.string(), 16 << 20);
+    if (!j.is_object()) throw Error(Errc::invalid_input, "read", p.string(), "not a JSON object");
+    return j;
+}
+
+// write_docker_config replaces the file atomically, readable by its owner only.
+void write_docker_config(const fs::path& p, const nlohmann::json& j) {
+    fs::create_directories(p.parent_path());
+    const auto tmp = p.string() + ".sealrun-tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << j.dump(1, '\t') << "\n";
+        if (!out) throw Error(Errc::io, "write", tmp, "cannot write");
+    }
+    ::chmod(tmp.c_str(), 0600);
+    fs::rename(tmp, p);
+}
+
+}  // namespace
+
+int cmd_seal(const Args& a, const Globals& g) {
+    if (a.positional.empty()) throw UsageError("usage: sealrun seal DIR... --experiment NAME --tag TAG");
+    const auto name = a.get("--experiment");
+    const auto tag = a.get("--tag");
+    if (!name || !tag) throw UsageError("seal needs --experiment NAME and --tag TAG");
+    RecordStore store(g.store);
+    Experiment exp(store, *name);
+    for (const auto& dir : a.positional) {
+        if (!fs::is_directory(dir)) throw Error(Errc::not_found, "seal", dir, "not a directory");
+        Run& run = exp.run();
+        nlohmann::json model = nlohmann::json::object();
+        if (fs::exists(fs::path(dir) / "model.json")) {
+            std::ifstream in(fs::path(dir) / "model.json");
+            std::stringstream ss;
+            ss << in.rdbuf();
+            model = oci::parse_json_strict(ss.str(), dir + "/model.json", 64 << 20);
+            if (!model.is_object()) throw Error(Errc::invalid_input, "seal", dir + "/model.json", "must be a JSON object");
+        }
+        if (auto p = model.find("parameters"); p != model.end() && !p->is_null()) {
+            if (!p->is_object()) throw Error(Errc::invalid_input, "seal", dir + "/model.json", "parameters must be an object");
+            for (const auto& [k, v] : p->items()) run.log_parameter(k, to_parameter(v, dir + "/model.json: " + k));
+        }
+        for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator(); ++it) {
+            const auto st = it->symlink_status();
+            const auto rel = it->path().lexically_relative(dir).generic_string();
+            if (fs::is_directory(st)) continue;
+            if (fs::is_symlink(st) || !fs::is_regular_file(st))
+                throw Error(Errc::invalid_input, "seal", it->path().string(), "only regular files can be sealed (no links)");
+            if (rel == "model.json") continue;
+            run.import_file(rel, it->path());
+        }
+        const auto status = model.value("status", std::string("finished"));
+        const auto reason = model.contains("reason") && model["reason"].is_string() ? model["reason"].get<std::string>() : "";
+        if (status == "finished") run.finish();
+        else if (status == "failed") run.fail(reason);
+        else if (status == "interrupted") run.interrupt(reason);
+        else throw Error(Errc::invalid_input, "seal", dir + "/model.json", "status must be finished, failed or interrupted");
+    }
+    const auto root = exp.commit(*tag);
+    if (!g.quiet) std::cout << *tag << " " << root.digest.str() << "\n";
+    return exit_ok;
+}
+
+int cmd_ls(const Args& a, const Globals& g) {
+    need(a, 0, 0, "sealrun ls");
+    content::OciLayout store(g.store);
+    const auto tags = store.tags();
+    if (g.json) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const auto& t : tags) out.push_back({{"tag", t}, {"digest", store.resolve(t).digest.str()}});
+        std::cout << out.dump() << "\n";
+        return exit_ok;
+    }
+    for (const auto& t : tags) std::cout << t << "\t" << store.resolve(t).digest.str() << "\n";
+    return exit_ok;
+}
+
+int cmd_show(const Args& a, const Globals& g) {
+    need(a, 1, 1, "sealrun show SRC [--json]");
+    auto loc = open_location(a.positional[0], g, false);
+    if (loc.reference.empty()) throw UsageError("show needs a tag or digest: " + loc.text);
+    const auto root = loc.target->resolve(loc.reference);
+    const bool json = g.json || a.has("--json");
+    if (oci::is_manifest_type(root.media_type)) {
+        const auto run = SealedRun::open(*loc.target, root);
+        if (json) {
+            nlohmann::json atts = nlohmann::json::array();
+            for (const auto& n : run.attachment_names()) {
+                const auto& d = run.attachments().descriptor(n);
+                atts.push_back({{"name", n}, {"media_type", d.media_type}, {"size", d.size}, {"digest", d.digest.str()}});
+            }
+            std::cout << nlohmann::json{{"run_id", run.run_id()}, {"status", run.status()}, {"attachments", atts}}.dump() << "\n";
+            return exit_ok;
+        }
+        std::cout << "run " << run.run_id() << "  " << run.status() << "\n";
+        for (const auto& n : run.attachment_names())
+            std::cout << "  " << n << "\t" << run.attachment_media_type(n) << "\t"
+                      << human_size(static_cast<std::uint64_t>(run.attachments().descriptor(n).size)) << "\n";
+        return exit_ok;
+    }
+    const auto exp = SealedExperiment::open(*loc.target, loc.reference);
+    const auto runs = exp.runs();
+    if (json) {
+        nlohmann::json rs = nlohmann::json::array();
+        for (const auto& r : runs) {
+            nlohmann::json params = nlohmann::json::object();
+            for (const auto& [k, v] : r.parameters()) params[k] = parameter_to_json(v);
+            rs.push_back({{"run_id", r.run_id()},
+                          {"status", r.status()},
+                          {"reason", r.reason()},
+                          {"parameters", params},
+                          {"attachments", r.attachment_names().size()},
+                          {"size", attachment_bytes(r)}});
+        }
+        std::cout << nlohmann::json{{"name", exp.name()}, {"status", exp.status()}, {"digest", root.digest.str()},
+                                    {"runs", rs}, {"attachments", exp.attachment_names()}}
+                         .dump()
+                  << "\n";
+        return exit_ok;
+    }
+    std::cout << "experiment " << exp.name() << "  " << exp.status() << "  " << root.digest.str() << "\n";
+    std::cout << "RUN\tSTATUS\tFILES\tSIZE\tPARAMETERS\n";
+    for (const auto& r : runs)
+        std::cout << r.run_id() << "\t" << r.status() << "\t" << r.attachment_names().size() << "\t"
+                  << human_size(attachment_bytes(r)) << "\t" << param_text(r.parameters()) << "\n";
+    return exit_ok;
+}
+
+int cmd_get(const Args& a, const Globals& g) {
+    need(a, 2, 2, "sealrun get SRC --run ID NAME [-o PATH]");
+    const auto id = a.get("--run");
+    if (!id) throw UsageError("get needs --run ID");
+    std::int64_t run_id = 0;
+    try {
+        std::size_t used = 0;
+        run_id = std::stoll(*id, &used);
+        if (used != id->size() || run_id < 0) throw std::invalid_argument("id");
+    } catch (const std::exception&) {
+        throw UsageError("--run takes a run id, a non-negative integer");
+    }
+    auto loc = open_location(a.positional[0], g, false);
+    const auto exp = SealedExperiment::open(*loc.target, loc.reference);
+    const auto run = exp.run(run_id);
+    const auto& name = a.positional[1];
+    if (auto out = a.get("-o")) {
+        fs::path path = *out;
+        if (out->ends_with('/')) fs::create_directories(path);
+        const auto written = run.write_attachment(name, path, a.has("--overwrite"));
+        if (!g.quiet) std::cerr << written.string() << "\n";
+        return exit_ok;
+    }
+    const auto bytes = run.get_blob(name);  // verified before a byte is written
+    std::cout.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    std::cout.flush();
+    return exit_ok;
+}
+
+int cmd_copy(const Args& a, const Globals& g) {
+    need(a, 1, 2, "sealrun copy SRC [DST]");
+    auto src = open_location(a.positional[0], g, false);
+    if (src.reference.empty()) throw UsageError("the source needs a tag or digest: " + src.text);
+    // One argument: pull into the local store under the source's tag.
+    const std::string dst_text = a.positional.size() == 2 ? a.positional[1] : src.reference;
+    auto dst = open_location(dst_text, g, true);
+    std::string dst_ref = dst.reference;
+    if (dst_ref.empty() && !content::is_digest_reference(src.reference)) dst_ref = src.reference;
+    Progress progress(!g.quiet);
+    const auto root = content::copy(*src.target, src.reference, *dst.target, dst_ref, copy_hooks(progress));
+    finish_location(dst);
+    if (!g.quiet) std::cout << root.digest.str() << "\n";
+    return exit_ok;
+}
+
+int cmd_tag(const Args& a, const Globals& g) {
+    need(a, 2, 2, "sealrun tag SRC TAG");
+    auto loc = open_location(a.positional[0], g, false);
+    const auto d = loc.target->resolve(loc.reference);
+    loc.target->tag(d, a.positional[1]);
+    finish_location(loc);
+    return exit_ok;
+}
+
+int cmd_rm(const Args& a, const Globals& g) {
+    need(a, 1, 1000, "sealrun rm TAG...");
+    content::OciLayout store(g.store);
+    int rc = exit_ok;
+    for (const auto& t : a.positional) {
+        if (!store.untag(t)) {
+            std::cerr << "sealrun: rm " << t << ": no such tag\n";
+            rc = exit_failed;
+        }
+    }
+    return rc;
+}
+
+int cmd_gc(const Args& a, const Globals& g) {
+    need(a, 0, 0, "sealrun gc");
+    content::OciLayout store(g.store);
+    const auto r = store.gc();
+    if (!g.quiet) std::cout << "removed " << r.blobs_removed << " blobs, " << human_size(r.bytes_removed) << "\n";
+    return exit_ok;
+}
+
+int cmd_export(const Args& a, const Globals& g) {
+    need(a, 2, 2, "sealrun export SRC FILE.tar");
+    auto src = open_location(a.positional[0], g, false);
+    Args c;
+    c.positional = {a.positional[0], "oci-archive:" + a.positional[1] + (src.reference.empty() ? "" : ":" + src.reference)};
+    if (content::is_digest_reference(src.reference)) c.positional[1] = "oci-archive:" + a.positional[1];
+    return cmd_copy(c, g);
+}
+
+int cmd_import(const Args& a, const Globals& g) {
+    need(a, 1, 2, "sealrun import FILE.tar [TAG]");
+    auto src = open_location("oci-archive:" + a.positional[0], g, false);
+    content::OciLayout store(g.store);
+    auto tags = src.target->tags();
+    if (a.positional.size() == 2) tags = {a.positional[1]};
+    if (tags.empty()) throw Error(Errc::not_found, "import", a.positional[0], "the archive holds no tags");
+    Progress progress(!g.quiet);
+    for (const auto& t : tags) {
+        const auto root = content::copy(*src.target, t, store, t, copy_hooks(progress));
+        if (!g.quiet) std::cout << t << " " << root.digest.str() << "\n";
+    }
+    return exit_ok;
+}
+
+int cmd_validate(const Args& a, const Globals& g) {
+    need(a, 1, 1, "sealrun validate SRC [--format text|json|junit] [--strict] [--codec-allow TYPE]");
+    const auto fmt = a.get("--format").value_or(g.json ? "json" : "text");
+    if (fmt != "text" && fmt != "json" && fmt != "junit") throw UsageError("--format is text, json or junit");
+    auto loc = open_location(a.positional[0], g, false);
+    ValidationOptions o;
+    o.strict = a.has("--strict");
+    if (auto it = a.options.find("--codec-allow"); it != a.options.end()) o.codec_allow = it->second;
+    const auto report = validate(*loc.target, loc.reference, o);
+    if (fmt == "json") std::cout << to_json(report) << "\n";
+    else if (fmt == "junit") std::cout << to_junit(report);
+    else std::cout << to_text(report);
+    return report.ok() ? exit_ok : exit_failed;
+}
+
+int cmd_login(const Args& a, const Globals& g) {
+    need(a, 1, 1, "sealrun login HOST -u USER --password-stdin");
+    const auto user = a.get("-u");
+    if (!user || !a.has("--password-stdin")) throw UsageError("login needs -u USER and --password-stdin");
+    std::string password;
+    std::getline(std::cin, password);
+    if (!password.empty() && password.back() == '\r') password.pop_back();
+    if (password.empty()) throw UsageError("no password on standard input");
+    const auto& host = a.positional[0];
+    auto o = remote_options(g);
+    o.credentials = remote::Credentials{*user, password, ""};
+    remote::Repository(remote::Reference::parse(host + "/sealrun-login"), o).ping();
+    const auto path = docker_config_path();
+    auto cfg = read_docker_config(path);
+    cfg["auths"][host] = {{"auth", oci::base64_encode(*user + ":" + password)}};
+    write_docker_config(path, cfg);
+    if (!g.quiet) std::cout << "Login Succeeded\n";
+    return exit_ok;
+}
+
+int cmd_logout(const Args& a, const Globals& g) {
+    need(a, 1, 1, "sealrun logout HOST");
+    const auto path = docker_config_path();
+    auto cfg = read_docker_config(path);
+    const auto& host = a.positional[0];
+    if (!cfg.contains("auths") || !cfg["auths"].contains(host)) {
+        if (!g.quiet) std::cerr << "sealrun: not logged in to " << host << "\n";
+        return exit_ok;
+    }
+    cfg["auths"].erase(host);
+    write_docker_config(path, cfg);
+    if (!g.quiet) std::cout << "Removed login credentials for " << host << "\n";
+    return exit_ok;
+}
+
+}  // namespace sealrun::cli

@@ -1,0 +1,148 @@
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <random>
+
+#include <unistd.h>
+
+#include <sealrun/content/oci_archive.h>
+#include <sealrun/content/oci_layout.h>
+#include <sealrun/error.h>
+
+#include "cli/cli.h"
+
+namespace sealrun::cli {
+
+namespace fs = std::filesystem;
+
+std::optional<std::string> Args::get(const std::string& name) const {
+    auto it = options.find(name);
+    if (it == options.end() || it->second.empty()) return std::nullopt;
+    return it->second.back();
+}
+
+Location::~Location() {
+    if (!scratch.empty()) {
+        std::error_code ec;
+        target.reset();
+        fs::remove_all(scratch, ec);
+    }
+}
+
+remote::RepositoryOptions remote_options(const Globals& g) {
+    remote::RepositoryOptions o;
+    o.plain_http = g.plain_http;
+    o.insecure = g.insecure;
+    o.ca_file = g.ca_file;
+    return o;
+}
+
+namespace {
+
+fs::path scratch_dir() {
+    std::mt19937_64 rng{std::random_device{}()};
+    auto p = fs::temp_directory_path() / ("sealrun-archive-" + std::to_string(rng()));
+    fs::create_directories(p);
+    return p;
+}
+
+// split_tag splits "PATH[:TAG]" at the last colon after the last slash.
+std::pair<std::string, std::string> split_tag(const std::string& s) {
+    const auto slash = s.rfind('/');
+    const auto colon = s.find(':', slash == std::string::npos ? 0 : slash);
+    if (colon == std::string::npos) return {s, ""};
+    return {s.substr(0, colon), s.substr(colon + 1)};
+}
+
+}  // namespace
+
+Location open_location(const std::string& text, const Globals& g, bool for_writing) {
+    Location loc;
+    loc.text = text;
+    if (text.starts_with("docker://")) {
+        const auto ref = remote::Reference::parse(text.substr(9));
+        loc.target = std::make_unique<remote::Repository>(ref, remote_options(g));
+        loc.reference = ref.reference();
+        return loc;
+    }
+    if (text.starts_with("oci:")) {
+        auto [dir, tag] = split_tag(text.substr(4));
+        if (dir.empty()) throw UsageError("oci: needs a directory: oci:DIR[:TAG]");
+        loc.target = std::make_unique<content::OciLayout>(dir);
+        loc.reference = tag;
+        return loc;
+    }
+    if (text.starts_with("oci-archive:")) {
+        auto [file, tag] = split_tag(text.substr(12));
+        if (file.empty()) throw UsageError("oci-archive: needs a file: oci-archive:FILE[:TAG]");
+        loc.archive = file;
+        loc.scratch = scratch_dir();
+        const auto layout = loc.scratch / "layout";
+        if (!for_writing) content::import_archive(file, layout);
+        else if (fs::exists(file)) content::import_archive(file, layout);  // add to an existing archive
+        loc.target = std::make_unique<content::OciLayout>(layout);
+        loc.reference = tag;
+        return loc;
+    }
+    if (text.find("://") != std::string::npos)
+        throw UsageError("unknown transport in \"" + text + "\" (oci:, oci-archive:, docker://)");
+    loc.target = std::make_unique<content::OciLayout>(g.store);
+    loc.reference = text;
+    loc.is_local_store = true;
+    return loc;
+}
+
+void finish_location(Location& loc) {
+    if (loc.archive.empty()) return;
+    content::export_archive(loc.scratch / "layout", loc.archive);
+}
+
+std::string human_size(std::uint64_t bytes) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = static_cast<double>(bytes);
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        ++u;
+    }
+    char buf[32];
+    if (u == 0) std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
+    else std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
+    return buf;
+}
+
+namespace {
+double now_s() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+Progress::Progress(bool enabled) : enabled_(enabled && ::isatty(2) != 0), start_(now_s()) {}
+
+Progress::~Progress() {
+    if (enabled_ && last_draw_ > 0) std::cerr << "\r\033[K" << std::flush;
+}
+
+void Progress::blob_done() {
+    ++done_;
+    draw();
+}
+
+void Progress::bytes(std::uint64_t so_far, const std::string& key) {
+    auto& seen = per_blob_[key];
+    bytes_ += so_far - seen;
+    seen = so_far;
+    draw();
+}
+
+void Progress::draw() {
+    if (!enabled_) return;
+    const double t = now_s();
+    if (t - last_draw_ < 0.1) return;
+    last_draw_ = t;
+    const double rate = bytes_ / std::max(t - start_, 1e-3);
+    std::cerr << "\r\033[K" << done_ << (total_ ? "/" + std::to_string(total_) : "") << " blobs  " << human_size(bytes_)
+              << "  " << human_size(static_cast<std::uint64_t>(rate)) << "/s" << std::flush;
+}
+
+}  // namespace sealrun::cli
