@@ -53,6 +53,9 @@ public:
         if (n > 0) hooks_.progress(d_, done_);
         return n;
     }
+    const oci::Descriptor* verified_whole() const noexcept override {
+        return done_ == 0 ? inner_.verified_whole() : nullptr;
+    }
 
 private:
     ReadStream& inner_;

@@ -1,6 +1,7 @@
 #include "sealrun/content/oci_layout.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include <sys/stat.h>
@@ -133,12 +134,16 @@ std::unique_ptr<ReadStream> OciLayout::fetch(const oci::Descriptor& desc) {
 void OciLayout::push(const oci::Descriptor& desc, ReadStream& content) {
     if (desc.size < 0) throw Error(Errc::invalid_input, "push", desc.digest.str(), "negative size");
     if (exists(desc)) return;
-    VerifyingStream verified(content, desc);
+    // Hash once: a stream that already verifies these exact bytes is trusted
+    // to fail before its end if they are wrong.
+    std::optional<VerifyingStream> verifier;
+    if (!already_verified(content, desc)) verifier.emplace(content, desc);
+    ReadStream& in = verifier ? static_cast<ReadStream&>(*verifier) : content;
     const auto ingest = root_ / ".sealrun-ingest";
     make_dirs(ingest);
     util::TempFile tmp(ingest);
     std::vector<std::byte> buf(std::clamp<std::size_t>(static_cast<std::size_t>(desc.size), 4096, default_chunk_size));
-    while (const auto n = verified.read(buf)) tmp.write(std::span(buf).first(n));
+    while (const auto n = in.read(buf)) tmp.write(std::span(buf).first(n));
     const auto dest = blob_path(desc.digest);
     make_dirs(dest.parent_path());
     tmp.commit(dest, !options_.skip_fsync);

@@ -1,6 +1,7 @@
 // Registry repository: fetching and pushing content. Blobs stream both
 // ways with bounded memory; every byte is verified against its digest.
 #include <cstring>
+#include <optional>
 
 #include "remote/repository_impl.h"
 #include "sealrun/error.h"
@@ -128,7 +129,9 @@ std::unique_ptr<content::ReadStream> Repository::fetch(const oci::Descriptor& de
 void Repository::push(const oci::Descriptor& desc, content::ReadStream& content) {
     auto& m = *impl_;
     const auto subject = desc.digest.str();
-    content::VerifyingStream verified(content, desc);
+    std::optional<content::VerifyingStream> verifier;  // hash once (see already_verified)
+    if (!content::already_verified(content, desc)) verifier.emplace(content, desc);
+    content::ReadStream& verified = verifier ? static_cast<content::ReadStream&>(*verifier) : content;
     if (is_node(desc)) {
         const auto bytes = content::read_to_string(verified, oci::max_manifest_size, subject);
         Request r{.method = "PUT", .url = m.url("/manifests/" + subject), .headers = {"Content-Type: " + desc.media_type}};

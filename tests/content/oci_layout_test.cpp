@@ -230,3 +230,26 @@ TEST_CASE("layout: remove deletes the blob and its index entries") {
     CHECK(layout.tags().empty());
     CHECK(errc_of([&] { layout.remove(s.manifest); }) == Errc::not_found);
 }
+
+TEST_CASE("layout: a push from a stream that already verifies is hashed once and still never stores bad bytes") {
+    test::TempDir dir;
+    content::OciLayout layout(dir.path());
+    const std::string good(200000, 'g');
+    const auto d = oci::Descriptor::for_bytes("application/octet-stream", good);
+    std::string bad = good;
+    bad[100] = 'b';
+    content::VerifyingStream lying(std::make_unique<content::BytesStream>(bad), d);
+    CHECK(content::already_verified(lying, d));
+    CHECK(errc_of([&] { layout.push(d, lying); }) == Errc::digest_mismatch);
+    CHECK_FALSE(layout.exists(d));
+    // A verifying stream someone has already read from proves nothing about the rest.
+    content::VerifyingStream started(std::make_unique<content::BytesStream>(good), d);
+    std::byte one[1];
+    REQUIRE(started.read(one) == 1);
+    CHECK_FALSE(content::already_verified(started, d));
+    CHECK(errc_of([&] { layout.push(d, started); }) == Errc::size_mismatch);
+    CHECK_FALSE(layout.exists(d));
+    content::VerifyingStream fine(std::make_unique<content::BytesStream>(good), d);
+    layout.push(d, fine);
+    CHECK(content::read_all(layout, d, 1 << 20) == good);
+}

@@ -19,7 +19,19 @@ public:
     /// read fills at most `buffer.size()` bytes and returns how many; it
     /// returns 0 only at the end of the stream. Throws Error on failure.
     virtual std::size_t read(std::span<std::byte> buffer) = 0;
+
+    /// verified_whole returns the descriptor this stream verifies all of its
+    /// content against, when it does so and nothing has been read from it
+    /// yet; a pusher may then skip hashing the same bytes a second time.
+    virtual const oci::Descriptor* verified_whole() const noexcept { return nullptr; }
 };
+
+/// already_verified reports whether reading `stream` to its end proves the
+/// content is exactly `desc` (see ReadStream::verified_whole).
+inline bool already_verified(const ReadStream& stream, const oci::Descriptor& desc) noexcept {
+    const auto* v = stream.verified_whole();
+    return v != nullptr && v->digest == desc.digest && v->size == desc.size;
+}
 
 /// BytesStream reads from a byte string it owns.
 class BytesStream final : public ReadStream {
@@ -48,6 +60,9 @@ public:
     VerifyingStream(ReadStream& inner, oci::Descriptor expected);
     ~VerifyingStream() override;
     std::size_t read(std::span<std::byte> buffer) override;
+    const oci::Descriptor* verified_whole() const noexcept override {
+        return seen_ == 0 && !done_ ? &expected_ : nullptr;
+    }
 
 private:
     std::unique_ptr<ReadStream> owned_;
