@@ -1,0 +1,408 @@
+// sealrun-bench: the sealrun side of bench/run.sh. It pushes and pulls
+// sealed experiments between a local OCI layout and a registry with
+// content::copy (what `sealrun push` / `sealrun pull` do), prints the
+// elapsed wall-clock seconds, and makes the content the benchmark moves.
+//
+//   sealrun-bench push LAYOUT TAG REF   [--profile] [diagnostics]
+//   sealrun-bench pull REF LAYOUT TAG   [--profile] [diagnostics]
+//   sealrun-bench make-large LAYOUT TAG SIZE_MIB
+//   sealrun-bench make-small LAYOUT TAG N
+//   sealrun-bench largest-blob LAYOUT TAG
+//
+// push and pull print one line on stdout: the elapsed seconds of the copy
+// (opening the layout and the repository included, process start-up not).
+// --profile adds a breakdown to stderr: time spent inside each Target call
+// of the source and the destination, and inside the source streams' reads,
+// summed over the copy's threads. The diagnostics change one library
+// option each, to see what it costs; the benchmark's timed runs use none:
+//   --concurrency N   CopyOptions::concurrency (default 0 = the library's 4)
+//   --no-fsync        OciLayoutOptions::skip_fsync
+//   --trust-layout    OciLayoutOptions::skip_read_verification (push: the
+//                     layout's blobs are not hashed a second time)
+//   --chunk-mib N     RepositoryOptions::chunk_size (default 16 MiB)
+// largest-blob prints "DIGEST SIZE PATH" of the largest layer of the
+// experiment TAG names (the blob raw curl moves).
+//
+// REF is host[:port]/repository[:tag]; a loopback registry is reached over
+// plain HTTP automatically. Nothing here is a test: it only measures.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <optional>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <sealrun/content/copy.h>
+#include <sealrun/content/oci_layout.h>
+#include <sealrun/error.h>
+#include <sealrun/experiment.h>
+#include <sealrun/oci/manifest.h>
+#include <sealrun/record.h>
+#include <sealrun/remote/reference.h>
+#include <sealrun/remote/repository.h>
+
+using namespace sealrun;
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// ---------------------------------------------------------------- profiling
+
+// Stats sums the wall time spent inside calls, per call kind, over threads.
+class Stats {
+public:
+    void add(const std::string& what, double secs, std::uint64_t bytes = 0) {
+        std::lock_guard lock(mu_);
+        auto& e = entries_[what];
+        ++e.calls;
+        e.secs += secs;
+        e.bytes += bytes;
+    }
+    void print(std::ostream& os, const std::string& title) const {
+        std::lock_guard lock(mu_);
+        for (const auto& [k, e] : entries_) {
+            char line[256];
+            std::snprintf(line, sizeof line, "  %-6s %-14s calls %7llu  %9.3f s", title.c_str(), k.c_str(),
+                          static_cast<unsigned long long>(e.calls), e.secs);
+            os << line;
+            if (e.bytes > 0) {
+                std::snprintf(line, sizeof line, "  %8.1f MiB", static_cast<double>(e.bytes) / (1 << 20));
+                os << line;
+            }
+            os << "\n";
+        }
+    }
+
+private:
+    struct Entry {
+        std::uint64_t calls = 0;
+        double secs = 0;
+        std::uint64_t bytes = 0;
+    };
+    mutable std::mutex mu_;
+    std::map<std::string, Entry> entries_;
+};
+
+// TimedStream times the reads of the stream it wraps (for a source stream:
+// reading the file or the network, plus the source's digest check).
+class TimedStream final : public content::ReadStream {
+public:
+    TimedStream(std::unique_ptr<content::ReadStream> inner, Stats& stats) : inner_(std::move(inner)), stats_(stats) {}
+    ~TimedStream() override { stats_.add("stream.read", secs_, bytes_); }
+    std::size_t read(std::span<std::byte> buffer) override {
+        const auto t0 = Clock::now();
+        const auto n = inner_->read(buffer);
+        secs_ += seconds_since(t0);
+        bytes_ += n;
+        return n;
+    }
+
+private:
+    std::unique_ptr<content::ReadStream> inner_;
+    Stats& stats_;
+    double secs_ = 0;
+    std::uint64_t bytes_ = 0;
+};
+
+// TimedTarget forwards to a Target and records how long each call took.
+class TimedTarget final : public content::Target {
+public:
+    TimedTarget(content::Target& inner, Stats& stats) : inner_(inner), stats_(stats) {}
+
+    template <class F>
+    auto timed(const char* what, F&& f) {
+        const auto t0 = Clock::now();
+        auto r = f();
+        stats_.add(what, seconds_since(t0));
+        return r;
+    }
+
+    oci::Descriptor resolve(std::string_view reference) override {
+        return timed("resolve", [&] { return inner_.resolve(reference); });
+    }
+    bool exists(const oci::Descriptor& desc) override {
+        return timed("exists", [&] { return inner_.exists(desc); });
+    }
+    std::unique_ptr<content::ReadStream> fetch(const oci::Descriptor& desc) override {
+        auto s = timed("fetch(open)", [&] { return inner_.fetch(desc); });
+        return std::make_unique<TimedStream>(std::move(s), stats_);
+    }
+    void push(const oci::Descriptor& desc, content::ReadStream& content) override {
+        const auto t0 = Clock::now();
+        inner_.push(desc, content);
+        stats_.add(desc.size >= (1 << 20) ? "push(large)" : "push(small)", seconds_since(t0),
+                   static_cast<std::uint64_t>(desc.size));
+    }
+    void tag(const oci::Descriptor& desc, std::string_view reference) override {
+        timed("tag", [&] {
+            inner_.tag(desc, reference);
+            return 0;
+        });
+    }
+    std::vector<std::string> tags() override {
+        return timed("tags", [&] { return inner_.tags(); });
+    }
+
+private:
+    content::Target& inner_;
+    Stats& stats_;
+};
+
+// ------------------------------------------------------------------ options
+
+struct Options {
+    std::vector<std::string> positional;
+    std::size_t concurrency = 0;
+    bool profile = false;
+    bool no_fsync = false;
+    bool trust_layout = false;
+    std::size_t chunk_mib = 0;
+};
+
+Options parse(int argc, char** argv, int first) {
+    Options o;
+    for (int i = first; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--concurrency" && i + 1 < argc) o.concurrency = std::stoul(argv[++i]);
+        else if (a == "--profile") o.profile = true;
+        else if (a == "--no-fsync") o.no_fsync = true;
+        else if (a == "--trust-layout") o.trust_layout = true;
+        else if (a == "--chunk-mib" && i + 1 < argc) o.chunk_mib = std::stoul(argv[++i]);
+        else if (a.starts_with("--")) throw UsageError("unknown option " + a);
+        else o.positional.push_back(a);
+    }
+    return o;
+}
+
+void need(const Options& o, std::size_t n, const char* usage) {
+    if (o.positional.size() != n) throw UsageError(std::string("usage: sealrun-bench ") + usage);
+}
+
+// ------------------------------------------------------------- push / pull
+
+enum class Direction { push, pull };
+
+int cmd_copy(const Options& o, Direction dir) {
+    // push LAYOUT TAG REF  |  pull REF LAYOUT TAG
+    const auto& layout_dir = dir == Direction::push ? o.positional[0] : o.positional[1];
+    const auto& layout_tag = dir == Direction::push ? o.positional[1] : o.positional[2];
+    const auto& ref_text = dir == Direction::push ? o.positional[2] : o.positional[0];
+
+    const auto t0 = Clock::now();
+    const auto ref = remote::Reference::parse(ref_text);
+    remote::RepositoryOptions ropts;
+    if (o.chunk_mib > 0) ropts.chunk_size = o.chunk_mib << 20;
+    remote::Repository repo(ref, ropts);
+    content::OciLayout layout(layout_dir, content::OciLayoutOptions{.skip_read_verification = o.trust_layout,
+                                                                    .skip_fsync = o.no_fsync});
+    const std::string remote_ref = ref.reference().empty() ? layout_tag : ref.reference();
+
+    Stats src_stats, dst_stats;
+    std::unique_ptr<TimedTarget> timed_layout, timed_repo;
+    content::Target* layout_t = &layout;
+    content::Target* repo_t = &repo;
+    if (o.profile) {
+        auto& ls = dir == Direction::push ? src_stats : dst_stats;
+        auto& rs = dir == Direction::push ? dst_stats : src_stats;
+        timed_layout = std::make_unique<TimedTarget>(layout, ls);
+        timed_repo = std::make_unique<TimedTarget>(repo, rs);
+        layout_t = timed_layout.get();
+        repo_t = timed_repo.get();
+    }
+
+    std::atomic<std::size_t> copied{0}, skipped{0};
+    std::mutex first_mu;
+    double first_copied = -1;
+    content::CopyOptions copts{
+        .concurrency = o.concurrency,
+        .on_skipped = [&](const oci::Descriptor&) { ++skipped; },
+        .on_copied =
+            [&](const oci::Descriptor&) {
+                if (++copied == 1) {
+                    std::lock_guard lock(first_mu);
+                    first_copied = seconds_since(t0);
+                }
+            },
+    };
+    oci::Descriptor root;
+    if (dir == Direction::push) root = content::copy(*layout_t, layout_tag, *repo_t, remote_ref, copts);
+    else root = content::copy(*repo_t, remote_ref, *layout_t, layout_tag, copts);
+    const double elapsed = seconds_since(t0);
+
+    std::printf("%.3f\n", elapsed);
+    std::fflush(stdout);
+    std::cerr << (dir == Direction::push ? "push " : "pull ") << root.digest.str() << ": " << copied.load()
+              << " copied, " << skipped.load() << " skipped, " << elapsed << " s\n";
+    if (o.profile) {
+        std::cerr << "  first node copied after " << first_copied << " s\n";
+        src_stats.print(std::cerr, "src");
+        dst_stats.print(std::cerr, "dst");
+    }
+    return 0;
+}
+
+// -------------------------------------------------------------- make content
+
+// fill_random fills `buf` with incompressible bytes (splitmix64), fast.
+void fill_random(std::vector<char>& buf, std::uint64_t& state) {
+    auto* p = reinterpret_cast<unsigned char*>(buf.data());
+    std::size_t i = 0;
+    for (; i + 8 <= buf.size(); i += 8) {
+        std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+        z ^= z >> 31;
+        std::memcpy(p + i, &z, 8);
+    }
+    for (; i < buf.size(); ++i) p[i] = static_cast<unsigned char>(state++ * 131);
+}
+
+std::uint64_t seed() { return std::random_device{}() * 0x100000001B3ULL ^ std::random_device{}(); }
+
+// with_experiment records one run into a throw-away record store next to
+// the layout, seals it into the layout under `tag` and removes the records.
+void with_experiment(const fs::path& layout_dir, const std::string& tag, const std::string& name,
+                     const std::function<void(Run&)>& body) {
+    const fs::path scratch = layout_dir.string() + ".records";
+    fs::remove_all(scratch);
+    {
+        RecordStore store(scratch, CodecRegistry::global(), RecordStoreOptions{.skip_fsync = true});
+        Experiment exp(store, name);
+        exp.run(body);
+        content::OciLayout layout(layout_dir, content::OciLayoutOptions{.skip_fsync = true});
+        const auto root = exp.commit(layout, tag);
+        std::cerr << "sealed " << name << " into " << layout_dir.string() << ":" << tag << " (" << root.digest.str()
+                  << ")\n";
+    }
+    fs::remove_all(scratch);
+}
+
+int cmd_make_large(const Options& o) {
+    need(o, 3, "make-large LAYOUT TAG SIZE_MIB");
+    const fs::path layout_dir = o.positional[0];
+    const std::uint64_t mib = std::stoull(o.positional[2]);
+    const fs::path data = layout_dir.string() + ".data.bin";
+    {
+        std::ofstream out(data, std::ios::binary | std::ios::trunc);
+        std::vector<char> buf(1 << 20);
+        std::uint64_t state = seed();
+        for (std::uint64_t i = 0; i < mib; ++i) {
+            fill_random(buf, state);
+            out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+        }
+        if (!out.flush()) throw std::runtime_error("cannot write " + data.string());
+    }
+    with_experiment(layout_dir, o.positional[1], "bench-large", [&](Run& run) {
+        run.log_parameter("size_mib", static_cast<std::int64_t>(mib));
+        run.import_file("data.bin", data);
+    });
+    fs::remove(data);
+    return 0;
+}
+
+int cmd_make_small(const Options& o) {
+    need(o, 3, "make-small LAYOUT TAG N");
+    const fs::path layout_dir = o.positional[0];
+    const std::uint64_t n = std::stoull(o.positional[2]);
+    std::uint64_t state = seed();
+    with_experiment(layout_dir, o.positional[1], "bench-small", [&](Run& run) {
+        run.log_parameter("attachments", static_cast<std::int64_t>(n));
+        std::vector<char> buf(48);
+        for (std::uint64_t i = 0; i < n; ++i) {
+            fill_random(buf, state);
+            // ~100 bytes of distinct text: each attachment is its own blob.
+            std::string text = "attachment " + std::to_string(i) + " ";
+            static constexpr char hex[] = "0123456789abcdef";
+            for (char c : buf) {
+                text += hex[(static_cast<unsigned char>(c) >> 4) & 15];
+                text += hex[static_cast<unsigned char>(c) & 15];
+            }
+            text.resize(100, '.');
+            char name[32];
+            std::snprintf(name, sizeof name, "att/%05llu.txt", static_cast<unsigned long long>(i));
+            run.save_file(name, text);
+        }
+    });
+    return 0;
+}
+
+int cmd_largest_blob(const Options& o) {
+    need(o, 2, "largest-blob LAYOUT TAG");
+    content::OciLayout layout(o.positional[0]);
+    std::vector<oci::Descriptor> todo{layout.resolve(o.positional[1])};
+    std::optional<oci::Descriptor> best;
+    while (!todo.empty()) {
+        auto d = todo.back();
+        todo.pop_back();
+        if (oci::is_manifest_type(d.media_type) || oci::is_index_type(d.media_type)) {
+            for (auto& c : oci::successors(d, content::read_all(layout, d, oci::max_manifest_size))) todo.push_back(c);
+        } else if (!best || d.size > best->size) {
+            best = d;
+        }
+    }
+    if (!best) throw std::runtime_error("no blob under " + o.positional[1]);
+    std::printf("%s %lld %s\n", best->digest.str().c_str(), static_cast<long long>(best->size),
+                layout.blob_path(best->digest).c_str());
+    return 0;
+}
+
+constexpr const char* usage =
+    "usage: sealrun-bench push LAYOUT TAG REF [--profile] [DIAGNOSTICS]\n"
+    "       sealrun-bench pull REF LAYOUT TAG [--profile] [DIAGNOSTICS]\n"
+    "       sealrun-bench make-large LAYOUT TAG SIZE_MIB\n"
+    "       sealrun-bench make-small LAYOUT TAG N\n"
+    "       sealrun-bench largest-blob LAYOUT TAG\n"
+    "diagnostics: --concurrency N, --no-fsync, --trust-layout, --chunk-mib N\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        std::cerr << usage;
+        return 2;
+    }
+    const std::string cmd = argv[1];
+    try {
+        const auto o = parse(argc, argv, 2);
+        if (cmd == "push") {
+            need(o, 3, "push LAYOUT TAG REF");
+            return cmd_copy(o, Direction::push);
+        }
+        if (cmd == "pull") {
+            need(o, 3, "pull REF LAYOUT TAG");
+            return cmd_copy(o, Direction::pull);
+        }
+        if (cmd == "make-large") return cmd_make_large(o);
+        if (cmd == "make-small") return cmd_make_small(o);
+        if (cmd == "largest-blob") return cmd_largest_blob(o);
+        std::cerr << usage;
+        return 2;
+    } catch (const UsageError& e) {
+        std::cerr << e.what() << "\n";
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "sealrun-bench " << cmd << ": " << e.what() << "\n";
+        return 1;
+    }
+}
