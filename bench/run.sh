@@ -82,6 +82,9 @@ if [[ -z $BENCH ]]; then
     BENCH=$WORK/sealrun-bench
 fi
 [[ -x $BENCH ]] || die "$BENCH is not executable"
+for f in "$ROOT/build/libsealrun.a" "$ROOT/bench/bench.cpp"; do
+    [[ -f $f && $f -nt $BENCH ]] && say "WARNING: $BENCH is older than $f; rebuild it (ninja -C build) to measure the current code"
+done
 
 # ------------------------------------------------------------ registry
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -312,7 +315,6 @@ if [[ $PROFILE == 1 ]]; then
     "$BENCH" make-small "$S" v1 "$SMALL_N" 2>>"$WORK/logs/make.log"
     sync
     for args in "push $L v1 $HOST/large-profile:v1" "pull $HOST/large-profile:v1 $WORK/pull-profile-l v1" \
-        "pull $HOST/large-profile:v1 $WORK/pull-profile-l2 v1 --no-fsync" \
         "push $S v1 $HOST/small-profile:v1" "pull $HOST/small-profile:v1 $WORK/pull-profile-s v1"; do
         echo
         echo "\$ sealrun-bench $args --profile"
