@@ -1,8 +1,12 @@
 #include "remote/http.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <exception>
+#include <thread>
+#include <unordered_map>
 
 #include <curl/curl.h>
 
@@ -18,14 +22,22 @@ using CurlMulti = util::Handle<CURLM, curl_multi_cleanup>;
 using CurlSlist = util::Handle<curl_slist, curl_slist_free_all>;
 using CurlUrl = util::Handle<CURLU, curl_url_cleanup>;
 
+// Bytes queued between the engine and a caller, per transfer: enough to
+// keep both sides busy, small enough that memory does not grow with a blob.
+constexpr std::size_t download_queue = 8 << 20;
+constexpr std::size_t upload_queue = 4 << 20;
+constexpr std::size_t upload_block = 256 << 10;
+constexpr std::size_t error_body_cap = 64 << 10;
+
 void global_init() {
     static std::once_flag once;
     std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
 // The one place curl's codes become sealrun errors.
-[[noreturn]] void throw_curl(CURLcode code, const char* errbuf, const std::string& method, const std::string& url) {
-    std::string reason = (errbuf != nullptr && errbuf[0] != '\0') ? errbuf : curl_easy_strerror(code);
+[[noreturn]] void throw_curl(CURLcode code, const std::string& reason_text, const std::string& method,
+                             const std::string& url) {
+    const std::string reason = !reason_text.empty() ? reason_text : curl_easy_strerror(code);
     throw Error(Errc::network, method, url, reason + " (curl " + std::to_string(static_cast<int>(code)) + ")");
 }
 
@@ -43,83 +55,18 @@ std::string trim(std::string_view s) {
 
 CurlSlist make_headers(const std::vector<std::string>& headers) {
     curl_slist* list = nullptr;
-    for (const auto& h : headers) {
-        auto* next = curl_slist_append(list, h.c_str());
+    auto append = [&](const char* h) {
+        auto* next = curl_slist_append(list, h);
         if (next == nullptr) {
             curl_slist_free_all(list);
             throw std::bad_alloc();
         }
         list = next;
-    }
-    // No "Expect: 100-continue" round trip before uploads.
-    auto* next = curl_slist_append(list, "Expect:");
-    if (next == nullptr) {
-        curl_slist_free_all(list);
-        throw std::bad_alloc();
-    }
-    return CurlSlist(next);
+    };
+    for (const auto& h : headers) append(h.c_str());
+    append("Expect:");  // no "100-continue" round trip before uploads
+    return CurlSlist(list);
 }
-
-// Transfer is the per-request state curl's callbacks write into.
-struct Transfer {
-    Response response;
-    const Request* request = nullptr;
-    std::size_t body_offset = 0;  // for bytes bodies
-    std::exception_ptr error;
-    bool headers_done = false;
-
-    static size_t on_header(char* data, size_t size, size_t n, void* self) {
-        auto* t = static_cast<Transfer*>(self);
-        const std::string_view line(data, size * n);
-        if (line.starts_with("HTTP/")) {  // a new response (after 100 Continue)
-            t->response.headers.clear();
-            const auto sp = line.find(' ');
-            if (sp != std::string_view::npos)
-                t->response.status = std::strtol(std::string(line.substr(sp + 1, 3)).c_str(), nullptr, 10);
-            return size * n;
-        }
-        const auto colon = line.find(':');
-        if (colon != std::string_view::npos)
-            t->response.headers.emplace_back(lower(std::string(line.substr(0, colon))), trim(line.substr(colon + 1)));
-        return size * n;
-    }
-
-    static size_t on_body(char* data, size_t size, size_t n, void* self) {
-        auto* t = static_cast<Transfer*>(self);
-        const auto len = size * n;
-        try {
-            if (t->request->sink && t->response.status >= 200 && t->response.status < 300) {
-                t->request->sink(data, len);
-            } else {
-                const auto room = t->request->max_body - std::min(t->request->max_body, t->response.body.size());
-                t->response.body.append(data, std::min(room, len));  // error bodies are capped, not fatal
-            }
-        } catch (...) {
-            t->error = std::current_exception();
-            return 0;  // aborts the transfer
-        }
-        return len;
-    }
-
-    static size_t on_read(char* out, size_t size, size_t n, void* self) {
-        auto* t = static_cast<Transfer*>(self);
-        const auto want = size * n;
-        const auto& body = t->request->body;
-        if (body.stream == nullptr) {
-            const auto left = body.bytes.size() - t->body_offset;
-            const auto k = std::min(left, want);
-            std::memcpy(out, body.bytes.data() + t->body_offset, k);
-            t->body_offset += k;
-            return k;
-        }
-        try {
-            return body.stream->read(std::as_writable_bytes(std::span(out, want)));
-        } catch (...) {
-            t->error = std::current_exception();
-            return CURL_READFUNC_ABORT;
-        }
-    }
-};
 
 }  // namespace
 
@@ -128,7 +75,254 @@ struct Http::Easy {
     char errbuf[CURL_ERROR_SIZE] = {};
 };
 
-Http::Http(TlsOptions tls) : tls_(std::move(tls)) { global_init(); }
+// Job is one transfer: the request, its response, and the queue of body
+// bytes between the engine thread and the caller's thread. Everything
+// below `mu` is shared and guarded by it; the rest belongs to the engine
+// while the transfer runs and to the caller once `done` is set.
+struct Http::Job {
+    Request request;
+    CurlSlist header_list;
+    std::unique_ptr<Easy> easy;
+    Response response;
+    std::size_t bytes_offset = 0;  // next byte of a bytes body to send
+    // Downloads read through a stream: the body goes to `blocks` after
+    // on_response has accepted the response.
+    bool streamed = false;
+    bool checked = false;
+    std::function<void(const Response&)> on_response;
+
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<std::vector<std::byte>> blocks;  // body bytes in flight, either direction
+    std::vector<std::vector<std::byte>> spare;  // drained blocks, reused
+    std::size_t held = 0;                       // bytes in `blocks`
+    std::size_t front_pos = 0;                  // uploads: the engine's position in blocks.front()
+    bool paused = false;                        // the engine paused the transfer for the caller
+    bool input_closed = false;                  // uploads: the caller queued the whole body
+    bool done = false;
+    CURLcode result = CURLE_OK;
+    std::string curl_error;
+    std::exception_ptr error;  // thrown inside a callback
+
+    std::vector<std::byte> take_spare(std::size_t n) {
+        std::vector<std::byte> b;
+        if (!spare.empty()) {
+            b = std::move(spare.back());
+            spare.pop_back();
+        }
+        b.resize(n);
+        return b;
+    }
+
+    // ---- engine-thread callbacks
+    static size_t on_header(char* data, size_t size, size_t n, void* self) {
+        auto* j = static_cast<Job*>(self);
+        const std::string_view line(data, size * n);
+        if (line.starts_with("HTTP/")) {  // a new response (after 100 Continue)
+            j->response.headers.clear();
+            const auto sp = line.find(' ');
+            if (sp != std::string_view::npos)
+                j->response.status = std::strtol(std::string(line.substr(sp + 1, 3)).c_str(), nullptr, 10);
+            return size * n;
+        }
+        const auto colon = line.find(':');
+        if (colon != std::string_view::npos)
+            j->response.headers.emplace_back(lower(std::string(line.substr(0, colon))), trim(line.substr(colon + 1)));
+        return size * n;
+    }
+
+    static size_t on_body(char* data, size_t size, size_t n, void* self) {
+        auto* j = static_cast<Job*>(self);
+        const auto len = size * n;
+        auto& resp = j->response;
+        const bool success = resp.status >= 200 && resp.status < 300;
+        if (!j->streamed || !success) {  // kept whole, capped: an error body is only for the message
+            const auto cap = success ? j->request.max_body : std::min(j->request.max_body, error_body_cap);
+            const auto room = cap - std::min(cap, resp.body.size());
+            resp.body.append(data, std::min(room, len));
+            return len;
+        }
+        if (!j->checked) {
+            j->checked = true;
+            try {
+                j->on_response(resp);
+            } catch (...) {
+                std::lock_guard lock(j->mu);
+                j->error = std::current_exception();
+                return 0;  // aborts the transfer
+            }
+        }
+        std::vector<std::byte> block;
+        {
+            std::lock_guard lock(j->mu);
+            if (j->held >= download_queue) {
+                j->paused = true;
+                return CURL_WRITEFUNC_PAUSE;  // curl hands these bytes again after unpausing
+            }
+            block = j->take_spare(len);
+        }
+        std::memcpy(block.data(), data, len);
+        {
+            std::lock_guard lock(j->mu);
+            j->blocks.push_back(std::move(block));
+            j->held += len;
+        }
+        j->cv.notify_all();
+        return len;
+    }
+
+    static size_t on_read(char* out, size_t size, size_t n, void* self) {
+        auto* j = static_cast<Job*>(self);
+        const auto want = size * n;
+        const auto& body = j->request.body;
+        if (body.stream == nullptr) {
+            const auto k = std::min(body.bytes.size() - j->bytes_offset, want);
+            std::memcpy(out, body.bytes.data() + j->bytes_offset, k);
+            j->bytes_offset += k;
+            return k;
+        }
+        std::size_t k = 0;
+        {
+            std::lock_guard lock(j->mu);
+            while (k < want && !j->blocks.empty()) {
+                auto& front = j->blocks.front();
+                const auto m = std::min(want - k, front.size() - j->front_pos);
+                std::memcpy(out + k, front.data() + j->front_pos, m);
+                k += m;
+                j->front_pos += m;
+                j->held -= m;
+                if (j->front_pos == front.size()) {
+                    j->spare.push_back(std::move(front));
+                    j->blocks.pop_front();
+                    j->front_pos = 0;
+                }
+            }
+            if (k == 0 && !j->input_closed) {
+                j->paused = true;
+                return CURL_READFUNC_PAUSE;
+            }
+        }
+        j->cv.notify_all();
+        return k;  // 0 once the caller closed its input: the end of the body
+    }
+};
+
+// Engine owns the multi handle and the thread that drives it. Callers hand
+// it jobs, and ask it to resume a job they fed or drained, or to drop one
+// they gave up on; it reports completion through the job.
+class Http::Engine {
+public:
+    explicit Engine(Http& http) : http_(http), multi_(curl_multi_init()) {
+        if (!multi_) throw Error(Errc::network, "http", "", "curl_multi_init failed");
+        curl_multi_setopt(multi_.get(), CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+        curl_multi_setopt(multi_.get(), CURLMOPT_MAXCONNECTS, 32L);
+        thread_ = std::thread([this] { run(); });
+    }
+
+    ~Engine() {
+        {
+            std::lock_guard lock(mu_);
+            stop_ = true;
+        }
+        curl_multi_wakeup(multi_.get());
+        thread_.join();
+    }
+
+    void start(std::shared_ptr<Job> job) { post(adds_, std::move(job)); }
+    void resume(std::shared_ptr<Job> job) { post(resumes_, std::move(job)); }
+    void drop(std::shared_ptr<Job> job) { post(drops_, std::move(job)); }
+
+private:
+    void post(std::vector<std::shared_ptr<Job>>& list, std::shared_ptr<Job> job) {
+        {
+            std::lock_guard lock(mu_);
+            list.push_back(std::move(job));
+        }
+        curl_multi_wakeup(multi_.get());
+    }
+
+    void run() {
+        for (;;) {
+            std::vector<std::shared_ptr<Job>> adds, resumes, drops;
+            bool stop = false;
+            {
+                std::lock_guard lock(mu_);
+                adds.swap(adds_);
+                resumes.swap(resumes_);
+                drops.swap(drops_);
+                stop = stop_;
+            }
+            for (auto& j : adds) {
+                if (curl_multi_add_handle(multi_.get(), j->easy->handle.get()) != CURLM_OK) {
+                    finish(j, CURLE_FAILED_INIT, false);
+                    continue;
+                }
+                live_.emplace(j.get(), j);
+            }
+            for (auto& j : drops)
+                if (live_.contains(j.get())) finish(j, CURLE_ABORTED_BY_CALLBACK, true);
+            for (auto& j : resumes) {
+                if (!live_.contains(j.get())) continue;
+                curl_easy_pause(j->easy->handle.get(), CURLPAUSE_CONT);  // may call back at once
+            }
+            if (stop) {
+                while (!live_.empty()) finish(live_.begin()->second, CURLE_ABORTED_BY_CALLBACK, true);
+                return;
+            }
+            int running = 0;
+            curl_multi_perform(multi_.get(), &running);
+            int queued = 0;
+            while (CURLMsg* m = curl_multi_info_read(multi_.get(), &queued)) {
+                if (m->msg != CURLMSG_DONE) continue;
+                Job* raw = nullptr;
+                curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &raw);
+                const auto result = m->data.result;
+                if (auto it = live_.find(raw); it != live_.end()) finish(it->second, result, true);
+            }
+            curl_multi_poll(multi_.get(), nullptr, 0, 1000, nullptr);
+        }
+    }
+
+    // finish takes a job off the multi handle, returns its easy handle to
+    // the pool and tells the caller.
+    void finish(std::shared_ptr<Job> j, CURLcode result, bool added) {
+        CURL* h = j->easy->handle.get();
+        long status = 0, version = 0, connects = 0;
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &version);
+        curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
+        http_.connections_ += connects;
+        if (added) curl_multi_remove_handle(multi_.get(), h);
+        live_.erase(j.get());
+        {
+            std::lock_guard lock(j->mu);
+            if (status != 0) j->response.status = status;
+            j->response.http_version = version == CURL_HTTP_VERSION_2_0 ? 20
+                                       : version == CURL_HTTP_VERSION_1_0 ? 10
+                                       : version == CURL_HTTP_VERSION_1_1 ? 11
+                                                                          : 0;
+            j->result = result;
+            j->curl_error = j->easy->errbuf;
+            j->done = true;
+        }
+        http_.release(std::move(j->easy));
+        j->cv.notify_all();
+    }
+
+    Http& http_;
+    CurlMulti multi_;
+    std::mutex mu_;
+    std::vector<std::shared_ptr<Job>> adds_, resumes_, drops_;
+    bool stop_ = false;
+    std::unordered_map<Job*, std::shared_ptr<Job>> live_;  // engine thread only
+    std::thread thread_;
+};
+
+Http::Http(TlsOptions tls) : tls_(std::move(tls)) {
+    global_init();
+    engine_ = std::make_unique<Engine>(*this);
+}
+
 Http::~Http() = default;
 
 std::unique_ptr<Http::Easy> Http::acquire() {
@@ -137,7 +331,7 @@ std::unique_ptr<Http::Easy> Http::acquire() {
         if (!pool_.empty()) {
             auto e = std::move(pool_.back());
             pool_.pop_back();
-            curl_easy_reset(e->handle.get());  // keeps live connections and TLS sessions
+            curl_easy_reset(e->handle.get());
             return e;
         }
     }
@@ -151,16 +345,23 @@ void Http::release(std::unique_ptr<Easy> easy) {
     pool_.push_back(std::move(easy));
 }
 
-namespace {
-
-void setup(CURL* h, char* errbuf, const TlsOptions& tls, const Request& r, Transfer& t, curl_slist* headers) {
-    errbuf[0] = '\0';
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_URL, r.url.c_str());
+std::shared_ptr<Http::Job> Http::prepare(Request r) {
+    auto job = std::make_shared<Job>();
+    job->request = std::move(r);
+    job->header_list = make_headers(job->request.headers);
+    job->easy = acquire();
+    const auto& req = job->request;
+    CURL* h = job->easy->handle.get();
+    job->easy->errbuf[0] = '\0';
+    curl_easy_setopt(h, CURLOPT_PRIVATE, job.get());
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, job->easy->errbuf);
+    curl_easy_setopt(h, CURLOPT_URL, req.url.c_str());
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, job->header_list.get());
+    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
+    curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);  // prefer a stream on a live HTTP/2 connection
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
     // A stalled transfer (under 1 byte/s for 60 s) is a failure, not a hang.
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -168,164 +369,139 @@ void setup(CURL* h, char* errbuf, const TlsOptions& tls, const Request& r, Trans
     curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 512L * 1024);
     curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 2L * 1024 * 1024);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, tls.insecure ? 0L : 1L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, tls.insecure ? 0L : 2L);
-    if (!tls.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, tls.ca_file.c_str());
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &Transfer::on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &Transfer::on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
-    if (r.method == "HEAD") {
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, tls_.insecure ? 0L : 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, tls_.insecure ? 0L : 2L);
+    if (!tls_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, tls_.ca_file.c_str());
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &Job::on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, job.get());
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &Job::on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, job.get());
+    if (req.method == "HEAD") {
         curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-    } else if (r.method != "GET") {
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r.method.c_str());
+    } else if (req.method != "GET") {
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());
     }
-    if (r.body.has_body() || r.method == "PUT" || r.method == "PATCH" || r.method == "POST") {
-        const auto len = r.body.stream != nullptr ? r.body.length : static_cast<std::int64_t>(r.body.bytes.size());
+    if (req.body.has_body() || req.method == "PUT" || req.method == "PATCH" || req.method == "POST") {
+        const auto len = req.body.stream != nullptr ? req.body.length : static_cast<std::int64_t>(req.body.bytes.size());
         curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(h, CURLOPT_READFUNCTION, &Transfer::on_read);
-        curl_easy_setopt(h, CURLOPT_READDATA, &t);
+        curl_easy_setopt(h, CURLOPT_READFUNCTION, &Job::on_read);
+        curl_easy_setopt(h, CURLOPT_READDATA, job.get());
         curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(len));
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r.method.c_str());
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());
     }
+    return job;
 }
-
-}  // namespace
 
 Response Http::perform(const Request& request) {
-    auto easy = acquire();
-    struct Lease {  // the handle goes back to the pool whatever happens
-        Http& http;
-        std::unique_ptr<Easy>& easy;
-        ~Lease() { http.release(std::move(easy)); }
-    } lease{*this, easy};
-    Transfer t;
-    t.request = &request;
-    auto headers = make_headers(request.headers);
-    setup(easy->handle.get(), easy->errbuf, tls_, request, t, headers.get());
-    const auto code = curl_easy_perform(easy->handle.get());
-    if (t.error) std::rethrow_exception(t.error);
-    if (code != CURLE_OK) throw_curl(code, easy->errbuf, request.method, request.url);
-    long status = 0;
-    curl_easy_getinfo(easy->handle.get(), CURLINFO_RESPONSE_CODE, &status);
-    t.response.status = status;
-    return std::move(t.response);
+    auto job = prepare(request);
+    engine_->start(job);
+    std::exception_ptr input_error;
+    if (auto* stream = request.body.stream) {
+        // Read (and hash) the body here while the engine sends what is queued.
+        try {
+            for (;;) {
+                std::vector<std::byte> block;
+                {
+                    std::lock_guard lock(job->mu);
+                    block = job->take_spare(upload_block);
+                }
+                const auto n = stream->read(block);
+                block.resize(n);
+                std::unique_lock lock(job->mu);
+                if (n == 0) {
+                    job->input_closed = true;
+                } else {
+                    job->cv.wait(lock, [&] { return job->done || job->held < upload_queue; });
+                    if (job->done) break;  // the server answered before taking the whole body
+                    job->held += n;
+                    job->blocks.push_back(std::move(block));
+                }
+                const bool wake = std::exchange(job->paused, false);
+                lock.unlock();
+                if (wake) engine_->resume(job);
+                if (n == 0) break;
+            }
+        } catch (...) {
+            input_error = std::current_exception();
+            engine_->drop(job);
+        }
+    }
+    std::unique_lock lock(job->mu);
+    job->cv.wait(lock, [&] { return job->done; });
+    if (input_error) std::rethrow_exception(input_error);
+    if (job->error) std::rethrow_exception(job->error);
+    if (job->result != CURLE_OK) throw_curl(job->result, job->curl_error, request.method, request.url);
+    return std::move(job->response);
 }
 
-// PullStream drives one GET with the multi interface, pausing the transfer
-// while the reader is behind, so a blob streams with bounded memory.
+// PullStream reads one GET's body from the engine's queue; the engine
+// pauses the transfer while the queue is full and the reader resumes it.
 class PullStream final : public content::ReadStream {
 public:
-    PullStream(Http& http, std::unique_ptr<Http::Easy> easy, const TlsOptions& tls, std::string url,
-               std::vector<std::string> headers, std::function<void(const Response&)> on_response)
-        : http_(http), easy_(std::move(easy)), url_(std::move(url)), on_response_(std::move(on_response)),
-          multi_(curl_multi_init()) {
-        request_.url = url_;
-        request_.headers = std::move(headers);
-        headers_ = make_headers(request_.headers);
-        transfer_.request = &request_;
-        setup(easy_->handle.get(), easy_->errbuf, tls, request_, transfer_, headers_.get());
-        curl_easy_setopt(easy_->handle.get(), CURLOPT_WRITEFUNCTION, &PullStream::on_body);
-        curl_easy_setopt(easy_->handle.get(), CURLOPT_WRITEDATA, this);
-        if (!multi_ || curl_multi_add_handle(multi_.get(), easy_->handle.get()) != CURLM_OK)
-            throw Error(Errc::network, "GET", url_, "cannot start transfer");
-    }
+    PullStream(Http& http, std::shared_ptr<Http::Job> job) : http_(http), job_(std::move(job)) {}
 
     ~PullStream() override {
-        curl_multi_remove_handle(multi_.get(), easy_->handle.get());
-        http_.release(std::move(easy_));
+        bool running = false;
+        {
+            std::lock_guard lock(job_->mu);
+            running = !job_->done;
+        }
+        if (running) http_.engine_->drop(job_);
     }
 
     std::size_t read(std::span<std::byte> out) override {
-        while (pos_ == buf_.size()) {
-            buf_.clear();
+        for (;;) {
+            if (pos_ < current_.size()) {
+                const auto n = std::min(out.size(), current_.size() - pos_);
+                std::memcpy(out.data(), current_.data() + pos_, n);
+                pos_ += n;
+                return n;
+            }
+            std::unique_lock lock(job_->mu);
+            if (!current_.empty()) job_->spare.push_back(std::move(current_));
+            current_.clear();
             pos_ = 0;
-            if (done_) {
-                finish();
-                return 0;
+            job_->cv.wait(lock, [&] { return job_->done || !job_->blocks.empty(); });
+            if (!job_->blocks.empty()) {
+                current_ = std::move(job_->blocks.front());
+                job_->blocks.pop_front();
+                job_->held -= current_.size();
+                const bool wake = job_->paused && job_->held <= download_queue / 2 && std::exchange(job_->paused, false);
+                lock.unlock();
+                if (wake) http_.engine_->resume(job_);
+                continue;
             }
-            if (paused_) {
-                paused_ = false;
-                curl_easy_pause(easy_->handle.get(), CURLPAUSE_CONT);
-            }
-            int running = 0;
-            curl_multi_perform(multi_.get(), &running);
-            if (error_) std::rethrow_exception(error_);
-            int queued = 0;
-            while (CURLMsg* m = curl_multi_info_read(multi_.get(), &queued)) {
-                if (m->msg == CURLMSG_DONE) {
-                    done_ = true;
-                    result_ = m->data.result;
-                }
-            }
-            if (!done_ && buf_.empty() && !paused_) curl_multi_poll(multi_.get(), nullptr, 0, 1000, nullptr);
+            finish();
+            return 0;
         }
-        const auto n = std::min(out.size(), buf_.size() - pos_);
-        std::memcpy(out.data(), buf_.data() + pos_, n);
-        pos_ += n;
-        return n;
     }
 
 private:
-    static constexpr std::size_t high_water = 4 << 20;
-
-    static size_t on_body(char* data, size_t size, size_t n, void* self) {
-        auto* p = static_cast<PullStream*>(self);
-        const auto len = size * n;
-        auto& resp = p->transfer_.response;
-        if (resp.status < 200 || resp.status >= 300) {  // an error body: keep some for the message
-            const auto room = std::size_t{64 * 1024} - std::min<std::size_t>(64 * 1024, resp.body.size());
-            resp.body.append(data, std::min(room, len));
-            return len;
-        }
-        if (!p->checked_) {
-            try {
-                p->checked_ = true;
-                p->on_response_(resp);
-            } catch (...) {
-                p->error_ = std::current_exception();
-                return 0;
-            }
-        }
-        if (p->buf_.size() - p->pos_ >= high_water) {
-            p->paused_ = true;
-            return CURL_WRITEFUNC_PAUSE;  // curl hands these bytes again after unpausing
-        }
-        p->buf_.append(data, len);
-        return len;
-    }
-
-    void finish() {
-        if (error_) std::rethrow_exception(error_);
-        if (result_ != CURLE_OK) throw_curl(result_, easy_->errbuf, "GET", url_);
-        if (!checked_) {  // no body bytes reached the reader: still let the caller judge the response
-            checked_ = true;
-            on_response_(transfer_.response);
+    void finish() {  // called with the job done
+        auto& j = *job_;
+        if (j.error) std::rethrow_exception(j.error);
+        if (j.result != CURLE_OK) throw_curl(j.result, j.curl_error, "GET", j.request.url);
+        if (!j.checked) {  // no body bytes arrived: still let the caller judge the response
+            j.checked = true;
+            j.on_response(j.response);
         }
     }
 
     Http& http_;
-    std::unique_ptr<Http::Easy> easy_;
-    std::string url_;
-    std::function<void(const Response&)> on_response_;
-    CurlMulti multi_;
-    Request request_;
-    CurlSlist headers_;
-    Transfer transfer_;
-    std::string buf_;
+    std::shared_ptr<Http::Job> job_;
+    std::vector<std::byte> current_;
     std::size_t pos_ = 0;
-    bool paused_ = false;
-    bool done_ = false;
-    bool checked_ = false;
-    CURLcode result_ = CURLE_OK;
-    std::exception_ptr error_;
 };
 
 std::unique_ptr<content::ReadStream> Http::open_get(const std::string& url, std::vector<std::string> headers,
                                                     std::function<void(const Response&)> on_response) {
-    return std::make_unique<PullStream>(*this, acquire(), tls_, url, std::move(headers), std::move(on_response));
+    auto job = prepare(Request{.url = url, .headers = std::move(headers)});
+    job->streamed = true;
+    job->on_response = std::move(on_response);
+    auto stream = std::make_unique<PullStream>(*this, job);
+    engine_->start(std::move(job));
+    return stream;
 }
-
 std::optional<std::string> Response::header(std::string_view name) const {
     for (const auto& [k, v] : headers)
         if (k == name) return v;

@@ -1,9 +1,18 @@
 #pragma once
-// A small HTTP/1.1 client over libcurl for the registry transport. libcurl
-// is confined to src/remote/; its error codes become sealrun::Error in
-// http.cpp and nowhere else. Redirects are never followed here: the caller
-// decides what an Authorization header may cross.
+// A small HTTP/1.1 and HTTP/2 client over libcurl for the registry
+// transport. libcurl is confined to src/remote/; its error codes become
+// sealrun::Error in http.cpp and nowhere else. Redirects are never followed
+// here: the caller decides what an Authorization header may cross.
+//
+// Every request of one Http runs on one curl multi handle, driven by one
+// engine thread: transfers from many caller threads proceed at once, share
+// one connection cache (keep-alive reuse) and, where the server speaks
+// HTTP/2, multiplex over one connection. Callers block in perform() or read
+// a download through a stream; body bytes cross between the engine and the
+// caller through a bounded queue, so receiving, hashing and writing overlap
+// while memory stays bounded.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -25,8 +34,9 @@ struct TlsOptions {
 
 struct Response {
     long status = 0;
+    long http_version = 0;  // 11 for HTTP/1.1, 20 for HTTP/2
     std::vector<std::pair<std::string, std::string>> headers;  // names lowercased
-    std::string body;                                          // capped; empty when streamed to a sink
+    std::string body;                                          // capped at Request::max_body
     // header returns the first header `name` (lowercase), if present.
     std::optional<std::string> header(std::string_view name) const;
     // all returns every value of header `name`.
@@ -34,6 +44,8 @@ struct Response {
 };
 
 // Body is what a request sends: nothing, bytes, or a stream of known length.
+// Bytes must stay valid until perform() returns; a stream is read on the
+// calling thread while the engine sends what it has read.
 struct Body {
     std::string_view bytes;
     content::ReadStream* stream = nullptr;
@@ -46,10 +58,7 @@ struct Request {
     std::string url;
     std::vector<std::string> headers;  // "Name: value"
     Body body;
-    // Receives a 2xx response's body as it arrives; when empty the body is
-    // kept in Response::body up to max_body bytes.
-    std::function<void(const char*, std::size_t)> sink;
-    std::size_t max_body = 1 << 20;
+    std::size_t max_body = 1 << 20;  // response bytes kept; the rest is dropped
 };
 
 class Http {
@@ -60,24 +69,36 @@ public:
     Http& operator=(const Http&) = delete;
 
     // perform sends one request and waits for the whole response. Throws
-    // Error(network) for transport failures (with curl's reason).
+    // Error(network) for transport failures (with curl's reason). Safe to
+    // call from many threads at once.
     Response perform(const Request& request);
 
     // open_get starts a GET whose body is read pull-style through the
     // returned stream; `on_response` sees status and headers before the
     // first body byte is returned and may throw to refuse the response.
+    // It runs on the engine thread. The stream must not outlive the Http.
     std::unique_ptr<content::ReadStream> open_get(const std::string& url, std::vector<std::string> headers,
                                                   std::function<void(const Response&)> on_response);
 
+    // connections_opened counts the connections curl had to open so far
+    // (the rest of the requests reused one).
+    std::int64_t connections_opened() const { return connections_.load(); }
+
     struct Easy;  // a pooled CURL easy handle
+    struct Job;   // one transfer in flight
+    class Engine;
+
 private:
     std::unique_ptr<Easy> acquire();
     void release(std::unique_ptr<Easy> easy);
+    std::shared_ptr<Job> prepare(Request request);
     friend class PullStream;
 
     TlsOptions tls_;
     std::mutex mu_;
     std::vector<std::unique_ptr<Easy>> pool_;
+    std::atomic<std::int64_t> connections_{0};
+    std::unique_ptr<Engine> engine_;  // last: stopped before the pool goes
 };
 
 // resolve_url resolves `location` (absolute or relative) against `base`.
