@@ -142,6 +142,7 @@ void OciLayout::push(const oci::Descriptor& desc, ReadStream& content) {
     const auto ingest = root_ / ".sealrun-ingest";
     make_dirs(ingest);
     util::TempFile tmp(ingest);
+    if (!options_.skip_fsync) tmp.will_commit_durably();
     std::vector<std::byte> buf(std::clamp<std::size_t>(static_cast<std::size_t>(desc.size), 4096, default_chunk_size));
     while (const auto n = in.read(buf)) tmp.write(std::span(buf).first(n));
     const auto dest = blob_path(desc.digest);

@@ -1,6 +1,7 @@
 // Registry repository: fetching and pushing content. Blobs stream both
 // ways with bounded memory; every byte is verified against its digest.
 #include <cstring>
+#include <future>
 #include <optional>
 
 #include "remote/repository_impl.h"
@@ -110,6 +111,54 @@ std::size_t read_fully(content::ReadStream& in, std::span<std::byte> buf) {
     return got;
 }
 
+// send_chunk PATCHes `bytes` as the upload's range starting at `offset`.
+// After a failure it asks the upload how much it holds and resends the
+// rest; `location` follows the registry's answers.
+void send_chunk(Repository::Impl& m, std::string& location, const std::string& scope, const std::string& subject,
+                std::span<const std::byte> bytes, std::int64_t offset) {
+    const auto n = bytes.size();
+    std::size_t sent = 0;
+    for (int attempt = 1; sent < n; ++attempt) {
+        const auto first = offset + static_cast<std::int64_t>(sent);
+        const auto last = offset + static_cast<std::int64_t>(n) - 1;
+        Request patch{.method = "PATCH", .url = location,
+                      .headers = {"Content-Type: application/octet-stream",
+                                  "Content-Range: " + std::to_string(first) + "-" + std::to_string(last)}};
+        patch.body.bytes = std::string_view(reinterpret_cast<const char*>(bytes.data()) + sent, n - sent);
+        std::optional<Response> resp;
+        try {
+            resp = m.send(patch, scope, false);
+        } catch (const Error& e) {
+            if (e.code() != Errc::network || attempt >= m.options.max_attempts) throw;
+        }
+        if (resp && resp->status == 202) {
+            if (auto l = resp->header("location")) location = detail::resolve_url(location, *l);
+            return;
+        }
+        if (resp && !(resp->status == 408 || resp->status == 429 || resp->status >= 500))
+            m.fail(*resp, "upload chunk", subject);
+        if (attempt >= m.options.max_attempts) m.fail(*resp, "upload chunk", subject);
+        m.backoff(attempt, resp ? &*resp : nullptr);
+        // Ask the upload how much it holds, and resend from there.
+        const auto status = m.send(Request{.url = location}, scope, true);
+        if (status.status == 404)  // Docker Distribution drops a session whose chunk broke off mid-body
+            throw Error(Errc::network, "upload chunk", subject,
+                        "the registry lost the upload session after an interrupted chunk; the blob must be sent again");
+        if (status.status != 204) m.fail(status, "upload status", subject);
+        if (auto l = status.header("location")) location = detail::resolve_url(location, *l);
+        std::int64_t held = 0;
+        if (auto range = status.header("range")) {
+            const auto dash = range->find('-');
+            // "0-0" is what Docker Distribution says for an empty upload too.
+            if (dash != std::string::npos && *range != "0-0") held = std::stoll(range->substr(dash + 1)) + 1;
+        }
+        if (held < offset || held > last + 1)
+            throw Error(Errc::protocol, "upload chunk", subject,
+                        "upload holds " + std::to_string(held) + " bytes, outside the chunk being resent");
+        sent = static_cast<std::size_t>(held - offset);
+    }
+}
+
 }  // namespace
 
 std::unique_ptr<content::ReadStream> Repository::fetch(const oci::Descriptor& desc) {
@@ -180,6 +229,7 @@ void Repository::push(const oci::Descriptor& desc, content::ReadStream& content)
 
     // Large: chunked PATCHes, each chunk kept until the registry has it, so
     // a failed PATCH resumes from what the upload's status says it holds.
+    // The next chunk is read (and hashed) while this one is on the wire.
     std::size_t chunk = m.options.chunk_size;
     if (auto min = started.header("oci-chunk-min-length")) {
         try {
@@ -187,53 +237,14 @@ void Repository::push(const oci::Descriptor& desc, content::ReadStream& content)
         } catch (const std::exception&) {
         }
     }
-    std::vector<std::byte> buf(chunk);
+    std::vector<std::byte> buf(chunk), ahead(chunk);
     std::int64_t offset = 0;
-    for (;;) {
-        const auto n = read_fully(verified, buf);
-        if (n == 0) break;
-        std::size_t sent = 0;
-        for (int attempt = 1; sent < n; ++attempt) {
-            const auto first = offset + static_cast<std::int64_t>(sent);
-            const auto last = offset + static_cast<std::int64_t>(n) - 1;
-            Request patch{.method = "PATCH", .url = location,
-                          .headers = {"Content-Type: application/octet-stream",
-                                      "Content-Range: " + std::to_string(first) + "-" + std::to_string(last)}};
-            patch.body.bytes = std::string_view(reinterpret_cast<const char*>(buf.data()) + sent, n - sent);
-            std::optional<Response> resp;
-            try {
-                resp = m.send(patch, scope, false);
-            } catch (const Error& e) {
-                if (e.code() != Errc::network || attempt >= m.options.max_attempts) throw;
-            }
-            if (resp && resp->status == 202) {
-                if (auto l = resp->header("location")) location = detail::resolve_url(location, *l);
-                sent = n;
-                break;
-            }
-            if (resp && !(resp->status == 408 || resp->status == 429 || resp->status >= 500))
-                m.fail(*resp, "upload chunk", subject);
-            if (attempt >= m.options.max_attempts) m.fail(*resp, "upload chunk", subject);
-            m.backoff(attempt, resp ? &*resp : nullptr);
-            // Ask the upload how much it holds, and resend from there.
-            const auto status = m.send(Request{.url = location}, scope, true);
-            if (status.status == 404)  // Docker Distribution drops a session whose chunk broke off mid-body
-                throw Error(Errc::network, "upload chunk", subject,
-                            "the registry lost the upload session after an interrupted chunk; the blob must be sent again");
-            if (status.status != 204) m.fail(status, "upload status", subject);
-            if (auto l = status.header("location")) location = detail::resolve_url(location, *l);
-            std::int64_t held = 0;
-            if (auto range = status.header("range")) {
-                const auto dash = range->find('-');
-                // "0-0" is what Docker Distribution says for an empty upload too.
-                if (dash != std::string::npos && *range != "0-0") held = std::stoll(range->substr(dash + 1)) + 1;
-            }
-            if (held < offset || held > last + 1)
-                throw Error(Errc::protocol, "upload chunk", subject,
-                            "upload holds " + std::to_string(held) + " bytes, outside the chunk being resent");
-            sent = static_cast<std::size_t>(held - offset);
-        }
+    for (auto n = read_fully(verified, buf); n > 0;) {
+        auto next = std::async(std::launch::async, [&] { return read_fully(verified, ahead); });
+        send_chunk(m, location, scope, subject, std::span(buf).first(n), offset);
         offset += static_cast<std::int64_t>(n);
+        n = next.get();  // rethrows a read or digest failure before the upload is finished
+        std::swap(buf, ahead);
     }
     Request put{.method = "PUT", .url = with_digest(location, desc.digest)};
     const auto resp = m.send(put, scope, false);

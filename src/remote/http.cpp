@@ -25,6 +25,7 @@ using CurlUrl = util::Handle<CURLU, curl_url_cleanup>;
 // Bytes queued between the engine and a caller, per transfer: enough to
 // keep both sides busy, small enough that memory does not grow with a blob.
 constexpr std::size_t download_queue = 8 << 20;
+constexpr std::size_t download_block = 1 << 20;
 constexpr std::size_t upload_queue = 4 << 20;
 constexpr std::size_t upload_block = 256 << 10;
 constexpr std::size_t error_body_cap = 64 << 10;
@@ -99,6 +100,7 @@ struct Http::Job {
     std::size_t front_pos = 0;                  // uploads: the engine's position in blocks.front()
     bool paused = false;                        // the engine paused the transfer for the caller
     bool input_closed = false;                  // uploads: the caller queued the whole body
+    bool waiting = false;                       // the caller sleeps on `cv` for the engine
     bool done = false;
     CURLcode result = CURLE_OK;
     std::string curl_error;
@@ -152,22 +154,27 @@ struct Http::Job {
                 return 0;  // aborts the transfer
             }
         }
-        std::vector<std::byte> block;
+        bool wake = false;
         {
             std::lock_guard lock(j->mu);
             if (j->held >= download_queue) {
                 j->paused = true;
                 return CURL_WRITEFUNC_PAUSE;  // curl hands these bytes again after unpausing
             }
-            block = j->take_spare(len);
-        }
-        std::memcpy(block.data(), data, len);
-        {
-            std::lock_guard lock(j->mu);
-            j->blocks.push_back(std::move(block));
+            // Coalesce into large blocks: the reader gets big reads, so it
+            // hashes and writes in few large steps.
+            if (j->blocks.empty() || j->blocks.back().capacity() - j->blocks.back().size() < len) {
+                auto block = j->take_spare(0);
+                block.reserve(std::max(len, download_block));
+                j->blocks.push_back(std::move(block));
+            }
+            auto& back = j->blocks.back();
+            const auto* bytes = reinterpret_cast<const std::byte*>(data);
+            back.insert(back.end(), bytes, bytes + len);
             j->held += len;
+            wake = j->waiting;
         }
-        j->cv.notify_all();
+        if (wake) j->cv.notify_all();
         return len;
     }
 
@@ -182,6 +189,7 @@ struct Http::Job {
             return k;
         }
         std::size_t k = 0;
+        bool wake = false;
         {
             std::lock_guard lock(j->mu);
             while (k < want && !j->blocks.empty()) {
@@ -201,8 +209,9 @@ struct Http::Job {
                 j->paused = true;
                 return CURL_READFUNC_PAUSE;
             }
+            wake = j->waiting;
         }
-        j->cv.notify_all();
+        if (wake) j->cv.notify_all();
         return k;  // 0 once the caller closed its input: the end of the body
     }
 };
@@ -411,7 +420,9 @@ Response Http::perform(const Request& request) {
                 if (n == 0) {
                     job->input_closed = true;
                 } else {
+                    job->waiting = true;
                     job->cv.wait(lock, [&] { return job->done || job->held < upload_queue; });
+                    job->waiting = false;
                     if (job->done) break;  // the server answered before taking the whole body
                     job->held += n;
                     job->blocks.push_back(std::move(block));
@@ -450,29 +461,34 @@ public:
     }
 
     std::size_t read(std::span<std::byte> out) override {
+        std::size_t got = 0;
         for (;;) {
-            if (pos_ < current_.size()) {
-                const auto n = std::min(out.size(), current_.size() - pos_);
-                std::memcpy(out.data(), current_.data() + pos_, n);
-                pos_ += n;
-                return n;
-            }
+            const auto n = std::min(out.size() - got, current_.size() - pos_);
+            std::memcpy(out.data() + got, current_.data() + pos_, n);
+            pos_ += n;
+            got += n;
+            if (got == out.size()) return got;
             std::unique_lock lock(job_->mu);
-            if (!current_.empty()) job_->spare.push_back(std::move(current_));
+            job_->spare.push_back(std::move(current_));
             current_.clear();
             pos_ = 0;
-            job_->cv.wait(lock, [&] { return job_->done || !job_->blocks.empty(); });
-            if (!job_->blocks.empty()) {
-                current_ = std::move(job_->blocks.front());
-                job_->blocks.pop_front();
-                job_->held -= current_.size();
-                const bool wake = job_->paused && job_->held <= download_queue / 2 && std::exchange(job_->paused, false);
-                lock.unlock();
-                if (wake) http_.engine_->resume(job_);
-                continue;
+            if (job_->blocks.empty()) {
+                if (got > 0) return got;  // what is here now; do not wait for more
+                job_->waiting = true;
+                job_->cv.wait(lock, [&] { return job_->done || !job_->blocks.empty(); });
+                job_->waiting = false;
             }
-            finish();
-            return 0;
+            if (job_->blocks.empty()) {  // done, and everything delivered
+                lock.unlock();
+                finish();
+                return 0;
+            }
+            current_ = std::move(job_->blocks.front());
+            job_->blocks.pop_front();
+            job_->held -= current_.size();
+            const bool wake = job_->paused && job_->held <= download_queue / 2 && std::exchange(job_->paused, false);
+            lock.unlock();
+            if (wake) http_.engine_->resume(job_);
         }
     }
 

@@ -89,6 +89,17 @@ TempFile::~TempFile() {
     }
 }
 
+void TempFile::write(std::span<const std::byte> bytes) {
+    write_all(fd_.get(), bytes, path_);
+    written_ += static_cast<std::int64_t>(bytes.size());
+    constexpr std::int64_t writeback_step = 8 << 20;
+    if (early_writeback_ && written_ - flushed_ >= writeback_step) {
+        // Only starts writeback; a failure here is caught by commit's fsync.
+        (void)::sync_file_range(fd_.get(), flushed_, written_ - flushed_, SYNC_FILE_RANGE_WRITE);
+        flushed_ = written_;
+    }
+}
+
 void TempFile::commit(const std::filesystem::path& dest, bool durable) {
     if (durable) fsync_fd(fd_.get(), path_);
     fd_.reset();

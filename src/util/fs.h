@@ -2,6 +2,7 @@
 // POSIX file helpers: an owned descriptor, durable atomic writes, advisory
 // locks. errno is translated into sealrun::Error here and nowhere else.
 
+#include <cstdint>
 #include <filesystem>
 #include <span>
 #include <string>
@@ -64,7 +65,11 @@ public:
 
     int fd() const noexcept { return fd_.get(); }
     const std::filesystem::path& path() const noexcept { return path_; }
-    void write(std::span<const std::byte> bytes) { write_all(fd_.get(), bytes, path_); }
+    void write(std::span<const std::byte> bytes);
+    // will_commit_durably says commit will fsync: the file's pages are then
+    // sent to disk as it grows (every 8 MiB), so the final fsync waits for
+    // the tail only instead of the whole file.
+    void will_commit_durably() noexcept { early_writeback_ = true; }
     // commit fsyncs the file (if `durable`), renames it to `dest` and fsyncs
     // `dest`'s directory (if `durable`).
     void commit(const std::filesystem::path& dest, bool durable);
@@ -73,6 +78,9 @@ private:
     std::filesystem::path path_;
     Fd fd_;
     bool committed_ = false;
+    bool early_writeback_ = false;
+    std::int64_t written_ = 0;
+    std::int64_t flushed_ = 0;  // bytes whose writeback has been started
 };
 
 // write_file_atomic replaces `dest` with `bytes` through a temp file in the
