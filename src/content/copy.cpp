@@ -78,12 +78,12 @@ void walk(Target& src, Target& dst, const oci::Descriptor& d, Plan& plan, Hooks&
         throw Error(Errc::invalid_input, "copy", d.digest.str(),
                     "graph is deeper than " + std::to_string(max_graph_depth) + " levels");
     if (!plan.seen.insert(d.digest).second) return;
-    if (dst.exists(d)) {
-        hooks.skipped(d);
+    if (!is_node(d)) {  // checked by the workers, so the checks run in parallel too
+        plan.blobs.push_back(d);
         return;
     }
-    if (!is_node(d)) {
-        plan.blobs.push_back(d);
+    if (dst.exists(d)) {  // a node the destination has: so has it everything below
+        hooks.skipped(d);
         return;
     }
     auto bytes = read_all(src, d, oci::max_manifest_size);
@@ -92,6 +92,10 @@ void walk(Target& src, Target& dst, const oci::Descriptor& d, Plan& plan, Hooks&
 }
 
 void move_blob(Target& src, Target& dst, const oci::Descriptor& d, Hooks& hooks, int attempts) {
+    if (dst.exists(d)) {
+        hooks.skipped(d);
+        return;
+    }
     for (int attempt = 1;; ++attempt) {
         try {
             std::unique_ptr<ReadStream> in = d.data ? std::make_unique<BytesStream>(*d.data) : src.fetch(d);
