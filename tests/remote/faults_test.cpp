@@ -1,26 +1,20 @@
 // A registry that fails mid-transfer, through a fault-injecting proxy.
 #include <doctest/doctest.h>
 
-#include <random>
-
 #include "sealrun/content/copy.h"
 #include "sealrun/content/memory.h"
 #include "sealrun/oci/manifest.h"
 #include "sealrun/remote/repository.h"
 #include "support/expect.h"
 #include "support/registry.h"
+#include "support/sample.h"
 
 using namespace sealrun;
 using test::errc_of;
+using test::random_bytes;
 using test::Fault;
 
 namespace {
-std::string random_bytes(std::size_t n) {
-    std::mt19937_64 rng{std::random_device{}()};
-    std::string s(n, '\0');
-    for (auto& c : s) c = static_cast<char>(rng());
-    return s;
-}
 remote::RepositoryOptions fast() {
     remote::RepositoryOptions o;
     o.backoff = std::chrono::milliseconds(10);

@@ -16,21 +16,13 @@
 
 using namespace sealrun;
 using test::errc_of;
+using test::random_bytes;
 namespace fs = std::filesystem;
 
 namespace {
 
 remote::Repository repo_at(const std::string& host, const std::string& name, remote::RepositoryOptions o = {}) {
     return remote::Repository(remote::Reference::parse(host + "/" + name), std::move(o));
-}
-
-// random_bytes is incompressible content unique to this run (skopeo and the
-// registry must not find it anywhere already).
-std::string random_bytes(std::size_t n) {
-    std::mt19937_64 rng{std::random_device{}()};
-    std::string s(n, '\0');
-    for (auto& c : s) c = static_cast<char>(rng());
-    return s;
 }
 
 void check_same(const SealedExperiment& a, const SealedExperiment& b) {

@@ -31,8 +31,18 @@ Faults (JSON objects, from --fault or POST /_proxy/faults):
     "reset_request"   reset both connections once "after_bytes" bytes of
                       the request body have been forwarded upstream; fires
                       only when the request body is longer than that
+    "redirect"        answer "status" (default 307) with a Location of
+                      "location" in which "{target}" is the request target
+    "relocate"        forward, then point the response's Location header
+                      at the origin "location" (keeping its path and query),
+                      as a registry does when uploads go to blob storage
   A fault counts as fired (and uses up one of its times) only when it
   actually takes effect.
+
+With --basic-auth USER:PASS the proxy guards the upstream as a reverse
+proxy with basic auth does: a request without exactly those credentials
+gets 401 with a Basic challenge. Each request record says whether the
+request carried an Authorization header.
 
 Control endpoints (not forwarded, not counted):
   GET    /_proxy/stats   {"requests": [...], "faults": [...], totals}
@@ -42,6 +52,7 @@ Control endpoints (not forwarded, not counted):
 """
 
 import argparse
+import base64
 import json
 import os
 import re
@@ -210,8 +221,15 @@ def stream_body(src, framing, length, emit):
             emit("data", chunk)
 
 
+def relocated(location, new_origin):
+    """location (absolute or a path) moved to new_origin, path and query kept."""
+    m = re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/]*", location)
+    rest = location[m.end():] if m else location
+    return new_origin.rstrip("/") + rest
+
+
 class Fault:
-    KINDS = {"respond", "drop", "delay", "reset_response", "flip_byte", "reset_request"}
+    KINDS = {"respond", "drop", "delay", "reset_response", "flip_byte", "reset_request", "redirect", "relocate"}
 
     def __init__(self, fid, spec):
         self.id = fid
@@ -228,6 +246,9 @@ class Fault:
         self.after_bytes = int(spec.get("after_bytes", 0))
         self.offset = int(spec.get("offset", 0))
         self.delay_ms = int(spec.get("delay_ms", 0))
+        self.location = spec.get("location") or ""
+        if self.kind == "redirect" and "status" not in spec:
+            self.status = 307
         self.fired = 0
 
     def matches(self, method, target):
@@ -238,11 +259,14 @@ class Fault:
         return {"id": self.id, "kind": self.kind, "method": self.method, "path": self.path,
                 "times": self.times, "status": self.status, "retry_after": self.retry_after,
                 "after_bytes": self.after_bytes, "offset": self.offset, "delay_ms": self.delay_ms,
-                "fired": self.fired}
+                "location": self.location, "fired": self.fired}
 
 
 class Proxy:
-    def __init__(self, upstream):
+    def __init__(self, upstream, basic_auth=None):
+        self.basic_auth = None
+        if basic_auth:
+            self.basic_auth = "Basic " + base64.b64encode(basic_auth.encode()).decode()
         host, _, port = upstream.rpartition(":")
         self.upstream = (host, int(port))
         self.lock = threading.Lock()
@@ -344,8 +368,9 @@ class Proxy:
             self.control(client, method, target, body)
             return keep_alive
 
+        authorization = header(headers, "Authorization")
         record = {"method": method, "path": target, "status": 0, "request_bytes": 0,
-                  "response_bytes": 0, "fault": None}
+                  "response_bytes": 0, "fault": None, "authorization": authorization is not None}
         with self.lock:
             self.requests.append(record)
             if not client.counted:  # connections that only talk to /_proxy/ do not count
@@ -356,12 +381,28 @@ class Proxy:
         for fault in self.candidates({"delay"}, method, target):
             if self.try_fire(fault):
                 time.sleep(fault.delay_ms / 1000.0)
-        fault = self.first_firing({"drop", "respond"}, method, target)
+        if self.basic_auth is not None and authorization != self.basic_auth:
+            body = json.dumps({"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]}).encode()
+            record["status"] = 401
+            challenge = [("WWW-Authenticate", 'Basic realm="fault-proxy"')]
+            if expect:
+                self.send_simple(client, 401, "Unauthorized", body, challenge, close=True)
+                return False
+            self.read_whole(client, framing, length, False)
+            self.send_simple(client, 401, "Unauthorized", body, challenge, close=not keep_alive)
+            return keep_alive
+        fault = self.first_firing({"drop", "respond", "redirect"}, method, target)
         if fault is not None:
             record["fault"] = fault.kind
             if fault.kind == "drop":
                 client.reset()
                 raise Reset()
+            if fault.kind == "redirect":
+                record["status"] = fault.status
+                self.read_whole(client, framing, length, expect)
+                where = [("Location", fault.location.replace("{target}", target))]
+                self.send_simple(client, fault.status, "Redirect", b"{}", where, close=not keep_alive)
+                return keep_alive
             code = fault.status
             reason = {429: "Too Many Requests", 503: "Service Unavailable", 500: "Internal Server Error",
                       502: "Bad Gateway", 504: "Gateway Timeout"}.get(code, "Injected")
@@ -456,6 +497,12 @@ class Proxy:
             keep_alive = False
         if not keep_alive:
             out_headers.append(("Connection", "close"))
+        if any(k.lower() == "location" for k, _ in out_headers):
+            fault = self.first_firing({"relocate"}, method, target)
+            if fault is not None:
+                record["fault"] = fault.kind
+                out_headers = [(k, relocated(v, fault.location) if k.lower() == "location" else v)
+                               for k, v in out_headers]
         client.sendall(head_bytes(lines[0], out_headers))
 
         resets = self.candidates({"reset_response"}, method, target)
@@ -517,9 +564,10 @@ def main():
     p.add_argument("--port-file", required=True)
     p.add_argument("--upstream", required=True, help="HOST:PORT of a plain HTTP server")
     p.add_argument("--fault", action="append", default=[], help="a fault as JSON (repeatable)")
+    p.add_argument("--basic-auth", default=None, help="USER:PASS every forwarded request must carry")
     args = p.parse_args()
 
-    proxy = Proxy(args.upstream)
+    proxy = Proxy(args.upstream, args.basic_auth)
     for spec in args.fault:
         proxy.add_fault(json.loads(spec))
 

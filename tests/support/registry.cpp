@@ -226,6 +226,7 @@ ProxyRequest proxy_request_from_json(const nlohmann::json& j) {
     r.request_bytes = j.value("request_bytes", std::uint64_t{0});
     r.response_bytes = j.value("response_bytes", std::uint64_t{0});
     if (j.contains("fault") && j["fault"].is_string()) r.fault = j["fault"].get<std::string>();
+    r.authorization = j.value("authorization", false);
     return r;
 }
 
@@ -585,8 +586,22 @@ Fault Fault::reset_request(std::string method, std::string path, std::uint64_t a
     return f;
 }
 
+Fault Fault::redirect(std::string method, std::string path, std::string location, int times) {
+    auto f = make_fault(Kind::redirect, std::move(method), std::move(path), times);
+    f.status = 307;
+    f.location = std::move(location);
+    return f;
+}
+
+Fault Fault::relocate(std::string method, std::string path, std::string origin, int times) {
+    auto f = make_fault(Kind::relocate, std::move(method), std::move(path), times);
+    f.location = std::move(origin);
+    return f;
+}
+
 nlohmann::json Fault::to_json() const {
-    static const char* names[] = {"respond", "drop", "delay", "reset_response", "flip_byte", "reset_request"};
+    static const char* names[] = {"respond",   "drop",          "delay",    "reset_response",
+                                  "flip_byte", "reset_request", "redirect", "relocate"};
     nlohmann::json j = {
         {"kind", names[static_cast<int>(kind)]},
         {"method", method},
@@ -596,6 +611,7 @@ nlohmann::json Fault::to_json() const {
         {"after_bytes", bytes},
         {"offset", bytes},
         {"delay_ms", delay_ms},
+        {"location", location},
     };
     if (retry_after >= 0) j["retry_after"] = retry_after;
     return j;
@@ -645,6 +661,7 @@ FaultProxy::FaultProxy(std::string upstream, FaultProxyOptions options) : upstre
     std::vector<std::string> argv{"/usr/bin/python3", "-u", "-I", source_path("tests/support/fault_proxy.py").string(),
                                   "--port-file", port_file.string(), "--upstream", upstream_};
     for (const auto& f : options.faults) argv.insert(argv.end(), {"--fault", f.to_json().dump()});
+    if (!options.basic_auth.empty()) argv.insert(argv.end(), {"--basic-auth", options.basic_auth});
     process_ = std::make_unique<detail::Process>(argv, log_file);
     port_ = wait_for_port_file(*process_, port_file, options.start_timeout, "fault proxy", log_file);
 }

@@ -232,6 +232,8 @@ struct Fault {
         reset_response,  // reset after `bytes` response-body bytes (body must be longer)
         flip_byte,       // XOR 0x01 into response-body byte `bytes` (body must be longer)
         reset_request,   // reset after forwarding `bytes` request-body bytes (body must be longer)
+        redirect,        // answer `status` (307) with Location `location` ("{target}" = request target)
+        relocate,        // forward, with the response's Location moved to the origin `location`
     };
     Kind kind = Kind::respond;
     std::string method;
@@ -241,6 +243,7 @@ struct Fault {
     int status = 503;         // respond
     int retry_after = -1;     // respond: Retry-After seconds when >= 0
     int delay_ms = 0;         // delay
+    std::string location;     // redirect, relocate
 
     static Fault respond(std::string method, std::string path, int status = 503, int times = 1);
     // throttle answers 429 with `Retry-After: retry_after_s`.
@@ -250,6 +253,8 @@ struct Fault {
     static Fault reset_response(std::string method, std::string path, std::uint64_t after_bytes, int times = 1);
     static Fault flip_byte(std::string method, std::string path, std::uint64_t offset = 0, int times = 1);
     static Fault reset_request(std::string method, std::string path, std::uint64_t after_bytes, int times = 1);
+    static Fault redirect(std::string method, std::string path, std::string location, int times = 1);
+    static Fault relocate(std::string method, std::string path, std::string origin, int times = 1);
 
     nlohmann::json to_json() const;
 };
@@ -262,6 +267,7 @@ struct ProxyRequest {
     std::uint64_t request_bytes = 0;   // request-body bytes forwarded upstream
     std::uint64_t response_bytes = 0;  // response-body bytes sent to the client
     std::string fault;               // kind of the fault that hit it, or empty
+    bool authorization = false;      // the request carried an Authorization header
 };
 
 // ProxyStats is a snapshot of what the proxy has seen. Filters use the
@@ -281,6 +287,7 @@ struct ProxyStats {
 
 struct FaultProxyOptions {
     std::vector<Fault> faults;  // installed before the first request
+    std::string basic_auth;     // "user:password": requests without it get 401 + a Basic challenge
     std::chrono::milliseconds start_timeout{10000};
 };
 

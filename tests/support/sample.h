@@ -1,6 +1,7 @@
 #pragma once
 // Test support: small artifact graphs pushed into any Target.
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -8,6 +9,15 @@
 #include "sealrun/oci/manifest.h"
 
 namespace sealrun::test {
+
+// random_bytes is incompressible content unique to this run (skopeo and the
+// registry must not find it anywhere already).
+inline std::string random_bytes(std::size_t n) {
+    std::mt19937_64 rng{std::random_device{}()};
+    std::string s(n, '\0');
+    for (auto& c : s) c = static_cast<char>(rng());
+    return s;
+}
 
 // Sample is an artifact manifest (empty config, artifactType, N layers)
 // that has been pushed and tagged.
