@@ -175,14 +175,38 @@ Auth::Auth(Http& http, std::string registry_origin, std::optional<Credentials> c
     : http_(http), origin_(std::move(registry_origin)), credentials_(std::move(credentials)) {}
 
 std::optional<std::string> Auth::header(const std::string& scope) {
-    std::lock_guard lock(mu_);
-    if (auto it = tokens_.find(scope); it != tokens_.end()) {
-        if (std::chrono::steady_clock::now() < it->second.expires) return "Authorization: Bearer " + it->second.value;
-        tokens_.erase(it);
+    std::optional<Challenge> renew;
+    {
+        std::lock_guard lock(mu_);
+        if (auto it = tokens_.find(scope); it != tokens_.end()) {
+            if (std::chrono::steady_clock::now() < it->second.expires) return "Authorization: Bearer " + it->second.value;
+            renew = it->second.challenge;
+        }
     }
+    if (renew) {
+        try {
+            auto fresh = fetch_token(*renew, want(*renew, scope));
+            std::lock_guard lock(mu_);
+            auto& slot = tokens_[scope];
+            slot.value = fresh.value;
+            slot.expires = fresh.expires;
+            return "Authorization: Bearer " + fresh.value;
+        } catch (const Error&) {
+            // The request goes without; its 401 starts over from the registry's challenge.
+            std::lock_guard lock(mu_);
+            tokens_.erase(scope);
+        }
+    }
+    std::lock_guard lock(mu_);
     if (use_basic_ && credentials_ && !credentials_->username.empty())
         return "Authorization: Basic " + oci::base64_encode(credentials_->username + ":" + credentials_->password);
     return std::nullopt;
+}
+
+std::string Auth::want(const Challenge& bearer, const std::string& scope) {
+    if (auto s = bearer.params.find("scope"); s != bearer.params.end() && s->second != scope)
+        return scope.empty() ? s->second : scope + " " + s->second;
+    return scope;
 }
 
 bool Auth::on_unauthorized(const Response& response, const std::string& scope) {
@@ -196,23 +220,20 @@ bool Auth::on_unauthorized(const Response& response, const std::string& scope) {
             return true;
         }
         if (c.scheme == "bearer") {
-            std::string want = scope;
-            if (auto s = c.params.find("scope"); s != c.params.end() && s->second != scope)
-                want = scope.empty() ? s->second : scope + " " + s->second;
-            const auto token = fetch_token(c, want);
+            auto fetched = fetch_token(c, want(c, scope));
             std::lock_guard lock(mu_);
             auto& slot = tokens_[scope];
-            const bool fresh = slot.value != token;
-            slot.value = token;
-            if (slot.expires == std::chrono::steady_clock::time_point{})
-                slot.expires = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+            const bool fresh = slot.value != fetched.value;
+            slot.value = std::move(fetched.value);
+            slot.expires = fetched.expires;
+            slot.challenge = c;
             return fresh;
         }
     }
     return false;
 }
 
-std::string Auth::fetch_token(const Challenge& bearer, const std::string& scope) {
+Auth::Fetched Auth::fetch_token(const Challenge& bearer, const std::string& scope) {
     const auto realm_it = bearer.params.find("realm");
     if (realm_it == bearer.params.end() || realm_it->second.empty())
         throw Error(Errc::protocol, "authenticate", origin_, "Bearer challenge without a realm");
@@ -265,10 +286,8 @@ std::string Auth::fetch_token(const Challenge& bearer, const std::string& scope)
     if (token.empty()) token = j.value("access_token", "");
     if (token.empty()) throw Error(Errc::protocol, "authenticate", realm_origin, "token response holds no token");
     const auto ttl = j.contains("expires_in") && j["expires_in"].is_number_integer() ? j["expires_in"].get<int>() : 60;
-    std::lock_guard lock(mu_);
     // Renew a little early so a token does not expire mid-request.
-    tokens_[scope].expires = std::chrono::steady_clock::now() + std::chrono::seconds(std::max(ttl - 5, 1));
-    return token;
+    return {std::move(token), std::chrono::steady_clock::now() + std::chrono::seconds(std::max(ttl - 5, 1))};
 }
 
 }  // namespace sealrun::remote::detail

@@ -36,6 +36,8 @@ public:
 
     // header returns the Authorization header value for `scope`, if one is
     // known (a cached token or Basic credentials after a Basic challenge).
+    // A token past its expires_in is renewed here, from the challenge that
+    // first earned it, so no request goes out with a stale token.
     std::optional<std::string> header(const std::string& scope);
 
     // on_unauthorized reacts to a 401 for `scope`: it learns the challenge
@@ -43,7 +45,14 @@ public:
     bool on_unauthorized(const Response& response, const std::string& scope);
 
 private:
-    std::string fetch_token(const Challenge& bearer, const std::string& scope);
+    struct Fetched {
+        std::string value;
+        std::chrono::steady_clock::time_point expires;
+    };
+    // fetch_token asks the challenge's realm for a token covering `scope`.
+    Fetched fetch_token(const Challenge& bearer, const std::string& scope);
+    // want is the scope to ask for: ours plus what the challenge names.
+    static std::string want(const Challenge& bearer, const std::string& scope);
 
     Http& http_;
     std::string origin_;
@@ -53,6 +62,7 @@ private:
     struct Token {
         std::string value;
         std::chrono::steady_clock::time_point expires;
+        Challenge challenge;  // where the token came from, to renew it
     };
     std::map<std::string, Token> tokens_;
 };

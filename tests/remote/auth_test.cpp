@@ -2,6 +2,8 @@
 // auth, and bearer tokens from an issuer the tests run.
 #include <doctest/doctest.h>
 
+#include <thread>
+
 #include "sealrun/content/copy.h"
 #include "sealrun/content/memory.h"
 #include "sealrun/remote/repository.h"
@@ -93,6 +95,59 @@ TEST_CASE("auth: the token service refusing the credentials is a clear error") {
     const auto e = test::thrown([&] { content::copy(src, "v1", repo, ""); });
     CHECK((e.code == Errc::unauthorized || e.code == Errc::denied));
     CHECK_FALSE(test::contains(e.message, "wrong-secret-99"));
+}
+
+TEST_CASE("auth: an identity token is exchanged through the refresh-token grant, never shown") {
+    test::Pki pki;
+    test::TokenIssuer issuer(pki, {.refresh_token = "idtok-7f3a9c"});
+    test::Registry registry({.mode = test::RegistryMode::token, .pki = &pki, .issuer = &issuer});
+    content::MemoryTarget src;
+    const auto s = test::push_sample(src, "ident", 2, "v1");
+    auto opts = trusted(registry, "", "");
+    opts.credentials = remote::Credentials{"", "", "idtok-7f3a9c"};
+    opts.ca_file = pki.ca_cert.string();
+    issuer.reset_stats();
+    auto repo = repo_at(registry, "tok/ident", opts);
+    content::copy(src, "v1", repo, "");
+    content::MemoryTarget back;
+    auto fresh = repo_at(registry, "tok/ident", opts);  // no token cached
+    content::copy(fresh, "v1", back, "");
+    CHECK(content::read_all(back, s.layers[1], 1024) == s.layer_bytes[1]);
+    const auto stats = issuer.stats();
+    CHECK(stats.issued >= 2);
+    CHECK(stats.denied == 0);
+    for (const auto& entry : stats.raw.at("log")) {  // every token came from the refresh-token grant
+        CHECK(entry.value("method", "") == "POST");
+        CHECK(entry.value("grant", "") == "refresh_token");
+    }
+    opts.credentials->identity_token = "idtok-revoked-31";
+    auto revoked = repo_at(registry, "tok/ident2", opts);
+    const auto e = test::thrown([&] { content::copy(src, "v1", revoked, ""); });
+    CHECK(e.code == Errc::unauthorized);
+    CHECK_FALSE(test::contains(e.message, "idtok-revoked-31"));
+}
+
+TEST_CASE("auth: a token is reused while it is valid and fetched again once expires_in has run out") {
+    test::Pki pki;
+    test::TokenIssuer issuer(pki, {.expires_in = 3});  // sealrun renews 5 s early, so after 1 s here
+    test::Registry registry({.mode = test::RegistryMode::token, .pki = &pki, .issuer = &issuer});
+    content::MemoryTarget src;
+    const auto s = test::push_sample(src, "expiry", 1, "v1");
+    auto opts = trusted(registry, issuer.user(), issuer.password());
+    opts.ca_file = pki.ca_cert.string();
+    auto repo = repo_at(registry, "tok/expiry", opts);
+    content::copy(src, "v1", repo, "");
+    CHECK(repo.resolve("v1").digest == s.manifest.digest);
+    issuer.reset_stats();
+    CHECK(repo.resolve("v1").digest == s.manifest.digest);
+    CHECK(issuer.stats().requests == 0);  // the cached token served
+    std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+    CHECK(repo.resolve("v1").digest == s.manifest.digest);
+    const auto renewed = issuer.stats();
+    CHECK(renewed.issued == 1);  // one renewal for the expired token, then cached again
+    CHECK(renewed.requests == 1);
+    CHECK(repo.resolve("v1").digest == s.manifest.digest);
+    CHECK(issuer.stats().requests == 1);
 }
 
 TEST_CASE("auth: credentials are read from docker's config.json") {

@@ -495,6 +495,7 @@ TokenIssuer::TokenIssuer(const Pki& pki, TokenIssuerOptions options)
                                   "--user", user_, "--password", password_,
                                   "--service", options_.service, "--issuer", options_.issuer,
                                   "--expires-in", std::to_string(options_.expires_in)};
+    if (!options_.refresh_token.empty()) argv.insert(argv.end(), {"--refresh-token", options_.refresh_token});
     if (options_.tls)
         argv.insert(argv.end(), {"--tls-cert", pki_.server_cert.string(), "--tls-key", pki_.server_key.string()});
     process_ = std::make_unique<detail::Process>(argv, log_file);

@@ -160,6 +160,7 @@ struct TokenIssuerOptions {
     std::string user = "sealrun";
     std::string password;  // empty: a random one
     int expires_in = 300;  // seconds, the token's exp and the reply's expires_in
+    std::string refresh_token;  // an identity token the refresh_token grant accepts; empty: none
     bool tls = true;       // serve HTTPS with the Pki's server certificate
     std::string service = "sealrun-test";
     std::string issuer = "sealrun-test-issuer";

@@ -8,7 +8,9 @@ Implements the token protocol docker-registry's `auth: token:` expects:
       the requested scopes; anonymous requests get a token with no access
       (access: []); wrong credentials get 401.
   POST /token  (OAuth2 form: grant_type=password, username, password,
-      service, scope) answers the same way.
+      service, scope) answers the same way; grant_type=refresh_token with
+      the --refresh-token value (docker's identity token) stands for the
+      user's credentials.
 
 The token is an RS256 JWT whose header carries the signing certificate in
 x5c; docker-registry verifies that chain against its rootcertbundle. Python
@@ -150,11 +152,11 @@ class Handler(BaseHTTPRequestHandler):
             return ("", "\0invalid")
         return (user, password)
 
-    def issue(self, service, scopes, creds):
+    def issue(self, service, scopes, creds, grant=None):
         issuer = self.server.issuer
         args = issuer.args
         entry = {"method": self.command, "service": service, "scopes": scopes,
-                 "user": creds[0] if creds else None}
+                 "user": creds[0] if creds else None, "grant": grant}
         with issuer.lock:
             issuer.stats["requests"] += 1
         if service and service != args.service:
@@ -213,13 +215,19 @@ class Handler(BaseHTTPRequestHandler):
         elif url.path == "/token":
             form = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
             grant = (form.get("grant_type") or [""])[0]
+            if grant == "refresh_token":
+                given = (form.get("refresh_token") or [""])[0]
+                ok = bool(issuer.args.refresh_token) and given == issuer.args.refresh_token
+                creds = (issuer.args.user, issuer.args.password) if ok else ("", "\0invalid")
+                self.issue((form.get("service") or [""])[0], form.get("scope", []), creds, grant)
+                return
             if grant != "password":
                 with issuer.lock:
                     issuer.stats["other"] += 1
                 self.send_json(400, {"error": "unsupported_grant_type"})
                 return
             creds = ((form.get("username") or [""])[0], (form.get("password") or [""])[0])
-            self.issue((form.get("service") or [""])[0], form.get("scope", []), creds)
+            self.issue((form.get("service") or [""])[0], form.get("scope", []), creds, grant)
         else:
             with issuer.lock:
                 issuer.stats["other"] += 1
@@ -255,6 +263,7 @@ def main():
     p.add_argument("--service", default="sealrun-test")
     p.add_argument("--issuer", default="sealrun-test-issuer")
     p.add_argument("--expires-in", type=int, default=300)
+    p.add_argument("--refresh-token", default="", help="the identity token grant_type=refresh_token accepts")
     args = p.parse_args()
 
     server = Server(("127.0.0.1", 0), Handler)
