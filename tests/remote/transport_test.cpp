@@ -2,13 +2,17 @@
 // multiplexing, and where an Authorization header may go.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cstring>
 #include <thread>
 
 #include "remote/http.h"
 #include "sealrun/content/copy.h"
 #include "sealrun/content/memory.h"
+#include "sealrun/error.h"
 #include "sealrun/oci/manifest.h"
 #include "sealrun/remote/repository.h"
+#include "support/expect.h"
 #include "support/registry.h"
 #include "support/sample.h"
 
@@ -151,4 +155,72 @@ TEST_CASE("transport: an upload Location on another origin gets the bytes but no
     const auto g = guard.stats();
     CHECK(g.count("POST", "/blobs/uploads/") >= 2);
     CHECK(g.count("PATCH") == 0);  // every byte went to the Location's origin
+}
+
+namespace {
+// PieceStream hands out `bytes` in small pieces; it fails once `fail_at` bytes
+// are out, unless that is all of them.
+class PieceStream final : public content::ReadStream {
+public:
+    PieceStream(std::string_view bytes, std::size_t fail_at) : bytes_(bytes), fail_at_(fail_at) {}
+    std::size_t read(std::span<std::byte> out) override {
+        if (fail_at_ < bytes_.size() && pos_ >= fail_at_) throw Error(Errc::io, "read", "piece stream", "the disk went away");
+        const auto n = std::min({out.size(), bytes_.size() - pos_, std::size_t{100000}});
+        std::memcpy(out.data(), bytes_.data() + pos_, n);
+        pos_ += n;
+        return n;
+    }
+
+private:
+    std::string_view bytes_;
+    std::size_t fail_at_;
+    std::size_t pos_ = 0;
+};
+
+std::string upload_location(remote::detail::Http& http, const std::string& base, const std::string& repo) {
+    const auto started = http.perform({.method = "POST", .url = base + "/v2/" + repo + "/blobs/uploads/"});
+    REQUIRE(started.status == 202);
+    return remote::detail::resolve_url(base + "/v2/", *started.header("location"));
+}
+}  // namespace
+
+TEST_CASE("transport: a streamed request body is read on the caller's thread while it is sent; a failing stream aborts") {
+    test::Registry registry;
+    remote::detail::Http http({});
+    const auto bytes = random_bytes(12 << 20);  // three times the upload queue: the sender pauses and resumes
+    const auto d = oci::Descriptor::for_bytes("application/octet-stream", bytes);
+    const auto blob_url = registry.url() + "/v2/streamed/blobs/" + d.digest.str();
+
+    PieceStream good(bytes, bytes.size());
+    remote::detail::Request put{.method = "PUT",
+                                .url = upload_location(http, registry.url(), "streamed") + "&digest=" + d.digest.str()};
+    put.body = {.stream = &good, .length = static_cast<std::int64_t>(bytes.size())};
+    CHECK(http.perform(put).status == 201);
+    CHECK(http.perform({.method = "HEAD", .url = blob_url}).status == 200);
+
+    const auto other = random_bytes(6 << 20);
+    const auto od = oci::Descriptor::for_bytes("application/octet-stream", other);
+    PieceStream failing(other, 3 << 20);
+    put.url = upload_location(http, registry.url(), "streamed") + "&digest=" + od.digest.str();
+    put.body = {.stream = &failing, .length = static_cast<std::int64_t>(other.size())};
+    const auto e = test::thrown([&] { (void)http.perform(put); });
+    CHECK(e.code == Errc::io);  // the stream's own error, not a transport one
+    CHECK(test::contains(e.message, "the disk went away"));
+    CHECK(http.perform({.method = "HEAD", .url = registry.url() + "/v2/streamed/blobs/" + od.digest.str()}).status == 404);
+    CHECK(http.perform({.method = "GET", .url = registry.url() + "/v2/"}).status == 200);  // the Http still works
+}
+
+TEST_CASE("transport: a download abandoned half-way frees its transfer, and the Http goes on") {
+    test::Registry registry;
+    auto repo = remote::Repository(remote::Reference::parse(registry.host() + "/abandon"), quiet());
+    const auto bytes = random_bytes(24 << 20);  // more than the download queue: the transfer is paused when dropped
+    const auto d = oci::Descriptor::for_bytes("application/octet-stream", bytes);
+    content::push_bytes(repo, d, bytes);
+    for (int i = 0; i < 3; ++i) {
+        auto in = repo.fetch(d);
+        std::vector<std::byte> buf(1 << 20);
+        CHECK(in->read(buf) > 0);
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let the queue fill and the engine pause
+    }  // each stream dropped with most of the blob unread
+    CHECK(content::read_all(repo, d, 32 << 20) == bytes);
 }
