@@ -106,6 +106,12 @@ struct Http::Job {
     std::string curl_error;
     std::exception_ptr error;  // thrown inside a callback
 
+    // give_back keeps a drained block for reuse; a few are enough, since
+    // the queue bounds how many are in flight.
+    void give_back(std::vector<std::byte> b) {
+        if (b.capacity() > 0 && spare.size() < 4) spare.push_back(std::move(b));
+    }
+
     std::vector<std::byte> take_spare(std::size_t n) {
         std::vector<std::byte> b;
         if (!spare.empty()) {
@@ -200,7 +206,7 @@ struct Http::Job {
                 j->front_pos += m;
                 j->held -= m;
                 if (j->front_pos == front.size()) {
-                    j->spare.push_back(std::move(front));
+                    j->give_back(std::move(front));
                     j->blocks.pop_front();
                     j->front_pos = 0;
                 }
@@ -469,7 +475,7 @@ public:
             got += n;
             if (got == out.size()) return got;
             std::unique_lock lock(job_->mu);
-            job_->spare.push_back(std::move(current_));
+            job_->give_back(std::move(current_));
             current_.clear();
             pos_ = 0;
             if (job_->blocks.empty()) {
