@@ -11,6 +11,7 @@
 #include "sealrun/oci/json.h"
 #include "sealrun/oci/manifest.h"
 #include "util/archive.h"
+#include "util/file_stream.h"
 #include "util/fs.h"
 
 namespace sealrun {
@@ -19,19 +20,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class FdStream final : public content::ReadStream {
-public:
-    explicit FdStream(const fs::path& p) : path_(p), fd_(util::open_read(p)) {}
-    std::size_t read(std::span<std::byte> b) override { return util::read_some(fd_.get(), b, path_); }
-
-private:
-    fs::path path_;
-    util::Fd fd_;
-};
-
 // describe_file hashes a file as it streams by.
 oci::Descriptor describe_file(const fs::path& file, std::string media_type) {
-    FdStream in(file);
+    util::FileStream in(file);
     oci::Hasher h;
     std::vector<std::byte> buf(content::default_chunk_size);
     std::int64_t size = 0;
@@ -55,7 +46,7 @@ std::unique_ptr<util::TempFile> compress_file(const fs::path& file, const fs::pa
     archive_entry_set_filetype(entry.get(), AE_IFREG);
     archive_entry_set_pathname(entry.get(), "data");
     util::check(a.get(), archive_write_header(a.get(), entry.get()), "compress", file.string());
-    FdStream in(file);
+    util::FileStream in(file);
     std::vector<std::byte> buf(content::default_chunk_size);
     while (const auto n = in.read(buf))
         if (archive_write_data(a.get(), buf.data(), n) != static_cast<la_ssize_t>(n))
@@ -98,7 +89,7 @@ oci::Descriptor seal_part(content::Target& dst, Part part, const CodecRegistry& 
         }
         auto d = describe_file(source, std::move(media_type));
         if (!dst.exists(d)) {
-            FdStream in(source);
+            util::FileStream in(source);
             dst.push(d, in);
         }
         d.annotations.emplace(oci::annotations::title, name);

@@ -8,6 +8,7 @@
 
 #include "sealrun/error.h"
 #include "sealrun/oci/json.h"
+#include "util/file_stream.h"
 #include "util/fs.h"
 
 namespace sealrun::content {
@@ -21,17 +22,6 @@ constexpr std::string_view layout_version = "1.0.0";
 // list many tags.
 constexpr std::size_t max_index_json = 256 * 1024 * 1024;
 constexpr auto stale_ingest_age = std::chrono::hours(1);
-
-// FileStream reads one open blob file.
-class FileStream final : public ReadStream {
-public:
-    FileStream(util::Fd fd, fs::path path) : fd_(std::move(fd)), path_(std::move(path)) {}
-    std::size_t read(std::span<std::byte> buffer) override { return util::read_some(fd_.get(), buffer, path_); }
-
-private:
-    util::Fd fd_;
-    fs::path path_;
-};
 
 std::optional<std::string> ref_name(const oci::Descriptor& d) {
     auto it = d.annotations.find(std::string(oci::annotations::ref_name));
@@ -126,7 +116,7 @@ std::unique_ptr<ReadStream> OciLayout::fetch(const oci::Descriptor& desc) {
         throw Error(Errc::size_mismatch, "fetch", desc.digest.str(),
                     "stored blob has " + std::to_string(st.st_size) + " bytes, descriptor says " +
                         std::to_string(desc.size));
-    auto raw = std::make_unique<FileStream>(std::move(fd), path);
+    auto raw = std::make_unique<util::FileStream>(std::move(fd), path);
     if (options_.skip_read_verification) return raw;
     return std::make_unique<VerifyingStream>(std::move(raw), desc);
 }
