@@ -56,6 +56,16 @@ void drain(ReadStream& stream) {
     }
 }
 
+std::size_t read_fully(ReadStream& stream, std::span<std::byte> buffer) {
+    std::size_t got = 0;
+    while (got < buffer.size()) {
+        const auto n = stream.read(buffer.subspan(got));
+        if (n == 0) break;
+        got += n;
+    }
+    return got;
+}
+
 std::string read_to_string(ReadStream& stream, std::size_t max_size, std::string_view what) {
     std::string out;
     std::byte buf[64 * 1024];

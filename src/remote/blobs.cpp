@@ -100,17 +100,6 @@ std::string with_digest(const std::string& location, const oci::Digest& d) {
     return location + (location.find('?') == std::string::npos ? "?" : "&") + "digest=" + detail::url_escape(d.str());
 }
 
-// read_fully fills `buf` from `in` until it is full or `in` ends.
-std::size_t read_fully(content::ReadStream& in, std::span<std::byte> buf) {
-    std::size_t got = 0;
-    while (got < buf.size()) {
-        const auto n = in.read(buf.subspan(got));
-        if (n == 0) break;
-        got += n;
-    }
-    return got;
-}
-
 // send_chunk PATCHes `bytes` as the upload's range starting at `offset`.
 // After a failure it asks the upload how much it holds and resends the
 // rest; `location` follows the registry's answers.
@@ -239,8 +228,8 @@ void Repository::push(const oci::Descriptor& desc, content::ReadStream& content)
     }
     std::vector<std::byte> buf(chunk), ahead(chunk);
     std::int64_t offset = 0;
-    for (auto n = read_fully(verified, buf); n > 0;) {
-        auto next = std::async(std::launch::async, [&] { return read_fully(verified, ahead); });
+    for (auto n = content::read_fully(verified, buf); n > 0;) {
+        auto next = std::async(std::launch::async, [&] { return content::read_fully(verified, ahead); });
         send_chunk(m, location, scope, subject, std::span(buf).first(n), offset);
         offset += static_cast<std::int64_t>(n);
         n = next.get();  // rethrows a read or digest failure before the upload is finished

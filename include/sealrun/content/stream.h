@@ -79,6 +79,10 @@ inline constexpr std::size_t default_chunk_size = std::size_t{1} << 20;
 /// drain reads `stream` to its end, discarding the bytes.
 void drain(ReadStream& stream);
 
+/// read_fully fills `buffer` from `stream` until it is full or the stream
+/// ends, and returns how many bytes it holds.
+std::size_t read_fully(ReadStream& stream, std::span<std::byte> buffer);
+
 /// read_to_string drains `stream` into a string; throws Error(too_large)
 /// naming `what` once more than `max_size` bytes arrive.
 std::string read_to_string(ReadStream& stream, std::size_t max_size, std::string_view what);
