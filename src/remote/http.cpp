@@ -190,7 +190,7 @@ struct Http::Job {
         const auto& body = j->request.body;
         if (body.stream == nullptr) {
             const auto k = std::min(body.bytes.size() - j->bytes_offset, want);
-            std::memcpy(out, body.bytes.data() + j->bytes_offset, k);
+            if (k > 0) std::memcpy(out, body.bytes.data() + j->bytes_offset, k);
             j->bytes_offset += k;
             return k;
         }
@@ -469,10 +469,11 @@ public:
     std::size_t read(std::span<std::byte> out) override {
         std::size_t got = 0;
         for (;;) {
-            const auto n = std::min(out.size() - got, current_.size() - pos_);
-            std::memcpy(out.data() + got, current_.data() + pos_, n);
-            pos_ += n;
-            got += n;
+            if (const auto n = std::min(out.size() - got, current_.size() - pos_); n > 0) {
+                std::memcpy(out.data() + got, current_.data() + pos_, n);
+                pos_ += n;
+                got += n;
+            }
             if (got == out.size()) return got;
             std::unique_lock lock(job_->mu);
             job_->give_back(std::move(current_));
