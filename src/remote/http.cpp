@@ -96,6 +96,9 @@ struct Http::Job {
     std::condition_variable cv;
     std::deque<std::vector<std::byte>> blocks;  // body bytes in flight, either direction
     std::vector<std::vector<std::byte>> spare;  // drained blocks, reused
+    std::size_t spare_bytes = 0;                // capacity held in `spare`
+    std::size_t spare_limit = 0;                // a full queue's worth: blocks are only allocated
+                                                // when none is spare, so this costs no extra memory
     std::size_t held = 0;                       // bytes in `blocks`
     std::size_t front_pos = 0;                  // uploads: the engine's position in blocks.front()
     bool paused = false;                        // the engine paused the transfer for the caller
@@ -105,20 +108,31 @@ struct Http::Job {
     CURLcode result = CURLE_OK;
     std::string curl_error;
     std::exception_ptr error;  // thrown inside a callback
+    std::atomic<std::int64_t>* allocations = nullptr;  // the Http's count of blocks allocated
 
-    // give_back keeps a drained block for reuse; a few are enough, since
-    // the queue bounds how many are in flight.
+    // give_back keeps a drained block for reuse, up to `spare_limit` bytes
+    // of them. New blocks are made only when none is spare, so the blocks
+    // alive never outnumber the most ever in flight at once.
     void give_back(std::vector<std::byte> b) {
-        if (b.capacity() > 0 && spare.size() < 4) spare.push_back(std::move(b));
+        if (b.capacity() == 0 || spare_bytes + b.capacity() > spare_limit) return;
+        spare_bytes += b.capacity();
+        spare.push_back(std::move(b));
     }
 
-    std::vector<std::byte> take_spare(std::size_t n) {
+    // take_spare returns a block of `size` bytes with room for `capacity`,
+    // reusing a drained one when it can.
+    std::vector<std::byte> take_spare(std::size_t size, std::size_t capacity) {
         std::vector<std::byte> b;
         if (!spare.empty()) {
             b = std::move(spare.back());
             spare.pop_back();
+            spare_bytes -= b.capacity();
         }
-        b.resize(n);
+        if (b.capacity() < capacity) {
+            ++*allocations;
+            b.reserve(capacity);
+        }
+        b.resize(size);
         return b;
     }
 
@@ -170,8 +184,7 @@ struct Http::Job {
             // Coalesce into large blocks: the reader gets big reads, so it
             // hashes and writes in few large steps.
             if (j->blocks.empty() || j->blocks.back().capacity() - j->blocks.back().size() < len) {
-                auto block = j->take_spare(0);
-                block.reserve(std::max(len, download_block));
+                auto block = j->take_spare(0, std::max(len, download_block));
                 j->blocks.push_back(std::move(block));
             }
             auto& back = j->blocks.back();
@@ -362,6 +375,7 @@ void Http::release(std::unique_ptr<Easy> easy) {
 
 std::shared_ptr<Http::Job> Http::prepare(Request r) {
     auto job = std::make_shared<Job>();
+    job->allocations = &blocks_allocated_;
     job->request = std::move(r);
     job->header_list = make_headers(job->request.headers);
     job->easy = acquire();
@@ -409,6 +423,7 @@ std::shared_ptr<Http::Job> Http::prepare(Request r) {
 
 Response Http::perform(const Request& request) {
     auto job = prepare(request);
+    job->spare_limit = upload_queue + upload_block;
     engine_->start(job);
     std::exception_ptr input_error;
     if (auto* stream = request.body.stream) {
@@ -418,9 +433,9 @@ Response Http::perform(const Request& request) {
                 std::vector<std::byte> block;
                 {
                     std::lock_guard lock(job->mu);
-                    block = job->take_spare(upload_block);
+                    block = job->take_spare(upload_block, upload_block);
                 }
-                const auto n = stream->read(block);
+                const auto n = content::read_fully(*stream, block);  // whole blocks: fewer, reused
                 block.resize(n);
                 std::unique_lock lock(job->mu);
                 if (n == 0) {
@@ -520,6 +535,7 @@ std::unique_ptr<content::ReadStream> Http::open_get(const std::string& url, std:
                                                     std::function<void(const Response&)> on_response) {
     auto job = prepare(Request{.url = url, .headers = std::move(headers)});
     job->streamed = true;
+    job->spare_limit = download_queue + download_block;
     job->on_response = std::move(on_response);
     auto stream = std::make_unique<PullStream>(*this, job);
     engine_->start(std::move(job));

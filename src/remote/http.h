@@ -83,6 +83,9 @@ public:
     // connections_opened counts the connections curl had to open so far
     // (the rest of the requests reused one).
     std::int64_t connections_opened() const { return connections_.load(); }
+    // blocks_allocated counts the body-queue blocks allocated so far; the
+    // queues reuse drained blocks, so it stays small whatever the sizes.
+    std::int64_t blocks_allocated() const { return blocks_allocated_.load(); }
 
     struct Easy;  // a pooled CURL easy handle
     struct Job;   // one transfer in flight
@@ -98,6 +101,7 @@ private:
     std::mutex mu_;
     std::vector<std::unique_ptr<Easy>> pool_;
     std::atomic<std::int64_t> connections_{0};
+    std::atomic<std::int64_t> blocks_allocated_{0};
     std::unique_ptr<Engine> engine_;  // last: stopped before the pool goes
 };
 

@@ -224,3 +224,35 @@ TEST_CASE("transport: a download abandoned half-way frees its transfer, and the 
     }  // each stream dropped with most of the blob unread
     CHECK(content::read_all(repo, d, 32 << 20) == bytes);
 }
+
+TEST_CASE("transport: the body queues reuse their blocks, so memory does not grow with the blob") {
+    test::Registry registry;
+    remote::detail::Http http({});
+    const auto bytes = random_bytes(48 << 20);
+    const auto d = oci::Descriptor::for_bytes("application/octet-stream", bytes);
+
+    PieceStream up(bytes, bytes.size());
+    remote::detail::Request put{.method = "PUT",
+                                .url = upload_location(http, registry.url(), "bounded") + "&digest=" + d.digest.str()};
+    put.body = {.stream = &up, .length = static_cast<std::int64_t>(bytes.size())};
+    REQUIRE(http.perform(put).status == 201);
+    const auto after_upload = http.blocks_allocated();
+    CHECK(after_upload <= 24);  // the 4 MiB queue's 256 KiB blocks and a few spares, not 192 blocks
+
+    // Down twice: a reader in small steps that keeps catching up with the
+    // network, and a slow one that lets the queue fill and pause the transfer.
+    for (const bool slow : {false, true}) {
+        const auto before = http.blocks_allocated();
+        auto in = http.open_get(registry.url() + "/v2/bounded/blobs/" + d.digest.str(), {},
+                                [](const remote::detail::Response& r) { REQUIRE(r.status == 200); });
+        std::vector<std::byte> piece(64 << 10);
+        std::string got;
+        int reads = 0;
+        while (const auto n = in->read(piece)) {
+            got.append(reinterpret_cast<const char*>(piece.data()), n);
+            if (slow && ++reads % 64 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        CHECK(got == bytes);
+        CHECK(http.blocks_allocated() - before <= 16);  // the 8 MiB queue's 1 MiB blocks and a few spares, not 48
+    }
+}
