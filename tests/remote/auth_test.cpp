@@ -25,6 +25,17 @@ remote::RepositoryOptions trusted(const test::Registry& r, std::string user, std
     o.docker_config = "/nonexistent/config.json";
     return o;
 }
+// TokenSetup is a token-auth registry and its issuer, on one PKI.
+struct TokenSetup {
+    test::Pki pki;
+    test::TokenIssuer issuer;
+    test::Registry registry;
+    explicit TokenSetup(test::TokenIssuerOptions o = {})
+        : issuer(pki, std::move(o)), registry({.mode = test::RegistryMode::token, .pki = &pki, .issuer = &issuer}) {}
+    remote::Repository repo(const std::string& name, remote::RepositoryOptions o) const {
+        return repo_at(registry, name, std::move(o));
+    }
+};
 }  // namespace
 
 TEST_CASE("auth: TLS with basic auth pushes and pulls; TLS verification is on by default") {
@@ -62,14 +73,11 @@ TEST_CASE("auth: a wrong password is unauthorized, never printed, and nothing ha
 }
 
 TEST_CASE("auth: bearer tokens from the issuer, cached per scope") {
-    test::Pki pki;
-    test::TokenIssuer issuer(pki);
-    test::Registry registry({.mode = test::RegistryMode::token, .pki = &pki, .issuer = &issuer});
+    TokenSetup t;
+    auto& issuer = t.issuer;
     content::MemoryTarget src;
     const auto s = test::push_sample(src, "token", 12, "v1");
-    auto opts = trusted(registry, issuer.user(), issuer.password());
-    opts.ca_file = pki.ca_cert.string();
-    auto repo = repo_at(registry, "tok/repo", opts);
+    auto repo = t.repo("tok/repo", trusted(t.registry, issuer.user(), issuer.password()));
     issuer.reset_stats();
     content::copy(src, "v1", repo, "");
     content::MemoryTarget back;
@@ -84,33 +92,27 @@ TEST_CASE("auth: bearer tokens from the issuer, cached per scope") {
 }
 
 TEST_CASE("auth: the token service refusing the credentials is a clear error") {
-    test::Pki pki;
-    test::TokenIssuer issuer(pki);
-    test::Registry registry({.mode = test::RegistryMode::token, .pki = &pki, .issuer = &issuer});
+    TokenSetup t;
     content::MemoryTarget src;
     test::push_sample(src, "tokbad", 1, "v1");
-    auto opts = trusted(registry, issuer.user(), "wrong-secret-99");
-    opts.ca_file = pki.ca_cert.string();
-    auto repo = repo_at(registry, "tok/bad", opts);
+    auto repo = t.repo("tok/bad", trusted(t.registry, t.issuer.user(), "wrong-secret-99"));
     const auto e = test::thrown([&] { content::copy(src, "v1", repo, ""); });
     CHECK((e.code == Errc::unauthorized || e.code == Errc::denied));
     CHECK_FALSE(test::contains(e.message, "wrong-secret-99"));
 }
 
 TEST_CASE("auth: an identity token is exchanged through the refresh-token grant, never shown") {
-    test::Pki pki;
-    test::TokenIssuer issuer(pki, {.refresh_token = "idtok-7f3a9c"});
-    test::Registry registry({.mode = test::RegistryMode::token, .pki = &pki, .issuer = &issuer});
+    TokenSetup t({.refresh_token = "idtok-7f3a9c"});
+    auto& issuer = t.issuer;
     content::MemoryTarget src;
     const auto s = test::push_sample(src, "ident", 2, "v1");
-    auto opts = trusted(registry, "", "");
+    auto opts = trusted(t.registry, "", "");
     opts.credentials = remote::Credentials{"", "", "idtok-7f3a9c"};
-    opts.ca_file = pki.ca_cert.string();
     issuer.reset_stats();
-    auto repo = repo_at(registry, "tok/ident", opts);
+    auto repo = t.repo("tok/ident", opts);
     content::copy(src, "v1", repo, "");
     content::MemoryTarget back;
-    auto fresh = repo_at(registry, "tok/ident", opts);  // no token cached
+    auto fresh = t.repo("tok/ident", opts);  // no token cached
     content::copy(fresh, "v1", back, "");
     CHECK(content::read_all(back, s.layers[1], 1024) == s.layer_bytes[1]);
     const auto stats = issuer.stats();
@@ -121,21 +123,18 @@ TEST_CASE("auth: an identity token is exchanged through the refresh-token grant,
         CHECK(entry.value("grant", "") == "refresh_token");
     }
     opts.credentials->identity_token = "idtok-revoked-31";
-    auto revoked = repo_at(registry, "tok/ident2", opts);
+    auto revoked = t.repo("tok/ident2", opts);
     const auto e = test::thrown([&] { content::copy(src, "v1", revoked, ""); });
     CHECK(e.code == Errc::unauthorized);
     CHECK_FALSE(test::contains(e.message, "idtok-revoked-31"));
 }
 
 TEST_CASE("auth: a token is reused while it is valid and fetched again once expires_in has run out") {
-    test::Pki pki;
-    test::TokenIssuer issuer(pki, {.expires_in = 3});  // sealrun renews 5 s early, so after 1 s here
-    test::Registry registry({.mode = test::RegistryMode::token, .pki = &pki, .issuer = &issuer});
+    TokenSetup t({.expires_in = 3});  // sealrun renews 5 s early, so after 1 s here
+    auto& issuer = t.issuer;
     content::MemoryTarget src;
     const auto s = test::push_sample(src, "expiry", 1, "v1");
-    auto opts = trusted(registry, issuer.user(), issuer.password());
-    opts.ca_file = pki.ca_cert.string();
-    auto repo = repo_at(registry, "tok/expiry", opts);
+    auto repo = t.repo("tok/expiry", trusted(t.registry, issuer.user(), issuer.password()));
     content::copy(src, "v1", repo, "");
     CHECK(repo.resolve("v1").digest == s.manifest.digest);
     issuer.reset_stats();
@@ -171,7 +170,6 @@ TEST_CASE("auth: token realms that are not http(s), or downgrade https to http, 
         CAPTURE(realm);
         test::Registry registry({.mode = test::RegistryMode::token, .pki = &pki, .issuer = &plain_issuer, .token_realm = realm});
         auto opts = trusted(registry, plain_issuer.user(), plain_issuer.password());
-        opts.ca_file = pki.ca_cert.string();
         auto repo = repo_at(registry, "tok/realm", opts);
         plain_issuer.reset_stats();
         const auto e = test::thrown([&] { (void)repo.tags(); });

@@ -7,25 +7,14 @@
 #include "sealrun/remote/repository.h"
 #include "support/expect.h"
 #include "support/registry.h"
+#include "support/remote.h"
 #include "support/sample.h"
 
 using namespace sealrun;
 using test::errc_of;
 using test::random_bytes;
 using test::Fault;
-
-namespace {
-remote::RepositoryOptions fast() {
-    remote::RepositoryOptions o;
-    o.backoff = std::chrono::milliseconds(10);
-    o.max_backoff = std::chrono::milliseconds(1500);
-    o.docker_config = "/nonexistent/config.json";
-    return o;
-}
-remote::Repository via(const test::FaultProxy& p, const std::string& name, remote::RepositoryOptions o = fast()) {
-    return remote::Repository(remote::Reference::parse(p.host() + "/" + name), std::move(o));
-}
-}  // namespace
+using test::via;
 
 TEST_CASE("faults: 503 and 429 with Retry-After are retried") {
     test::Registry registry;
@@ -48,7 +37,7 @@ TEST_CASE("faults: 503 and 429 with Retry-After are retried") {
 TEST_CASE("faults: retries are bounded and the error says what failed") {
     test::Registry registry;
     test::FaultProxy proxy(registry);
-    auto o = fast();
+    auto o = test::fast_retries();
     o.max_attempts = 3;
     auto repo = via(proxy, "bounded", o);
     proxy.add(Fault::respond("HEAD", "/manifests/", 503, 100));
@@ -90,7 +79,7 @@ TEST_CASE("faults: a flipped byte in a pulled blob is detected and not stored") 
 TEST_CASE("faults: a chunk lost on the way resumes from the upload's status") {
     test::Registry registry;
     test::FaultProxy proxy(registry);
-    auto o = fast();
+    auto o = test::fast_retries();
     o.monolithic_limit = 1 << 20;
     o.chunk_size = 1 << 20;
     auto repo = via(proxy, "upload", o);
@@ -130,7 +119,7 @@ TEST_CASE("faults: a chunk lost on the way resumes from the upload's status") {
 TEST_CASE("faults: a connection reset in the middle of a chunk starts the blob again from the source") {
     test::Registry registry;
     test::FaultProxy proxy(registry);
-    auto o = fast();
+    auto o = test::fast_retries();
     o.monolithic_limit = 1 << 20;
     o.chunk_size = 1 << 20;
     auto repo = via(proxy, "upload2", o);

@@ -14,24 +14,17 @@
 #include "sealrun/remote/repository.h"
 #include "support/expect.h"
 #include "support/registry.h"
+#include "support/remote.h"
 #include "support/sample.h"
 
 using namespace sealrun;
 using test::Fault;
+using test::via;
 using test::random_bytes;
 
 namespace {
-remote::RepositoryOptions quiet() {
-    remote::RepositoryOptions o;
-    o.backoff = std::chrono::milliseconds(10);
-    o.docker_config = "/nonexistent/config.json";
-    return o;
-}
-remote::Repository via(const test::FaultProxy& p, const std::string& name, remote::RepositoryOptions o = quiet()) {
-    return remote::Repository(remote::Reference::parse(p.host() + "/" + name), std::move(o));
-}
 remote::RepositoryOptions with_user(const std::string& user, const std::string& password) {
-    auto o = quiet();
+    auto o = test::fast_retries();
     o.credentials = remote::Credentials{user, password, ""};
     return o;
 }
@@ -212,7 +205,7 @@ TEST_CASE("transport: a streamed request body is read on the caller's thread whi
 
 TEST_CASE("transport: a download abandoned half-way frees its transfer, and the Http goes on") {
     test::Registry registry;
-    auto repo = remote::Repository(remote::Reference::parse(registry.host() + "/abandon"), quiet());
+    auto repo = remote::Repository(remote::Reference::parse(registry.host() + "/abandon"), test::fast_retries());
     const auto bytes = random_bytes(24 << 20);  // more than the download queue: the transfer is paused when dropped
     const auto d = oci::Descriptor::for_bytes("application/octet-stream", bytes);
     content::push_bytes(repo, d, bytes);
