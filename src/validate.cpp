@@ -175,6 +175,8 @@ private:
     Read read_blob(const oci::Descriptor& d, std::size_t keep_limit, const std::string& role);
     void check_media_types(const oci::Descriptor& d, std::string_view bytes, const std::string& role);
     std::optional<std::string> read_document(const oci::Descriptor& d, const std::string& role, bool& first);
+    template <class Doc>
+    std::optional<Doc> read_node(const oci::Descriptor& d, const std::string& role, std::string (*summary)(const Doc&));
     std::optional<oci::ImageManifest> read_manifest(const oci::Descriptor& d, const std::string& role);
     std::optional<oci::ImageIndex> read_index(const oci::Descriptor& d, const std::string& role);
 
@@ -306,44 +308,41 @@ std::optional<std::string> Validator::read_document(const oci::Descriptor& d, co
     return std::move(r.bytes);
 }
 
-std::optional<oci::ImageManifest> Validator::read_manifest(const oci::Descriptor& d, const std::string& role) {
+// read_node reads and parses a manifest or index (`Doc`); the first time it
+// is seen, it reports whether the content's mediaType matches its
+// descriptor and, when it does, what `summary` says of it.
+template <class Doc>
+std::optional<Doc> Validator::read_node(const oci::Descriptor& d, const std::string& role,
+                                        std::string (*summary)(const Doc&)) {
     bool first = false;
     const auto bytes = read_document(d, role, first);
     if (!bytes) return std::nullopt;
     try {
-        auto m = oci::ImageManifest::parse(*bytes);
+        auto doc = Doc::parse(*bytes);
         if (first) {
-            if (m.media_type != d.media_type)
+            if (doc.media_type != d.media_type)
                 fail("schema", d.digest.str(),
-                     role + ": content declares media type " + m.media_type + " but its descriptor says " + d.media_type);
+                     role + ": content declares media type " + doc.media_type + " but its descriptor says " + d.media_type);
             else
-                pass("schema", d.digest.str(), role + ": image manifest with " + plural(m.layers.size(), "layer", "layers"));
+                pass("schema", d.digest.str(), role + ": " + summary(doc));
         }
-        return m;
+        return doc;
     } catch (const Error& e) {
         if (first) fail("schema", d.digest.str(), role + ": " + e.what());
     }
     return std::nullopt;
 }
 
+std::optional<oci::ImageManifest> Validator::read_manifest(const oci::Descriptor& d, const std::string& role) {
+    return read_node<oci::ImageManifest>(d, role, [](const oci::ImageManifest& m) {
+        return "image manifest with " + plural(m.layers.size(), "layer", "layers");
+    });
+}
+
 std::optional<oci::ImageIndex> Validator::read_index(const oci::Descriptor& d, const std::string& role) {
-    bool first = false;
-    const auto bytes = read_document(d, role, first);
-    if (!bytes) return std::nullopt;
-    try {
-        auto i = oci::ImageIndex::parse(*bytes);
-        if (first) {
-            if (i.media_type != d.media_type)
-                fail("schema", d.digest.str(),
-                     role + ": content declares media type " + i.media_type + " but its descriptor says " + d.media_type);
-            else
-                pass("schema", d.digest.str(), role + ": image index with " + plural(i.manifests.size(), "entry", "entries"));
-        }
-        return i;
-    } catch (const Error& e) {
-        if (first) fail("schema", d.digest.str(), role + ": " + e.what());
-    }
-    return std::nullopt;
+    return read_node<oci::ImageIndex>(d, role, [](const oci::ImageIndex& i) {
+        return "image index with " + plural(i.manifests.size(), "entry", "entries");
+    });
 }
 
 // walk runs the generic checks on `d` and everything it reaches.
