@@ -125,11 +125,8 @@ TEST_CASE("sealed: sealing is deterministic and equal attachments are stored onc
 
 TEST_CASE("sealed: a codec whose media type differs is refused before decoding") {
     test::TempDir dir;
-    RecordStore store(dir / "storage");
-    Experiment exp(store, "x", test::fixed_options());
-    test::record_two_runs(exp);
     content::MemoryTarget t;
-    exp.commit(t, "v1");
+    test::commit_two_runs(dir, t, {}, "x");
     const auto run = SealedExperiment::open(t, "v1").run(0);
     const auto e = test::thrown([&] { (void)run.get_with_codec<codecs::NpyCodec>("result.json"); });
     CHECK(e.code == Errc::invalid_input);
@@ -140,11 +137,8 @@ TEST_CASE("sealed: a codec whose media type differs is refused before decoding")
 
 TEST_CASE("sealed: write_attachment puts files where asked and keeps what exists") {
     test::TempDir dir;
-    RecordStore store(dir / "storage");
-    Experiment exp(store, "x", test::fixed_options());
-    test::record_two_runs(exp);
     content::MemoryTarget t;
-    exp.commit(t, "v1");
+    test::commit_two_runs(dir, t, {}, "x");
     const auto run = SealedExperiment::open(t, "v1").run(0);
     fs::create_directories(dir / "out");
     const auto p = run.write_attachment("plots/curve.jsonl", dir / "out");
@@ -206,10 +200,7 @@ TEST_CASE("sealed: a layer with no codec opens, reads as bytes and refuses decod
 
 TEST_CASE("sealed: a blob that does not match its digest is detected and writes nothing") {
     test::TempDir dir;
-    RecordStore store(dir / "storage");
-    Experiment exp(store, "x", test::fixed_options());
-    test::record_two_runs(exp);
-    exp.commit("v1");
+    test::commit_two_runs_in_place(dir, "x");
     content::OciLayout layout(dir / "storage");
     const auto run = SealedExperiment::open(layout, "v1").run(0);
     const auto& d = run.attachments().descriptor("result.json");
@@ -241,11 +232,8 @@ TEST_CASE("sealed: things that are not experiments or runs are refused") {
 
 TEST_CASE("sealed: run ids must be canonical decimal numbers") {
     test::TempDir dir;
-    RecordStore store(dir / "storage");
-    Experiment exp(store, "x", test::fixed_options());
-    test::record_two_runs(exp);
     content::MemoryTarget t;
-    exp.commit(t, "v1");
+    test::commit_two_runs(dir, t, {}, "x");
     for (const char* bad : {" 1", "+1", "01", "-1", "1x", ""}) {
         CAPTURE(bad);
         auto index = oci::ImageIndex::parse(content::read_all(t, t.resolve("v1"), oci::max_manifest_size));

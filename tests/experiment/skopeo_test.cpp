@@ -35,10 +35,7 @@ void check_same_experiment(const SealedExperiment& a, const SealedExperiment& b)
 TEST_CASE("skopeo: an experiment copied by skopeo opens, with run manifests byte for byte") {
     REQUIRE_MESSAGE(test::have_program("skopeo"), "skopeo is required (apt-get install skopeo)");
     test::TempDir dir;
-    RecordStore store(dir / "storage");
-    Experiment exp(store, "gd-sweep", test::fixed_options());
-    test::record_two_runs(exp);
-    exp.commit("v1");
+    test::commit_two_runs_in_place(dir);
     const auto r = test::run({"skopeo", "--insecure-policy", "copy", "--all", "oci:" + (dir / "storage").string() + ":v1",
                               "oci:" + (dir / "copy").string() + ":v1"});
     INFO(r.output);
@@ -55,11 +52,8 @@ TEST_CASE("skopeo: an experiment copied by skopeo opens, with run manifests byte
 
 TEST_CASE("skopeo: an index stripped of every artifactType still opens") {
     test::TempDir dir;
-    RecordStore store(dir / "storage");
-    Experiment exp(store, "gd-sweep", test::fixed_options());
-    test::record_two_runs(exp);
     content::MemoryTarget t;
-    exp.commit(t, "v1");
+    test::commit_two_runs(dir, t);
     auto index = oci::ImageIndex::parse(content::read_all(t, t.resolve("v1"), oci::max_manifest_size));
     index.artifact_type.reset();
     for (auto& m : index.manifests) m.artifact_type.reset();

@@ -4,6 +4,8 @@
 #include <string>
 
 #include "sealrun/experiment.h"
+#include "sealrun/record.h"
+#include "support/tmpdir.h"
 
 namespace sealrun::test {
 
@@ -30,6 +32,24 @@ inline void record_two_runs(Experiment& exp) {
     failed.save_file("log.txt", "loss exploded at step 2\n");
     failed.fail("diverged");
     exp.attachments().save_file("sweep.json", {{"lrs", {0.1, 2.5}}});
+}
+
+// commit_two_runs records the two runs as experiment `name` in a
+// RecordStore at dir/storage and commits them as "v1" to `t`.
+inline oci::Descriptor commit_two_runs(const TempDir& dir, content::Target& t,
+                                       const SealOptions& options = {}, const std::string& name = "gd-sweep") {
+    RecordStore store(dir / "storage");
+    Experiment exp(store, name, fixed_options());
+    record_two_runs(exp);
+    return exp.commit(t, "v1", options);
+}
+
+// commit_two_runs_in_place does the same into the store's own layout.
+inline oci::Descriptor commit_two_runs_in_place(const TempDir& dir, const std::string& name = "gd-sweep") {
+    RecordStore store(dir / "storage");
+    Experiment exp(store, name, fixed_options());
+    record_two_runs(exp);
+    return exp.commit("v1");
 }
 
 }  // namespace sealrun::test

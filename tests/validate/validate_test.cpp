@@ -19,14 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A sealed two-run experiment (docs/FORMAT.md §9) tagged "v1" in `t`.
-oci::Descriptor commit_two_runs(const test::TempDir& dir, content::Target& t, const SealOptions& options = {}) {
-    RecordStore store(dir / "storage");
-    Experiment exp(store, "gd-sweep", test::fixed_options());
-    test::record_two_runs(exp);
-    return exp.commit(t, "v1", options);
-}
-
 // push_manifest stores `m` and returns its descriptor.
 oci::Descriptor push_manifest(content::Target& t, const oci::ImageManifest& m) {
     const auto bytes = m.serialize();
@@ -117,7 +109,7 @@ oci::Descriptor push_index(content::Target& t, const oci::ImageIndex& index, std
 TEST_CASE("validate: a sealed two-run experiment passes every check") {
     test::TempDir dir;
     content::MemoryTarget t;
-    const auto root = commit_two_runs(dir, t);
+    const auto root = test::commit_two_runs(dir, t);
     const auto r = validate(t, "v1");
     INFO(to_text(r));
     CHECK(r.ok());
@@ -169,7 +161,7 @@ TEST_CASE("validate: the local store and compressed attachments pass too") {
 TEST_CASE("validate: an index whose artifactType fields were dropped is still an experiment") {
     test::TempDir dir;
     content::MemoryTarget t;
-    commit_two_runs(dir, t);
+    test::commit_two_runs(dir, t);
     auto index = oci::ImageIndex::parse(index_bytes(t, "v1"));
     index.artifact_type.reset();
     for (auto& m : index.manifests) m.artifact_type.reset();
@@ -197,10 +189,7 @@ TEST_CASE("validate: an index whose artifactType fields were dropped is still an
 
 TEST_CASE("validate: a corrupted blob on disk fails its digest check") {
     test::TempDir dir;
-    RecordStore store(dir / "storage");
-    Experiment exp(store, "gd-sweep", test::fixed_options());
-    test::record_two_runs(exp);
-    exp.commit("v1");
+    test::commit_two_runs_in_place(dir);
     content::OciLayout layout(dir / "storage");
     const auto run = SealedExperiment::open(layout, "v1").run(0);
     const auto d = run.attachments().descriptor("result.json");
@@ -275,7 +264,7 @@ TEST_CASE("validate: a media type without a codec warns, fails with strict, pass
     CodecRegistry empty;
     test::TempDir dir;
     content::MemoryTarget exp;
-    commit_two_runs(dir, exp);
+    test::commit_two_runs(dir, exp);
     const auto bare = validate(exp, "v1", {.codecs = &empty});
     CHECK(bare.ok());
     CHECK(bare.warnings() == 5);
@@ -391,7 +380,7 @@ TEST_CASE("validate: a finished solve without output fails the solves check") {
 TEST_CASE("validate: a malformed manifest fails the schema check naming the problem") {
     test::TempDir dir;
     content::MemoryTarget t;
-    commit_two_runs(dir, t);
+    test::commit_two_runs(dir, t);
     auto index = oci::ImageIndex::parse(index_bytes(t, "v1"));
     auto good = content::read_all(t, index.manifests[1], oci::max_manifest_size);
     REQUIRE(good.starts_with(R"({"annotations":)"));
@@ -437,7 +426,7 @@ TEST_CASE("validate: a malformed manifest fails the schema check naming the prob
 TEST_CASE("validate: run ids and statuses the index gets wrong") {
     test::TempDir dir;
     content::MemoryTarget t;
-    commit_two_runs(dir, t);
+    test::commit_two_runs(dir, t);
     const auto original = oci::ImageIndex::parse(index_bytes(t, "v1"));
     const auto key = std::string(format::keys::run_id);
 
@@ -673,7 +662,7 @@ TEST_CASE("validate: never throws, whatever the target holds") {
 TEST_CASE("validate: attachments larger than max_blob_read are verified but not decoded") {
     test::TempDir dir;
     content::MemoryTarget t;
-    commit_two_runs(dir, t);
+    test::commit_two_runs(dir, t);
     const auto r = validate(t, "v1", {.max_blob_read = 10});
     INFO(to_text(r));
     CHECK(r.ok());
