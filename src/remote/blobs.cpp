@@ -56,8 +56,7 @@ public:
                     --attempt;
                     continue;
                 }
-                const bool retry = r.response.status == 408 || r.response.status == 429 || r.response.status >= 500;
-                if (!retry || attempt >= repo_.options.max_attempts) repo_.fail(r.response, "fetch", desc_.digest.str());
+                if (!retryable_status(r.response.status) || attempt >= repo_.options.max_attempts) repo_.fail(r.response, "fetch", desc_.digest.str());
                 repo_.backoff(attempt, &r.response);
             } catch (const Error& e) {
                 inner_.reset();
@@ -124,7 +123,7 @@ void send_chunk(Repository::Impl& m, std::string& location, const std::string& s
             if (auto l = resp->header("location")) location = detail::resolve_url(location, *l);
             return;
         }
-        if (resp && !(resp->status == 408 || resp->status == 429 || resp->status >= 500))
+        if (resp && !retryable_status(resp->status))
             m.fail(*resp, "upload chunk", subject);
         if (attempt >= m.options.max_attempts) m.fail(*resp, "upload chunk", subject);
         m.backoff(attempt, resp ? &*resp : nullptr);

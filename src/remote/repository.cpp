@@ -18,8 +18,6 @@ namespace {
 constexpr int max_redirects = 5;
 constexpr int max_tag_pages = 1000;
 
-bool retryable_status(long s) { return s == 408 || s == 429 || (s >= 500 && s <= 599); }
-
 std::string strip_params(std::string mt) {
     if (const auto semi = mt.find(';'); semi != std::string::npos) mt.resize(semi);
     while (!mt.empty() && mt.back() == ' ') mt.pop_back();

@@ -45,6 +45,10 @@ struct Repository::Impl {
     void backoff(int attempt, const detail::Response* resp) const;
 };
 
+// retryable_status says whether a request answered with `status` may be
+// tried again: 408, 429 and 5xx.
+inline bool retryable_status(long status) { return status == 408 || status == 429 || (status >= 500 && status <= 599); }
+
 // accept_manifests is the Accept header for manifest requests.
 inline constexpr const char* accept_manifests =
     "Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, "
