@@ -9,6 +9,7 @@
 #include "support/expect.h"
 #include "support/registry.h"
 #include "support/tmpdir.h"
+#include "build_paths.h"
 
 using namespace sealrun;
 namespace fs = std::filesystem;

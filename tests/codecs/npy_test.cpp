@@ -26,10 +26,7 @@
 #include "sealrun/error.h"
 #include "support/expect.h"
 #include "support/tmpdir.h"
-
-#ifndef SEALRUN_SOURCE_DIR
-#error "compile with -DSEALRUN_SOURCE_DIR=\"<repository root>\""
-#endif
+#include "build_paths.h"
 
 using namespace sealrun;
 using codecs::DType;

@@ -17,6 +17,7 @@
 #include "sealrun/oci/manifest.h"
 #include "support/experiment.h"
 #include "support/tmpdir.h"
+#include "build_paths.h"
 
 using namespace sealrun;
 namespace fs = std::filesystem;

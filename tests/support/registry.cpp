@@ -1,4 +1,5 @@
 #include "support/registry.h"
+#include "build_paths.h"
 
 #include <algorithm>
 #include <cctype>
