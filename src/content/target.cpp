@@ -1,5 +1,7 @@
 #include "sealrun/content/target.h"
 
+#include <optional>
+
 #include "sealrun/error.h"
 
 namespace sealrun::content {
@@ -27,6 +29,25 @@ bool is_digest_reference(std::string_view reference) noexcept {
     } catch (const Error&) {
         return false;
     }
+}
+
+void tag_with(Target& target, const oci::Descriptor& desc, std::string_view reference, TagPolicy policy) {
+    if (auto* conditional = dynamic_cast<ConditionalTagger*>(&target)) return conditional->tag(desc, reference, policy);
+    if (policy == TagPolicy::keep) {
+        std::optional<oci::Descriptor> current;
+        try {
+            current = target.resolve(reference);
+        } catch (const Error& e) {
+            if (e.code() != Errc::not_found) throw;
+        }
+        if (current && current->digest != desc.digest) throw tag_exists(reference, current->digest);
+    }
+    target.tag(desc, reference);
+}
+
+Error tag_exists(std::string_view reference, const oci::Digest& current) {
+    return Error(Errc::already_exists, "tag", std::string(reference),
+                 "already names " + current.str() + "; pass --force to move it");
 }
 
 std::string read_all(Target& target, const oci::Descriptor& desc, std::size_t max_size) {

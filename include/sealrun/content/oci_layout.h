@@ -20,6 +20,11 @@ struct OciLayoutOptions {
     bool skip_read_verification = false;
     /// Skip fsync of blobs and directories. Only for throw-away layouts.
     bool skip_fsync = false;
+    /// Open an existing layout for reading only: nothing is created, no
+    /// lock is taken for writing, and push, tag, remove and gc throw
+    /// Error(denied). The constructor throws Error(not_found) when `root`
+    /// holds no layout. Readers (show, ls, get, validate) use this.
+    bool read_only = false;
 };
 
 /// GcResult reports what OciLayout::gc removed.

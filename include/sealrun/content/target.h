@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sealrun/content/stream.h"
+#include "sealrun/error.h"
 #include "sealrun/oci/descriptor.h"
 
 namespace sealrun::content {
@@ -56,6 +57,37 @@ public:
     /// throws Error(not_found) when it is absent.
     virtual void remove(const oci::Descriptor& desc) = 0;
 };
+
+/// TagPolicy says what tagging does when the tag already names other content.
+enum class TagPolicy {
+    /// Refuse with Error(already_exists) unless the tag is new or already
+    /// names the same digest: an archive never loses a tag silently.
+    keep,
+    /// Move the tag (the CLI's --force, a library option's `force`).
+    replace,
+};
+
+/// ConditionalTagger is the optional ability to apply a TagPolicy
+/// atomically (the local layout decides under its index lock); tag_with()
+/// asks for it with dynamic_cast.
+class ConditionalTagger {
+public:
+    virtual ~ConditionalTagger() = default;
+    /// tag points `reference` at `desc` under `policy`; throws
+    /// Error(already_exists) when `policy` is keep and the tag names another
+    /// digest, and whatever Target::tag throws.
+    virtual void tag(const oci::Descriptor& desc, std::string_view reference, TagPolicy policy) = 0;
+};
+
+/// tag_with points `reference` at `desc` in `target` under `policy`: through
+/// ConditionalTagger when the target has it, otherwise by resolving the tag
+/// first (not atomic against another writer of that target). Throws
+/// Error(already_exists) naming the digest the tag keeps.
+void tag_with(Target& target, const oci::Descriptor& desc, std::string_view reference, TagPolicy policy);
+
+/// tag_exists is the one Error(already_exists) for a tag that names
+/// `current` and may not be moved; its message names --force.
+Error tag_exists(std::string_view reference, const oci::Digest& current);
 
 /// is_valid_tag reports whether `reference` is a tag sealrun accepts:
 /// the distribution-spec tag grammar `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`.
