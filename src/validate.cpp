@@ -180,14 +180,15 @@ private:
     std::optional<oci::ImageManifest> read_manifest(const oci::Descriptor& d, const std::string& role);
     std::optional<oci::ImageIndex> read_index(const oci::Descriptor& d, const std::string& role);
 
-    void walk(const oci::Descriptor& d, const std::string& role);
-    void walk_children(const oci::ImageManifest& m, const std::string& role);
-    void walk_children(const oci::ImageIndex& i, const std::string& role);
-    void walk_subject(const std::optional<oci::Descriptor>& subject, const std::string& role);
+    // `depth` is how many levels below the root a node is (the root is 0).
+    void walk(const oci::Descriptor& d, const std::string& role, int depth);
+    void walk_children(const oci::ImageManifest& m, const std::string& role, int depth);
+    void walk_children(const oci::ImageIndex& i, const std::string& role, int depth);
+    void walk_subject(const std::optional<oci::Descriptor>& subject, const std::string& role, int depth);
 
     void validate_experiment(const oci::ImageIndex& index, bool by_annotation);
     std::optional<std::string> validate_part(const oci::Descriptor& d, PartKind kind, const RunContext& ctx);
-    std::optional<std::string> part_body(const oci::ImageManifest& m, PartKind kind, const RunContext& ctx);
+    std::optional<std::string> part_body(const oci::ImageManifest& m, PartKind kind, const RunContext& ctx, int depth);
     void check_codec(const oci::Descriptor& layer, const std::string& subject, const std::string& role);
 
     bool allowed_without_codec(std::string_view media_type) const;
@@ -345,32 +346,43 @@ std::optional<oci::ImageIndex> Validator::read_index(const oci::Descriptor& d, c
     });
 }
 
-// walk runs the generic checks on `d` and everything it reaches.
-void Validator::walk(const oci::Descriptor& d, const std::string& role) {
+// walk runs the generic checks on `d` and everything it reaches, down to
+// oci::max_graph_depth levels below the root (what copy() follows); a node
+// deeper than that is a failed "depth" check and is not read, so recursion
+// and memory stay bounded whatever the graph.
+void Validator::walk(const oci::Descriptor& d, const std::string& role, int depth) {
     if (!walked_.insert(key(d)).second) return;
+    if (depth > oci::max_graph_depth) {
+        fail("depth", d.digest.str(),
+             role + ": the graph is deeper than " + std::to_string(oci::max_graph_depth) +
+                 " levels below its root; not followed (copy refuses such a graph)");
+        return;
+    }
     if (oci::is_manifest_type(d.media_type)) {
-        if (auto m = read_manifest(d, role)) walk_children(*m, role);
+        if (auto m = read_manifest(d, role)) walk_children(*m, role, depth);
     } else if (oci::is_index_type(d.media_type)) {
-        if (auto i = read_index(d, role)) walk_children(*i, role);
+        if (auto i = read_index(d, role)) walk_children(*i, role, depth);
     } else {
         (void)read_blob(d, 0, role);
     }
 }
 
-void Validator::walk_children(const oci::ImageManifest& m, const std::string& role) {
-    walk_subject(m.subject, role);
-    walk(m.config, role + " config");
-    for (std::size_t i = 0; i < m.layers.size(); ++i) walk(m.layers[i], role + " layers[" + std::to_string(i) + "]");
+// walk_children walks what `m` (at `depth`) points to.
+void Validator::walk_children(const oci::ImageManifest& m, const std::string& role, int depth) {
+    walk_subject(m.subject, role, depth);
+    walk(m.config, role + " config", depth + 1);
+    for (std::size_t i = 0; i < m.layers.size(); ++i)
+        walk(m.layers[i], role + " layers[" + std::to_string(i) + "]", depth + 1);
 }
 
-void Validator::walk_children(const oci::ImageIndex& index, const std::string& role) {
-    walk_subject(index.subject, role);
+void Validator::walk_children(const oci::ImageIndex& index, const std::string& role, int depth) {
+    walk_subject(index.subject, role, depth);
     for (std::size_t i = 0; i < index.manifests.size(); ++i)
-        walk(index.manifests[i], role + " manifests[" + std::to_string(i) + "]");
+        walk(index.manifests[i], role + " manifests[" + std::to_string(i) + "]", depth + 1);
 }
 
 // A referrer's subject often lives elsewhere: followed when stored here.
-void Validator::walk_subject(const std::optional<oci::Descriptor>& subject, const std::string& role) {
+void Validator::walk_subject(const std::optional<oci::Descriptor>& subject, const std::string& role, int depth) {
     if (!subject) return;
     bool here = false;
     try {
@@ -380,7 +392,7 @@ void Validator::walk_subject(const std::optional<oci::Descriptor>& subject, cons
     } catch (const std::exception&) {
         here = true;  // let the read report the failure
     }
-    if (here) walk(*subject, role + " subject");
+    if (here) walk(*subject, role + " subject", depth + 1);
     else if (walked_.insert(key(*subject)).second)
         warn("digest", subject->digest.str(), role + " subject: not stored in this target; not followed");
 }
@@ -498,7 +510,7 @@ void Validator::run(std::string_view reference) {
                  "the index has annotation " + std::string(format::keys::artifact_type) + " = " +
                      std::string(format::experiment_artifact_type) + " but artifactType " + *index->artifact_type +
                      ": readers refuse it as an experiment; validated as a plain OCI index");
-        walk_children(*index, "index");
+        walk_children(*index, "index", 0);
     } else if (oci::is_manifest_type(root.media_type)) {
         report_.kind = "image-manifest";
         const auto m = read_manifest(root, "manifest");
@@ -509,14 +521,14 @@ void Validator::run(std::string_view reference) {
             const auto id = annotation(m->annotations, format::keys::run_id);
             ctx.subject = id ? "run " + *id : "run";
             ctx.role = ctx.subject + " manifest";
-            (void)part_body(*m, PartKind::run, ctx);
+            (void)part_body(*m, PartKind::run, ctx, 0);
         } else if (m->artifact_type == format::attachments_artifact_type) {
             report_.kind = "experiment-attachments";
             ctx.subject = "experiment";
             ctx.role = "experiment-attachments manifest";
-            (void)part_body(*m, PartKind::attachments, ctx);
+            (void)part_body(*m, PartKind::attachments, ctx, 0);
         } else {
-            walk_children(*m, "manifest");
+            walk_children(*m, "manifest", 0);
         }
     } else {
         fail("schema", root.digest.str(),
@@ -607,8 +619,8 @@ void Validator::validate_experiment(const oci::ImageIndex& index, bool by_annota
         ctx.experiment_name = name;
         (void)validate_part(index.manifests[*attachments_entry], PartKind::attachments, ctx);
     }
-    for (const auto i : foreign) walk(index.manifests[i], "manifests[" + std::to_string(i) + "]");
-    walk_subject(index.subject, "index");
+    for (const auto i : foreign) walk(index.manifests[i], "manifests[" + std::to_string(i) + "]", 1);
+    walk_subject(index.subject, "index", 0);
 
     // The experiment's status, and whether it sums up the runs'.
     Problems sp;
@@ -631,7 +643,7 @@ std::optional<std::string> Validator::validate_part(const oci::Descriptor& d, Pa
     if (!oci::is_manifest_type(d.media_type)) {
         fail("artifact-type", ctx.subject, ctx.role + ": the index entry is " + d.media_type + ", not an image manifest");
         if (ctx.entry_error) fail("run-id", ctx.subject, *ctx.entry_error);
-        walk(d, ctx.role);
+        walk(d, ctx.role, 1);
         return std::nullopt;
     }
     walked_.insert(key(d));
@@ -640,13 +652,14 @@ std::optional<std::string> Validator::validate_part(const oci::Descriptor& d, Pa
         if (ctx.entry_error) fail("run-id", ctx.subject, *ctx.entry_error);
         return std::nullopt;
     }
-    return part_body(*m, kind, ctx);
+    return part_body(*m, kind, ctx, 1);
 }
 
 // part_body applies SealedRun::open's checks (or those of the
 // experiment-attachments manifest) to a parsed manifest, then verifies and
 // decodes every layer.
-std::optional<std::string> Validator::part_body(const oci::ImageManifest& m, PartKind kind, const RunContext& ctx) {
+std::optional<std::string> Validator::part_body(const oci::ImageManifest& m, PartKind kind, const RunContext& ctx,
+                                                int depth) {
     const bool is_run = kind == PartKind::run;
     const auto artifact_type = is_run ? format::run_artifact_type : format::attachments_artifact_type;
     const auto config_type = is_run ? format::run_config_type : format::attachments_config_type;
@@ -662,7 +675,7 @@ std::optional<std::string> Validator::part_body(const oci::ImageManifest& m, Par
 
     auto generic_rest = [&] {
         if (ctx.entry_error) fail("run-id", ctx.subject, *ctx.entry_error);
-        walk_children(m, ctx.role);
+        walk_children(m, ctx.role, depth);
         return std::optional<std::string>{};
     };
     if (m.config.media_type != config_type) return generic_rest();
@@ -889,7 +902,7 @@ std::optional<std::string> Validator::part_body(const oci::ImageManifest& m, Par
         else
             (void)read_blob(layer, 0, where);
     }
-    walk_subject(m.subject, ctx.role);
+    walk_subject(m.subject, ctx.role, depth);
     return status;
 }
 

@@ -50,6 +50,8 @@ struct CheckResult {
     ///   "solves"            a run's solves
     ///   "title"             an attachment name / layer title is safe and matches
     ///   "codec"             an attachment has a codec that decodes its bytes
+    ///   "depth"             a node lies deeper than oci::max_graph_depth
+    ///                       levels below the root (not followed)
     std::string name;
     /// subject is what was checked: a digest ("sha256:…"), a run ("run 0"),
     /// an attachment ("run 0: result.json", "experiment: sweep.json"),

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "sealrun/error.h"
+#include "sealrun/oci/json.h"
 #include "sealrun/oci/manifest.h"
 
 namespace sealrun::content {
@@ -16,7 +17,6 @@ namespace {
 
 constexpr std::size_t default_concurrency = 4;
 constexpr int default_blob_attempts = 3;
-constexpr int max_graph_depth = 32;
 
 bool is_node(const oci::Descriptor& d) { return oci::is_manifest_type(d.media_type) || oci::is_index_type(d.media_type); }
 
@@ -74,9 +74,9 @@ struct Plan {
 };
 
 void walk(Target& src, Target& dst, const oci::Descriptor& d, Plan& plan, Hooks& hooks, int depth) {
-    if (depth > max_graph_depth)
+    if (depth > oci::max_graph_depth)
         throw Error(Errc::invalid_input, "copy", d.digest.str(),
-                    "graph is deeper than " + std::to_string(max_graph_depth) + " levels");
+                    "graph is deeper than " + std::to_string(oci::max_graph_depth) + " levels");
     if (!plan.seen.insert(d.digest).second) return;
     if (!is_node(d)) {  // checked by the workers, so the checks run in parallel too
         plan.blobs.push_back(d);

@@ -675,3 +675,25 @@ TEST_CASE("validate: attachments larger than max_blob_read are verified but not 
     }
     CHECK(validate(t, "v1", {.strict = true, .max_blob_read = 10}).failures() == 4);
 }
+
+TEST_CASE("validate: a chain of 10,000 nested indexes is one depth finding, not a crash") {
+    content::MemoryTarget t;
+    auto child = push_raw(t, std::string(oci::media_types::image_index),
+                          R"({"manifests":[],"mediaType":"application/vnd.oci.image.index.v1+json","schemaVersion":2})");
+    for (int i = 0; i < 10000; ++i) {
+        const nlohmann::json doc = {{"schemaVersion", 2},
+                                    {"mediaType", oci::media_types::image_index},
+                                    {"manifests", nlohmann::json::array({child.to_json()})}};
+        child = push_raw(t, std::string(oci::media_types::image_index), oci::canonical_json(doc));
+    }
+    t.tag(child, "deep");
+    const auto r = validate(t, "deep");
+    INFO(to_text(r));
+    CHECK_FALSE(r.ok());
+    const auto depth = named(r, "depth");
+    REQUIRE(depth.size() == 1);
+    CHECK(contains(depth[0].message, "deeper than " + std::to_string(oci::max_graph_depth) + " levels"));
+    CHECK(r.failures() == 1);
+    // Only the levels copy() would follow were read.
+    CHECK(named(r, "schema").size() == static_cast<std::size_t>(oci::max_graph_depth) + 1);
+}

@@ -19,6 +19,12 @@ inline constexpr std::size_t max_manifest_size = 4 * 1024 * 1024;
 /// from exhausting the stack in nlohmann's recursive copy and dump.
 inline constexpr std::size_t max_json_depth = 1000;
 
+/// max_graph_depth is how many levels below a root (indexes in indexes,
+/// manifests, their subjects and blobs) copy() follows and validate()
+/// checks; a deeper graph is refused (copy) or reported (validate), so a
+/// hostile chain of nested indexes costs neither stack nor memory.
+inline constexpr int max_graph_depth = 32;
+
 /// canonical_json returns `value` with object keys sorted bytewise and no
 /// insignificant whitespace, so equal content always gives equal bytes and
 /// so equal digests. Throws Error(invalid_input) on strings that are not
