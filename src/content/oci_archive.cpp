@@ -4,8 +4,10 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include "sealrun/error.h"
+#include "sealrun/content/target.h"
 #include "sealrun/path.h"
 #include "util/archive.h"
 #include "util/fs.h"
@@ -16,6 +18,21 @@ namespace fs = std::filesystem;
 
 namespace {
 constexpr std::size_t max_entries = 1000000;
+
+// layout_name reports whether `rel` is a name an OCI layout holds:
+// oci-layout, index.json, blobs/, blobs/<alg>/ and blobs/<alg>/<encoded>
+// for a well-formed digest. Anything else in an archive is not unpacked.
+bool layout_name(const std::string& rel, bool dir) {
+    if (!dir && (rel == "oci-layout" || rel == "index.json")) return true;
+    if (!rel.starts_with("blobs")) return false;
+    if (rel == "blobs") return dir;
+    if (!rel.starts_with("blobs/")) return false;
+    const auto alg = rel.substr(6, rel.find('/', 6) == std::string::npos ? std::string::npos : rel.find('/', 6) - 6);
+    if (alg.empty() || alg.size() > 64) return false;
+    if (rel.size() == 6 + alg.size()) return dir;
+    const auto encoded = rel.substr(6 + alg.size() + 1);
+    return !dir && encoded.find('/') == std::string::npos && is_digest_reference(alg + ":" + encoded);
+}
 }
 
 void export_archive(const fs::path& layout, const fs::path& archive) {
@@ -66,12 +83,23 @@ void import_archive(const fs::path& archive, const fs::path& layout) {
     std::error_code ec;
     if (fs::exists(layout) && !fs::is_empty(layout))
         throw Error(Errc::already_exists, "import", layout.string(), "the destination folder is not empty");
+    // O_NONBLOCK: a FIFO must not block the open; it is refused just below.
+    util::Fd fd(::open(archive.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+    if (!fd) util::throw_errno("open", archive);
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) util::throw_errno("stat", archive);
+    if (!S_ISREG(st.st_mode)) throw Error(Errc::invalid_input, "import", archive.string(), "not a regular file");
+    ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
+    // An uncompressed tar holds its entries' bytes: what it unpacks to can
+    // never exceed the file's own size, unless it lies (sparse entries).
+    const auto budget = static_cast<std::uint64_t>(st.st_size);
+    std::uint64_t written = 0;
     fs::create_directories(layout, ec);
     if (ec) throw Error(Errc::io, "create directory", layout.string(), ec.message());
     util::ArchiveRead a(archive_read_new());
     archive_read_support_format_tar(a.get());
     archive_read_support_format_gnutar(a.get());
-    util::check(a.get(), archive_read_open_filename(a.get(), archive.c_str(), 1 << 20), "import", archive.string());
+    util::check(a.get(), archive_read_open_fd(a.get(), fd.get(), 1 << 20), "import", archive.string());
     archive_entry* entry = nullptr;
     std::vector<std::byte> buf(1 << 20);
     for (std::size_t count = 0;; ++count) {
@@ -84,27 +112,39 @@ void import_archive(const fs::path& archive, const fs::path& layout) {
         const auto type = archive_entry_filetype(entry);
         if (archive_entry_hardlink(entry) != nullptr || (type != AE_IFREG && type != AE_IFDIR))
             throw Error(Errc::invalid_input, "import", rel, "an oci-archive holds only files and folders");
-        // Refuse to write through anything but real folders created here.
-        fs::path p = layout;
-        for (const auto& part : fs::path(rel).parent_path()) {
-            p /= part;
-            if (fs::is_symlink(fs::symlink_status(p))) throw Error(Errc::invalid_input, "import", rel, "path crosses a symlink");
-        }
+        if (!layout_name(rel, type == AE_IFDIR)) continue;  // not part of a layout: never written
         const auto target = layout / rel;
         if (type == AE_IFDIR) {
             fs::create_directories(target, ec);
             if (ec) throw Error(Errc::io, "create directory", target.string(), ec.message());
             continue;
         }
+        if (archive_entry_sparse_count(entry) > 0)
+            throw Error(Errc::invalid_input, "import", rel, "sparse entries are refused");
+        const auto declared = archive_entry_size_is_set(entry) != 0 ? archive_entry_size(entry) : -1;
+        if (declared < 0 || static_cast<std::uint64_t>(declared) > budget - written)
+            throw Error(Errc::invalid_input, "import", rel,
+                        "declares " + std::to_string(declared) + " bytes, more than the archive's " +
+                            std::to_string(budget) + " bytes can hold");
+        // Refuse to write through anything but real folders created here.
+        fs::path p = layout;
+        for (const auto& part : fs::path(rel).parent_path()) {
+            p /= part;
+            if (fs::is_symlink(fs::symlink_status(p))) throw Error(Errc::invalid_input, "import", rel, "path crosses a symlink");
+        }
         fs::create_directories(target.parent_path(), ec);
         if (ec) throw Error(Errc::io, "create directory", target.parent_path().string(), ec.message());
-        util::Fd fd(::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
-        if (!fd) util::throw_errno("create", target);
-        for (;;) {
+        util::Fd out(::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+        if (!out) util::throw_errno("create", target);
+        for (std::uint64_t entry_written = 0;;) {
             const auto n = archive_read_data(a.get(), buf.data(), buf.size());
             if (n < 0) util::throw_archive(a.get(), "import", rel);
             if (n == 0) break;
-            util::write_all(fd.get(), std::span(buf).first(static_cast<std::size_t>(n)), target);
+            entry_written += static_cast<std::uint64_t>(n);
+            written += static_cast<std::uint64_t>(n);
+            if (entry_written > static_cast<std::uint64_t>(declared) || written > budget)
+                throw Error(Errc::invalid_input, "import", rel, "holds more bytes than it declares");
+            util::write_all(out.get(), std::span(buf).first(static_cast<std::size_t>(n)), target);
         }
     }
 }
