@@ -35,11 +35,22 @@ void global_init() {
     std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-// The one place curl's codes become sealrun errors.
+// The one place curl's codes become sealrun errors. A URL curl will not
+// speak is the peer's fault and never heals by retrying; everything else
+// (refused or reset connections, missed deadlines, TLS failures) is a
+// network error the repository may retry.
 [[noreturn]] void throw_curl(CURLcode code, const std::string& reason_text, const std::string& method,
                              const std::string& url) {
     const std::string reason = !reason_text.empty() ? reason_text : curl_easy_strerror(code);
-    throw Error(Errc::network, method, url, reason + " (curl " + std::to_string(static_cast<int>(code)) + ")");
+    const bool bad_url = code == CURLE_UNSUPPORTED_PROTOCOL || code == CURLE_URL_MALFORMAT;
+    throw Error(bad_url ? Errc::protocol : Errc::network, method, url,
+                reason + " (curl " + std::to_string(static_cast<int>(code)) + ")");
+}
+
+std::string cap_text(std::size_t bytes) {
+    if (bytes % (1 << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
+    if (bytes % (1 << 10) == 0) return std::to_string(bytes >> 10) + " KiB";
+    return std::to_string(bytes) + " bytes";
 }
 
 std::string lower(std::string s) {
@@ -91,6 +102,8 @@ struct Http::Job {
     bool streamed = false;
     bool checked = false;
     std::function<void(const Response&)> on_response;
+    std::size_t header_bytes = 0;  // the response's header section so far
+    bool cut = false;              // an error body reached its cap: the transfer was stopped on purpose
 
     std::mutex mu;
     std::condition_variable cv;
@@ -140,7 +153,15 @@ struct Http::Job {
     static size_t on_header(char* data, size_t size, size_t n, void* self) {
         auto* j = static_cast<Job*>(self);
         const std::string_view line(data, size * n);
+        j->header_bytes += line.size();
+        if (j->header_bytes > max_header_bytes) {  // an endless header section: stop receiving it
+            std::lock_guard lock(j->mu);
+            j->error = std::make_exception_ptr(Error(Errc::too_large, j->request.method, j->request.url,
+                                                     "response headers exceed " + cap_text(max_header_bytes)));
+            return 0;  // aborts the transfer
+        }
         if (line.starts_with("HTTP/")) {  // a new response (after 100 Continue)
+            j->header_bytes = line.size();
             j->response.headers.clear();
             const auto sp = line.find(' ');
             if (sp != std::string_view::npos)
@@ -162,7 +183,17 @@ struct Http::Job {
             const auto cap = success ? j->request.max_body : std::min(j->request.max_body, error_body_cap);
             const auto room = cap - std::min(cap, resp.body.size());
             resp.body.append(data, std::min(room, len));
-            return len;
+            if (len <= room) return len;
+            // Past the cap: stop the transfer now rather than receive (and
+            // drop) whatever the peer keeps sending.
+            if (success) {
+                std::lock_guard lock(j->mu);
+                j->error = std::make_exception_ptr(Error(Errc::too_large, j->request.method, j->request.url,
+                                                         "response body exceeds " + cap_text(cap)));
+            } else {
+                j->cut = true;  // the status decides the error; the message needs no more
+            }
+            return CURL_WRITEFUNC_ERROR;
         }
         if (!j->checked) {
             j->checked = true;
@@ -329,7 +360,8 @@ private:
                                        : version == CURL_HTTP_VERSION_1_0 ? 10
                                        : version == CURL_HTTP_VERSION_1_1 ? 11
                                                                           : 0;
-            j->result = result;
+            // An error body cut at its cap ends the transfer early on purpose.
+            j->result = result == CURLE_WRITE_ERROR && j->cut ? CURLE_OK : result;
             j->curl_error = j->easy->errbuf;
             j->done = true;
         }
@@ -346,7 +378,7 @@ private:
     std::thread thread_;
 };
 
-Http::Http(TlsOptions tls) : tls_(std::move(tls)) {
+Http::Http(TlsOptions tls, Deadlines deadlines) : tls_(std::move(tls)), deadlines_(deadlines) {
     global_init();
     engine_ = std::make_unique<Engine>(*this);
 }
@@ -388,13 +420,17 @@ std::shared_ptr<Http::Job> Http::prepare(Request r) {
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, job->header_list.get());
     curl_easy_setopt(h, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
     curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);  // prefer a stream on a live HTTP/2 connection
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
-    // A stalled transfer (under 1 byte/s for 60 s) is a failure, not a hang.
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+    // A stalled transfer is a failure, not a hang: headers that never come,
+    // a drip-fed body and a body that stops mid-way all fall under the speed
+    // limit (curl averages over the last seconds, so a byte now and then
+    // does not count as progress). Paused transfers are not checked.
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, std::max(deadlines_.connect_timeout_s, 1L));
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, std::max(deadlines_.low_speed_limit, 1L));
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, std::max(deadlines_.stall_timeout_s, 1L));
     curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 512L * 1024);
     curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 2L * 1024 * 1024);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -563,6 +599,14 @@ std::string resolve_url(const std::string& base, const std::string& location) {
     if (curl_url_set(u.get(), CURLUPART_URL, location.c_str(), 0) != CURLUE_OK)
         throw Error(Errc::protocol, "resolve url", location.substr(0, 300), "not a URL reference");
     char* out = nullptr;
+    if (curl_url_get(u.get(), CURLUPART_SCHEME, &out, 0) != CURLUE_OK || out == nullptr)
+        throw Error(Errc::protocol, "resolve url", location.substr(0, 300), "has no scheme");
+    const auto scheme = lower(out);
+    curl_free(out);
+    out = nullptr;
+    if (scheme != "http" && scheme != "https")
+        throw Error(Errc::protocol, "resolve url", location.substr(0, 300),
+                    "leads to an unsupported scheme (only http and https are followed)");
     if (curl_url_get(u.get(), CURLUPART_URL, &out, 0) != CURLUE_OK || out == nullptr)
         throw Error(Errc::protocol, "resolve url", location.substr(0, 300), "cannot be resolved");
     std::string s(out);

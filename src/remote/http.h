@@ -13,6 +13,7 @@
 // while memory stays bounded.
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -32,11 +33,26 @@ struct TlsOptions {
     std::string ca_file;    // extra CA bundle
 };
 
+// Deadlines bound every request in time (see RepositoryOptions): a
+// connection must be up within `connect_timeout_s`, and a transfer moving
+// fewer than `low_speed_limit` bytes/s (either way, headers included) for
+// `stall_timeout_s` seconds fails with Error(network). A transfer paused
+// because its reader is busy is not stalled.
+struct Deadlines {
+    long connect_timeout_s = 10;
+    long low_speed_limit = 1024;
+    long stall_timeout_s = 30;
+};
+
+// max_header_bytes caps a response's header section; a longer one fails the
+// request with Error(too_large).
+inline constexpr std::size_t max_header_bytes = 256 << 10;
+
 struct Response {
     long status = 0;
     long http_version = 0;  // 11 for HTTP/1.1, 20 for HTTP/2
     std::vector<std::pair<std::string, std::string>> headers;  // names lowercased
-    std::string body;                                          // capped at Request::max_body
+    std::string body;                                          // at most Request::max_body bytes
     // header returns the first header `name` (lowercase), if present.
     std::optional<std::string> header(std::string_view name) const;
     // all returns every value of header `name`.
@@ -58,19 +74,26 @@ struct Request {
     std::string url;
     std::vector<std::string> headers;  // "Name: value"
     Body body;
-    std::size_t max_body = 1 << 20;  // response bytes kept; the rest is dropped
+    // max_body caps the response body. A success (2xx) body that passes it
+    // fails the request with Error(too_large) the moment it does; any other
+    // body (only read for an error message) is cut at min(max_body, 64 KiB)
+    // and the transfer stopped there, so the status still decides. Streamed
+    // downloads (open_get) are bounded by their reader instead.
+    std::size_t max_body = 1 << 20;
 };
 
 class Http {
 public:
-    explicit Http(TlsOptions tls);
+    explicit Http(TlsOptions tls, Deadlines deadlines = {});
     ~Http();
     Http(const Http&) = delete;
     Http& operator=(const Http&) = delete;
 
     // perform sends one request and waits for the whole response. Throws
-    // Error(network) for transport failures (with curl's reason). Safe to
-    // call from many threads at once.
+    // Error(network) for transport failures and missed deadlines (with
+    // curl's reason), Error(protocol) for a URL curl will not speak (any
+    // scheme but http and https), Error(too_large) for a body or header
+    // section past its cap. Safe to call from many threads at once.
     Response perform(const Request& request);
 
     // open_get starts a GET whose body is read pull-style through the
@@ -98,6 +121,7 @@ private:
     friend class PullStream;
 
     TlsOptions tls_;
+    Deadlines deadlines_;
     std::mutex mu_;
     std::vector<std::unique_ptr<Easy>> pool_;
     std::atomic<std::int64_t> connections_{0};
@@ -106,6 +130,10 @@ private:
 };
 
 // resolve_url resolves `location` (absolute or relative) against `base`.
+// Throws Error(protocol) unless the result is an http or https URL: it is
+// the one door through which a peer's URLs (redirects, upload locations,
+// pagination links) enter, so a `file://` or `ftp://` Location fails here,
+// at once and not retried.
 std::string resolve_url(const std::string& base, const std::string& location);
 // origin returns "scheme://host:port" of an absolute URL (port made explicit).
 std::string origin(const std::string& url);

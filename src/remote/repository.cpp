@@ -29,7 +29,10 @@ std::string strip_params(std::string mt) {
 Repository::Impl::Impl(const Reference& r, RepositoryOptions o) : ref(r), options(std::move(o)) {
     if (ref.registry.empty() || ref.repository.empty())
         throw Error(Errc::invalid_input, "open repository", ref.str(), "needs a registry and a repository");
-    http = std::make_unique<detail::Http>(detail::TlsOptions{options.insecure, options.ca_file});
+    http = std::make_unique<detail::Http>(detail::TlsOptions{options.insecure, options.ca_file},
+                                          detail::Deadlines{.connect_timeout_s = static_cast<long>(options.connect_timeout.count()),
+                                                            .low_speed_limit = static_cast<long>(options.low_speed_limit),
+                                                            .stall_timeout_s = static_cast<long>(options.stall_timeout.count())});
     auto creds = options.credentials ? options.credentials : detail::docker_credentials(ref.registry, options.docker_config);
     auth = std::make_unique<detail::Auth>(*http, options.plain_http ? "http://" + ref.registry : "https://" + ref.registry,
                                           std::move(creds));
@@ -67,7 +70,8 @@ const std::string& Repository::Impl::ensure_base() {
 
 std::string Repository::Impl::url(const std::string& path) { return ensure_base() + "/v2/" + ref.repository + path; }
 
-void Repository::Impl::backoff(int attempt, const Response* resp) const {
+bool Repository::Impl::retry(int attempt, std::chrono::steady_clock::time_point since, const Response* resp) const {
+    if (attempt >= options.max_attempts) return false;
     auto delay = options.backoff * (1 << std::min(attempt - 1, 10));
     if (delay > options.max_backoff) delay = options.max_backoff;
     if (resp != nullptr) {
@@ -81,12 +85,15 @@ void Repository::Impl::backoff(int attempt, const Response* resp) const {
         }
     }
     thread_local std::mt19937 rng{std::random_device{}()};
-    const auto jitter = std::uniform_int_distribution<long>(0, delay.count() / 4 + 1)(rng);
-    std::this_thread::sleep_for(delay + std::chrono::milliseconds(jitter));
+    const auto wait = delay + std::chrono::milliseconds(std::uniform_int_distribution<long>(0, delay.count() / 4 + 1)(rng));
+    if (std::chrono::steady_clock::now() + wait - since > options.retry_budget) return false;
+    std::this_thread::sleep_for(wait);
+    return true;
 }
 
 Response Repository::Impl::send(Request r, const std::string& scope, bool idempotent) {
     const auto own_origin = detail::origin(ensure_base());
+    const auto started = std::chrono::steady_clock::now();
     int auth_rounds = 0;
     int redirects = 0;
     for (int attempt = 1;; ++attempt) {
@@ -97,10 +104,7 @@ Response Repository::Impl::send(Request r, const std::string& scope, bool idempo
         try {
             resp = http->perform(req);
         } catch (const Error& e) {
-            if (e.code() == Errc::network && idempotent && attempt < options.max_attempts) {
-                backoff(attempt, nullptr);
-                continue;
-            }
+            if (e.code() == Errc::network && idempotent && retry(attempt, started, nullptr)) continue;
             throw;
         }
         if (resp.status == 401 && detail::origin(req.url) == own_origin && auth_rounds < 2 &&
@@ -116,10 +120,7 @@ Response Repository::Impl::send(Request r, const std::string& scope, bool idempo
             --attempt;
             continue;
         }
-        if (retryable_status(resp.status) && idempotent && attempt < options.max_attempts) {
-            backoff(attempt, &resp);
-            continue;
-        }
+        if (retryable_status(resp.status) && idempotent && retry(attempt, started, &resp)) continue;
         return resp;
     }
 }

@@ -2,6 +2,7 @@
 // Repository internals shared by repository.cpp (manifests, tags,
 // referrers) and blobs.cpp (blob transfer).
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,8 +42,12 @@ struct Repository::Impl {
     // registry's error code and message when its body holds them.
     [[noreturn]] void fail(const detail::Response& resp, const std::string& op, const std::string& subject) const;
 
-    // backoff sleeps before attempt `attempt` (1-based), honouring Retry-After.
-    void backoff(int attempt, const detail::Response* resp) const;
+    // retry decides whether an operation begun (or last making progress) at
+    // `since` may follow its failed attempt `attempt` (1-based) with another:
+    // false once max_attempts are used or the backoff (honouring the
+    // response's Retry-After) would end past options.retry_budget; else it
+    // sleeps the backoff and returns true.
+    bool retry(int attempt, std::chrono::steady_clock::time_point since, const detail::Response* resp) const;
 };
 
 // retryable_status says whether a request answered with `status` may be

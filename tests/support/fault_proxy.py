@@ -36,6 +36,23 @@ Faults (JSON objects, from --fault or POST /_proxy/faults):
     "relocate"        forward, then point the response's Location header
                       at the origin "location" (keeping its path and query),
                       as a registry does when uploads go to blob storage
+  Hostile kinds (a registry that tries to hang or exhaust its client):
+    "endless"         answer "status" (default 200) with "headers" (a list
+                      of [name, value]) and a chunked body that never ends
+                      ("x" bytes as fast as the client reads)
+    "drip"            forward, sending the response body one byte every
+                      "interval_ms" after its first "after_bytes" bytes
+    "stall"           forward the response head and "after_bytes" body bytes,
+                      then send nothing more
+    "silent"          read the request, then never send a response head
+    "endless_head"    answer a status line and header lines that never end
+    "set_header"      forward, with the response header "name" set to
+                      "value" (added when absent); a lying Content-Length on
+                      a body is honoured: at most that many bytes are sent,
+                      then the connection is closed
+  Each of them holds a connection for at most "max_ms" (default 20000)
+  before closing it, and lets go as soon as the client closes: the proxy
+  never runs on by itself. "respond" also sends "headers".
   A fault counts as fired (and uses up one of its times) only when it
   actually takes effect.
 
@@ -56,6 +73,7 @@ import base64
 import json
 import os
 import re
+import select
 import socket
 import struct
 import sys
@@ -228,8 +246,25 @@ def relocated(location, new_origin):
     return new_origin.rstrip("/") + rest
 
 
+def hold(conn, seconds):
+    """Keeps conn open, sending nothing, until the peer closes it or
+    `seconds` pass."""
+    deadline = time.monotonic() + seconds
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        try:
+            ready, _, _ = select.select([conn.sock], [], [], min(left, 0.5))
+            if ready and not conn.sock.recv(65536):
+                return  # the peer closed
+        except OSError:
+            return
+
+
 class Fault:
-    KINDS = {"respond", "drop", "delay", "reset_response", "flip_byte", "reset_request", "redirect", "relocate"}
+    KINDS = {"respond", "drop", "delay", "reset_response", "flip_byte", "reset_request", "redirect", "relocate",
+             "endless", "drip", "stall", "silent", "set_header", "endless_head"}
 
     def __init__(self, fid, spec):
         self.id = fid
@@ -247,8 +282,15 @@ class Fault:
         self.offset = int(spec.get("offset", 0))
         self.delay_ms = int(spec.get("delay_ms", 0))
         self.location = spec.get("location") or ""
+        self.headers = [(str(k), str(v)) for k, v in spec.get("headers") or []]
+        self.name = spec.get("name") or ""
+        self.value = str(spec.get("value") or "")
+        self.interval_ms = int(spec.get("interval_ms", 500))
+        self.max_ms = int(spec.get("max_ms", 20000))
         if self.kind == "redirect" and "status" not in spec:
             self.status = 307
+        if self.kind == "endless" and "status" not in spec:
+            self.status = 200
         self.fired = 0
 
     def matches(self, method, target):
@@ -259,7 +301,8 @@ class Fault:
         return {"id": self.id, "kind": self.kind, "method": self.method, "path": self.path,
                 "times": self.times, "status": self.status, "retry_after": self.retry_after,
                 "after_bytes": self.after_bytes, "offset": self.offset, "delay_ms": self.delay_ms,
-                "location": self.location, "fired": self.fired}
+                "location": self.location, "headers": self.headers, "name": self.name, "value": self.value,
+                "interval_ms": self.interval_ms, "max_ms": self.max_ms, "fired": self.fired}
 
 
 class Proxy:
@@ -391,10 +434,20 @@ class Proxy:
             self.read_whole(client, framing, length, False)
             self.send_simple(client, 401, "Unauthorized", body, challenge, close=not keep_alive)
             return keep_alive
-        fault = self.first_firing({"drop", "respond", "redirect"}, method, target)
+        fault = self.first_firing({"drop", "respond", "redirect", "endless", "silent", "endless_head"}, method, target)
         if fault is not None:
             record["fault"] = fault.kind
             if fault.kind == "drop":
+                client.reset()
+                raise Reset()
+            if fault.kind == "silent":
+                self.read_whole(client, framing, length, expect)
+                hold(client, fault.max_ms / 1000.0)
+                client.reset()
+                raise Reset()
+            if fault.kind in ("endless", "endless_head"):
+                self.read_whole(client, framing, length, expect)
+                self.send_endless(client, fault, record, fault.kind == "endless_head")
                 client.reset()
                 raise Reset()
             if fault.kind == "redirect":
@@ -408,7 +461,7 @@ class Proxy:
                       502: "Bad Gateway", 504: "Gateway Timeout"}.get(code, "Injected")
             err = {429: "TOOMANYREQUESTS", 503: "UNAVAILABLE"}.get(code, "UNKNOWN")
             body = json.dumps({"errors": [{"code": err, "message": "injected by fault proxy"}]}).encode()
-            extra = []
+            extra = list(fault.headers)
             if fault.retry_after is not None:
                 extra.append(("Retry-After", str(fault.retry_after)))
             record["status"] = code
@@ -441,6 +494,32 @@ class Proxy:
             return self.forward_response(client, up, method, target, record, keep_alive)
         finally:
             up.close()
+
+    def send_endless(self, client, fault, record, in_head=False):
+        """A response head, then body chunks (or, in_head, header lines
+        without end) until the client gives up or fault.max_ms pass."""
+        record["status"] = fault.status
+        if in_head:
+            client.sendall(b"HTTP/1.1 %d Endless\r\n" % fault.status)
+            piece = b"".join(b"X-Pad-%d: %s\r\n" % (i, b"x" * 100) for i in range(500))
+            chunk = piece
+        else:
+            headers = list(fault.headers) + [("Transfer-Encoding", "chunked")]
+            client.sendall(head_bytes("HTTP/1.1 %d Endless" % fault.status, headers))
+            piece = b"x" * 65536
+            chunk = b"%x\r\n" % len(piece) + piece + b"\r\n"
+        deadline = time.monotonic() + fault.max_ms / 1000.0
+        client.sock.settimeout(1.0)
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    client.sendall(chunk)
+                except socket.timeout:
+                    continue  # the client is not reading right now
+                with self.lock:
+                    record["response_bytes"] += len(piece)
+        except OSError:
+            pass  # the client went away
 
     def read_whole(self, client, framing, length, expect):
         if framing is None:
@@ -503,15 +582,63 @@ class Proxy:
                 record["fault"] = fault.kind
                 out_headers = [(k, relocated(v, fault.location) if k.lower() == "location" else v)
                                for k, v in out_headers]
+        claimed = None  # a lying Content-Length: the body bytes the client is promised
+        fault = self.first_firing({"set_header"}, method, target)
+        if fault is not None:
+            record["fault"] = fault.kind
+            out_headers = [(k, v) for k, v in out_headers if k.lower() != fault.name.lower()]
+            out_headers.append((fault.name, fault.value))
+            if fault.name.lower() == "content-length" and method != "HEAD" and framing != "close":
+                claimed = int(fault.value)
+                # chunked framing is dropped: the client now reads plain bytes
+                out_headers = [(k, v) for k, v in out_headers if k.lower() != "transfer-encoding"]
+                keep_alive = False
         client.sendall(head_bytes(lines[0], out_headers))
 
         resets = self.candidates({"reset_response"}, method, target)
         flips = self.candidates({"flip_byte"}, method, target)
+        stall = self.first_firing({"stall"}, method, target)
+        drip = self.first_firing({"drip"}, method, target)
+        for f in (stall, drip):
+            if f is not None:
+                record["fault"] = f.kind
+        if stall is not None and stall.after_bytes == 0:
+            hold(client, stall.max_ms / 1000.0)
+            client.reset()
+            raise Reset()
         sent = [0]
+        started = time.monotonic()
 
         def emit(kind, data):
-            if kind != "data":
+            if claimed is not None:
+                if kind != "data":
+                    return  # chunk framing: the client reads a plain body now
+                data = data[:max(0, claimed - sent[0])]
+                if not data:
+                    return
+            elif kind != "data":
                 client.sendall(data)
+                return
+            if stall is not None and sent[0] + len(data) >= stall.after_bytes:
+                keep = stall.after_bytes - sent[0]
+                client.sendall(data[:keep])
+                record["response_bytes"] += keep
+                hold(client, stall.max_ms / 1000.0)
+                client.reset()
+                raise Reset()
+            if drip is not None and sent[0] + len(data) > drip.after_bytes:
+                fast = max(0, drip.after_bytes - sent[0])
+                client.sendall(data[:fast])
+                sent[0] += fast
+                record["response_bytes"] += fast
+                for i in range(fast, len(data)):
+                    if time.monotonic() - started > drip.max_ms / 1000.0:
+                        client.reset()
+                        raise Reset()
+                    time.sleep(drip.interval_ms / 1000.0)
+                    client.sendall(data[i:i + 1])
+                    sent[0] += 1
+                    record["response_bytes"] += 1
                 return
             for fault in flips:
                 pos = fault.offset - sent[0]
@@ -532,6 +659,9 @@ class Proxy:
             client.sendall(data)
 
         stream_body(up, framing, length, emit)
+        if claimed is not None:
+            client.close()  # promised more than there was, or less: the connection ends here
+            raise Reset()
         return keep_alive
 
     def control(self, client, method, target, body):

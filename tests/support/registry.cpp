@@ -601,9 +601,46 @@ Fault Fault::relocate(std::string method, std::string path, std::string origin, 
     return f;
 }
 
+Fault Fault::endless(std::string method, std::string path, int status,
+                     std::vector<std::pair<std::string, std::string>> headers, int times) {
+    auto f = make_fault(Kind::endless, std::move(method), std::move(path), times);
+    f.status = status;
+    f.headers = std::move(headers);
+    return f;
+}
+
+Fault Fault::drip(std::string method, std::string path, int interval_ms, std::uint64_t after_bytes, int times) {
+    auto f = make_fault(Kind::drip, std::move(method), std::move(path), times);
+    f.interval_ms = interval_ms;
+    f.bytes = after_bytes;
+    return f;
+}
+
+Fault Fault::stall(std::string method, std::string path, std::uint64_t after_bytes, int times) {
+    auto f = make_fault(Kind::stall, std::move(method), std::move(path), times);
+    f.bytes = after_bytes;
+    return f;
+}
+
+Fault Fault::silent(std::string method, std::string path, int times) {
+    return make_fault(Kind::silent, std::move(method), std::move(path), times);
+}
+
+Fault Fault::endless_head(std::string method, std::string path, int times) {
+    return make_fault(Kind::endless_head, std::move(method), std::move(path), times);
+}
+
+Fault Fault::set_header(std::string method, std::string path, std::string name, std::string value, int times) {
+    auto f = make_fault(Kind::set_header, std::move(method), std::move(path), times);
+    f.name = std::move(name);
+    f.value = std::move(value);
+    return f;
+}
+
 nlohmann::json Fault::to_json() const {
-    static const char* names[] = {"respond",   "drop",          "delay",    "reset_response",
-                                  "flip_byte", "reset_request", "redirect", "relocate"};
+    static const char* names[] = {"respond",  "drop",     "delay",   "reset_response", "flip_byte", "reset_request",
+                                  "redirect", "relocate", "endless", "drip",           "stall",     "silent",
+                                  "set_header", "endless_head"};
     nlohmann::json j = {
         {"kind", names[static_cast<int>(kind)]},
         {"method", method},
@@ -614,6 +651,11 @@ nlohmann::json Fault::to_json() const {
         {"offset", bytes},
         {"delay_ms", delay_ms},
         {"location", location},
+        {"headers", headers},
+        {"name", name},
+        {"value", value},
+        {"interval_ms", interval_ms},
+        {"max_ms", max_ms},
     };
     if (retry_after >= 0) j["retry_after"] = retry_after;
     return j;

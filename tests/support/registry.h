@@ -235,6 +235,15 @@ struct Fault {
         reset_request,   // reset after forwarding `bytes` request-body bytes (body must be longer)
         redirect,        // answer `status` (307) with Location `location` ("{target}" = request target)
         relocate,        // forward, with the response's Location moved to the origin `location`
+        // Hostile kinds: each holds a connection at most `max_ms`, and lets
+        // go as soon as the client closes it.
+        endless,     // answer `status` (200) + `headers` with a chunked body that never ends
+        drip,        // forward, the body one byte every `interval_ms` after its first `bytes`
+        stall,       // forward the head and `bytes` body bytes, then send nothing more
+        silent,      // read the request, never answer
+        set_header,  // forward with response header `name` set to `value` (a lying
+                     // Content-Length on a body: at most that many bytes, then close)
+        endless_head,  // answer a status line and header lines that never end
     };
     Kind kind = Kind::respond;
     std::string method;
@@ -245,6 +254,11 @@ struct Fault {
     int retry_after = -1;     // respond: Retry-After seconds when >= 0
     int delay_ms = 0;         // delay
     std::string location;     // redirect, relocate
+    std::vector<std::pair<std::string, std::string>> headers;  // respond, endless: extra response headers
+    std::string name;         // set_header
+    std::string value;        // set_header
+    int interval_ms = 500;    // drip
+    int max_ms = 20000;       // hostile kinds: the longest a connection is held
 
     static Fault respond(std::string method, std::string path, int status = 503, int times = 1);
     // throttle answers 429 with `Retry-After: retry_after_s`.
@@ -256,6 +270,13 @@ struct Fault {
     static Fault reset_request(std::string method, std::string path, std::uint64_t after_bytes, int times = 1);
     static Fault redirect(std::string method, std::string path, std::string location, int times = 1);
     static Fault relocate(std::string method, std::string path, std::string origin, int times = 1);
+    static Fault endless(std::string method, std::string path, int status = 200,
+                         std::vector<std::pair<std::string, std::string>> headers = {}, int times = 1);
+    static Fault drip(std::string method, std::string path, int interval_ms, std::uint64_t after_bytes = 0, int times = 1);
+    static Fault stall(std::string method, std::string path, std::uint64_t after_bytes = 0, int times = 1);
+    static Fault silent(std::string method, std::string path, int times = 1);
+    static Fault endless_head(std::string method, std::string path, int times = 1);
+    static Fault set_header(std::string method, std::string path, std::string name, std::string value, int times = 1);
 
     nlohmann::json to_json() const;
 };

@@ -43,6 +43,22 @@ struct RepositoryOptions {
     /// First backoff delay; doubles per attempt up to max_backoff.
     std::chrono::milliseconds backoff{200};
     std::chrono::milliseconds max_backoff{5000};
+    /// retry_budget bounds the time one operation spends retrying: no new
+    /// attempt starts once this much time has passed since the operation
+    /// began (for a download: since it last received a byte), nor when its
+    /// backoff (or the registry's Retry-After) would end past it. With the
+    /// defaults a registry that stalls fails a step within about a minute
+    /// (two stalled attempts), at worst retry_budget + connect_timeout +
+    /// stall_timeout (85 s).
+    std::chrono::seconds retry_budget{45};
+    /// connect_timeout bounds connecting (TCP and TLS) to the registry.
+    std::chrono::seconds connect_timeout{10};
+    /// stall_timeout and low_speed_limit make a request that moves fewer
+    /// than low_speed_limit bytes per second for stall_timeout fail with
+    /// Error(network): headers that never come, a drip-fed body, a transfer
+    /// that stops mid-way. (Whole seconds; at least 1.)
+    std::chrono::seconds stall_timeout{30};
+    std::size_t low_speed_limit = 1024;
     /// Blobs up to this size upload in one POST + PUT; larger ones in
     /// chunks (at least the registry's OCI-Chunk-Min-Length).
     std::size_t monolithic_limit = 4 << 20;
