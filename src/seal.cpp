@@ -179,7 +179,7 @@ oci::Descriptor Experiment::commit(content::Target& dst, std::string_view tag, c
     auto root = oci::Descriptor::for_bytes(std::string(oci::media_types::image_index), bytes);
     if (!dst.exists(root)) content::push_bytes(dst, root, std::move(bytes));
     root.artifact_type = index.artifact_type;
-    dst.tag(root, tag);
+    content::tag_with(dst, root, tag, options.force ? content::TagPolicy::replace : content::TagPolicy::keep);
     return root;
 }
 

@@ -142,6 +142,9 @@ private:
 struct SealOptions {
     /// Store attachments zstd-compressed (media type + "+zstd").
     bool compress = false;
+    /// force moves an existing tag to different content; by default a tag
+    /// that names other content is refused with Error(already_exists).
+    bool force = false;
 };
 
 /// ExperimentOptions tunes an Experiment; the zero value is the default.
@@ -185,7 +188,9 @@ public:
     /// attachments into `dst` and tags the experiment index `tag`; returns
     /// the index descriptor. Deterministic: sealing the same content again
     /// gives the same digests. Throws Error(invalid_input) for an open run,
-    /// a solve naming a missing attachment, or a record holding a symlink.
+    /// a solve naming a missing attachment, or a record holding a symlink,
+    /// and Error(already_exists) when `tag` names other content and
+    /// `options.force` is false (re-sealing the same content succeeds).
     oci::Descriptor commit(content::Target& dst, std::string_view tag, const SealOptions& options = {});
     /// commit seals into the local OCI layout at the store's root.
     oci::Descriptor commit(std::string_view tag, const SealOptions& options = {});

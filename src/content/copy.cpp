@@ -164,7 +164,7 @@ oci::Descriptor copy(Target& src, std::string_view src_ref, Target& dst, std::st
     auto root = src.resolve(src_ref);
     copy_graph(src, dst, root, options);
     if (dst_ref.empty() && !is_digest_reference(src_ref)) dst_ref = src_ref;
-    if (!dst_ref.empty()) dst.tag(root, dst_ref);
+    if (!dst_ref.empty()) tag_with(dst, root, dst_ref, options.force ? TagPolicy::replace : TagPolicy::keep);
     return root;
 }
 

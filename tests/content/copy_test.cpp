@@ -209,3 +209,25 @@ TEST_CASE("copy: a missing source reference is not_found") {
     content::MemoryTarget src, dst;
     CHECK(errc_of([&] { content::copy(src, "nothing", dst, ""); }) == Errc::not_found);
 }
+
+TEST_CASE("copy: a destination tag naming other content is kept unless force, re-tagging the same is fine") {
+    test::TempDir dir;
+    content::MemoryTarget src;
+    const auto a = test::push_sample(src, "first", 1, "a");
+    const auto b = test::push_sample(src, "second", 1, "b");
+    content::OciLayout layout(dir / "layout");
+    content::MemoryTarget memory;  // no ConditionalTagger: the resolve-then-tag path
+    for (content::Target* dst : std::initializer_list<content::Target*>{&layout, &memory}) {
+        CAPTURE(dst == &layout);
+        REQUIRE(content::copy(src, "a", *dst, "v1").digest == a.manifest.digest);
+        CHECK(content::copy(src, "a", *dst, "v1").digest == a.manifest.digest);  // same digest: idempotent
+        const auto e = test::thrown([&] { content::copy(src, "b", *dst, "v1"); });
+        CHECK(e.code == Errc::already_exists);
+        CHECK(test::contains(e.message, "--force"));
+        CHECK(test::contains(e.message, a.manifest.digest.str()));
+        CHECK(dst->resolve("v1").digest == a.manifest.digest);
+        CHECK(content::read_all(*dst, dst->resolve("v1"), 1 << 20) == a.manifest_bytes);
+        CHECK(content::copy(src, "b", *dst, "v1", {.force = true}).digest == b.manifest.digest);
+        CHECK(dst->resolve("v1").digest == b.manifest.digest);
+    }
+}

@@ -21,6 +21,11 @@ struct CopyOptions {
     /// started again from a fresh fetch of the source (a stream is never
     /// replayed); 0 means 3.
     int blob_attempts = 0;
+    /// force moves an existing tag to different content; by default a tag
+    /// that names other content is refused with Error(already_exists) (see
+    /// TagPolicy and tag_with(): atomic in a local layout, resolve-then-tag
+    /// against a registry, which is not atomic).
+    bool force = false;
     /// Called for a node the destination already has (its subtree is skipped).
     std::function<void(const oci::Descriptor&)> on_skipped;
     /// Called after a node has been pushed to the destination.
@@ -35,6 +40,9 @@ struct CopyOptions {
 /// `src_ref` when `dst_ref` is empty and `src_ref` is a tag). Every byte is
 /// verified against its digest on the way. Returns the root descriptor.
 /// Throws the first Error any transfer raised; blobs already moved stay.
+/// Throws Error(already_exists) when the destination tag names other
+/// content and `options.force` is false (the content is copied, untagged);
+/// re-tagging the same digest succeeds.
 oci::Descriptor copy(Target& src, std::string_view src_ref, Target& dst, std::string_view dst_ref,
                      const CopyOptions& options = {});
 
