@@ -1,6 +1,8 @@
 #include "sealrun/content/oci_layout.h"
 
 #include <algorithm>
+#include <chrono>
+#include <mutex>
 #include <optional>
 #include <set>
 
@@ -21,7 +23,14 @@ constexpr std::string_view layout_version = "1.0.0";
 // index.json is local bookkeeping, not a manifest a registry limits; it may
 // list many tags.
 constexpr std::size_t max_index_json = 256 * 1024 * 1024;
-constexpr auto stale_ingest_age = std::chrono::hours(1);
+constexpr std::string_view ingest_dir = ".sealrun-ingest";
+constexpr std::string_view index_lock_file = "index.json.lock";
+// The writer lock: shared by every writer from its first exists/push to its
+// tag, exclusive for gc. The gate in front of it lets a waiting gc in: a new
+// writer passes the gate (shared) only while no gc holds it (exclusive), so
+// a stream of overlapping writers cannot starve gc.
+constexpr std::string_view writers_lock_file = ".sealrun-writers.lock";
+constexpr std::string_view gate_lock_file = ".sealrun-gc.lock";
 
 std::optional<std::string> ref_name(const oci::Descriptor& d) {
     auto it = d.annotations.find(std::string(oci::annotations::ref_name));
@@ -40,34 +49,102 @@ void make_dirs(const fs::path& p) {
     if (ec) throw Error(Errc::io, "create directory", p.string(), ec.message());
 }
 
+bool is_node(const oci::Descriptor& d) { return oci::is_manifest_type(d.media_type) || oci::is_index_type(d.media_type); }
+
+// mentioned_descriptors collects every descriptor-shaped object (a "digest"
+// that parses and an integer "size") anywhere in `doc`: how gc keeps what a
+// manifest of a type it does not know points to.
+void mentioned_descriptors(const nlohmann::json& doc, std::vector<oci::Descriptor>& out) {
+    if (doc.is_object()) {
+        const auto dg = doc.find("digest");
+        const auto sz = doc.find("size");
+        if (dg != doc.end() && dg->is_string() && sz != doc.end() && sz->is_number_integer() &&
+            is_digest_reference(dg->get<std::string>())) {
+            out.push_back({.media_type = doc.value("mediaType", std::string(oci::media_types::octet_stream)),
+                           .digest = oci::Digest::parse(dg->get<std::string>()),
+                           .size = sz->get<std::int64_t>()});
+        }
+    }
+    if (doc.is_object() || doc.is_array())
+        for (const auto& v : doc) mentioned_descriptors(v, out);
+}
+
+void check_layout_version(const fs::path& root, const std::string& bytes, const fs::path& file) {
+    const auto doc = oci::parse_json_strict(bytes, file.string());
+    const auto v = doc.is_object() ? doc.find("imageLayoutVersion") : doc.end();
+    if (!doc.is_object() || v == doc.end() || !v->is_string() || v->get<std::string>() != layout_version)
+        throw Error(Errc::invalid_input, "open layout", root.string(),
+                    "oci-layout must declare imageLayoutVersion \"1.0.0\"");
+}
+
 }  // namespace
 
-OciLayout::OciLayout(fs::path root, OciLayoutOptions options) : root_(std::move(root)), options_(options) {
-    make_dirs(root_ / "blobs" / "sha256");
-    util::FileLock lock(root_ / "index.json.lock");
+// Writers is this object's share of the writer lock.
+struct OciLayout::Writers {
+    std::mutex mu;
+    std::optional<util::FileLock> lock;  // shared, while content may be untagged
+    int pushing = 0;                     // pushes under way
+};
+
+OciLayout::OciLayout(fs::path root, OciLayoutOptions options)
+    : root_(std::move(root)), options_(options), writers_(std::make_unique<Writers>()) {
     const auto layout_file = root_ / "oci-layout";
-    if (fs::exists(layout_file)) {
-        const auto doc = oci::parse_json_strict(util::read_file(layout_file, 64 * 1024), layout_file.string());
-        const auto v = doc.is_object() ? doc.find("imageLayoutVersion") : doc.end();
-        if (!doc.is_object() || v == doc.end() || !v->is_string() || v->get<std::string>() != layout_version)
-            throw Error(Errc::invalid_input, "open layout", root_.string(),
-                        "oci-layout must declare imageLayoutVersion \"1.0.0\"");
-    } else {
+    if (options_.read_only) {
+        std::string bytes;
+        try {
+            bytes = util::read_file(layout_file, 64 * 1024, util::Follow::no);
+        } catch (const Error& e) {
+            if (e.code() != Errc::not_found) throw;
+            throw Error(Errc::not_found, "open layout", root_.string(), "is not an OCI layout (no oci-layout file)");
+        }
+        check_layout_version(root_, bytes, layout_file);
+        return;
+    }
+    make_dirs(root_ / "blobs" / "sha256");
+    util::real_directory(root_ / "blobs");
+    util::real_directory(root_ / "blobs" / "sha256");
+    util::FileLock lock(root_ / index_lock_file);
+    try {
+        check_layout_version(root_, util::read_file(layout_file, 64 * 1024, util::Follow::no), layout_file);
+    } catch (const Error& e) {
+        if (e.code() != Errc::not_found) throw;
         util::write_file_atomic(layout_file, oci::canonical_json({{"imageLayoutVersion", layout_version}}));
     }
-    if (!fs::exists(root_ / "index.json"))
+    std::error_code ec;
+    if (!fs::exists(fs::symlink_status(root_ / "index.json", ec)))
         util::write_file_atomic(root_ / "index.json", oci::canonical_json(oci::ImageIndex{}.to_json()));
 }
 
 OciLayout::~OciLayout() = default;
 
+void OciLayout::deny_if_read_only(std::string_view operation) const {
+    if (options_.read_only)
+        throw Error(Errc::denied, std::string(operation), root_.string(), "the layout was opened read-only");
+}
+
+void OciLayout::hold_writer_lock() {
+    if (options_.read_only) return;
+    std::lock_guard guard(writers_->mu);
+    if (writers_->lock) return;
+    util::FileLock gate(root_ / gate_lock_file, util::LockMode::shared);
+    writers_->lock.emplace(root_ / writers_lock_file, util::LockMode::shared);
+}
+
 fs::path OciLayout::blob_path(const oci::Digest& digest) const {
     return root_ / "blobs" / std::string(digest.algorithm()) / std::string(digest.encoded());
 }
 
+std::optional<std::int64_t> OciLayout::stored_size(const oci::Digest& digest) const {
+    const auto path = blob_path(digest);
+    if (!util::real_directory(root_ / "blobs") || !util::real_directory(path.parent_path())) return std::nullopt;
+    return util::regular_file_size(path);
+}
+
 oci::ImageIndex OciLayout::index() const {
+    // Read without the lock: index.json is only ever replaced by rename, so
+    // a reader sees one whole version.
     const auto path = root_ / "index.json";
-    return oci::ImageIndex::parse(util::read_file(path, max_index_json), max_index_json);
+    return oci::ImageIndex::parse(util::read_file(path, max_index_json, util::Follow::no), max_index_json);
 }
 
 oci::Descriptor OciLayout::resolve(std::string_view reference) {
@@ -79,15 +156,13 @@ oci::Descriptor OciLayout::resolve(std::string_view reference) {
         for (const auto& d : idx.manifests)
             if (d.digest == digest) return without_ref_name(d);
         // An untagged manifest: learn its media type from its own content.
-        std::error_code ec;
-        const auto size = fs::file_size(blob_path(digest), ec);
-        if (!ec) {
-            if (size > oci::max_manifest_size)
+        if (const auto size = stored_size(digest)) {
+            if (*size > static_cast<std::int64_t>(oci::max_manifest_size))
                 throw Error(Errc::invalid_input, "resolve", std::string(reference),
                             "blob is too large to be a manifest or index");
             auto desc = oci::Descriptor{.media_type = std::string(oci::media_types::octet_stream),
                                         .digest = digest,
-                                        .size = static_cast<std::int64_t>(size)};
+                                        .size = *size};
             const auto doc = oci::parse_json_strict(read_all(*this, desc, oci::max_manifest_size), reference);
             const auto mt = doc.is_object() ? doc.value("mediaType", "") : std::string();
             if (!oci::is_manifest_type(mt) && !oci::is_index_type(mt))
@@ -103,13 +178,18 @@ oci::Descriptor OciLayout::resolve(std::string_view reference) {
 }
 
 bool OciLayout::exists(const oci::Descriptor& desc) {
-    struct stat st {};
-    return ::stat(blob_path(desc.digest).c_str(), &st) == 0 && S_ISREG(st.st_mode);
+    // A writer that finds a blob here relies on it until its tag: from now
+    // on gc must wait.
+    hold_writer_lock();
+    // A name proves nothing: an emptied or truncated file is not the blob.
+    return stored_size(desc.digest) == desc.size;
 }
 
 std::unique_ptr<ReadStream> OciLayout::fetch(const oci::Descriptor& desc) {
     const auto path = blob_path(desc.digest);
-    auto fd = util::open_read(path);
+    util::real_directory(root_ / "blobs");
+    util::real_directory(path.parent_path());
+    auto fd = util::open_read(path, util::Follow::no);
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) util::throw_errno("stat", path);
     if (st.st_size != desc.size)
@@ -122,42 +202,88 @@ std::unique_ptr<ReadStream> OciLayout::fetch(const oci::Descriptor& desc) {
 }
 
 void OciLayout::push(const oci::Descriptor& desc, ReadStream& content) {
+    deny_if_read_only("push");
     if (desc.size < 0) throw Error(Errc::invalid_input, "push", desc.digest.str(), "negative size");
-    if (exists(desc)) return;
+    if (exists(desc)) return;  // takes the writer lock
+    {
+        std::lock_guard guard(writers_->mu);
+        ++writers_->pushing;
+    }
+    struct Done {
+        Writers& w;
+        ~Done() {
+            std::lock_guard guard(w.mu);
+            --w.pushing;
+        }
+    } done{*writers_};
     // Hash once: a stream that already verifies these exact bytes is trusted
     // to fail before its end if they are wrong.
     std::optional<VerifyingStream> verifier;
     if (!already_verified(content, desc)) verifier.emplace(content, desc);
     ReadStream& in = verifier ? static_cast<ReadStream&>(*verifier) : content;
-    const auto ingest = root_ / ".sealrun-ingest";
+    const auto ingest = root_ / ingest_dir;
     make_dirs(ingest);
+    util::real_directory(ingest);
     util::TempFile tmp(ingest);
     if (!options_.skip_fsync) tmp.will_commit_durably();
     std::vector<std::byte> buf(std::clamp<std::size_t>(static_cast<std::size_t>(desc.size), 4096, default_chunk_size));
     while (const auto n = in.read(buf)) tmp.write(std::span(buf).first(n));
     const auto dest = blob_path(desc.digest);
     make_dirs(dest.parent_path());
+    util::real_directory(root_ / "blobs");
+    util::real_directory(dest.parent_path());
+    // rename replaces a wrong-sized file (or a symbolic link) at `dest`.
     tmp.commit(dest, !options_.skip_fsync);
 }
 
 void OciLayout::update_index(const std::function<void(oci::ImageIndex&)>& change) {
-    util::FileLock lock(root_ / "index.json.lock");
+    deny_if_read_only("update index");
+    util::FileLock lock(root_ / index_lock_file);
     auto idx = index();
     change(idx);
     util::write_file_atomic(root_ / "index.json", oci::canonical_json(idx.to_json()), !options_.skip_fsync);
 }
 
-void OciLayout::tag(const oci::Descriptor& desc, std::string_view reference) {
+void OciLayout::check_graph(const oci::Descriptor& root, std::string_view reference) {
+    std::set<oci::Digest> seen;
+    std::vector<oci::Descriptor> todo{root};
+    while (!todo.empty()) {
+        const auto d = std::move(todo.back());
+        todo.pop_back();
+        if (!seen.insert(d.digest).second) continue;
+        if (stored_size(d.digest) != d.size)
+            throw Error(Errc::not_found, "tag", std::string(reference),
+                        "blob " + d.digest.str() + " of " + root.digest.str() + " is not in " + root_.string());
+        if (is_node(d))
+            for (auto& child : oci::successors(d, read_all(*this, d, oci::max_manifest_size)))
+                todo.push_back(std::move(child));
+    }
+}
+
+void OciLayout::tag(const oci::Descriptor& desc, std::string_view reference) { tag(desc, reference, TagPolicy::replace); }
+
+void OciLayout::tag(const oci::Descriptor& desc, std::string_view reference, TagPolicy policy) {
+    deny_if_read_only("tag");
     check_tag(reference);
-    if (!exists(desc)) throw Error(Errc::not_found, "tag", desc.digest.str(), "content is not in " + root_.string());
+    hold_writer_lock();  // before the index lock, in gc's order
     oci::Descriptor entry{.media_type = desc.media_type, .digest = desc.digest, .size = desc.size};
     entry.artifact_type = desc.artifact_type;
     entry.platform = desc.platform;
     entry.annotations.emplace(oci::annotations::ref_name, reference);
     update_index([&](oci::ImageIndex& idx) {
+        for (const auto& d : idx.manifests)
+            if (ref_name(d) == reference && d.digest != desc.digest && policy == TagPolicy::keep)
+                throw tag_exists(reference, d.digest);
+        // Under the index lock and the writer lock: nothing below the root
+        // can vanish between this check and the rename.
+        check_graph(desc, reference);
         std::erase_if(idx.manifests, [&](const oci::Descriptor& d) { return ref_name(d) == reference; });
         idx.manifests.push_back(entry);
     });
+    // Tagged: this writer's content is reachable now. Let gc in unless
+    // another thread is still pushing through this object.
+    std::lock_guard guard(writers_->mu);
+    if (writers_->pushing == 0) writers_->lock.reset();
 }
 
 bool OciLayout::untag(std::string_view reference) {
@@ -180,46 +306,108 @@ void OciLayout::remove(const oci::Descriptor& desc) {
     update_index([&](oci::ImageIndex& idx) {
         had_entry = std::erase_if(idx.manifests, [&](const oci::Descriptor& d) { return d.digest == desc.digest; }) > 0;
     });
-    std::error_code ec;
-    const bool had_blob = fs::remove(blob_path(desc.digest), ec);
-    if (ec) throw Error(Errc::io, "remove", blob_path(desc.digest).string(), ec.message());
+    const auto path = blob_path(desc.digest);
+    bool had_blob = false;
+    if (util::real_directory(root_ / "blobs") && util::real_directory(path.parent_path())) {
+        std::error_code ec;
+        had_blob = fs::remove(path, ec);
+        if (ec) throw Error(Errc::io, "remove", path.string(), ec.message());
+    }
     if (!had_blob && !had_entry) throw Error(Errc::not_found, "remove", desc.digest.str(), "not in " + root_.string());
 }
 
-GcResult OciLayout::gc() {
-    util::FileLock lock(root_ / "index.json.lock");
+GcResult OciLayout::gc(const GcOptions& options) {
+    deny_if_read_only("gc");
+    {
+        // This object's own untagged content is garbage like anyone's.
+        std::lock_guard guard(writers_->mu);
+        writers_->lock.reset();
+    }
+    const auto deadline = std::chrono::steady_clock::now() + options.lock_timeout;
+    const auto busy = [&] {
+        return Error(Errc::io, "gc", root_.string(),
+                     "another process is still writing to this store (waited " +
+                         std::to_string(options.lock_timeout.count()) + " ms); nothing was removed, run gc again later");
+    };
+    const auto left = [&] {
+        return std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                          deadline - std::chrono::steady_clock::now()));
+    };
+    auto gate = util::FileLock::try_for(root_ / gate_lock_file, util::LockMode::exclusive, left());
+    if (!gate) throw busy();
+    auto writers = util::FileLock::try_for(root_ / writers_lock_file, util::LockMode::exclusive, left());
+    if (!writers) throw busy();
+    util::FileLock index_lock(root_ / index_lock_file);
+
+    // Mark. `maybe_manifest`: the entry stands where a manifest stands (a
+    // tag, an index's entry, a descriptor an unknown document mentions), so
+    // a media type gc does not know is read for what it mentions.
     std::set<oci::Digest> reachable;
-    std::vector<oci::Descriptor> todo = index().manifests;
+    std::vector<std::pair<oci::Descriptor, bool>> todo;
+    for (auto& d : index().manifests) todo.emplace_back(std::move(d), true);
     while (!todo.empty()) {
-        auto d = std::move(todo.back());
+        auto [d, maybe_manifest] = std::move(todo.back());
         todo.pop_back();
         if (!reachable.insert(d.digest).second) continue;
-        if ((oci::is_manifest_type(d.media_type) || oci::is_index_type(d.media_type)) && exists(d)) {
-            for (auto& child : oci::successors(d, read_all(*this, d, oci::max_manifest_size)))
-                todo.push_back(std::move(child));
+        if (!is_node(d) && !maybe_manifest) continue;
+        const auto size = stored_size(d.digest);
+        if (!size || *size > static_cast<std::int64_t>(oci::max_manifest_size)) continue;
+        // A reachable document that cannot be read (corrupt, wrong size)
+        // throws here: gc removes nothing rather than guess.
+        const auto bytes = read_all(*this, d, oci::max_manifest_size);
+        if (is_node(d)) {
+            try {
+                for (auto& child : oci::successors(d, bytes)) todo.emplace_back(std::move(child), oci::is_index_type(d.media_type));
+                continue;
+            } catch (const Error& e) {
+                if (e.code() != Errc::invalid_input) throw;
+            }
         }
+        std::vector<oci::Descriptor> mentioned;
+        try {
+            mentioned_descriptors(oci::parse_json_strict(bytes, d.digest.str()), mentioned);
+        } catch (const Error&) {
+            continue;  // not JSON: a blob after all
+        }
+        for (auto& m : mentioned) todo.emplace_back(std::move(m), true);
     }
+
+    // Sweep: regular files with digest names only; a symbolic link or a
+    // directory under blobs/ is not followed.
     GcResult result;
     std::error_code ec;
-    for (const auto& alg_dir : fs::directory_iterator(root_ / "blobs", ec)) {
-        if (!alg_dir.is_directory()) continue;
-        for (const auto& blob : fs::directory_iterator(alg_dir.path())) {
-            if (!blob.is_regular_file()) continue;
-            const auto name = alg_dir.path().filename().string() + ":" + blob.path().filename().string();
-            if (is_digest_reference(name) && reachable.contains(oci::Digest::parse(name))) continue;
-            if (!is_digest_reference(name)) continue;  // not ours to judge
-            result.bytes_removed += blob.file_size();
-            fs::remove(blob.path());
-            ++result.blobs_removed;
+    const auto blobs = root_ / "blobs";
+    if (util::real_directory(blobs)) {
+        for (const auto& alg_dir : fs::directory_iterator(blobs, ec)) {
+            if (!alg_dir.is_directory(ec) || alg_dir.is_symlink(ec)) continue;
+            for (const auto& blob : fs::directory_iterator(alg_dir.path(), ec)) {
+                if (blob.symlink_status(ec).type() != fs::file_type::regular) continue;
+                const auto name = alg_dir.path().filename().string() + ":" + blob.path().filename().string();
+                if (!is_digest_reference(name)) continue;  // not ours to judge
+                if (reachable.contains(oci::Digest::parse(name))) continue;
+                const auto age = util::file_age(blob.path());
+                if (!age || *age < options.grace) continue;
+                const auto bytes = util::regular_file_size(blob.path());
+                if (!fs::remove(blob.path(), ec)) continue;
+                result.bytes_removed += static_cast<std::uint64_t>(bytes.value_or(0));
+                ++result.blobs_removed;
+            }
         }
     }
-    if (ec) throw Error(Errc::io, "gc", (root_ / "blobs").string(), ec.message());
-    const auto ingest = root_ / ".sealrun-ingest";
-    if (fs::exists(ingest)) {
-        const auto cutoff = fs::file_time_type::clock::now() - stale_ingest_age;
-        for (const auto& f : fs::directory_iterator(ingest))
-            if (f.is_regular_file() && f.last_write_time() < cutoff) fs::remove(f.path());
-    }
+    if (ec) throw Error(Errc::io, "gc", blobs.string(), ec.message());
+    // Temporary files: no writer is live (the writer lock is ours) and
+    // index.json's writers hold the index lock, so every one is stale.
+    const auto remove_temps = [&](const fs::path& dir, bool only_prefixed) {
+        std::error_code dec;
+        for (const auto& f : fs::directory_iterator(dir, dec)) {
+            const auto type = f.symlink_status(dec).type();
+            if (type != fs::file_type::regular && type != fs::file_type::symlink) continue;
+            if (only_prefixed && !f.path().filename().string().starts_with(util::temp_prefix)) continue;
+            fs::remove(f.path(), dec);
+        }
+    };
+    if (util::real_directory(root_ / ingest_dir)) remove_temps(root_ / ingest_dir, false);
+    remove_temps(root_, true);
     return result;
 }
 

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <random>
+#include <thread>
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -23,10 +24,52 @@ void throw_errno(std::string_view op, const std::filesystem::path& path) {
     throw Error(e == ENOENT ? Errc::not_found : Errc::io, std::string(op), path.string(), std::strerror(e));
 }
 
-Fd open_read(const std::filesystem::path& path) {
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) throw_errno("open", path);
+Fd open_read(const std::filesystem::path& path, Follow follow) {
+    // O_NONBLOCK: opening a FIFO for reading would wait for a writer forever.
+    const int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | (follow == Follow::no ? O_NOFOLLOW : 0);
+    Fd fd(::open(path.c_str(), flags));
+    if (!fd) {
+        if (errno == ELOOP && follow == Follow::no)
+            throw Error(Errc::invalid_input, "open", path.string(), "is a symbolic link; refusing to follow it");
+        throw_errno("open", path);
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) throw_errno("stat", path);
+    if (!S_ISREG(st.st_mode)) throw Error(Errc::invalid_input, "open", path.string(), "is not a regular file");
+    if (::fcntl(fd.get(), F_SETFL, O_RDONLY) != 0) throw_errno("fcntl", path);
     return fd;
+}
+
+std::optional<std::int64_t> regular_file_size(const std::filesystem::path& path) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
+        throw_errno("stat", path);
+    }
+    if (!S_ISREG(st.st_mode)) return std::nullopt;
+    return static_cast<std::int64_t>(st.st_size);
+}
+
+std::optional<std::chrono::seconds> file_age(const std::filesystem::path& path) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
+        throw_errno("stat", path);
+    }
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    return std::chrono::duration_cast<std::chrono::seconds>(now) - std::chrono::seconds(st.st_mtim.tv_sec);
+}
+
+bool real_directory(const std::filesystem::path& path) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) {
+        if (errno == ENOENT) return false;
+        throw_errno("stat", path);
+    }
+    if (S_ISLNK(st.st_mode))
+        throw Error(Errc::invalid_input, "open directory", path.string(), "is a symbolic link; refusing to follow it");
+    if (!S_ISDIR(st.st_mode)) throw Error(Errc::invalid_input, "open directory", path.string(), "is not a directory");
+    return true;
 }
 
 std::size_t read_some(int fd, std::span<std::byte> buf, const std::filesystem::path& path) {
@@ -114,8 +157,8 @@ void write_file_atomic(const std::filesystem::path& dest, std::string_view bytes
     tmp.commit(dest, durable);
 }
 
-std::string read_file(const std::filesystem::path& path, std::size_t max_size) {
-    auto fd = open_read(path);
+std::string read_file(const std::filesystem::path& path, std::size_t max_size, Follow follow) {
+    auto fd = open_read(path, follow);
     std::string out;
     std::byte buf[64 * 1024];
     for (;;) {
@@ -128,11 +171,33 @@ std::string read_file(const std::filesystem::path& path, std::size_t max_size) {
     }
 }
 
-FileLock::FileLock(const std::filesystem::path& path)
-    : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
-    if (!fd_) throw_errno("open lock file", path);
-    while (::flock(fd_.get(), LOCK_EX) != 0) {
+namespace {
+Fd open_lock_file(const std::filesystem::path& path) {
+    Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644));
+    if (!fd) throw_errno("open lock file", path);
+    return fd;
+}
+int flock_op(LockMode mode) { return mode == LockMode::shared ? LOCK_SH : LOCK_EX; }
+}  // namespace
+
+FileLock::FileLock(const std::filesystem::path& path, LockMode mode) : fd_(open_lock_file(path)) {
+    while (::flock(fd_.get(), flock_op(mode)) != 0) {
         if (errno != EINTR) throw_errno("lock", path);
+    }
+}
+
+std::optional<FileLock> FileLock::try_for(const std::filesystem::path& path, LockMode mode,
+                                          std::chrono::milliseconds timeout) {
+    FileLock lock;
+    lock.fd_ = open_lock_file(path);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto pause = std::chrono::milliseconds(2);
+    for (;;) {
+        if (::flock(lock.fd_.get(), flock_op(mode) | LOCK_NB) == 0) return lock;
+        if (errno != EWOULDBLOCK && errno != EINTR) throw_errno("lock", path);
+        if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds(50));
     }
 }
 

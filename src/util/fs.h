@@ -2,8 +2,10 @@
 // POSIX file helpers: an owned descriptor, durable atomic writes, advisory
 // locks. errno is translated into sealrun::Error here and nowhere else.
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -44,7 +46,31 @@ private:
 // and strerror(errno).
 [[noreturn]] void throw_errno(std::string_view op, const std::filesystem::path& path);
 
-Fd open_read(const std::filesystem::path& path);
+// Follow says whether opening a path may follow a symbolic link in its last
+// component.
+enum class Follow { yes, no };
+
+// open_read opens a regular file for reading. It never blocks: the file is
+// opened O_NONBLOCK, refused with Error(invalid_input) unless fstat says it
+// is a regular file (a FIFO, a device, a directory), and only then made
+// blocking again. With Follow::no a symbolic link is refused the same way
+// (O_NOFOLLOW), and the error says nothing about what it points to.
+Fd open_read(const std::filesystem::path& path, Follow follow = Follow::yes);
+
+// regular_file_size returns the size of the regular file at `path` without
+// following a symbolic link there (lstat): nullopt when nothing is there or
+// it is not a regular file. Throws Error(io) for other failures.
+std::optional<std::int64_t> regular_file_size(const std::filesystem::path& path);
+
+// file_age returns how long ago the entry at `path` was last modified
+// (lstat), or nullopt when nothing is there.
+std::optional<std::chrono::seconds> file_age(const std::filesystem::path& path);
+
+// real_directory reports whether `path` is a directory that is not a
+// symbolic link: false when nothing is there; throws Error(invalid_input)
+// when it is a symbolic link or not a directory, so a caller never walks out
+// of a tree through it.
+bool real_directory(const std::filesystem::path& path);
 // read_some reads up to buf.size() bytes, retrying on EINTR; 0 at end.
 std::size_t read_some(int fd, std::span<std::byte> buf, const std::filesystem::path& path);
 void write_all(int fd, std::span<const std::byte> bytes, const std::filesystem::path& path);
@@ -87,19 +113,33 @@ private:
 // same directory, fsynced unless `durable` is false.
 void write_file_atomic(const std::filesystem::path& dest, std::string_view bytes, bool durable = true);
 
-// read_file returns the whole file; throws Error(too_large) past max_size.
-std::string read_file(const std::filesystem::path& path, std::size_t max_size);
+// read_file returns the whole regular file (opened as open_read does);
+// throws Error(too_large) past max_size.
+std::string read_file(const std::filesystem::path& path, std::size_t max_size, Follow follow = Follow::yes);
 
-// FileLock holds an exclusive flock on `path` (created if missing) for its
-// lifetime; it blocks until the lock is free. Works across processes.
+// LockMode is the kind of flock a FileLock holds.
+enum class LockMode { shared, exclusive };
+
+// FileLock holds a flock on `path` (created if missing, never through a
+// symbolic link) for its lifetime; the constructor blocks until the lock is
+// free. Works across processes; the kernel releases it when the process
+// dies, even by SIGKILL.
 class FileLock {
 public:
-    explicit FileLock(const std::filesystem::path& path);
+    explicit FileLock(const std::filesystem::path& path, LockMode mode = LockMode::exclusive);
     ~FileLock();
+    FileLock(FileLock&&) noexcept = default;
+    FileLock& operator=(FileLock&&) noexcept = default;
     FileLock(const FileLock&) = delete;
     FileLock& operator=(const FileLock&) = delete;
 
+    // try_for waits at most `timeout` for the lock; nullopt when it stayed
+    // taken.
+    static std::optional<FileLock> try_for(const std::filesystem::path& path, LockMode mode,
+                                           std::chrono::milliseconds timeout);
+
 private:
+    FileLock() = default;
     Fd fd_;
 };
 

@@ -208,7 +208,8 @@ TEST_CASE("layout: gc removes what no tag reaches and keeps what one does") {
     const auto kept = test::push_sample(layout, "kept", 2, "kept");
     const auto dropped = test::push_sample(layout, "dropped", 3, "dropped");
     REQUIRE(layout.untag("dropped"));
-    const auto r = layout.gc();
+    CHECK(layout.gc().blobs_removed == 0);  // all younger than the default grace period
+    const auto r = layout.gc({.grace = std::chrono::seconds(0)});
     CHECK(r.blobs_removed == 4);  // dropped's 3 layers + manifest; the empty config is shared
     std::uint64_t expected_bytes = dropped.manifest_bytes.size();
     for (const auto& b : dropped.layer_bytes) expected_bytes += b.size();
@@ -218,7 +219,7 @@ TEST_CASE("layout: gc removes what no tag reaches and keeps what one does") {
     CHECK(layout.exists(kept.manifest));
     for (const auto& l : kept.layers) CHECK(layout.exists(l));
     CHECK(layout.exists(oci::empty_descriptor()));
-    CHECK(layout.gc().blobs_removed == 0);
+    CHECK(layout.gc({.grace = std::chrono::seconds(0)}).blobs_removed == 0);
 }
 
 TEST_CASE("layout: remove deletes the blob and its index entries") {
@@ -252,4 +253,36 @@ TEST_CASE("layout: a push from a stream that already verifies is hashed once and
     content::VerifyingStream fine(std::make_unique<content::BytesStream>(good), d);
     layout.push(d, fine);
     CHECK(content::read_all(layout, d, 1 << 20) == good);
+}
+
+TEST_CASE("layout: gc keeps the blobs of tagged manifests of media types it does not know") {
+    test::TempDir dir;
+    content::OciLayout layout(dir.path(), {.skip_fsync = true});
+    const auto push = [&](const std::string& type, const std::string& bytes) {
+        const auto d = oci::Descriptor::for_bytes(type, bytes);
+        content::push_bytes(layout, d, bytes);
+        return d;
+    };
+    const auto a = push("application/octet-stream", "artifact blob a");
+    const auto b = push("text/plain", "artifact blob b");
+    const auto nested = push("application/octet-stream", "mentioned deep inside");
+    const auto garbage = push("application/octet-stream", "nobody mentions me");
+    // An OCI 1.1-rc artifact manifest, and a JSON document of a type nobody
+    // knows that lists descriptors in its own fields.
+    const auto artifact = push("application/vnd.oci.artifact.manifest.v1+json",
+                               nlohmann::json{{"mediaType", "application/vnd.oci.artifact.manifest.v1+json"},
+                                              {"artifactType", "application/vnd.example"},
+                                              {"blobs", {a.to_json(), b.to_json()}}}
+                                   .dump());
+    const auto unknown = push("application/vnd.example.thing+json",
+                              nlohmann::json{{"schemaVersion", 2},
+                                             {"mediaType", "application/vnd.example.thing+json"},
+                                             {"parts", {{"deep", {{"x", nested.to_json()}}}}}}
+                                  .dump());
+    layout.tag(artifact, "artifact");
+    layout.tag(unknown, "unknown");
+    const auto r = layout.gc({.grace = std::chrono::seconds(0)});
+    CHECK(r.blobs_removed == 1);
+    CHECK_FALSE(layout.exists(garbage));
+    for (const auto& d : {a, b, nested, artifact, unknown}) CHECK(layout.exists(d));
 }

@@ -2,10 +2,12 @@
 /// The local store: an OCI image layout directory (image-spec v1.1
 /// image-layout.md): `oci-layout`, `index.json`, `blobs/<alg>/<encoded>`.
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "sealrun/content/target.h"
@@ -27,6 +29,17 @@ struct OciLayoutOptions {
     bool read_only = false;
 };
 
+/// GcOptions tunes OciLayout::gc; the zero value is the safe default.
+struct GcOptions {
+    /// grace keeps every unreachable blob modified less than this long ago:
+    /// the second line of defence, for writers that do not take the
+    /// store's writer lock (another tool, an older sealrun).
+    std::chrono::seconds grace = std::chrono::minutes(10);
+    /// lock_timeout is how long gc waits for live writers to finish before
+    /// it fails with Error(io) and removes nothing.
+    std::chrono::milliseconds lock_timeout = std::chrono::seconds(30);
+};
+
 /// GcResult reports what OciLayout::gc removed.
 struct GcResult {
     std::size_t blobs_removed = 0;
@@ -42,21 +55,48 @@ struct GcResult {
 /// atomically under an exclusive file lock (`index.json.lock`), so several
 /// processes may tag the same layout at once. Tags are the
 /// `org.opencontainers.image.ref.name` annotations of index.json's entries.
+///
+/// Writers and gc follow one protocol (docs/ARCHITECTURE.md, "The local
+/// store"): from its first exists/push until its tag succeeds (or until it
+/// is destroyed) an OciLayout holds a shared lock on
+/// `.sealrun-writers.lock`; gc holds it exclusively, so it never runs while
+/// a writer has content it has not tagged yet. tag checks under the index
+/// lock that the whole graph below the root is stored.
+///
+/// Files of the layout (blobs, index.json, oci-layout) are opened without
+/// following symbolic links and refused unless they are regular files; the
+/// `blobs` directories may not be symbolic links either.
 /// Thread-safe and process-safe.
-class OciLayout final : public Target, public Deleter {
+class OciLayout final : public Target, public Deleter, public ConditionalTagger {
 public:
     /// OciLayout opens the layout at `root`, creating the directory,
-    /// `oci-layout` and an empty `index.json` when absent. Throws
-    /// Error(invalid_input) when `oci-layout` names another layout version,
-    /// Error(io) when the directory cannot be created.
+    /// `oci-layout` and an empty `index.json` when absent (unless
+    /// `options.read_only`). Throws Error(invalid_input) when `oci-layout`
+    /// names another layout version, Error(not_found) for a read-only open
+    /// of a directory that holds no layout, Error(io) when the directory
+    /// cannot be created.
     explicit OciLayout(std::filesystem::path root, OciLayoutOptions options = {});
     ~OciLayout() override;
+    OciLayout(const OciLayout&) = delete;
+    OciLayout& operator=(const OciLayout&) = delete;
 
     oci::Descriptor resolve(std::string_view reference) override;
+    /// exists reports whether a regular file of `desc.size` bytes is stored
+    /// under `desc.digest` (a writable layout takes the writer lock first).
     bool exists(const oci::Descriptor& desc) override;
     std::unique_ptr<ReadStream> fetch(const oci::Descriptor& desc) override;
+    /// push stores `content` unless a blob of the right size is there; a
+    /// blob of the wrong size is replaced. Throws Error(denied) when
+    /// read-only.
     void push(const oci::Descriptor& desc, ReadStream& content) override;
+    /// tag moves `reference` to `desc` (TagPolicy::replace).
     void tag(const oci::Descriptor& desc, std::string_view reference) override;
+    /// tag points `reference` at `desc` under `policy`, deciding under the
+    /// index lock. Throws Error(not_found) naming the first blob of the
+    /// graph below `desc` that is not stored (nothing is written then),
+    /// Error(already_exists) (see tag_exists) when `policy` is keep and the
+    /// tag names another digest, Error(denied) when read-only.
+    void tag(const oci::Descriptor& desc, std::string_view reference, TagPolicy policy) override;
     std::vector<std::string> tags() override;
     void remove(const oci::Descriptor& desc) override;
 
@@ -67,10 +107,14 @@ public:
     oci::ImageIndex index() const;
 
     /// gc removes every blob that no entry of index.json reaches through
-    /// manifests and indexes, and temporary files left by crashed writers.
-    /// It holds the index lock while it runs; do not run it while another
-    /// process pushes content it has not tagged yet.
-    GcResult gc();
+    /// manifests and indexes and that is older than `options.grace`, and
+    /// every temporary file of a writer. It first takes the writer lock
+    /// exclusively (waiting at most `options.lock_timeout`, then throwing
+    /// Error(io) having removed nothing), so it is safe to run while other
+    /// processes seal, pull, copy or import into the layout. Blobs of tagged
+    /// manifests of media types it does not know are kept: every
+    /// descriptor such a document mentions counts as reachable.
+    GcResult gc(const GcOptions& options = {});
 
     /// root returns the layout directory.
     const std::filesystem::path& root() const noexcept { return root_; }
@@ -79,10 +123,16 @@ public:
     std::filesystem::path blob_path(const oci::Digest& digest) const;
 
 private:
+    struct Writers;
     void update_index(const std::function<void(oci::ImageIndex&)>& change);
+    void deny_if_read_only(std::string_view operation) const;
+    void hold_writer_lock();
+    std::optional<std::int64_t> stored_size(const oci::Digest& digest) const;
+    void check_graph(const oci::Descriptor& root, std::string_view reference);
 
     std::filesystem::path root_;
     OciLayoutOptions options_;
+    std::unique_ptr<Writers> writers_;
 };
 
 }  // namespace sealrun::content
