@@ -10,6 +10,7 @@
 #include <sealrun/error.h>
 
 #include "cli/cli.h"
+#include "cli/scratch.h"
 
 namespace sealrun::cli {
 
@@ -23,9 +24,8 @@ std::optional<std::string> Args::get(const std::string& name) const {
 
 Location::~Location() {
     if (!scratch.empty()) {
-        std::error_code ec;
         target.reset();
-        fs::remove_all(scratch, ec);
+        remove_scratch(scratch);
     }
 }
 
@@ -38,13 +38,6 @@ remote::RepositoryOptions remote_options(const Globals& g) {
 }
 
 namespace {
-
-fs::path scratch_dir() {
-    std::mt19937_64 rng{std::random_device{}()};
-    auto p = fs::temp_directory_path() / ("sealrun-archive-" + std::to_string(rng()));
-    fs::create_directories(p);
-    return p;
-}
 
 // split_tag splits "PATH[:TAG]" at the last colon after the last slash.
 std::pair<std::string, std::string> split_tag(const std::string& s) {
@@ -76,7 +69,7 @@ Location open_location(const std::string& text, const Globals& g, bool for_writi
         auto [file, tag] = split_tag(text.substr(12));
         if (file.empty()) throw UsageError("oci-archive: needs a file: oci-archive:FILE[:TAG]");
         loc.archive = file;
-        loc.scratch = scratch_dir();
+        loc.scratch = make_scratch();
         const auto layout = loc.scratch / "layout";
         if (!for_writing) content::import_archive(file, layout);
         else if (fs::exists(file)) content::import_archive(file, layout);  // add to an existing archive
