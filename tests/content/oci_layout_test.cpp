@@ -1,11 +1,14 @@
 #include <doctest/doctest.h>
 
+#include <functional>
 #include <set>
 #include <thread>
 
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sealrun/content/copy.h"
+#include "sealrun/content/memory.h"
 #include "sealrun/content/oci_layout.h"
 #include "sealrun/oci/json.h"
 #include "support/expect.h"
@@ -285,4 +288,89 @@ TEST_CASE("layout: gc keeps the blobs of tagged manifests of media types it does
     CHECK(r.blobs_removed == 1);
     CHECK_FALSE(layout.exists(garbage));
     for (const auto& d : {a, b, nested, artifact, unknown}) CHECK(layout.exists(d));
+}
+
+TEST_CASE("layout: exists does not trust a name, and copy repairs an emptied or truncated blob") {
+    test::TempDir dir;
+    content::MemoryTarget src;
+    const auto s = test::push_sample(src, "repair", 2, "v1");
+    content::OciLayout layout(dir / "dst", {.skip_fsync = true});
+    // Left by an earlier, broken writer: the right path, the wrong bytes.
+    test::write_file(layout.blob_path(s.layers[0].digest), "");
+    test::write_file(layout.blob_path(s.layers[1].digest), s.layer_bytes[1].substr(1));
+    CHECK_FALSE(layout.exists(s.layers[0]));
+    CHECK_FALSE(layout.exists(s.layers[1]));
+    content::copy(src, "v1", layout, "v1");
+    CHECK(test::read_file(layout.blob_path(s.layers[0].digest)) == s.layer_bytes[0]);
+    CHECK(test::read_file(layout.blob_path(s.layers[1].digest)) == s.layer_bytes[1]);
+    CHECK(content::read_all(layout, s.layers[0], 1 << 20) == s.layer_bytes[0]);
+    CHECK(layout.exists(s.layers[1]));
+}
+
+TEST_CASE("layout: a tag under TagPolicy::keep is never moved silently; replace and plain tag move it") {
+    test::TempDir dir;
+    content::OciLayout layout(dir.path(), {.skip_fsync = true});
+    const auto a = test::push_sample(layout, "a", 1, "");
+    const auto b = test::push_sample(layout, "b", 1, "");
+    layout.tag(a.manifest, "v1", content::TagPolicy::keep);  // new tag
+    layout.tag(a.manifest, "v1", content::TagPolicy::keep);  // same digest again
+    const auto e = test::thrown([&] { layout.tag(b.manifest, "v1", content::TagPolicy::keep); });
+    CHECK(e.code == Errc::already_exists);
+    CHECK(test::contains(e.message, a.manifest.digest.str()));
+    CHECK(test::contains(e.message, "--force"));
+    CHECK(layout.resolve("v1").digest == a.manifest.digest);
+    CHECK(layout.index().manifests.size() == 1);
+    // Through the shared entry point too (it finds the ability by dynamic_cast).
+    CHECK(errc_of([&] { content::tag_with(layout, b.manifest, "v1", content::TagPolicy::keep); }) == Errc::already_exists);
+    content::tag_with(layout, b.manifest, "v1", content::TagPolicy::replace);
+    CHECK(layout.resolve("v1").digest == b.manifest.digest);
+    layout.tag(a.manifest, "v1");  // Target::tag keeps replacing
+    CHECK(layout.resolve("v1").digest == a.manifest.digest);
+    CHECK(layout.index().manifests.size() == 1);
+}
+
+TEST_CASE("layout: read_only opens without creating or locking anything and refuses every write") {
+    test::TempDir dir;
+    const auto missing = dir / "typo/deep/dir";
+    const auto e = test::thrown([&] { content::OciLayout l(missing, {.read_only = true}); });
+    CHECK(e.code == Errc::not_found);
+    CHECK(test::contains(e.message, "is not an OCI layout"));
+    CHECK_FALSE(fs::exists(dir / "typo"));
+    fs::create_directories(dir / "empty");
+    CHECK(errc_of([&] { content::OciLayout l(dir / "empty", {.read_only = true}); }) == Errc::not_found);
+    CHECK(fs::is_empty(dir / "empty"));
+
+    const auto store = dir / "store";
+    const auto s = [&] {
+        content::OciLayout w(store, {.skip_fsync = true});
+        return test::push_sample(w, "ro", 1, "v1");
+    }();
+    const auto listing = [&] {
+        std::set<std::string> names;
+        for (const auto& f : fs::recursive_directory_iterator(store)) names.insert(f.path().string());
+        return names;
+    };
+    fs::remove(store / "index.json.lock");
+    fs::remove(store / ".sealrun-writers.lock");
+    fs::remove(store / ".sealrun-gc.lock");
+    const auto before = listing();
+    content::OciLayout ro(store, {.read_only = true});
+    CHECK(ro.tags() == std::vector<std::string>{"v1"});
+    CHECK(ro.resolve("v1").digest == s.manifest.digest);
+    CHECK(ro.exists(s.layers[0]));
+    CHECK(content::read_all(ro, s.layers[0], 1 << 20) == s.layer_bytes[0]);
+    CHECK(ro.resolve(s.manifest.digest.str()).digest == s.manifest.digest);
+    for (const auto& op : std::vector<std::function<void()>>{
+             [&] { content::push_bytes(ro, oci::Descriptor::for_bytes("text/plain", "new"), "new"); },
+             [&] { ro.tag(s.manifest, "v2"); },
+             [&] { ro.tag(s.manifest, "v2", content::TagPolicy::keep); },
+             [&] { (void)ro.untag("v1"); },
+             [&] { ro.remove(s.layers[0]); },
+             [&] { (void)ro.gc({.grace = std::chrono::seconds(0)}); }}) {
+        const auto d = test::thrown(op);
+        CHECK(d.code == Errc::denied);
+        CHECK(test::contains(d.message, "read-only"));
+    }
+    CHECK(listing() == before);  // no lock file, no ingest directory, nothing
+    CHECK(ro.tags() == std::vector<std::string>{"v1"});
 }
