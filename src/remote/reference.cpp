@@ -1,5 +1,8 @@
 #include "sealrun/remote/reference.h"
 
+#include <optional>
+#include <utility>
+
 #include "sealrun/content/target.h"
 #include "sealrun/error.h"
 
@@ -26,12 +29,55 @@ bool valid_component(std::string_view c) {
     return true;
 }
 
+bool alnum(char c) { return lower_alnum(c) || (c >= 'A' && c <= 'Z'); }
+bool digits(std::string_view s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos; }
+
+// split_port cuts "host[:port]" into the host and the port (empty when
+// absent); nullopt when a port is there but is not 1 to 5 digits up to 65535.
+std::optional<std::pair<std::string_view, std::string_view>> split_port(std::string_view h) {
+    const auto close = h.starts_with('[') ? h.find(']') : 0;
+    if (close == std::string_view::npos) return std::nullopt;
+    const auto colon = h.find(':', close);
+    if (colon == std::string_view::npos) return std::pair{h, std::string_view{}};
+    const auto port = h.substr(colon + 1);
+    if (!digits(port) || port.size() > 5 || std::stoul(std::string(port)) > 65535) return std::nullopt;
+    return std::pair{h.substr(0, colon), port};
+}
+
+// The reference grammar's domain (distribution/reference): dot-separated
+// components of [a-zA-Z0-9-] that neither start nor end with '-', or a
+// bracketed IPv6 literal; then an optional ":" port.
 bool valid_host(std::string_view h) {
-    if (h.empty()) return false;
-    if (h.front() == '[') return h.find(']') != std::string_view::npos;  // IPv6 literal
-    for (char c : h)
-        if (!(lower_alnum(c) || (c >= 'A' && c <= 'Z') || c == '.' || c == '-' || c == ':')) return false;
+    const auto split = split_port(h);
+    if (!split || split->first.empty()) return false;
+    const auto name = split->first;
+    if (name.front() == '[')
+        return name.size() > 2 && name.back() == ']' &&
+               name.substr(1, name.size() - 2).find_first_not_of("0123456789abcdefABCDEF:") == std::string_view::npos;
+    for (std::size_t s = 0; s <= name.size();) {
+        auto e = name.find('.', s);
+        if (e == std::string_view::npos) e = name.size();
+        const auto part = name.substr(s, e - s);
+        if (part.empty() || !alnum(part.front()) || !alnum(part.back())) return false;
+        for (char c : part)
+            if (!alnum(c) && c != '-') return false;
+        s = e + 1;
+    }
     return true;
+}
+
+// is_loopback_ipv4 reports whether `h` is a dotted-quad literal 127.x.y.z.
+bool is_loopback_ipv4(std::string_view h) {
+    int octets = 0;
+    for (std::size_t s = 0; s <= h.size(); ++octets) {
+        auto e = h.find('.', s);
+        if (e == std::string_view::npos) e = h.size();
+        const auto part = h.substr(s, e - s);
+        if (!digits(part) || part.size() > 3 || std::stoi(std::string(part)) > 255) return false;
+        if (octets == 0 && part != "127") return false;
+        s = e + 1;
+    }
+    return octets == 4;
 }
 
 [[noreturn]] void bad(std::string_view text, const std::string& why) {
@@ -91,10 +137,10 @@ std::string Reference::str() const {
 }
 
 bool Reference::is_loopback() const {
-    std::string host = registry;
-    if (host.starts_with('[')) return host.starts_with("[::1]");
-    host = host.substr(0, host.find(':'));
-    return host == "localhost" || host.starts_with("127.");
+    const auto split = split_port(registry);
+    if (!split) return false;
+    const auto host = split->first;
+    return host == "localhost" || host == "[::1]" || is_loopback_ipv4(host);
 }
 
 }  // namespace sealrun::remote

@@ -38,6 +38,30 @@ TEST_CASE("reference: malformed references are refused with the reason") {
     }
 }
 
+TEST_CASE("reference: the registry host follows the domain grammar; only loopback literals are loopback") {
+    // Found by fuzz/reference.cpp: any host with a ']' or made of
+    // [a-zA-Z0-9.:-] passed, and "127.<anything>" counted as loopback, so a
+    // DNS name such as 127.evil.example got the plain-HTTP fallback.
+    for (const char* bad : {"a:b:c/x", "h:/x", "h:99999/x", "h:5x/x", "-h/x", "h-/x", "h..i/x", ".h/x", "[::1]x/x",
+                            "[::1]:/x", "[zz]/x", "[]/x", "[::1/x"}) {
+        CAPTURE(bad);
+        CHECK(errc_of([&] { (void)Reference::parse(bad); }) == Errc::invalid_input);
+    }
+    for (const char* good : {"Reg-1.example.com:443/x", "[fe80::1]:5000/x", "[::1]/x", "h:65535/x"}) {
+        CAPTURE(good);
+        CHECK(Reference::parse(good).registry == std::string(good).substr(0, std::string(good).rfind('/')));
+    }
+    for (const char* remote : {"127.evil.example/x", "127.0.0.1.evil.example:5000/x", "localhost.evil.example/x",
+                               "127.0.0.256/x", "127.0.1/x", "128.0.0.1/x"}) {
+        CAPTURE(remote);
+        CHECK_FALSE(Reference::parse(remote).is_loopback());
+    }
+    for (const char* local : {"127.0.0.1/x", "127.1.2.3:5000/x", "localhost:5000/x", "[::1]/x", "[::1]:5000/x"}) {
+        CAPTURE(local);
+        CHECK(Reference::parse(local).is_loopback());
+    }
+}
+
 TEST_CASE("auth: WWW-Authenticate challenges parse with quoted and bare values") {
     const auto cs = remote::detail::parse_challenges(
         R"(Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push", Basic realm=x)");

@@ -31,8 +31,9 @@ struct Reference {
     std::string reference() const;
     /// str returns the whole reference in its canonical text form.
     std::string str() const;
-    /// is_loopback reports whether the registry host is localhost,
-    /// 127.0.0.0/8 or ::1.
+    /// is_loopback reports whether the registry host is localhost, an IPv4
+    /// literal in 127.0.0.0/8 or [::1] (a DNS name such as
+    /// 127.example.com is not: anyone may own it).
     bool is_loopback() const;
 };
 
