@@ -219,3 +219,256 @@ TEST_CASE("cli: login checks and stores credentials the way docker does, logout 
     CHECK(cli({"--ca-file", ca, "push", "v1", "docker://" + registry.host() + "/cli/auth:v2"}).exit_code == 1);
     ::unsetenv("DOCKER_CONFIG");
 }
+
+namespace {
+
+// digest_of returns the digest `tag` names in the store, from `ls --json`.
+std::string digest_of(const Cli& cli, const std::string& tag) {
+    for (const auto& e : nlohmann::json::parse(stdout_of(cli, {"ls", "--json"})))
+        if (e["tag"] == tag) return e["digest"];
+    return "";
+}
+
+// shown_digest returns the experiment digest `show SRC --json` reports.
+std::string shown_digest(const Cli& cli, const std::string& src) {
+    return nlohmann::json::parse(stdout_of(cli, {"show", src, "--json"}))["digest"];
+}
+
+// refused checks a command that must not move a tag: exit 1, one error that names --force.
+void check_refused(const test::RunResult& r) {
+    INFO(r.output);
+    CHECK(r.exit_code == 1);
+    CHECK(test::contains(r.output, "--force"));
+    CHECK(test::contains(r.output, "already names"));
+}
+
+// seal_two seals runs/a as tag A and runs/b (another experiment) as tag B.
+std::pair<std::string, std::string> seal_two(const test::TempDir& dir, const Cli& cli) {
+    make_runs(dir);
+    REQUIRE(cli({"seal", (dir / "runs/a").string(), "--experiment", "x", "--tag", "A"}).exit_code == 0);
+    REQUIRE(cli({"seal", (dir / "runs/b").string(), "--experiment", "y", "--tag", "B"}).exit_code == 0);
+    const auto a = digest_of(cli, "A"), b = digest_of(cli, "B");
+    REQUIRE(!a.empty());
+    REQUIRE(a != b);
+    return {a, b};
+}
+
+}  // namespace
+
+TEST_CASE("cli: seal, tag, copy, export and import never move a tag to other content without --force") {
+    test::TempDir dir;
+    Cli cli{dir / "storage"};
+    const auto [a, b] = seal_two(dir, cli);
+
+    SUBCASE("seal") {
+        check_refused(cli({"seal", (dir / "runs/b").string(), "--experiment", "y", "--tag", "A"}));
+        CHECK(digest_of(cli, "A") == a);
+        CHECK(cli({"validate", "A"}).exit_code == 0);
+        REQUIRE(cli({"seal", (dir / "runs/b").string(), "--experiment", "y", "--tag", "A", "--force"}).exit_code == 0);
+        CHECK(digest_of(cli, "A") != a);
+        CHECK(cli({"validate", "A"}).exit_code == 0);
+    }
+    SUBCASE("tag") {
+        REQUIRE(cli({"tag", "A", "T"}).exit_code == 0);
+        CHECK(cli({"tag", "A", "T"}).exit_code == 0);  // the same digest again
+        CHECK(cli({"tag", a, "T"}).exit_code == 0);
+        check_refused(cli({"tag", "B", "T"}));
+        CHECK(digest_of(cli, "T") == a);
+        CHECK(cli({"validate", "T"}).exit_code == 0);
+        REQUIRE(cli({"tag", "B", "T", "--force"}).exit_code == 0);
+        CHECK(digest_of(cli, "T") == b);
+    }
+    SUBCASE("copy to a layout") {
+        const auto dst = "oci:" + (dir / "layout").string() + ":x";
+        REQUIRE(cli({"copy", "A", dst}).exit_code == 0);
+        CHECK(cli({"copy", "A", dst}).exit_code == 0);
+        check_refused(cli({"copy", "B", dst}));
+        CHECK(shown_digest(cli, dst) == a);
+        CHECK(cli({"validate", dst}).exit_code == 0);
+        REQUIRE(cli({"copy", "B", dst, "--force"}).exit_code == 0);
+        CHECK(shown_digest(cli, dst) == b);
+        CHECK(cli({"validate", dst}).exit_code == 0);
+    }
+    SUBCASE("export and import") {
+        const auto tar = (dir / "x.tar").string();
+        REQUIRE(cli({"tag", "A", "E"}).exit_code == 0);
+        REQUIRE(cli({"export", "E", tar}).exit_code == 0);
+        CHECK(cli({"export", "E", tar}).exit_code == 0);
+        REQUIRE(cli({"tag", "B", "E", "--force"}).exit_code == 0);
+        check_refused(cli({"export", "E", tar}));
+        CHECK(shown_digest(cli, "oci-archive:" + tar + ":E") == a);
+        CHECK(cli({"validate", "oci-archive:" + tar + ":E"}).exit_code == 0);
+        REQUIRE(cli({"export", "E", tar, "--force"}).exit_code == 0);
+        CHECK(shown_digest(cli, "oci-archive:" + tar + ":E") == b);
+        // The archive's E names b; the store's E is moved back to a.
+        CHECK(cli({"import", tar}).exit_code == 0);  // the same digest
+        REQUIRE(cli({"tag", "A", "E", "--force"}).exit_code == 0);
+        check_refused(cli({"import", tar}));
+        CHECK(digest_of(cli, "E") == a);
+        CHECK(cli({"validate", "E"}).exit_code == 0);
+        REQUIRE(cli({"import", tar, "--force"}).exit_code == 0);
+        CHECK(digest_of(cli, "E") == b);
+    }
+}
+
+TEST_CASE("cli: push and pull never move a tag to other content without --force") {
+    test::Registry registry;
+    test::TempDir dir;
+    Cli cli{dir / "storage"};
+    const auto [a, b] = seal_two(dir, cli);
+    const auto remote = "docker://" + registry.host() + "/cli/force:t";
+    // push: a registry would overwrite the tag; sealrun resolves it first.
+    REQUIRE(cli({"push", "A", remote}).exit_code == 0);
+    CHECK(cli({"push", "A", remote}).exit_code == 0);
+    check_refused(cli({"push", "B", remote}));
+    CHECK(shown_digest(cli, remote) == a);
+    CHECK(cli({"validate", remote}).exit_code == 0);
+    REQUIRE(cli({"push", "B", remote, "--force"}).exit_code == 0);
+    CHECK(shown_digest(cli, remote) == b);
+    // pull: the local tag t names a, the registry's names b.
+    REQUIRE(cli({"tag", "A", "t"}).exit_code == 0);
+    check_refused(cli({"pull", remote}));
+    CHECK(digest_of(cli, "t") == a);
+    CHECK(cli({"validate", "t"}).exit_code == 0);
+    REQUIRE(cli({"pull", remote, "--force"}).exit_code == 0);
+    CHECK(digest_of(cli, "t") == b);
+    CHECK(cli({"pull", remote}).exit_code == 0);  // the same digest again
+}
+
+namespace {
+
+// raw_control reports whether `s` holds an ESC or a C1 CSI that reached the output unescaped.
+bool raw_control(const std::string& s) {
+    return s.find('\x1b') != std::string::npos || s.find("\xc2\x9b") != std::string::npos;
+}
+
+std::size_t lines(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
+
+}  // namespace
+
+TEST_CASE("cli: hostile names, parameter values and error texts reach the terminal escaped") {
+    test::TempDir dir;
+    Cli cli{dir / "storage"};
+    const std::string evil = "\x1b[2J\nforged\trow";
+    test::write_file(dir / "run" / (evil + ".txt"), "payload\n");
+    test::write_file(dir / "run/model.json", R"({"parameters":{"p":"\u001b[2J\nEVIL\u009b2J","q":1}})");
+    const auto s = cli({"seal", (dir / "run").string(), "--experiment", "exp" + evil, "--tag", "v1"});
+    INFO(s.output);
+    REQUIRE(s.exit_code == 0);
+
+    const auto shown = stdout_of(cli, {"show", "v1"});
+    INFO(shown);
+    CHECK_FALSE(raw_control(shown));
+    CHECK(lines(shown) == 3);  // experiment line, header, one run
+    CHECK(test::contains(shown, "\\x1b[2J\\x0a"));
+    const auto json = stdout_of(cli, {"show", "v1", "--json"});
+    CHECK_FALSE(raw_control(json));
+    CHECK(lines(json) == 1);
+    CHECK(nlohmann::json::parse(json)["name"] == "exp" + evil);
+
+    // The run's own manifest: its attachment names.
+    content::OciLayout layout(dir / "storage", {.read_only = true});
+    const auto index = oci::ImageIndex::parse(content::read_all(layout, layout.resolve("v1"), 1 << 20));
+    const auto run_shown = stdout_of(cli, {"show", index.manifests.at(0).digest.str()});
+    INFO(run_shown);
+    CHECK_FALSE(raw_control(run_shown));
+    CHECK(lines(run_shown) == 2);  // run line, one attachment
+    CHECK(test::contains(run_shown, "\\x1b[2J\\x0aforged\\x09row.txt"));
+
+    // Errors and the path get -o reports.
+    const auto missing = cli({"get", "v1", "--run", "0", evil});
+    CHECK(missing.exit_code == 1);
+    CHECK_FALSE(raw_control(missing.output));
+    CHECK(lines(missing.output) == 1);
+    const auto got = cli({"get", "v1", "--run", "0", evil + ".txt", "-o", (dir / "out").string() + "/"});
+    CHECK(got.exit_code == 0);
+    CHECK_FALSE(raw_control(got.output));
+    CHECK(lines(got.output) == 1);
+    CHECK(test::read_file(dir / "out" / (evil + ".txt")) == "payload\n");
+    const auto no_tag = cli({"show", "no" + evil});
+    CHECK(no_tag.exit_code == 1);
+    CHECK_FALSE(raw_control(no_tag.output));
+    CHECK(lines(no_tag.output) == 1);
+
+    // A layout whose index.json carries a hostile tag.
+    const auto index_path = dir / "storage/index.json";
+    auto index_json = nlohmann::json::parse(test::read_file(index_path));
+    index_json["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"] = "v2" + evil;
+    test::write_file(index_path, index_json.dump());
+    for (const auto& args : {std::vector<std::string>{"ls"}, std::vector<std::string>{"ls", "--json"}}) {
+        const auto listed = cli(args);
+        INFO(listed.output);
+        CHECK_FALSE(raw_control(listed.output));
+        CHECK(lines(listed.output) <= 1);
+    }
+}
+
+TEST_CASE("cli: readers on a missing store or layout create nothing and say so") {
+    test::TempDir dir;
+    const auto typo = dir / "TYPO";
+    Cli missing{typo};
+    const auto layout = "oci:" + (typo / "deep/dir").string();
+    const std::vector<std::vector<std::string>> readers = {
+        {"ls"},
+        {"ls", "--json"},
+        {"show", "v1"},
+        {"get", "v1", "--run", "0", "result.json"},
+        {"validate", "v1"},
+        {"validate", layout + ":v1"},
+        {"show", layout + ":v1"},
+        {"get", layout + ":v1", "--run", "0", "result.json"},
+        {"copy", layout + ":v1", "oci:" + (dir / "dst").string() + ":v1"},
+        {"copy", "v1", "oci:" + (dir / "dst").string() + ":v1"},
+        {"push", "v1", "oci:" + (dir / "dst").string() + ":v1"},
+        {"export", "v1", (dir / "out.tar").string()},
+        {"export", layout + ":v1", (dir / "out.tar").string()},
+        {"tag", "v1", "v2"},
+        {"tag", layout + ":v1", "v2"},
+        {"rm", "v1"},
+        {"gc"},
+    };
+    for (const auto& args : readers) {
+        const auto r = missing(args);
+        INFO(args.front(), " ", args.size() > 1 ? args[1] : "", ": ", r.output);
+        CHECK(r.exit_code == 1);
+        CHECK((test::contains(r.output, "no sealrun store") || test::contains(r.output, "not an OCI layout")));
+        CHECK_FALSE(fs::exists(typo));
+        CHECK_FALSE(fs::exists(dir / "dst"));
+        CHECK_FALSE(fs::exists(dir / "out.tar"));
+    }
+}
+
+TEST_CASE("cli: readers leave an existing layout as they found it") {
+    test::TempDir dir;
+    make_runs(dir);
+    Cli cli{dir / "storage"};
+    REQUIRE(cli({"seal", (dir / "runs/a").string(), "--experiment", "x", "--tag", "v1"}).exit_code == 0);
+    const auto layout_dir = dir / "layout";
+    REQUIRE(cli({"copy", "v1", "oci:" + layout_dir.string() + ":v1"}).exit_code == 0);
+    const auto listing = [&](const fs::path& root) {
+        std::vector<std::string> names;
+        for (const auto& e : fs::recursive_directory_iterator(root)) names.push_back(e.path().string());
+        std::sort(names.begin(), names.end());
+        return names;
+    };
+    for (const auto& root : {layout_dir, dir / "storage"}) {
+        // What a layout written by another tool holds: no lock file, no ingest directory.
+        fs::remove(root / "index.json.lock");
+        fs::remove_all(root / ".sealrun-ingest");
+    }
+    const auto before_layout = listing(layout_dir), before_store = listing(dir / "storage");
+    const auto oci = "oci:" + layout_dir.string() + ":v1";
+    for (const auto& args : std::vector<std::vector<std::string>>{{"ls"},
+                                                                   {"show", "v1"},
+                                                                   {"validate", "v1"},
+                                                                   {"get", "v1", "--run", "0", "result.json"},
+                                                                   {"show", oci},
+                                                                   {"validate", oci},
+                                                                   {"get", oci, "--run", "0", "result.json"},
+                                                                   {"export", oci, (dir / "x.tar").string()}}) {
+        INFO(args.front(), " ", args.size() > 1 ? args[1] : "");
+        CHECK(cli(args).exit_code == 0);
+        CHECK(listing(layout_dir) == before_layout);
+        CHECK(listing(dir / "storage") == before_store);
+    }
+}

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <sealrun/content/oci_layout.h>
 #include <sealrun/content/target.h>
 #include <sealrun/remote/repository.h>
 
@@ -50,6 +51,7 @@ struct Location {
     std::filesystem::path archive;             // oci-archive: the tar file
     std::filesystem::path scratch;             // oci-archive: the unpacked layout (removed on destruction)
     bool is_local_store = false;
+    std::filesystem::path layout;              // oci: and the local store: the layout directory
     Location() = default;
     Location(Location&&) = default;
     ~Location();
@@ -57,9 +59,23 @@ struct Location {
 
 // open_location parses skopeo-style locations: oci:DIR[:TAG],
 // oci-archive:FILE[:TAG], docker://HOST/REPO[:TAG|@DIGEST], or a bare TAG
-// (or digest) in the local store. `for_writing` prepares an oci-archive
-// destination instead of reading one.
+// (or digest) in the local store. `for_writing` prepares a destination
+// (a layout is created when absent, an oci-archive is added to); otherwise
+// the location is read: the store or layout must exist and is opened
+// read-only, so a mistyped path creates nothing.
 Location open_location(const std::string& text, const Globals& g, bool for_writing);
+
+// Access says how a command uses a layout.
+enum class Access {
+    read,    // must exist; opened read-only: nothing is created or locked for writing
+    update,  // must exist; writable (tag, rm, gc)
+    create,  // created when absent (seal, import, copy destinations)
+};
+
+// open_layout opens the OCI layout at `dir` (`store`: the local store) for
+// `access`; a missing one is Error(not_found) "no sealrun store" or "not an
+// OCI layout" unless `access` is create.
+std::unique_ptr<content::OciLayout> open_layout(const std::filesystem::path& dir, Access access, bool store);
 
 // finish_location writes an oci-archive destination back to its file.
 void finish_location(Location& loc);

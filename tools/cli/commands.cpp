@@ -14,6 +14,7 @@
 #include <sealrun/format.h>
 #include <sealrun/oci/json.h>
 #include <sealrun/oci/manifest.h>
+#include <sealrun/printable.h>
 #include <sealrun/sealed.h>
 #include <sealrun/validate.h>
 
@@ -38,8 +39,10 @@ Parameter to_parameter(const nlohmann::json& v, const std::string& where) {
     throw Error(Errc::invalid_input, "seal", where, "parameters must be booleans, numbers or strings");
 }
 
-content::CopyOptions copy_hooks(Progress& p) {
+// copy_options reports progress to `p` and applies --force.
+content::CopyOptions copy_options(Progress& p, const Args& a) {
     return content::CopyOptions{
+        .force = a.has("--force"),
         .on_copied = [&p](const oci::Descriptor&) { p.blob_done(); },
         .on_progress = [&p](const oci::Descriptor& d, std::uint64_t n) { p.bytes(n, d.digest.str()); },
     };
@@ -51,12 +54,19 @@ std::uint64_t attachment_bytes(const SealedRun& r) {
     return total;
 }
 
+// json_text renders `j` for a terminal: ASCII only (so no raw control or
+// bidirectional character), invalid UTF-8 replaced instead of thrown on.
+std::string json_text(const nlohmann::json& j) {
+    return j.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
+}
+
+// param_text renders parameters as escaped key=value pairs.
 std::string param_text(const std::map<std::string, Parameter>& params) {
     std::string s;
     for (const auto& [k, v] : params) {
         if (!s.empty()) s += " ";
         const auto j = parameter_to_json(v);
-        s += k + "=" + (j.is_string() ? j.get<std::string>() : j.dump());
+        s += printable(k) + "=" + printable(j.is_string() ? j.get<std::string>() : json_text(j));
     }
     return s;
 }
@@ -131,22 +141,23 @@ int cmd_seal(const Args& a, const Globals& g) {
         else if (status == "interrupted") run.interrupt(reason);
         else throw Error(Errc::invalid_input, "seal", dir + "/model.json", "status must be finished, failed or interrupted");
     }
-    const auto root = exp.commit(*tag);
-    if (!g.quiet) std::cout << *tag << " " << root.digest.str() << "\n";
+    const auto root = exp.commit(*tag, SealOptions{.force = a.has("--force")});
+    if (!g.quiet) std::cout << printable(*tag) << " " << root.digest.str() << "\n";
     return exit_ok;
 }
 
 int cmd_ls(const Args& a, const Globals& g) {
     need(a, 0, 0, "sealrun ls");
-    content::OciLayout store(g.store);
+    auto layout = open_layout(g.store, Access::read, true);
+    auto& store = *layout;
     const auto tags = store.tags();
     if (g.json) {
         nlohmann::json out = nlohmann::json::array();
         for (const auto& t : tags) out.push_back({{"tag", t}, {"digest", store.resolve(t).digest.str()}});
-        std::cout << out.dump() << "\n";
+        std::cout << json_text(out) << "\n";
         return exit_ok;
     }
-    for (const auto& t : tags) std::cout << t << "\t" << store.resolve(t).digest.str() << "\n";
+    for (const auto& t : tags) std::cout << printable(t) << "\t" << store.resolve(t).digest.str() << "\n";
     return exit_ok;
 }
 
@@ -164,12 +175,12 @@ int cmd_show(const Args& a, const Globals& g) {
                 const auto& d = run.attachments().descriptor(n);
                 atts.push_back({{"name", n}, {"media_type", d.media_type}, {"size", d.size}, {"digest", d.digest.str()}});
             }
-            std::cout << nlohmann::json{{"run_id", run.run_id()}, {"status", run.status()}, {"attachments", atts}}.dump() << "\n";
+            std::cout << json_text({{"run_id", run.run_id()}, {"status", run.status()}, {"attachments", atts}}) << "\n";
             return exit_ok;
         }
-        std::cout << "run " << run.run_id() << "  " << run.status() << "\n";
+        std::cout << "run " << run.run_id() << "  " << printable(run.status()) << "\n";
         for (const auto& n : run.attachment_names())
-            std::cout << "  " << n << "\t" << run.attachment_media_type(n) << "\t"
+            std::cout << "  " << printable(n) << "\t" << printable(run.attachment_media_type(n)) << "\t"
                       << human_size(static_cast<std::uint64_t>(run.attachments().descriptor(n).size)) << "\n";
         return exit_ok;
     }
@@ -187,16 +198,16 @@ int cmd_show(const Args& a, const Globals& g) {
                           {"attachments", r.attachment_names().size()},
                           {"size", attachment_bytes(r)}});
         }
-        std::cout << nlohmann::json{{"name", exp.name()}, {"status", exp.status()}, {"digest", root.digest.str()},
-                                    {"runs", rs}, {"attachments", exp.attachment_names()}}
-                         .dump()
+        std::cout << json_text({{"name", exp.name()}, {"status", exp.status()}, {"digest", root.digest.str()},
+                                {"runs", rs}, {"attachments", exp.attachment_names()}})
                   << "\n";
         return exit_ok;
     }
-    std::cout << "experiment " << exp.name() << "  " << exp.status() << "  " << root.digest.str() << "\n";
+    std::cout << "experiment " << printable(exp.name()) << "  " << printable(exp.status()) << "  " << root.digest.str()
+              << "\n";
     std::cout << "RUN\tSTATUS\tFILES\tSIZE\tPARAMETERS\n";
     for (const auto& r : runs)
-        std::cout << r.run_id() << "\t" << r.status() << "\t" << r.attachment_names().size() << "\t"
+        std::cout << r.run_id() << "\t" << printable(r.status()) << "\t" << r.attachment_names().size() << "\t"
                   << human_size(attachment_bytes(r)) << "\t" << param_text(r.parameters()) << "\n";
     return exit_ok;
 }
@@ -221,7 +232,7 @@ int cmd_get(const Args& a, const Globals& g) {
         fs::path path = *out;
         if (out->ends_with('/')) fs::create_directories(path);
         const auto written = run.write_attachment(name, path, a.has("--overwrite"));
-        if (!g.quiet) std::cerr << written.string() << "\n";
+        if (!g.quiet) std::cerr << printable(written.string()) << "\n";
         return exit_ok;
     }
     const auto bytes = run.get_blob(name);  // verified before a byte is written
@@ -240,7 +251,7 @@ int cmd_copy(const Args& a, const Globals& g) {
     std::string dst_ref = dst.reference;
     if (dst_ref.empty() && !content::is_digest_reference(src.reference)) dst_ref = src.reference;
     Progress progress(!g.quiet);
-    const auto root = content::copy(*src.target, src.reference, *dst.target, dst_ref, copy_hooks(progress));
+    const auto root = content::copy(*src.target, src.reference, *dst.target, dst_ref, copy_options(progress, a));
     finish_location(dst);
     if (!g.quiet) std::cout << root.digest.str() << "\n";
     return exit_ok;
@@ -250,18 +261,20 @@ int cmd_tag(const Args& a, const Globals& g) {
     need(a, 2, 2, "sealrun tag SRC TAG");
     auto loc = open_location(a.positional[0], g, false);
     const auto d = loc.target->resolve(loc.reference);
-    loc.target->tag(d, a.positional[1]);
+    if (!loc.layout.empty()) loc.target = open_layout(loc.layout, Access::update, loc.is_local_store);
+    content::tag_with(*loc.target, d, a.positional[1], a.has("--force") ? content::TagPolicy::replace : content::TagPolicy::keep);
     finish_location(loc);
     return exit_ok;
 }
 
 int cmd_rm(const Args& a, const Globals& g) {
     need(a, 1, 1000, "sealrun rm TAG...");
-    content::OciLayout store(g.store);
+    auto layout = open_layout(g.store, Access::update, true);
+    auto& store = *layout;
     int rc = exit_ok;
     for (const auto& t : a.positional) {
         if (!store.untag(t)) {
-            std::cerr << "sealrun: rm " << t << ": no such tag\n";
+            std::cerr << "sealrun: rm " << printable(t) << ": no such tag\n";
             rc = exit_failed;
         }
     }
@@ -270,7 +283,8 @@ int cmd_rm(const Args& a, const Globals& g) {
 
 int cmd_gc(const Args& a, const Globals& g) {
     need(a, 0, 0, "sealrun gc");
-    content::OciLayout store(g.store);
+    auto layout = open_layout(g.store, Access::update, true);
+    auto& store = *layout;
     const auto r = store.gc();
     if (!g.quiet) std::cout << "removed " << r.blobs_removed << " blobs, " << human_size(r.bytes_removed) << "\n";
     return exit_ok;
@@ -280,6 +294,7 @@ int cmd_export(const Args& a, const Globals& g) {
     need(a, 2, 2, "sealrun export SRC FILE.tar");
     auto src = open_location(a.positional[0], g, false);
     Args c;
+    c.options = a.options;  // --force
     c.positional = {a.positional[0], "oci-archive:" + a.positional[1] + (src.reference.empty() ? "" : ":" + src.reference)};
     if (content::is_digest_reference(src.reference)) c.positional[1] = "oci-archive:" + a.positional[1];
     return cmd_copy(c, g);
@@ -294,8 +309,8 @@ int cmd_import(const Args& a, const Globals& g) {
     if (tags.empty()) throw Error(Errc::not_found, "import", a.positional[0], "the archive holds no tags");
     Progress progress(!g.quiet);
     for (const auto& t : tags) {
-        const auto root = content::copy(*src.target, t, store, t, copy_hooks(progress));
-        if (!g.quiet) std::cout << t << " " << root.digest.str() << "\n";
+        const auto root = content::copy(*src.target, t, store, t, copy_options(progress, a));
+        if (!g.quiet) std::cout << printable(t) << " " << root.digest.str() << "\n";
     }
     return exit_ok;
 }

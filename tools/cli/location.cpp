@@ -61,7 +61,8 @@ Location open_location(const std::string& text, const Globals& g, bool for_writi
     if (text.starts_with("oci:")) {
         auto [dir, tag] = split_tag(text.substr(4));
         if (dir.empty()) throw UsageError("oci: needs a directory: oci:DIR[:TAG]");
-        loc.target = std::make_unique<content::OciLayout>(dir);
+        loc.layout = dir;
+        loc.target = open_layout(loc.layout, for_writing ? Access::create : Access::read, false);
         loc.reference = tag;
         return loc;
     }
@@ -79,10 +80,25 @@ Location open_location(const std::string& text, const Globals& g, bool for_writi
     }
     if (text.find("://") != std::string::npos)
         throw UsageError("unknown transport in \"" + text + "\" (oci:, oci-archive:, docker://)");
-    loc.target = std::make_unique<content::OciLayout>(g.store);
+    loc.layout = g.store;
+    loc.target = open_layout(loc.layout, for_writing ? Access::create : Access::read, true);
     loc.reference = text;
     loc.is_local_store = true;
     return loc;
+}
+
+std::unique_ptr<content::OciLayout> open_layout(const fs::path& dir, Access access, bool store) {
+    if (access == Access::create) return std::make_unique<content::OciLayout>(dir);
+    std::unique_ptr<content::OciLayout> layout;
+    try {
+        layout = std::make_unique<content::OciLayout>(dir, content::OciLayoutOptions{.read_only = true});
+    } catch (const Error& e) {
+        if (e.code() != Errc::not_found) throw;
+        throw Error(Errc::not_found, "open", dir.string(),
+                    store ? "no sealrun store here (--store DIR or $SEALRUN_STORE chooses it)" : "not an OCI layout");
+    }
+    if (access == Access::update) layout = std::make_unique<content::OciLayout>(dir);
+    return layout;
 }
 
 void finish_location(Location& loc) {

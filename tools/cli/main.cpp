@@ -4,6 +4,7 @@
 #include <set>
 
 #include <sealrun/error.h>
+#include <sealrun/printable.h>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
@@ -23,28 +24,29 @@ struct Command {
 
 const std::vector<Command>& commands() {
     static const std::vector<Command> table = {
-        {"seal", cmd_seal, "seal DIR... --experiment NAME --tag TAG",
+        {"seal", cmd_seal, "seal DIR... --experiment NAME --tag TAG [--force]",
          "seal result directories (one per run) as an experiment in the local store",
-         "sealrun seal runs/lr-0.1 runs/lr-0.5 --experiment sweep --tag sweep-v1", {"--experiment", "--tag"}, {}},
+         "sealrun seal runs/lr-0.1 runs/lr-0.5 --experiment sweep --tag sweep-v1", {"--experiment", "--tag"}, {"--force"}},
         {"ls", cmd_ls, "ls", "list the tags in the local store", "sealrun ls", {}, {}},
         {"show", cmd_show, "show SRC [--json]", "show an experiment's runs, or a run's attachments",
          "sealrun show sweep-v1 --json", {}, {"--json"}},
         {"get", cmd_get, "get SRC --run ID NAME [-o PATH] [--overwrite]",
          "write one attachment's verified bytes to stdout, a file, or DIR/ under its name",
          "sealrun get sweep-v1 --run 0 result.json -o out/", {"--run", "-o"}, {"--overwrite"}},
-        {"copy", cmd_copy, "copy SRC [DST]", "copy between any transports (oci:, oci-archive:, docker://, the local store)",
-         "sealrun copy sweep-v1 docker://registry.example/team/sweep:v1", {}, {}},
-        {"push", cmd_copy, "push SRC DST", "copy from the local store to a registry (same as copy)",
-         "sealrun push sweep-v1 docker://registry.example/team/sweep:v1", {}, {}},
-        {"pull", cmd_copy, "pull SRC [DST]", "copy from a registry into the local store (same as copy)",
-         "sealrun pull docker://registry.example/team/sweep:v1", {}, {}},
-        {"tag", cmd_tag, "tag SRC TAG", "give SRC another tag in its own store", "sealrun tag sweep-v1 latest", {}, {}},
+        {"copy", cmd_copy, "copy SRC [DST] [--force]", "copy between any transports (oci:, oci-archive:, docker://, the local store)",
+         "sealrun copy sweep-v1 docker://registry.example/team/sweep:v1", {}, {"--force"}},
+        {"push", cmd_copy, "push SRC DST [--force]", "copy from the local store to a registry (same as copy)",
+         "sealrun push sweep-v1 docker://registry.example/team/sweep:v1", {}, {"--force"}},
+        {"pull", cmd_copy, "pull SRC [DST] [--force]", "copy from a registry into the local store (same as copy)",
+         "sealrun pull docker://registry.example/team/sweep:v1", {}, {"--force"}},
+        {"tag", cmd_tag, "tag SRC TAG [--force]", "give SRC another tag in its own store", "sealrun tag sweep-v1 latest", {},
+         {"--force"}},
         {"rm", cmd_rm, "rm TAG...", "remove tags from the local store (gc frees the blobs)", "sealrun rm sweep-v1", {}, {}},
         {"gc", cmd_gc, "gc", "remove blobs no tag reaches from the local store", "sealrun gc", {}, {}},
-        {"export", cmd_export, "export SRC FILE.tar", "write SRC as an oci-archive (a tar of an OCI layout)",
-         "sealrun export sweep-v1 sweep.tar", {}, {}},
-        {"import", cmd_import, "import FILE.tar [TAG]", "copy an oci-archive's tags into the local store",
-         "sealrun import sweep.tar", {}, {}},
+        {"export", cmd_export, "export SRC FILE.tar [--force]", "write SRC as an oci-archive (a tar of an OCI layout)",
+         "sealrun export sweep-v1 sweep.tar", {}, {"--force"}},
+        {"import", cmd_import, "import FILE.tar [TAG] [--force]", "copy an oci-archive's tags into the local store",
+         "sealrun import sweep.tar", {}, {"--force"}},
         {"validate", cmd_validate, "validate SRC [--format text|json|junit] [--strict] [--codec-allow TYPE]...",
          "check an archive for CI: schema, digests, sizes, media types, codecs, names, run configs",
          "sealrun validate sweep-v1 --format junit > report.xml", {"--format", "--codec-allow"}, {"--strict"}},
@@ -76,6 +78,9 @@ void print_main_help() {
                  "  --json           print data as JSON\n"
                  "  -q, --quiet      print nothing but data and errors\n"
                  "\nexit codes: 0 success; 1 the operation failed or validation found problems; 2 bad command line\n"
+                 "A tag that already names other content is never moved without --force (seal, tag, copy, push, pull,\n"
+                 "import, export); re-tagging the same content succeeds. Against a registry this is checked before\n"
+                 "tagging, not atomically.\n"
                  "`sealrun COMMAND --help` shows a command's usage and an example.\n";
 }
 
@@ -155,13 +160,13 @@ int main(int argc, char** argv) {
     try {
         return run(argc, argv);
     } catch (const UsageError& e) {
-        std::cerr << "sealrun: " << e.what() << "\n";
+        std::cerr << "sealrun: " << sealrun::printable(e.what()) << "\n";
         return exit_usage;
     } catch (const sealrun::Error& e) {
-        std::cerr << "sealrun: " << e.what() << "\n";
+        std::cerr << "sealrun: " << sealrun::printable(e.what()) << "\n";
         return exit_failed;
     } catch (const std::exception& e) {
-        std::cerr << "sealrun: " << e.what() << "\n";
+        std::cerr << "sealrun: " << sealrun::printable(e.what()) << "\n";
         return exit_failed;
     }
 }
