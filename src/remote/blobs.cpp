@@ -186,7 +186,7 @@ std::unique_ptr<content::ReadStream> Repository::fetch(const oci::Descriptor& de
         if (desc.size > static_cast<std::int64_t>(oci::max_manifest_size))
             throw Error(Errc::too_large, "fetch", desc.digest.str(), "manifest exceeds 4 MiB");
         Request r{.url = m.url("/manifests/" + desc.digest.str()), .headers = {accept_manifests}};
-        r.max_body = oci::max_manifest_size + 1;
+        r.max_body = oci::max_manifest_size;
         const auto resp = m.send(r, m.pull_scope(), true);
         if (resp.status != 200) m.fail(resp, "fetch", desc.digest.str());
         return std::make_unique<content::VerifyingStream>(std::make_unique<content::BytesStream>(resp.body), desc);

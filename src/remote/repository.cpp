@@ -17,11 +17,28 @@ namespace {
 
 constexpr int max_redirects = 5;
 constexpr int max_tag_pages = 1000;
+constexpr std::size_t max_tag_page = 16 << 20;  // one page of a tag list
 
 std::string strip_params(std::string mt) {
     if (const auto semi = mt.find(';'); semi != std::string::npos) mt.resize(semi);
     while (!mt.empty() && mt.back() == ' ') mt.pop_back();
     return mt;
+}
+
+// head_descriptor reads a manifest HEAD's answer, or nullopt when its
+// headers do not make a usable descriptor (then the manifest is fetched).
+std::optional<oci::Descriptor> head_descriptor(const Response& resp) {
+    const auto content_type = strip_params(resp.header("content-type").value_or(""));
+    const auto digest = resp.header("docker-content-digest");
+    const auto length = resp.header("content-length");
+    if (!digest || !length || !(oci::is_manifest_type(content_type) || oci::is_index_type(content_type))) return std::nullopt;
+    try {
+        const auto size = std::stoll(*length);
+        if (size < 0 || static_cast<std::size_t>(size) > oci::max_manifest_size) return std::nullopt;
+        return oci::Descriptor{.media_type = content_type, .digest = oci::Digest::parse(*digest), .size = size};
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
 }
 
 }  // namespace
@@ -34,8 +51,9 @@ Repository::Impl::Impl(const Reference& r, RepositoryOptions o) : ref(r), option
                                                             .low_speed_limit = static_cast<long>(options.low_speed_limit),
                                                             .stall_timeout_s = static_cast<long>(options.stall_timeout.count())});
     auto creds = options.credentials ? options.credentials : detail::docker_credentials(ref.registry, options.docker_config);
-    auth = std::make_unique<detail::Auth>(*http, options.plain_http ? "http://" + ref.registry : "https://" + ref.registry,
-                                          std::move(creds));
+    // The registry's origin is the one connected to, after any plain-HTTP fallback.
+    auth = std::make_unique<detail::Auth>(*http, [this] { return ensure_base(); }, std::move(creds),
+                                          options.docker_config, options.plain_http);
 }
 
 const std::string& Repository::Impl::ensure_base() {
@@ -175,19 +193,14 @@ oci::Descriptor Repository::resolve(std::string_view reference) {
     Request r{.method = "HEAD", .url = m.url("/manifests/" + ref), .headers = {accept_manifests}};
     auto resp = m.send(r, m.pull_scope(), true);
     if (resp.status == 404) throw Error(Errc::not_found, "resolve", subject, "no such manifest");
-    std::optional<oci::Descriptor> d;
-    const auto content_type = strip_params(resp.header("content-type").value_or(""));
-    const auto digest = resp.header("docker-content-digest");
-    const auto length = resp.header("content-length");
-    if (resp.status == 200 && digest && length && (oci::is_manifest_type(content_type) || oci::is_index_type(content_type))) {
-        d = oci::Descriptor{.media_type = content_type, .digest = oci::Digest::parse(*digest), .size = std::stoll(*length)};
-    } else {
-        // No usable HEAD: GET the manifest and learn everything from it.
+    auto d = resp.status == 200 ? head_descriptor(resp) : std::nullopt;
+    if (!d) {
+        // No usable HEAD: GET the manifest (up to the one manifest cap) and
+        // learn everything from it.
         r.method = "GET";
+        r.max_body = oci::max_manifest_size;
         resp = m.send(r, m.pull_scope(), true);
         if (resp.status != 200) m.fail(resp, "resolve", subject);
-        if (resp.body.size() > oci::max_manifest_size)
-            throw Error(Errc::too_large, "resolve", subject, "manifest exceeds 4 MiB");
         auto mt = strip_params(resp.header("content-type").value_or(""));
         if (!oci::is_manifest_type(mt) && !oci::is_index_type(mt)) {
             const auto doc = oci::parse_json_strict(resp.body, subject);
@@ -196,8 +209,11 @@ oci::Descriptor Repository::resolve(std::string_view reference) {
         if (!oci::is_manifest_type(mt) && !oci::is_index_type(mt))
             throw Error(Errc::protocol, "resolve", subject, "response is neither a manifest nor an index");
         d = oci::Descriptor::for_bytes(mt, resp.body);
-        if (digest && oci::Digest::parse(*digest) != d->digest)
-            throw Error(Errc::digest_mismatch, "resolve", subject, "Docker-Content-Digest disagrees with the content");
+        // The GET's own header must name what it sent (by digest, the
+        // content is checked against the reference below).
+        if (const auto said = resp.header("docker-content-digest"); said && *said != d->digest.str())
+            throw Error(Errc::digest_mismatch, "resolve", subject,
+                        "Docker-Content-Digest disagrees with the content, which hashes to " + d->digest.str());
     }
     if (by_digest && d->digest != oci::Digest::parse(ref))
         throw Error(Errc::digest_mismatch, "resolve", subject, "registry answered with " + d->digest.str());
@@ -233,10 +249,10 @@ std::vector<std::string> Repository::tags() {
     const auto own = detail::origin(next);
     for (int page = 0; !next.empty(); ++page) {
         if (page >= max_tag_pages) throw Error(Errc::protocol, "list tags", m.ref.repository, "more than 1000 pages");
-        const auto resp = m.send(Request{.url = next}, m.pull_scope(), true);
+        const auto resp = m.send(Request{.url = next, .max_body = max_tag_page}, m.pull_scope(), true);
         if (resp.status == 404) break;  // a repository with no tags yet
         if (resp.status != 200) m.fail(resp, "list tags", m.ref.repository);
-        const auto j = oci::parse_json_strict(resp.body, "tag list", 16 << 20);
+        const auto j = oci::parse_json_strict(resp.body, "tag list", max_tag_page);
         if (j.contains("tags") && j["tags"].is_array())
             for (const auto& t : j["tags"])
                 if (t.is_string()) out.push_back(t.get<std::string>());
@@ -264,7 +280,9 @@ void Repository::remove(const oci::Descriptor& desc) {
 
 std::vector<oci::Descriptor> Repository::referrers(const oci::Descriptor& subject) {
     auto& m = *impl_;
-    Request r{.url = m.url("/referrers/" + subject.digest.str()), .headers = {"Accept: application/vnd.oci.image.index.v1+json"}};
+    Request r{.url = m.url("/referrers/" + subject.digest.str()),
+              .headers = {"Accept: application/vnd.oci.image.index.v1+json"},
+              .max_body = oci::max_manifest_size};
     auto resp = m.send(r, m.pull_scope(), true);
     if (resp.status == 404) {  // no referrers API: the tag schema fallback
         const auto tag = std::string(subject.digest.algorithm()) + "-" + std::string(subject.digest.encoded());
@@ -274,7 +292,6 @@ std::vector<oci::Descriptor> Repository::referrers(const oci::Descriptor& subjec
         if (resp.status == 404) return {};
     }
     if (resp.status != 200) m.fail(resp, "list referrers", subject.digest.str());
-    if (resp.body.size() > oci::max_manifest_size) throw Error(Errc::too_large, "list referrers", subject.digest.str(), "index exceeds 4 MiB");
     return oci::ImageIndex::parse(resp.body).manifests;
 }
 

@@ -198,3 +198,46 @@ TEST_CASE("registry: a blob the registry holds in another repository is mounted,
     CHECK(s.request_bytes("PATCH|PUT", "/blobs/") == 0);
     CHECK(second.exists(d));
 }
+
+TEST_CASE("registry: with HEAD unusable, a 2 MiB manifest resolves by tag and by digest (the GET reads up to 4 MiB)") {
+    test::Registry registry;
+    test::FaultProxy proxy(registry);
+    auto repo = repo_at(proxy.host(), "big-manifest");
+    content::push_bytes(repo, oci::empty_descriptor(), "{}");
+    oci::ImageManifest m{.artifact_type = "application/vnd.sealrun.test.v1", .config = oci::empty_descriptor(),
+                         .layers = {oci::empty_descriptor()}};
+    m.annotations["org.example.padding"] = std::string(2 << 20, 'p');
+    const auto mb = m.serialize();
+    REQUIRE(mb.size() > (2u << 20));
+    const auto md = oci::Descriptor::for_bytes(std::string(oci::media_types::image_manifest), mb);
+    content::push_bytes(repo, md, mb);
+    repo.tag(md, "v1");
+    SUBCASE("HEAD answers 405") { proxy.add(test::Fault::respond("HEAD", "/manifests/", 405, -1)); }
+    SUBCASE("HEAD answers 500") { proxy.add(test::Fault::respond("HEAD", "/manifests/", 500, -1)); }
+    SUBCASE("HEAD's Content-Length is beyond any manifest") {
+        proxy.add(test::Fault::set_header("HEAD", "/manifests/", "Content-Length", "99999999999", -1));
+    }
+    for (const auto& ref : {std::string("v1"), md.digest.str()}) {
+        const auto d = repo.resolve(ref);
+        CHECK(d.digest == md.digest);
+        CHECK(d.size == md.size);
+        CHECK(d.media_type == md.media_type);
+    }
+    CHECK(content::read_all(repo, md, oci::max_manifest_size) == mb);
+}
+
+TEST_CASE("registry: a manifest GET whose Docker-Content-Digest names other content is refused") {
+    test::Registry registry;
+    test::FaultProxy proxy(registry);
+    auto repo = repo_at(proxy.host(), "lying-digest");
+    content::push_bytes(repo, oci::empty_descriptor(), "{}");
+    oci::ImageManifest m{.config = oci::empty_descriptor(), .layers = {oci::empty_descriptor()}};
+    const auto mb = m.serialize();
+    const auto md = oci::Descriptor::for_bytes(std::string(oci::media_types::image_manifest), mb);
+    content::push_bytes(repo, md, mb);
+    repo.tag(md, "v1");
+    proxy.add(test::Fault::respond("HEAD", "/manifests/", 405, -1));
+    proxy.add(test::Fault::set_header("GET", "/manifests/", "Docker-Content-Digest", oci::empty_descriptor().digest.str(), -1));
+    CHECK(errc_of([&] { (void)repo.resolve("v1"); }) == Errc::digest_mismatch);
+    CHECK(errc_of([&] { (void)repo.resolve(md.digest.str()); }) == Errc::digest_mismatch);
+}
