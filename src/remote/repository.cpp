@@ -226,9 +226,18 @@ bool Repository::exists(const oci::Descriptor& desc) {
     Request r{.method = "HEAD", .url = m.url((node ? "/manifests/" : "/blobs/") + desc.digest.str())};
     if (node) r.headers.push_back(accept_manifests);
     const auto resp = m.send(r, m.pull_scope(), true);
-    if (resp.status == 200) return true;
     if (resp.status == 404) return false;
-    m.fail(resp, "check", desc.digest.str());
+    if (resp.status != 200) m.fail(resp, "check", desc.digest.str());
+    // A name alone is not content: what the registry holds under it must
+    // also be as long as the descriptor says, or it does not count (a copy
+    // then sends it again).
+    const auto length = resp.header("content-length");
+    if (!length) return true;  // nothing to compare (a registry may omit it)
+    try {
+        return std::stoll(*length) == desc.size;
+    } catch (const std::exception&) {
+        return false;
+    }
 }
 
 void Repository::tag(const oci::Descriptor& desc, std::string_view reference) {

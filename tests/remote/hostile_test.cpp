@@ -261,3 +261,30 @@ TEST_CASE("hostile: a redirect out of http fails at once and is not retried") {
         CHECK(s.count("GET", "/manifests/") == 1);
     }
 }
+
+TEST_CASE("hostile: lying headers are caught") {
+    Hostile h;
+    SUBCASE("Docker-Content-Digest on a manifest GET by tag") {
+        h.head_unusable();
+        h.proxy.add(Fault::set_header("GET", "/manifests/v1", "Docker-Content-Digest", h.blob.digest.str(), -1));
+        const auto o = attempt([&] { (void)h.repo.resolve("v1"); });
+        CHECK(o.error.code == Errc::digest_mismatch);
+        CHECK(o.seconds < 5);
+    }
+    SUBCASE("Content-Length on a blob HEAD: the blob does not count as present") {
+        h.proxy.add(Fault::set_header("HEAD", "/blobs/sha256:", "Content-Length", "1", -1));
+        CHECK_FALSE(h.repo.exists(h.blob));
+    }
+    SUBCASE("a Content-Length longer than the blob body") {
+        h.proxy.add(Fault::set_header("GET", "/blobs/sha256:", "Content-Length", std::to_string(h.blob.size + 100000), -1));
+        const auto o = attempt([&] { (void)content::read_all(h.repo, h.blob, 1 << 20); });
+        CHECK(o.seconds < 15);
+        CHECK(o.rss_growth_kib < max_rss_growth_kib);
+    }
+    SUBCASE("a Content-Length shorter than the blob body") {
+        h.proxy.add(Fault::set_header("GET", "/blobs/sha256:", "Content-Length", "1000", -1));
+        const auto o = attempt([&] { (void)content::read_all(h.repo, h.blob, 1 << 20); });
+        CHECK(o.error.code == Errc::size_mismatch);
+        CHECK(o.seconds < 15);
+    }
+}

@@ -241,3 +241,29 @@ TEST_CASE("registry: a manifest GET whose Docker-Content-Digest names other cont
     CHECK(errc_of([&] { (void)repo.resolve("v1"); }) == Errc::digest_mismatch);
     CHECK(errc_of([&] { (void)repo.resolve(md.digest.str()); }) == Errc::digest_mismatch);
 }
+
+TEST_CASE("registry: a blob whose HEAD reports another length does not count as present, and a copy sends it again") {
+    test::Registry registry;
+    test::FaultProxy proxy(registry);
+    auto repo = repo_at(proxy.host(), "short-blob");
+    content::MemoryTarget src;
+    const auto bytes = random_bytes(300000);
+    const auto d = oci::Descriptor::for_bytes("application/octet-stream", bytes);
+    content::push_bytes(src, d, bytes);
+    content::push_bytes(src, oci::empty_descriptor(), "{}");
+    oci::ImageManifest m{.config = oci::empty_descriptor(), .layers = {d}};
+    const auto mb = m.serialize();
+    const auto md = oci::Descriptor::for_bytes(std::string(oci::media_types::image_manifest), mb);
+    content::push_bytes(src, md, mb);
+    src.tag(md, "v1");
+    content::push_bytes(repo, d, bytes);
+    CHECK(repo.exists(d));
+    proxy.add(test::Fault::set_header("HEAD", "/blobs/" + d.digest.str(), "Content-Length", "10", -1));
+    CHECK_FALSE(repo.exists(d));
+    proxy.reset_stats();
+    content::copy(src, "v1", repo, "");
+    CHECK(proxy.stats().request_bytes("PATCH|PUT", "/blobs/uploads/") >= bytes.size());  // sent again
+    proxy.clear_faults();
+    CHECK(repo.exists(d));
+    CHECK(content::read_all(repo, d, 1 << 20) == bytes);
+}
