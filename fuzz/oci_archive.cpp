@@ -2,7 +2,9 @@
 // layout. It fails only with sealrun::Error, writes nothing outside the
 // layout, creates no symlink, and never expands a small archive into a
 // large file (files are capped at 1 MiB with RLIMIT_FSIZE, far above any
-// input, so hitting the cap means unbounded expansion).
+// input, so hitting the cap means unbounded expansion: libFuzzer reports the
+// SIGXFSZ as "file size exceeded", or with -handle_xfsz=0 the write fails
+// with EFBIG and the check below names it).
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
