@@ -1,128 +1,11 @@
 #include "remote/auth.h"
 
-#include <cstdlib>
-#include <filesystem>
-
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include "sealrun/error.h"
 #include "sealrun/oci/descriptor.h"
 #include "sealrun/oci/json.h"
-#include "util/fs.h"
-
-extern char** environ;
+#include "sealrun/remote/reference.h"
 
 namespace sealrun::remote::detail {
-
-namespace fs = std::filesystem;
-
-namespace {
-
-fs::path config_file(const std::string& override_path) {
-    if (!override_path.empty()) return override_path;
-    if (const char* d = std::getenv("DOCKER_CONFIG"); d != nullptr && *d != '\0') return fs::path(d) / "config.json";
-    if (const char* h = std::getenv("HOME"); h != nullptr && *h != '\0') return fs::path(h) / ".docker" / "config.json";
-    return {};
-}
-
-// run_helper runs `docker-credential-<name> get` with `host` on stdin and
-// returns its stdout; nullopt when the helper does not know the host.
-std::optional<std::string> run_helper(const std::string& name, const std::string& host) {
-    const std::string prog = "docker-credential-" + name;
-    int in[2], out[2];
-    if (::pipe(in) != 0) throw Error(Errc::io, "run credential helper", prog, "pipe failed");
-    if (::pipe(out) != 0) {
-        ::close(in[0]);
-        ::close(in[1]);
-        throw Error(Errc::io, "run credential helper", prog, "pipe failed");
-    }
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_addclose(&fa, in[1]);
-    posix_spawn_file_actions_addclose(&fa, out[0]);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    const char* argv[] = {prog.c_str(), "get", nullptr};
-    pid_t pid = 0;
-    const int rc = ::posix_spawnp(&pid, prog.c_str(), &fa, nullptr, const_cast<char**>(argv), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    ::close(in[0]);
-    ::close(out[1]);
-    if (rc != 0) {
-        ::close(in[1]);
-        ::close(out[0]);
-        throw Error(Errc::not_found, "run credential helper", prog, "not found on PATH");
-    }
-    util::write_all(in[1], std::as_bytes(std::span(host.data(), host.size())), prog);
-    ::close(in[1]);
-    std::string result;
-    char buf[4096];
-    ssize_t n = 0;
-    while ((n = ::read(out[0], buf, sizeof buf)) > 0 && result.size() < (1 << 20)) result.append(buf, static_cast<std::size_t>(n));
-    ::close(out[0]);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;  // "credentials not found"
-    return result;
-}
-
-std::optional<Credentials> from_helper(const std::string& name, const std::string& host) {
-    auto out = run_helper(name, host);
-    if (!out) return std::nullopt;
-    nlohmann::json j;
-    try {
-        j = oci::parse_json_strict(*out, "docker-credential-" + name, 1 << 20);
-    } catch (const Error&) {
-        throw Error(Errc::invalid_input, "run credential helper", "docker-credential-" + name, "printed malformed JSON");
-    }
-    Credentials c;
-    const auto user = j.value("Username", "");
-    const auto secret = j.value("Secret", "");
-    if (user == "<token>") c.identity_token = secret;
-    else {
-        c.username = user;
-        c.password = secret;
-    }
-    return c;
-}
-
-}  // namespace
-
-std::optional<Credentials> docker_credentials(const std::string& host, const std::string& config_path) {
-    const auto path = config_file(config_path);
-    if (path.empty() || !fs::exists(path)) return std::nullopt;
-    const auto doc = oci::parse_json_strict(util::read_file(path, 16 << 20), path.string(), 16 << 20);
-    if (!doc.is_object()) throw Error(Errc::invalid_input, "read docker config", path.string(), "not a JSON object");
-    if (auto h = doc.find("credHelpers"); h != doc.end() && h->is_object() && h->contains(host))
-        return from_helper(h->at(host).get<std::string>(), host);
-    if (auto a = doc.find("auths"); a != doc.end() && a->is_object()) {
-        for (const auto& key : {host, "https://" + host, "http://" + host}) {
-            if (!a->contains(key)) continue;
-            const auto& e = a->at(key);
-            Credentials c;
-            if (auto auth = e.find("auth"); auth != e.end() && auth->is_string() && !auth->get<std::string>().empty()) {
-                const auto decoded = oci::base64_decode(auth->get<std::string>(), "docker config auth");
-                const auto colon = decoded.find(':');
-                if (colon == std::string::npos)
-                    throw Error(Errc::invalid_input, "read docker config", path.string(), "an auth entry is not user:password");
-                c.username = decoded.substr(0, colon);
-                c.password = decoded.substr(colon + 1);
-            } else {
-                c.username = e.value("username", "");
-                c.password = e.value("password", "");
-            }
-            c.identity_token = e.value("identitytoken", "");
-            if (!c.username.empty() || !c.identity_token.empty()) return c;
-        }
-    }
-    if (auto s = doc.find("credsStore"); s != doc.end() && s->is_string() && !s->get<std::string>().empty())
-        return from_helper(s->get<std::string>(), host);
-    return std::nullopt;
-}
 
 std::vector<Challenge> parse_challenges(std::string_view h) {
     std::vector<Challenge> out;
@@ -171,8 +54,45 @@ std::vector<Challenge> parse_challenges(std::string_view h) {
     return out;
 }
 
-Auth::Auth(Http& http, std::string registry_origin, std::optional<Credentials> credentials)
-    : http_(http), origin_(std::move(registry_origin)), credentials_(std::move(credentials)) {}
+namespace {
+
+// realm_host returns the host[:port] of an absolute http(s) URL as written
+// (lowercased, without user info): the key docker's config.json uses.
+std::string realm_host(const std::string& url) {
+    auto start = url.find("://");
+    start = start == std::string::npos ? 0 : start + 3;
+    auto host = url.substr(start, url.find_first_of("/?#", start) - start);
+    if (const auto at = host.rfind('@'); at != std::string::npos) host.erase(0, at + 1);
+    for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return host;
+}
+
+bool is_loopback_host(const std::string& host) {
+    Reference r;
+    r.registry = host;
+    return r.is_loopback();
+}
+
+}  // namespace
+
+Auth::Auth(Http& http, std::function<std::string()> registry_base, std::optional<Credentials> credentials,
+           std::string docker_config, bool plain_http)
+    : http_(http),
+      registry_base_(std::move(registry_base)),
+      credentials_(std::move(credentials)),
+      docker_config_(std::move(docker_config)),
+      plain_http_(plain_http) {}
+
+std::optional<Credentials> Auth::realm_credentials(const std::string& realm, const std::string& realm_origin,
+                                                   const std::string& own_origin) {
+    if (realm_origin == own_origin) return credentials_;
+    const auto host = realm_host(realm);
+    std::lock_guard lock(mu_);
+    auto it = realm_credentials_.find(host);
+    if (it == realm_credentials_.end())
+        it = realm_credentials_.emplace(host, docker_credentials(host, docker_config_)).first;
+    return it->second;
+}
 
 std::optional<std::string> Auth::header(const std::string& scope) {
     std::optional<Challenge> renew;
@@ -234,14 +154,24 @@ bool Auth::on_unauthorized(const Response& response, const std::string& scope) {
 }
 
 Auth::Fetched Auth::fetch_token(const Challenge& bearer, const std::string& scope) {
+    const auto own = origin(registry_base_());
     const auto realm_it = bearer.params.find("realm");
     if (realm_it == bearer.params.end() || realm_it->second.empty())
-        throw Error(Errc::protocol, "authenticate", origin_, "Bearer challenge without a realm");
+        throw Error(Errc::protocol, "authenticate", own, "Bearer challenge without a realm");
     const auto& realm = realm_it->second;
     if (!realm.starts_with("https://") && !realm.starts_with("http://"))
-        throw Error(Errc::denied, "authenticate", origin_, "token realm is not an http(s) URL");
-    if (origin_.starts_with("https://") && realm.starts_with("http://"))
-        throw Error(Errc::denied, "authenticate", origin_, "refusing a token realm that downgrades https to http");
+        throw Error(Errc::denied, "authenticate", own, "token realm is not an http(s) URL");
+    const auto realm_origin = origin(realm);
+    if (realm_origin.empty()) throw Error(Errc::denied, "authenticate", own, "token realm is not a valid URL");
+    if (realm.starts_with("http://")) {
+        // The registry's origin is the one connected to, so a loopback
+        // registry that fell back to plain HTTP may name a loopback http realm.
+        if (!own.starts_with("http://"))
+            throw Error(Errc::denied, "authenticate", own, "refusing a token realm that downgrades https to http");
+        if (!plain_http_ && !is_loopback_host(realm_host(realm)))
+            throw Error(Errc::denied, "authenticate", own, "refusing a plain-http token realm on another host without --plain-http");
+    }
+    const auto credentials = realm_credentials(realm, realm_origin, own);
     std::string query;
     auto add = [&](const char* k, const std::string& v) {
         query += (query.empty() ? "" : "&") + std::string(k) + "=" + url_escape(v);
@@ -254,10 +184,10 @@ Auth::Fetched Auth::fetch_token(const Challenge& bearer, const std::string& scop
         b = e + 1;
     }
     Request r;
-    const bool identity = credentials_ && !credentials_->identity_token.empty();
+    const bool identity = credentials && !credentials->identity_token.empty();
     if (identity) {  // OAuth2 refresh-token grant
         add("grant_type", "refresh_token");
-        add("refresh_token", credentials_->identity_token);
+        add("refresh_token", credentials->identity_token);
         add("client_id", "sealrun");
         r.method = "POST";
         r.url = realm;
@@ -265,12 +195,11 @@ Auth::Fetched Auth::fetch_token(const Challenge& bearer, const std::string& scop
         r.body.bytes = query;
     } else {
         r.url = realm + (realm.find('?') == std::string::npos ? "?" : "&") + query;
-        if (credentials_ && !credentials_->username.empty())
+        if (credentials && !credentials->username.empty())
             r.headers.push_back("Authorization: Basic " +
-                                oci::base64_encode(credentials_->username + ":" + credentials_->password));
+                                oci::base64_encode(credentials->username + ":" + credentials->password));
     }
     const auto resp = http_.perform(r);
-    const auto realm_origin = origin(realm);
     if (resp.status == 401 || resp.status == 403)
         throw Error(resp.status == 401 ? Errc::unauthorized : Errc::denied, "authenticate", realm_origin,
                     "the token service refused the credentials (HTTP " + std::to_string(resp.status) + ")");
@@ -278,12 +207,16 @@ Auth::Fetched Auth::fetch_token(const Challenge& bearer, const std::string& scop
         throw Error(Errc::protocol, "authenticate", realm_origin, "token service answered HTTP " + std::to_string(resp.status));
     nlohmann::json j;
     try {
-        j = oci::parse_json_strict(resp.body, "token response", 1 << 20);
-    } catch (const Error&) {
-        throw Error(Errc::protocol, "authenticate", realm_origin, "token service sent malformed JSON");
+        j = parse_secret_json(resp.body, "authenticate", realm_origin, 1 << 20);
+    } catch (const Error& e) {
+        throw Error(Errc::protocol, "authenticate", realm_origin, "token service sent " + e.reason());
     }
-    std::string token = j.value("token", "");
-    if (token.empty()) token = j.value("access_token", "");
+    auto text = [&](const char* key) {
+        const auto it = j.is_object() ? j.find(key) : j.end();
+        return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    std::string token = text("token");
+    if (token.empty()) token = text("access_token");
     if (token.empty()) throw Error(Errc::protocol, "authenticate", realm_origin, "token response holds no token");
     const auto ttl = j.contains("expires_in") && j["expires_in"].is_number_integer() ? j["expires_in"].get<int>() : 60;
     // Renew a little early so a token does not expire mid-request.

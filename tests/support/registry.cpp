@@ -422,7 +422,7 @@ void Registry::start() {
          "  secret: " << yaml_quote(random_hex(16)) << "\n"
          "  headers:\n"
          "    X-Content-Type-Options: [nosniff]\n";
-    if (options_.mode != RegistryMode::plain) {
+    if (options_.mode != RegistryMode::plain && options_.tls) {
         y << "  tls:\n"
              "    certificate: " << yaml_quote(pki_->server_cert.string()) << "\n"
              "    key: " << yaml_quote(pki_->server_key.string()) << "\n";
@@ -473,7 +473,7 @@ void Registry::start() {
 std::string Registry::host() const { return "127.0.0.1:" + std::to_string(port_); }
 
 std::string Registry::url() const {
-    return (options_.mode == RegistryMode::plain ? "http://" : "https://") + host();
+    return (options_.mode == RegistryMode::plain || !options_.tls ? "http://" : "https://") + host();
 }
 
 fs::path Registry::ca_file() const { return pki_ ? pki_->ca_cert : fs::path(); }

@@ -108,6 +108,8 @@ struct RegistryOptions {
     // overrides the realm (e.g. a FaultProxy in front of an HTTP issuer).
     const TokenIssuer* issuer = nullptr;
     std::string token_realm;
+    // token mode: serve HTTPS (false: a token-auth registry on plain HTTP).
+    bool tls = true;
     std::chrono::milliseconds start_timeout{10000};
 };
 

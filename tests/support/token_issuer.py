@@ -155,8 +155,12 @@ class Handler(BaseHTTPRequestHandler):
     def issue(self, service, scopes, creds, grant=None):
         issuer = self.server.issuer
         args = issuer.args
+        # What credentials arrived, exactly: the Authorization header as
+        # sent, and whether the form carried a password or refresh token.
         entry = {"method": self.command, "service": service, "scopes": scopes,
-                 "user": creds[0] if creds else None, "grant": grant}
+                 "user": creds[0] if creds else None, "grant": grant,
+                 "authorization": self.headers.get("Authorization"),
+                 "form_secret": self.form_secret}
         with issuer.lock:
             issuer.stats["requests"] += 1
         if service and service != args.service:
@@ -189,7 +193,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send_json(200, {"token": token, "access_token": token,
                              "expires_in": args.expires_in, "issued_at": now})
 
+    form_secret = None  # the password or refresh token a POST carried
+
     def do_GET(self):
+        self.form_secret = None
         url = urlsplit(self.path)
         query = parse_qs(url.query, keep_blank_values=True)
         issuer = self.server.issuer
@@ -215,6 +222,7 @@ class Handler(BaseHTTPRequestHandler):
         elif url.path == "/token":
             form = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
             grant = (form.get("grant_type") or [""])[0]
+            self.form_secret = ((form.get("refresh_token") or form.get("password") or [None])[0])
             if grant == "refresh_token":
                 given = (form.get("refresh_token") or [""])[0]
                 ok = bool(issuer.args.refresh_token) and given == issuer.args.refresh_token

@@ -15,6 +15,7 @@
 #include <sealrun/oci/json.h>
 #include <sealrun/oci/manifest.h>
 #include <sealrun/printable.h>
+#include <sealrun/remote/credentials.h>
 #include <sealrun/sealed.h>
 #include <sealrun/validate.h>
 
@@ -69,36 +70,6 @@ std::string param_text(const std::map<std::string, Parameter>& params) {
         s += printable(k) + "=" + printable(j.is_string() ? j.get<std::string>() : json_text(j));
     }
     return s;
-}
-
-fs::path docker_config_path() {
-    if (const char* d = std::getenv("DOCKER_CONFIG"); d != nullptr && *d != '\0') return fs::path(d) / "config.json";
-    const char* home = std::getenv("HOME");
-    if (home == nullptr || *home == '\0') throw Error(Errc::io, "login", "", "neither DOCKER_CONFIG nor HOME is set");
-    return fs::path(home) / ".docker" / "config.json";
-}
-
-nlohmann::json read_docker_config(const fs::path& p) {
-    if (!fs::exists(p)) return nlohmann::json::object();
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    auto j = oci::parse_json_strict(ss.str(), p.string(), 16 << 20);
-    if (!j.is_object()) throw Error(Errc::invalid_input, "read", p.string(), "not a JSON object");
-    return j;
-}
-
-// write_docker_config replaces the file atomically, readable by its owner only.
-void write_docker_config(const fs::path& p, const nlohmann::json& j) {
-    fs::create_directories(p.parent_path());
-    const auto tmp = p.string() + ".sealrun-tmp";
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << j.dump(1, '\t') << "\n";
-        if (!out) throw Error(Errc::io, "write", tmp, "cannot write");
-    }
-    ::chmod(tmp.c_str(), 0600);
-    fs::rename(tmp, p);
 }
 
 }  // namespace
@@ -342,25 +313,18 @@ int cmd_login(const Args& a, const Globals& g) {
     auto o = remote_options(g);
     o.credentials = remote::Credentials{*user, password, ""};
     remote::Repository(remote::Reference::parse(host + "/sealrun-login"), o).ping();
-    const auto path = docker_config_path();
-    auto cfg = read_docker_config(path);
-    cfg["auths"][host] = {{"auth", oci::base64_encode(*user + ":" + password)}};
-    write_docker_config(path, cfg);
+    remote::store_credentials(host, *o.credentials);
     if (!g.quiet) std::cout << "Login Succeeded\n";
     return exit_ok;
 }
 
 int cmd_logout(const Args& a, const Globals& g) {
     need(a, 1, 1, "sealrun logout HOST");
-    const auto path = docker_config_path();
-    auto cfg = read_docker_config(path);
     const auto& host = a.positional[0];
-    if (!cfg.contains("auths") || !cfg["auths"].contains(host)) {
+    if (!remote::erase_credentials(host)) {
         if (!g.quiet) std::cerr << "sealrun: not logged in to " << host << "\n";
         return exit_ok;
     }
-    cfg["auths"].erase(host);
-    write_docker_config(path, cfg);
     if (!g.quiet) std::cout << "Removed login credentials for " << host << "\n";
     return exit_ok;
 }
