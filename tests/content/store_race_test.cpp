@@ -13,6 +13,7 @@
 #include "sealrun/content/oci_layout.h"
 #include "sealrun/oci/manifest.h"
 #include "support/expect.h"
+#include "support/registry.h"
 #include "support/tmpdir.h"
 #include "build_paths.h"
 
@@ -51,10 +52,15 @@ TEST_CASE("store: writers racing a looping gc never leave a tag that fails valid
     write_run(dir / "run-cp", 2000);
     REQUIRE(cli(other, {"seal", (dir / "run-cp").string(), "--experiment", "cp", "--tag", "cp"}).exit_code == 0);
     REQUIRE(cli(other, {"export", "imp", (dir / "imp.tar").string()}).exit_code == 0);
+    test::Registry registry;
+    write_run(dir / "run-pl", 3000);
+    REQUIRE(cli(other, {"seal", (dir / "run-pl").string(), "--experiment", "pl", "--tag", "pl"}).exit_code == 0);
+    const auto remote = "docker://" + registry.host() + "/race/pl:pl";
+    REQUIRE(cli(other, {"push", "pl", remote}).exit_code == 0);
     const auto sync = dir / "sync";
     fs::create_directories(sync);
     constexpr int rounds = 6;
-    constexpr int writers = 3;
+    constexpr int writers = 4;
 
     const auto codes = test::in_processes(writers + 1, [&](int p) {
         int failures = 0;
@@ -84,9 +90,12 @@ TEST_CASE("store: writers racing a looping gc never leave a tag that fails valid
             } else if (p == 1) {
                 (void)cli(store, {"rm", "imp"});  // its blobs become garbage gc may take mid-import
                 must(cli(store, {"import", (dir / "imp.tar").string()}));
-            } else {
+            } else if (p == 2) {
                 (void)cli(store, {"rm", "cp"});
                 must(cli(store, {"copy", "oci:" + other.string() + ":cp", "cp"}));
+            } else {
+                (void)cli(store, {"rm", "pl"});
+                must(cli(store, {"pull", remote, "pl"}));
             }
         }
         mark_done(sync, p);
@@ -94,7 +103,7 @@ TEST_CASE("store: writers racing a looping gc never leave a tag that fails valid
     });
     CHECK(codes == std::vector<int>(writers + 1, 0));
     const auto tags = content::OciLayout(store).tags();
-    CHECK(tags.size() == rounds + 2);
+    CHECK(tags.size() == rounds + 3);
     for (const auto& t : tags) {
         const auto r = cli(store, {"validate", t});
         INFO(t, ": ", r.output);
