@@ -14,10 +14,12 @@
 #include "sealrun/oci/json.h"
 #include "sealrun/oci/manifest.h"
 #include "sealrun/remote/repository.h"
+#include "build_paths.h"
 #include "support/expect.h"
 #include "support/registry.h"
 #include "support/remote.h"
 #include "support/sample.h"
+#include "support/tmpdir.h"
 
 using namespace sealrun;
 using namespace std::chrono_literals;
@@ -287,4 +289,19 @@ TEST_CASE("hostile: lying headers are caught") {
         CHECK(o.error.code == Errc::size_mismatch);
         CHECK(o.seconds < 15);
     }
+}
+
+TEST_CASE("hostile: the CLI's --timeout sets the stall deadline (and the retry budget with it)") {
+    Hostile h;
+    h.proxy.add(Fault::silent("HEAD", "/manifests/", -1));
+    test::TempDir dir;
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto r = test::run({SEALRUN_CLI, "--timeout", "2", "--store", (dir / "store").string(), "pull",
+                              "docker://" + h.proxy.host() + "/hostile:v1"});
+    const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    INFO(r.output);
+    CHECK(r.exit_code == 1);
+    CHECK(test::contains(r.output, "too slow"));
+    CHECK(seconds < 20);  // the default (30 s, retried for 45 s) would take a minute
+    CHECK(test::run({SEALRUN_CLI, "--timeout", "0", "ls"}).exit_code == 2);
 }

@@ -31,6 +31,7 @@ struct Globals {
     bool plain_http = false;
     bool insecure = false;
     std::string ca_file;
+    long timeout_s = 0;  // --timeout: the registry stall deadline; 0 = the library's default
     bool json = false;
     bool quiet = false;
 };

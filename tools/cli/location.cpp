@@ -34,6 +34,10 @@ remote::RepositoryOptions remote_options(const Globals& g) {
     o.plain_http = g.plain_http;
     o.insecure = g.insecure;
     o.ca_file = g.ca_file;
+    if (g.timeout_s > 0) {  // the stall deadline, and a retry budget in proportion (30 s -> 45 s)
+        o.stall_timeout = std::chrono::seconds(g.timeout_s);
+        o.retry_budget = std::chrono::seconds(g.timeout_s + g.timeout_s / 2);
+    }
     return o;
 }
 

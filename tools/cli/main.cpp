@@ -1,4 +1,5 @@
 // sealrun: archive experiment runs as OCI artifacts.
+#include <charconv>
 #include <cstdlib>
 #include <iostream>
 #include <set>
@@ -58,8 +59,17 @@ const std::vector<Command>& commands() {
     return table;
 }
 
-const std::set<std::string> global_value_flags = {"--store", "--ca-file"};
+const std::set<std::string> global_value_flags = {"--store", "--ca-file", "--timeout"};
 const std::set<std::string> global_bool_flags = {"--plain-http", "--insecure", "--json", "-q", "--quiet", "--help", "-h"};
+
+// parse_timeout reads --timeout's value: whole seconds, 1 to 3600.
+long parse_timeout(const std::string& value) {
+    long s = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), s);
+    if (ec != std::errc() || end != value.data() + value.size() || s < 1 || s > 3600)
+        throw UsageError("--timeout takes whole seconds from 1 to 3600, not \"" + value + "\"");
+    return s;
+}
 
 void print_main_help() {
     std::cout << "sealrun: archive experiment runs as OCI artifacts\n\n"
@@ -75,6 +85,8 @@ void print_main_help() {
                  "  --plain-http     talk HTTP, not HTTPS, to registries\n"
                  "  --insecure       do not verify registry TLS certificates\n"
                  "  --ca-file FILE   also trust this CA bundle\n"
+                 "  --timeout SECS   fail a registry request that moves under 1 KiB/s for SECS (default 30);\n"
+                 "                   retries stop after 1.5 x SECS\n"
                  "  --json           print data as JSON\n"
                  "  -q, --quiet      print nothing but data and errors\n"
                  "\nexit codes: 0 success; 1 the operation failed or validation found problems; 2 bad command line\n"
@@ -120,6 +132,7 @@ int run(int argc, char** argv) {
                 }
                 if (flag == "--store") g.store = value;
                 else if (flag == "--ca-file") g.ca_file = value;
+                else if (flag == "--timeout") g.timeout_s = parse_timeout(value);
                 else args.options[flag].push_back(value);
                 continue;
             }
