@@ -82,13 +82,14 @@ void walk(Target& src, Target& dst, const oci::Descriptor& d, Plan& plan, Hooks&
         plan.blobs.push_back(d);
         return;
     }
-    if (dst.exists(d)) {  // a node the destination has: so has it everything below
-        hooks.skipped(d);
-        return;
-    }
+    // A node the destination has is not pushed again, but its children are
+    // still walked: a blob below it may have been lost or emptied since, and
+    // the workers' existence checks (size included) are what repair it.
+    const bool present = dst.exists(d);
     auto bytes = read_all(src, d, oci::max_manifest_size);
     for (const auto& child : oci::successors(d, bytes)) walk(src, dst, child, plan, hooks, depth + 1);
-    plan.nodes.emplace_back(d, std::move(bytes));
+    if (present) hooks.skipped(d);
+    else plan.nodes.emplace_back(d, std::move(bytes));
 }
 
 void move_blob(Target& src, Target& dst, const oci::Descriptor& d, Hooks& hooks, int attempts) {

@@ -472,3 +472,22 @@ TEST_CASE("cli: readers leave an existing layout as they found it") {
         CHECK(listing(dir / "storage") == before_store);
     }
 }
+
+TEST_CASE("cli: copy repairs a destination blob that was emptied instead of trusting its name") {
+    test::TempDir dir;
+    make_runs(dir);
+    Cli cli{dir / "storage"};
+    REQUIRE(cli({"seal", (dir / "runs/a").string(), "--experiment", "x", "--tag", "v1"}).exit_code == 0);
+    const auto dst = "oci:" + (dir / "layout").string() + ":v1";
+    REQUIRE(cli({"copy", "v1", dst}).exit_code == 0);
+    content::OciLayout layout(dir / "layout");
+    const auto blob = layout.blob_path(oci::Digest::of(std::string(R"({"loss": 0.25})")));
+    REQUIRE(fs::exists(blob));
+    test::write_file(blob, "");
+    REQUIRE(cli({"validate", dst}).exit_code == 1);
+    const auto again = cli({"copy", "v1", dst});
+    INFO(again.output);
+    CHECK(again.exit_code == 0);
+    CHECK(test::read_file(blob) == R"({"loss": 0.25})");
+    CHECK(cli({"validate", dst}).exit_code == 0);
+}

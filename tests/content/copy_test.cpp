@@ -231,3 +231,17 @@ TEST_CASE("copy: a destination tag naming other content is kept unless force, re
         CHECK(dst->resolve("v1").digest == b.manifest.digest);
     }
 }
+
+TEST_CASE("copy: a blob emptied in the destination under a present manifest is moved again") {
+    test::TempDir dir;
+    content::MemoryTarget src;
+    const auto s = test::push_sample(src, "repair", 2, "v1");
+    content::OciLayout layout(dir / "layout");
+    content::copy(src, "v1", layout, "");
+    test::write_file(layout.blob_path(s.layers[1].digest), "");
+    CHECK_FALSE(layout.exists(s.layers[1]));
+    std::vector<oci::Digest> copied;
+    content::copy(src, "v1", layout, "", {.on_copied = [&](const oci::Descriptor& d) { copied.push_back(d.digest); }});
+    CHECK(copied == std::vector<oci::Digest>{s.layers[1].digest});
+    CHECK(content::read_all(layout, s.layers[1], 1 << 20) == s.layer_bytes[1]);
+}

@@ -26,7 +26,8 @@ struct CopyOptions {
     /// TagPolicy and tag_with(): atomic in a local layout, resolve-then-tag
     /// against a registry, which is not atomic).
     bool force = false;
-    /// Called for a node the destination already has (its subtree is skipped).
+    /// Called for a node or blob the destination already has (a node's
+    /// children are still checked, so a lost blob below it is repaired).
     std::function<void(const oci::Descriptor&)> on_skipped;
     /// Called after a node has been pushed to the destination.
     std::function<void(const oci::Descriptor&)> on_copied;
@@ -37,7 +38,9 @@ struct CopyOptions {
 /// copy copies the graph `src_ref` names in `src` (an index, its manifests,
 /// their configs and layers) to `dst`, children first, skipping whatever
 /// `dst` already has, then pushes the root and tags it `dst_ref` (or
-/// `src_ref` when `dst_ref` is empty and `src_ref` is a tag). Every byte is
+/// `src_ref` when `dst_ref` is empty and `src_ref` is a tag). Nothing the
+/// destination holds is trusted by its name alone: every blob of the graph
+/// is checked there (size included) and moved when absent. Every byte is
 /// verified against its digest on the way. Returns the root descriptor.
 /// Throws the first Error any transfer raised; blobs already moved stay.
 /// Throws Error(already_exists) when the destination tag names other
