@@ -119,8 +119,8 @@ int cmd_seal(const Args& a, const Globals& g) {
 
 int cmd_ls(const Args& a, const Globals& g) {
     need(a, 0, 0, "sealrun ls");
-    auto layout = open_layout(g.store, Access::read, true);
-    auto& store = *layout;
+    auto reader = open_reader(g.store, true);
+    auto& store = *reader;
     const auto tags = store.tags();
     if (g.json) {
         nlohmann::json out = nlohmann::json::array();

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <sealrun/content/oci_archive.h>
+#include <sealrun/content/memory.h>
 #include <sealrun/content/oci_layout.h>
 #include <sealrun/error.h>
 
@@ -66,7 +67,7 @@ Location open_location(const std::string& text, const Globals& g, bool for_writi
         auto [dir, tag] = split_tag(text.substr(4));
         if (dir.empty()) throw UsageError("oci: needs a directory: oci:DIR[:TAG]");
         loc.layout = dir;
-        loc.target = open_layout(loc.layout, for_writing ? Access::create : Access::read, false);
+        loc.target = for_writing ? open_layout(loc.layout, Access::create, false) : open_reader(loc.layout, false);
         loc.reference = tag;
         return loc;
     }
@@ -85,7 +86,7 @@ Location open_location(const std::string& text, const Globals& g, bool for_writi
     if (text.find("://") != std::string::npos)
         throw UsageError("unknown transport in \"" + text + "\" (oci:, oci-archive:, docker://)");
     loc.layout = g.store;
-    loc.target = open_layout(loc.layout, for_writing ? Access::create : Access::read, true);
+    loc.target = for_writing ? open_layout(loc.layout, Access::create, true) : open_reader(loc.layout, true);
     loc.reference = text;
     loc.is_local_store = true;
     return loc;
@@ -126,6 +127,17 @@ std::string human_size(std::uint64_t bytes) {
 
 namespace {
 double now_s() {
+std::unique_ptr<content::Target> open_reader(const fs::path& dir, bool store) {
+    try {
+        return open_layout(dir, Access::read, store);
+    } catch (const Error& e) {
+        // `seal` writes records before the layout: such a store is empty, not missing.
+        std::error_code ec;
+        if (e.code() != Errc::not_found || !store || !fs::is_directory(fs::symlink_status(dir / "records", ec))) throw;
+        return std::make_unique<content::MemoryTarget>();
+    }
+}
+
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 }  // namespace
