@@ -473,3 +473,22 @@ TEST_CASE("auth: login under umask 000 never creates a credentials file others c
     }
     CHECK(created == 1);
 }
+
+TEST_CASE("auth: a refused password is never printed by the CLI, nor its base64 auth value") {
+    test::Registry registry({.mode = test::RegistryMode::tls_basic});
+    test::TempDir dir;
+    const std::string wrong = "Wr0ng!Pa55#word-81";
+    const auto entry = basic_entry(registry.user(), wrong);
+    test::write_file(dir / "docker/config.json", nlohmann::json{{"auths", {{registry.host(), entry}}}}.dump());
+    const auto cli = "DOCKER_CONFIG=" + quoted((dir / "docker").string()) + " " + quoted(SEALRUN_CLI) + " --store " +
+                     quoted((dir / "store").string()) + " --ca-file " + quoted(registry.ca_file().string()) + " ";
+    for (const auto& command : {"pull docker://" + registry.host() + "/sec/x:v1",
+                                "show docker://" + registry.host() + "/sec/x:v1", "validate docker://" + registry.host() + "/sec/x:v1"}) {
+        CAPTURE(command);
+        const auto r = run_sh(cli + command + " 2>&1");
+        INFO(r.output);
+        CHECK(r.exit_code != 0);
+        CHECK(leaked_part(r.output, wrong).empty());
+        CHECK(leaked_part(r.output, entry["auth"].get<std::string>()).empty());
+    }
+}
