@@ -35,4 +35,8 @@ std::vector<nlohmann::json> JsonLinesCodec::decode(std::string_view bytes) {
     return out;
 }
 
+std::string JsonLinesCodec::check(content::ReadStream& in) {
+    return oci::check_json_strict([&in](std::span<char> b) { return in.read(std::as_writable_bytes(b)); }, "application/jsonl", true);
+}
+
 }  // namespace sealrun::codecs

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <new>
@@ -107,6 +108,26 @@ std::optional<std::string> annotation(const std::map<std::string, std::string>& 
 // error_text renders an exception for a message.
 std::string error_text(const std::exception& e) { return e.what(); }
 
+// SourceTap passes a stream through, remembering whether it threw, so a
+// reader above it can tell the content's failure from its own.
+class SourceTap final : public content::ReadStream {
+public:
+    explicit SourceTap(content::ReadStream& inner) : inner_(inner) {}
+    std::size_t read(std::span<std::byte> buffer) override {
+        try {
+            return inner_.read(buffer);
+        } catch (...) {
+            failed_ = true;
+            throw;
+        }
+    }
+    bool failed() const noexcept { return failed_; }
+
+private:
+    content::ReadStream& inner_;
+    bool failed_ = false;
+};
+
 enum class PartKind { run, attachments };
 
 // RunContext is what the experiment index says about one of its entries.
@@ -126,8 +147,7 @@ public:
         : target_(target),
           options_(options),
           codecs_(options.codecs != nullptr ? *options.codecs : CodecRegistry::global()),
-          report_(report),
-          buffer_(content::default_chunk_size) {}
+          report_(report) {}
 
     void run(std::string_view reference);
 
@@ -172,6 +192,8 @@ private:
         }
     }
 
+    using Consumer = std::function<void(SourceTap&)>;
+    bool verify_blob(const oci::Descriptor& d, const std::string& role, const Consumer& consume);
     Read read_blob(const oci::Descriptor& d, std::size_t keep_limit, const std::string& role);
     void check_media_types(const oci::Descriptor& d, std::string_view bytes, const std::string& role);
     std::optional<std::string> read_document(const oci::Descriptor& d, const std::string& role, bool& first);
@@ -190,6 +212,13 @@ private:
     std::optional<std::string> validate_part(const oci::Descriptor& d, PartKind kind, const RunContext& ctx);
     std::optional<std::string> part_body(const oci::ImageManifest& m, PartKind kind, const RunContext& ctx, int depth);
     void check_codec(const oci::Descriptor& layer, const std::string& subject, const std::string& role);
+    struct Outcome {
+        bool passed;
+        bool warning;
+        std::string message;
+    };
+    std::optional<Outcome> decode(const oci::Descriptor& layer, const std::string& subject, const std::string& role,
+                                  const CodecEntry* codec, bool allowed);
 
     bool allowed_without_codec(std::string_view media_type) const;
 
@@ -197,46 +226,32 @@ private:
     const ValidationOptions& options_;
     const CodecRegistry& codecs_;
     ValidationReport& report_;
-    std::vector<std::byte> buffer_;
     std::map<std::string, bool> verified_;     // blob key → verified
     std::set<std::string> documents_;          // document keys whose schema was reported
     std::set<std::string> walked_;             // node keys already visited
-    struct Outcome {
-        bool passed;
-        bool warning;
-        std::string message;
-    };
     std::map<std::string, Outcome> decoded_;   // blob key + media type → codec outcome
 };
 
-// read_blob reads `d` through a verifying stream of its own (whatever the
-// target does), reporting one "digest" check per distinct blob. Bytes are
-// kept when `d.size` is at most `keep_limit`.
-Validator::Read Validator::read_blob(const oci::Descriptor& d, std::size_t keep_limit, const std::string& role) {
+// verify_blob reads `d` through a verifying stream of its own (whatever
+// the target does), hands it to `consume` (when given) and drains what that
+// leaves, reporting one "digest" check per distinct blob. `consume` must let
+// what the tap throws through (the content's failure, not its own). Returns
+// whether the blob verified.
+bool Validator::verify_blob(const oci::Descriptor& d, const std::string& role, const Consumer& consume) {
     const auto k = key(d);
     const auto seen = verified_.find(k);
-    Read out;
-    if (seen != verified_.end() && !seen->second) return out;  // reported already
+    if (seen != verified_.end() && !seen->second) return false;  // reported already
+    bool verified = false;
     std::string problem;
     try {
         std::unique_ptr<content::ReadStream> src;
         if (d.data) src = std::make_unique<content::BytesStream>(*d.data);
         else src = target_.fetch(d);
         content::VerifyingStream in(std::move(src), d);
-        bool keep = d.size >= 0 && static_cast<std::uint64_t>(d.size) <= keep_limit;
-        std::string bytes;
-        if (keep) bytes.reserve(static_cast<std::size_t>(d.size));
-        while (const auto n = in.read(buffer_)) {
-            if (!keep) continue;
-            if (bytes.size() + n > keep_limit) {
-                keep = false;
-                std::string().swap(bytes);
-                continue;
-            }
-            bytes.append(reinterpret_cast<const char*>(buffer_.data()), n);
-        }
-        out.verified = true;
-        if (keep) out.bytes = std::move(bytes);
+        SourceTap tap(in);
+        if (consume) consume(tap);
+        content::drain(tap);
+        verified = true;
     } catch (const Error& e) {
         switch (e.code()) {
             case Errc::not_found: problem = "missing from the target (" + std::string(e.what()) + ")"; break;
@@ -251,10 +266,24 @@ Validator::Read Validator::read_blob(const oci::Descriptor& d, std::size_t keep_
         problem = error_text(e);
     }
     if (seen == verified_.end()) {
-        verified_.emplace(k, out.verified);
-        if (out.verified) pass("digest", d.digest.str(), role + ": " + plural(static_cast<std::size_t>(d.size), "byte", "bytes") + ", size and digest verified");
+        verified_.emplace(k, verified);
+        if (verified) pass("digest", d.digest.str(), role + ": " + plural(static_cast<std::size_t>(d.size), "byte", "bytes") + ", size and digest verified");
         else fail("digest", d.digest.str(), role + ": " + problem);
     }
+    return verified;
+}
+
+// read_blob verifies `d` (verify_blob), keeping its bytes when `d.size` is
+// at most `keep_limit`.
+Validator::Read Validator::read_blob(const oci::Descriptor& d, std::size_t keep_limit, const std::string& role) {
+    Read out;
+    const bool keep = d.size >= 0 && static_cast<std::uint64_t>(d.size) <= keep_limit;
+    std::string bytes;
+    out.verified = verify_blob(d, role, !keep ? Consumer{} : [&](SourceTap& in) {
+        bytes.reserve(static_cast<std::size_t>(d.size));
+        bytes = content::read_to_string(in, keep_limit, role);  // the verifying stream stops it at d.size
+    });
+    if (out.verified && keep) out.bytes = std::move(bytes);
     return out;
 }
 
@@ -412,7 +441,6 @@ bool Validator::allowed_without_codec(std::string_view media_type) const {
 void Validator::check_codec(const oci::Descriptor& layer, const std::string& subject, const std::string& role) {
     const std::string stored = layer.media_type;
     const std::string logical(logical_media_type(stored));
-    const bool compressed = logical != stored;
     const auto codec = codecs_.by_media_type(logical);
     const bool allowed = allowed_without_codec(logical) || allowed_without_codec(stored);
     const auto cache_key = key(layer) + " " + stored;
@@ -421,62 +449,101 @@ void Validator::check_codec(const oci::Descriptor& layer, const std::string& sub
         add("codec", subject, it->second.passed, it->second.warning, it->second.message);
         return;
     }
-    const bool need_bytes = codec != nullptr || compressed;
-    const auto r = read_blob(layer, need_bytes ? options_.max_blob_read : 0, role);
-    std::optional<Outcome> outcome;
-    auto settle = [&](bool passed, bool warning, std::string message) { outcome = Outcome{passed, warning, std::move(message)}; };
+    const auto outcome = decode(layer, subject, role, codec.get(), allowed);
+    if (!outcome) return;  // nothing decoded (not cached): the content is the "digest" check's failure
+    decoded_.emplace(cache_key, *outcome);
+    add("codec", subject, outcome->passed, outcome->warning, outcome->message);
+}
+
+// decode verifies `layer` and, as it streams, decompresses it (when stored
+// "+zstd") and decodes it with `codec`: through the codec's streaming check
+// when it has one, else whole in memory within max_decode_memory. At most
+// max_blob_read bytes are decoded (after decompression), which bounds the
+// time a zstd bomb costs. Returns nullopt when the content did not verify
+// and there was something to decode.
+std::optional<Validator::Outcome> Validator::decode(const oci::Descriptor& layer, const std::string& subject,
+                                                    const std::string& role, const CodecEntry* codec, bool allowed) {
+    const std::string& stored = layer.media_type;
+    const std::string logical(logical_media_type(stored));
+    const bool compressed = logical != stored;
     const std::string no_codec = "no codec is registered for " + logical +
                                  "; its bytes can be read but not decoded (accept it with --codec-allow " + logical + ")";
     const std::string allowed_msg = logical + " has no codec; accepted by codec_allow";
     if (!codec && !compressed) {
-        if (allowed) settle(true, false, allowed_msg);
-        else settle(true, true, no_codec);
-    } else if (!r.verified) {
+        (void)read_blob(layer, 0, role);
+        return allowed ? Outcome{true, false, allowed_msg} : Outcome{true, true, no_codec};
+    }
+    const bool in_memory = codec != nullptr && !codec->check;
+    const std::size_t limit = in_memory ? std::min(options_.max_blob_read, options_.max_decode_memory) : options_.max_blob_read;
+    const auto over = [&](std::string_view what) {
+        return Outcome{true, true,
+                       "not decoded: " + std::string(what) +
+                           (limit == options_.max_blob_read
+                                ? " exceed max_blob_read (" + std::to_string(options_.max_blob_read) + ")"
+                                : " exceed max_decode_memory (" + std::to_string(options_.max_decode_memory) +
+                                      "), the most a codec without a streaming check holds")};
+    };
+    if (!compressed && layer.size >= 0 && static_cast<std::uint64_t>(layer.size) > limit) {
+        if (!read_blob(layer, 0, role).verified) return std::nullopt;
+        return over(std::to_string(layer.size) + " bytes");
+    }
+    enum class Stage { decoded, too_large, not_zstd, undecodable } stage = Stage::decoded;
+    std::string why;
+    std::string unchecked;
+    const bool verified = verify_blob(layer, role, [&](SourceTap& tap) {
+        std::optional<ZstdReadStream> z;
+        std::optional<SourceTap> ztap;
+        content::ReadStream* plain = &tap;
+        if (compressed) {
+            z.emplace(tap, limit);
+            ztap.emplace(*z);
+            plain = &*ztap;
+        }
+        try {
+            if (!codec) content::drain(*plain);
+            else if (!in_memory) unchecked = codec->check(*plain);
+            else {
+                std::string bytes;
+                try {
+                    bytes = content::read_to_string(*plain, limit, role);
+                } catch (const Error& e) {
+                    if (e.code() != Errc::too_large || tap.failed()) throw;
+                    stage = Stage::too_large;  // past the cap, whether zstd's or read_to_string's
+                    return;
+                }
+                (void)codec->decode(bytes);
+            }
+        } catch (const std::bad_alloc&) {
+            throw;
+        } catch (const std::exception& e) {
+            if (tap.failed()) throw;
+            const auto* err = dynamic_cast<const Error*>(&e);
+            if (err != nullptr && err->code() == Errc::too_large && ztap && ztap->failed()) {
+                stage = Stage::too_large;
+            } else {
+                stage = ztap && ztap->failed() ? Stage::not_zstd : Stage::undecodable;
+                why = err != nullptr ? err->reason() : error_text(e);
+            }
+        }
+    });
+    if (!verified) {
         // Corrupt or missing content is the "digest" check's failure; report
         // what is known about the codec without decoding anything.
         if (!codec) {
             if (allowed) add("codec", subject, true, false, allowed_msg + " (content not verified, nothing decoded)");
             else warn("codec", subject, no_codec);
         }
-        return;  // nothing decoded (not cached): the content is the "digest" check's failure
-    } else if (!r.bytes) {
-        settle(true, true,
-               "not decoded: " + std::to_string(layer.size) + " bytes exceed max_blob_read (" +
-                   std::to_string(options_.max_blob_read) + ")");
-    } else {
-        std::optional<std::string> plain;
-        if (compressed) {
-            try {
-                plain = zstd_decompress(*r.bytes, options_.max_blob_read);
-            } catch (const Error& e) {
-                if (e.code() == Errc::too_large)
-                    settle(true, true, "not decoded: decompressed content exceeds max_blob_read (" + std::to_string(options_.max_blob_read) + ")");
-                else
-                    settle(false, false, "stored as " + stored + " but does not decompress: " + e.reason());
-            }
-        } else {
-            plain = std::move(*r.bytes);
-        }
-        if (plain) {
-            if (!codec) {
-                if (allowed) settle(true, false, allowed_msg + "; the zstd frame decompresses");
-                else settle(true, true, no_codec);
-            } else {
-                try {
-                    (void)codec->decode(*plain);
-                    settle(true, false, "decodes with the " + logical + " codec" + (compressed ? " after zstd decompression" : ""));
-                } catch (const Error& e) {
-                    settle(false, false, "the " + logical + " codec cannot decode it: " + e.reason());
-                } catch (const std::bad_alloc&) {
-                    throw;
-                } catch (const std::exception& e) {
-                    settle(false, false, "the " + logical + " codec cannot decode it: " + error_text(e));
-                }
-            }
-        }
+        return std::nullopt;
     }
-    decoded_.emplace(cache_key, *outcome);
-    add("codec", subject, outcome->passed, outcome->warning, outcome->message);
+    switch (stage) {
+        case Stage::too_large: return over(compressed ? "decompressed bytes" : "bytes");
+        case Stage::not_zstd: return Outcome{false, false, "stored as " + stored + " but does not decompress: " + why};
+        case Stage::undecodable: return Outcome{false, false, "the " + logical + " codec cannot decode it: " + why};
+        case Stage::decoded: break;
+    }
+    if (!codec) return allowed ? Outcome{true, false, allowed_msg + "; the zstd frame decompresses"} : Outcome{true, true, no_codec};
+    if (!unchecked.empty()) return Outcome{true, true, "decoded in part with the " + logical + " codec: " + unchecked};
+    return Outcome{true, false, "decodes with the " + logical + " codec" + (compressed ? " after zstd decompression" : "")};
 }
 
 void Validator::run(std::string_view reference) {

@@ -5,6 +5,7 @@
 
 #include <any>
 #include <concepts>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -14,6 +15,7 @@
 #include <typeindex>
 #include <vector>
 
+#include "sealrun/content/stream.h"
 #include "sealrun/error.h"
 
 namespace sealrun {
@@ -21,12 +23,23 @@ namespace sealrun {
 /// Codec is a class with a static `media_type`, a `value_type`, and static
 /// `encode(const value_type&) -> std::string` and
 /// `decode(std::string_view) -> value_type`. `decode` throws
-/// Error(invalid_input) on bytes it cannot read.
+/// Error(invalid_input) on bytes it cannot read. A codec may also have a
+/// static `check(content::ReadStream&) -> std::string` (StreamingCheck):
+/// it reads a stream to its end holding bounded memory, throws what
+/// `decode` would throw for the same bytes, and returns what it could not
+/// check (empty when it checked everything); validate() uses it instead of
+/// reading the whole attachment into memory.
 template <class C>
 concept Codec = requires(const typename C::value_type& value, std::string_view bytes) {
     { C::media_type } -> std::convertible_to<std::string_view>;
     { C::encode(value) } -> std::same_as<std::string>;
     { C::decode(bytes) } -> std::same_as<typename C::value_type>;
+};
+
+/// StreamingCheck is the optional `check` of a Codec (see Codec).
+template <class C>
+concept StreamingCheck = requires(content::ReadStream& in) {
+    { C::check(in) } -> std::same_as<std::string>;
 };
 
 /// type_name returns the demangled name of `type`.
@@ -71,6 +84,9 @@ struct CodecEntry {
     std::string value_type_name;
     std::function<std::string(const std::any&)> encode;
     std::function<std::any(std::string_view)> decode;
+    /// check validates a stream with bounded memory (see Codec); empty when
+    /// the codec can only decode whole blobs.
+    std::function<std::string(content::ReadStream&)> check = {};
 };
 
 /// CodecRegistry maps media types and file extensions to codecs.
@@ -96,6 +112,7 @@ public:
                       .value_type_name = type_name(typeid(T)),
                       .encode = [](const std::any& v) { return C::encode(std::any_cast<const T&>(v)); },
                       .decode = [](std::string_view b) -> std::any { return C::decode(b); },
+                      .check = make_check<C>(),
                   },
                   std::move(extensions));
     }
@@ -116,6 +133,12 @@ public:
     std::vector<std::string> media_types() const;
 
 private:
+    template <class C>
+    static std::function<std::string(content::ReadStream&)> make_check() {
+        if constexpr (StreamingCheck<C>) return [](content::ReadStream& in) { return C::check(in); };
+        else return {};
+    }
+
     mutable std::shared_mutex mu_;
     std::map<std::string, std::shared_ptr<const CodecEntry>, std::less<>> by_type_;
     std::map<std::string, std::shared_ptr<const CodecEntry>, std::less<>> by_ext_;
@@ -139,8 +162,36 @@ Value decode_value(const CodecRegistry& registry, std::string_view stored_media_
 
 /// zstd_compress returns `bytes` as one zstd frame (through libarchive).
 std::string zstd_compress(std::string_view bytes);
+/// zstd_compress_stream writes what `in` holds, as one zstd frame, to the
+/// open file descriptor `fd` (not closed), streaming: memory stays bounded
+/// whatever the size. `what` names the input in errors; throws Error(io).
+void zstd_compress_stream(content::ReadStream& in, int fd, std::string_view what);
 /// zstd_decompress inverts zstd_compress; throws Error(invalid_input) on
 /// corrupt input and Error(too_large) past `max_size` bytes of output.
 std::string zstd_decompress(std::string_view bytes, std::size_t max_size);
+
+/// ZstdReadStream is the one streaming zstd decompressor: it reads zstd
+/// frames from `inner` as it is read and yields the decompressed bytes,
+/// holding a bounded buffer (plus the frame's window, at most what zstd
+/// allows by default) whatever the size. It reads `inner` to its end before
+/// reporting its own end, so a VerifyingStream under it has checked every
+/// byte by then. read() throws Error(invalid_input) for input that is not
+/// zstd or is corrupt, Error(too_large) once more than `max_size` bytes come
+/// out, and whatever `inner` throws. Not thread-safe.
+class ZstdReadStream final : public content::ReadStream {
+public:
+    /// ZstdReadStream borrows `inner`, which must outlive it.
+    explicit ZstdReadStream(content::ReadStream& inner, std::size_t max_size = SIZE_MAX);
+    /// ZstdReadStream takes ownership of `inner`.
+    explicit ZstdReadStream(std::unique_ptr<content::ReadStream> inner, std::size_t max_size = SIZE_MAX);
+    ~ZstdReadStream() override;
+    std::size_t read(std::span<std::byte> buffer) override;
+    /// produced returns how many decompressed bytes were read so far.
+    std::uint64_t produced() const noexcept;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace sealrun

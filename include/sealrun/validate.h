@@ -29,9 +29,16 @@ struct ValidationOptions {
     /// CodecRegistry::global().
     const CodecRegistry* codecs = nullptr;
     /// max_blob_read caps how many bytes of one attachment (after zstd
-    /// decompression) are read into memory to decode it. Larger attachments
-    /// are still verified (streamed) but not decoded, which is a warning.
+    /// decompression) are decoded; it bounds the time a zstd bomb costs.
+    /// Larger attachments are still verified (streamed) but not decoded,
+    /// which is a warning.
     std::size_t max_blob_read = std::size_t{1} << 30;
+    /// max_decode_memory caps how many bytes of one attachment are held in
+    /// memory for a codec without a streaming check (see Codec: NumPy,
+    /// directory tar, codecs users add). JSON, JSON lines, text, bytes and
+    /// pickle attachments are checked as streams, in bounded memory whatever
+    /// their size. Larger ones are verified but not decoded (a warning).
+    std::size_t max_decode_memory = std::size_t{48} << 20;
 };
 
 /// CheckResult is the outcome of one check.

@@ -2,7 +2,11 @@
 
 #include "support/expect.h"
 
+#include <algorithm>
 #include <cstddef>
+#include <limits>
+#include <memory>
+#include <span>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -327,4 +331,95 @@ TEST_CASE("json: duplicate-key paths stay exact under long keys and deep nesting
     for (std::size_t i = 0; i + 1 < max_json_depth; ++i) doc += "}";
     const auto e = check_rejected(doc, Errc::invalid_input, "duplicate");
     CHECK(e.reason() == want + ".d: duplicate key");
+}
+
+namespace oci = sealrun::oci;
+using sealrun::test::contains;
+
+namespace {
+
+// source_of feeds `text` to check_json_strict `chunk` bytes at a time.
+oci::ByteSource source_of(const std::string& text, std::size_t chunk) {
+    auto pos = std::make_shared<std::size_t>(0);
+    return [text, chunk, pos](std::span<char> b) {
+        const auto n = std::min({b.size(), chunk, text.size() - *pos});
+        std::copy_n(text.data() + *pos, n, b.data());
+        *pos += n;
+        return n;
+    };
+}
+
+// strict_accepts reports whether parse_json_strict accepts `text`.
+bool strict_accepts(const std::string& text) {
+    try {
+        (void)oci::parse_json_strict(text, "doc", std::numeric_limits<std::size_t>::max());
+        return true;
+    } catch (const Error&) {
+        return false;
+    }
+}
+
+}  // namespace
+
+TEST_CASE("check_json_strict: accepts and refuses exactly what parse_json_strict does, fed in any chunks") {
+    const std::vector<std::string> docs = {
+        "{}", "[]", "0", "-1.5e3", "\"x\"", "true", " null ", "{\"a\":1,\"b\":[1,2,{\"c\":null}]}",
+        "{\"a\":1,\"a\":2}", "{\"a\":{\"b\":1,\"b\":1}}", "[{\"a\":1},{\"a\":1}]", "{\"a\":1,\"b\":{\"a\":1}}",
+        "", "   ", "{", "[1,]", "{\"a\" 1}", "01", "1e999", "-1e999", "[1] 2", "[1]x", "\"\\ud800\"",
+        "\"\xff\"", "\"\xc3\xa9\"", "\"\xe2\x82\"", "\"a\x01\"", "\xef\xbb\xbf{}", "nul", "[\"\\u0000\"]",
+        std::string(999, '[') + std::string(999, ']'), std::string(1000, '[') + std::string(1000, ']'),
+        std::string(1001, '[') + std::string(1001, ']'), "{\"k\":\"" + std::string(100000, 'v') + "\"}",
+    };
+    for (const auto& doc : docs) {
+        for (const std::size_t chunk : {std::size_t{1}, std::size_t{7}, std::size_t{1} << 20}) {
+            INFO(doc.substr(0, 80), " in chunks of ", chunk);
+            bool accepted = true;
+            std::string note;
+            try {
+                note = oci::check_json_strict(source_of(doc, chunk), "doc");
+            } catch (const Error& e) {
+                accepted = false;
+                CHECK(e.code() == Errc::invalid_input);
+            }
+            CHECK(accepted == strict_accepts(doc));
+            CHECK(note.empty());
+        }
+    }
+    // The same messages name the problem.
+    CHECK_THROWS_WITH(oci::check_json_strict(source_of("{\"a\":{\"b\":[{\"c\":1,\"c\":2}]}}", 3), "doc"),
+                      doctest::Contains("a.b[0].c: duplicate key"));
+    CHECK_THROWS_WITH(oci::check_json_strict(source_of(std::string(1001, '['), 5), "doc"),
+                      doctest::Contains("nests deeper than 1000"));
+}
+
+TEST_CASE("check_json_strict: lines mode reads one document per line, naming the bad line") {
+    CHECK(oci::check_json_strict(source_of("{\"a\":1}\n\n  \t\r\n[2]\r\n3", 2), "l", true).empty());
+    CHECK(oci::check_json_strict(source_of("", 2), "l", true).empty());
+    CHECK(oci::check_json_strict(source_of("\n\n", 2), "l", true).empty());
+    CHECK_THROWS_WITH(oci::check_json_strict(source_of("1\n2\n{\"a\":1,\"a\":1}\n", 4), "l", true),
+                      doctest::Contains("line 3: a: duplicate key"));
+    CHECK_THROWS_WITH(oci::check_json_strict(source_of("1\n[1 2]\n", 1), "l", true), doctest::Contains("line 2: malformed"));
+    CHECK_THROWS_AS(oci::check_json_strict(source_of("1 2\n", 1), "l", true), Error);
+    CHECK_THROWS_AS(oci::check_json_strict(source_of("{\"a\":\n1}\n", 1), "l", true), Error);
+}
+
+TEST_CASE("check_json_strict: memory bounds end the check with a note, never a wrong verdict") {
+    const oci::JsonStreamLimits small{.max_token = 1000, .max_tracked_keys = 4096};
+    // A string longer than max_token: not checked past it.
+    const auto long_string = "[\"" + std::string(5000, 'x') + "\"]";
+    CHECK(contains(oci::check_json_strict(source_of(long_string, 100), "doc", false, small), "longer than 1000"));
+    // A syntax error before the long token still fails.
+    CHECK_THROWS_AS(oci::check_json_strict(source_of("[1,,\"" + std::string(5000, 'x') + "\"]", 100), "doc", false, small),
+                    Error);
+    // Many keys: duplicates past the budget are not all caught, and the note says so.
+    std::string many = "{";
+    for (int i = 0; i < 1000; ++i) many += "\"k" + std::to_string(i) + "\":0,";
+    many += "\"k0\":1}";
+    std::string note;
+    try {
+        note = oci::check_json_strict(source_of(many, 64), "doc", false, small);
+    } catch (const Error& e) {
+        CHECK(contains(e.what(), "duplicate key"));  // caught after all: also acceptable
+    }
+    if (!note.empty()) CHECK(contains(note, "duplicate keys checked only"));
 }

@@ -4,6 +4,8 @@
 #include <string>
 #include <string_view>
 
+#include "sealrun/content/stream.h"
+
 namespace sealrun::codecs {
 
 /// Bytes is an uninterpreted byte string (a distinct type from text, so
@@ -19,6 +21,11 @@ struct BytesCodec {
     static constexpr std::string_view media_type = "application/octet-stream";
     static std::string encode(const Bytes& b) { return b.data; }
     static Bytes decode(std::string_view bytes) { return Bytes{std::string(bytes)}; }
+    /// check accepts any bytes, as decode does, reading them as a stream.
+    static std::string check(content::ReadStream& in) {
+        content::drain(in);
+        return {};
+    }
 };
 
 }  // namespace sealrun::codecs

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sealrun/content/stream.h"
+
 namespace sealrun::codecs {
 
 /// JsonCodec writes canonical JSON (sorted keys, no whitespace) and reads
@@ -19,6 +21,10 @@ struct JsonCodec {
     /// decode parses one JSON document; throws Error(invalid_input) naming
     /// the position of a syntax error or the path of a duplicate key.
     static nlohmann::json decode(std::string_view bytes);
+    /// check reads one JSON document from `in` with decode's strictness and
+    /// bounded memory (oci::check_json_strict); returns what it left
+    /// unchecked (empty when nothing).
+    static std::string check(content::ReadStream& in);
 };
 
 }  // namespace sealrun::codecs

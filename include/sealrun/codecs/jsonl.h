@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sealrun/content/stream.h"
+
 namespace sealrun::codecs {
 
 /// JsonLinesCodec writes one canonical JSON document per line, each ended
@@ -18,6 +20,10 @@ struct JsonLinesCodec {
     /// decode throws Error(invalid_input) naming the 1-based line of a bad
     /// record.
     static std::vector<nlohmann::json> decode(std::string_view bytes);
+    /// check reads `in` line by line with decode's strictness and bounded
+    /// memory, whatever the size of a line or of the whole; returns what it
+    /// left unchecked (empty when nothing).
+    static std::string check(content::ReadStream& in);
     /// encode_record returns one record's line, newline included: what
     /// appending a record to a .jsonl file writes.
     static std::string encode_record(const nlohmann::json& record);

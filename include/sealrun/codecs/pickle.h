@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "sealrun/content/stream.h"
+
 namespace sealrun::codecs {
 
 /// Pickle is a Python pickle's bytes, kept opaque.
@@ -19,6 +21,11 @@ struct PickleCodec {
     static constexpr std::string_view media_type = "application/x-python-pickle";
     static std::string encode(const Pickle& p) { return p.data; }
     static Pickle decode(std::string_view bytes) { return Pickle{std::string(bytes)}; }
+    /// check accepts any bytes, as decode does, reading them as a stream.
+    static std::string check(content::ReadStream& in) {
+        content::drain(in);
+        return {};
+    }
 };
 
 }  // namespace sealrun::codecs

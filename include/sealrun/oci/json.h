@@ -2,6 +2,8 @@
 /// Canonical JSON out, strict JSON in.
 
 #include <cstddef>
+#include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -37,5 +39,33 @@ std::string canonical_json(const nlohmann::json& value);
 /// and Error(too_large) when `text` is longer than `max_size`.
 nlohmann::json parse_json_strict(std::string_view text, std::string_view what,
                                  std::size_t max_size = max_manifest_size);
+
+/// ByteSource supplies bytes to check_json_strict: it fills `buffer`,
+/// returns how many bytes it put there, and 0 only at the end.
+using ByteSource = std::function<std::size_t(std::span<char> buffer)>;
+
+/// JsonStreamLimits bounds what check_json_strict holds in memory.
+struct JsonStreamLimits {
+    /// max_token is the longest string or number checked (8 MiB); a longer
+    /// one ends the check, reported as incomplete.
+    std::size_t max_token = std::size_t{8} << 20;
+    /// max_tracked_keys is how many bytes of object keys (counted with a
+    /// fixed overhead per key) are remembered to find duplicates (16 MiB);
+    /// past it, keys of the objects still open are no longer remembered
+    /// and the result says duplicates were checked only in part.
+    std::size_t max_tracked_keys = std::size_t{16} << 20;
+};
+
+/// check_json_strict reads JSON from `source` as a stream (nlohmann's SAX
+/// parser over a 64 KiB window) with parse_json_strict's strictness: the
+/// same grammar and UTF-8 checks, duplicate keys, max_json_depth, trailing
+/// data. With `lines` it reads one document per '\n'-ended line (a "\r"
+/// before it allowed), skipping lines of only spaces and tabs, as the JSON
+/// lines codec decodes. Memory stays bounded by `limits` whatever the
+/// input's size. Throws Error(invalid_input) naming `what` (and, with
+/// `lines`, the 1-based line); returns what was left unchecked: empty
+/// when the whole input was checked.
+std::string check_json_strict(const ByteSource& source, std::string_view what, bool lines = false,
+                              const JsonStreamLimits& limits = {});
 
 }  // namespace sealrun::oci
