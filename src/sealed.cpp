@@ -108,11 +108,20 @@ const oci::Descriptor& Attachments::descriptor(std::string_view name) const {
 
 const std::string& Attachments::media_type(std::string_view name) const { return descriptor(name).media_type; }
 
+// open_plain returns the attachment's verified bytes as a stream,
+// decompressed (as it streams) when it is stored "+zstd", at most
+// `max_size` bytes of them.
+std::unique_ptr<content::ReadStream> Attachments::open_plain(const oci::Descriptor& d, std::size_t max_size) const {
+    auto in = d.data ? std::make_unique<content::VerifyingStream>(std::make_unique<content::BytesStream>(*d.data), d)
+                     : target_->fetch(d);  // verifies as it streams
+    if (logical_media_type(d.media_type) == d.media_type) return in;
+    return std::make_unique<ZstdReadStream>(std::move(in), max_size);
+}
+
 std::string Attachments::blob(std::string_view name) const {
     const auto& d = descriptor(name);
-    auto bytes = content::read_all(*target_, d, max_attachment_read);
-    if (logical_media_type(d.media_type) != d.media_type) return zstd_decompress(bytes, max_attachment_read);
-    return bytes;
+    if (logical_media_type(d.media_type) == d.media_type) return content::read_all(*target_, d, max_attachment_read);
+    return content::read_to_string(*open_plain(d, max_attachment_read), max_attachment_read, name);
 }
 
 Value Attachments::value(std::string_view name) const {
@@ -120,7 +129,7 @@ Value Attachments::value(std::string_view name) const {
     if (!codecs_->by_media_type(d.media_type))
         throw Error(Errc::unsupported, "get attachment", std::string(name),
                     "no codec is registered for its media type " + d.media_type + " (get_blob reads the bytes)");
-    return decode_value(*codecs_, d.media_type, content::read_all(*target_, d, max_attachment_read));
+    return decode_value(*codecs_, logical_media_type(d.media_type), blob(name));
 }
 
 void Attachments::check_codec(std::string_view name, std::string_view codec_media_type) const {
@@ -152,14 +161,11 @@ fs::path Attachments::write(std::string_view name, const fs::path& path, bool ov
         if (fs::is_directory(st)) throw Error(Errc::already_exists, "write attachment", target.string(), "is a directory");
     }
     util::TempFile tmp(target.parent_path().empty() ? fs::path(".") : target.parent_path());
-    if (logical_media_type(d.media_type) != d.media_type) {
-        const auto bytes = blob(name);
-        tmp.write(std::as_bytes(std::span(bytes.data(), bytes.size())));
-    } else {
-        auto in = target_->fetch(d);  // verifies as it streams
-        std::vector<std::byte> buf(content::default_chunk_size);
-        while (const auto n = in->read(buf)) tmp.write(std::span(buf).first(n));
-    }
+    // Streamed (and decompressed as it streams), whatever the size; the end
+    // of the stream is reached only when the stored blob verified.
+    const auto in = open_plain(d, SIZE_MAX);
+    std::vector<std::byte> buf(content::default_chunk_size);
+    while (const auto n = in->read(buf)) tmp.write(std::span(buf).first(n));
     tmp.commit(target, true);  // only verified content becomes visible
     return target;
 }

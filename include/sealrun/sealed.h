@@ -23,7 +23,8 @@
 namespace sealrun {
 
 /// max_attachment_read is the most get_attachment / get_blob read into
-/// memory (1 GiB); write_attachment streams and has no such cap.
+/// memory (1 GiB, after zstd decompression); write_attachment streams (and
+/// decompresses a "+zstd" attachment as it streams) and has no such cap.
 inline constexpr std::size_t max_attachment_read = std::size_t{1} << 30;
 
 /// Attachments is a set of named layers of one sealed manifest, with the
@@ -65,6 +66,7 @@ public:
 
 private:
     void check_codec(std::string_view name, std::string_view codec_media_type) const;
+    std::unique_ptr<content::ReadStream> open_plain(const oci::Descriptor& d, std::size_t max_size) const;
 
     content::Target* target_;
     std::vector<oci::Descriptor> layers_;

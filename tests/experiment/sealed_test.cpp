@@ -8,6 +8,7 @@
 #include "sealrun/sealed.h"
 #include "support/experiment.h"
 #include "support/expect.h"
+#include "support/memory.h"
 #include "support/tmpdir.h"
 
 using namespace sealrun;
@@ -244,4 +245,40 @@ TEST_CASE("sealed: run ids must be canonical decimal numbers") {
         t.tag(d, "bad");
         CHECK(errc_of([&] { (void)SealedExperiment::open(t, "bad"); }) == Errc::invalid_input);
     }
+}
+
+TEST_CASE("write_attachment decompresses a +zstd attachment as a stream: more than 1 GiB out, bounded memory") {
+    test::TempDir dir;
+    content::MemoryTarget t;
+    // Concatenated zstd frames decompress to their concatenation: 1.125 GiB
+    // from a blob of a few KiB.
+    const std::string frame = zstd_compress(std::string(std::size_t{16} << 20, 'x'));
+    std::string blob;
+    for (int i = 0; i < 72; ++i) blob += frame;
+    const std::uint64_t logical = std::uint64_t{72} << 24;
+    auto layer = oci::Descriptor::for_bytes("text/plain+zstd", blob);
+    content::push_bytes(t, layer, blob);
+    layer.annotations.emplace(oci::annotations::title, "big.log");
+    const nlohmann::json config = {{"version", 1}, {"run_id", 0}, {"status", "finished"}, {"attachments", {{"big.log", 0}}}};
+    const auto config_bytes = oci::canonical_json(config);
+    oci::ImageManifest m{.artifact_type = std::string(format::run_artifact_type)};
+    m.config = oci::Descriptor::for_bytes(std::string(format::run_config_type), config_bytes);
+    content::push_bytes(t, m.config, config_bytes);
+    m.layers.push_back(layer);
+    const auto bytes = m.serialize();
+    const auto md = oci::Descriptor::for_bytes(std::string(oci::media_types::image_manifest), bytes);
+    content::push_bytes(t, md, bytes);
+    const auto run = SealedRun::open(t, md);
+
+    const auto out = dir / "big.log";
+    const auto measured = test::in_child([&] {
+        run.write_attachment("big.log", out);
+        return std::string("written");
+    });
+    INFO(measured.result, "\npeak growth KiB: ", measured.growth_kib, ", seconds: ", measured.seconds);
+    CHECK(measured.result == "written");
+    CHECK(fs::file_size(out) == logical);
+    CHECK(measured.growth_kib < 128 * 1024);
+    // get_blob still refuses more than max_attachment_read in memory.
+    CHECK(errc_of([&] { (void)run.get_blob("big.log"); }) == Errc::too_large);
 }
