@@ -20,9 +20,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// describe_file hashes a file as it streams by.
-oci::Descriptor describe_file(const fs::path& file, std::string media_type) {
-    util::FileStream in(file);
+// describe hashes a file as it streams by.
+oci::Descriptor describe(util::FileStream in, std::string media_type) {
     oci::Hasher h;
     std::vector<std::byte> buf(content::default_chunk_size);
     std::int64_t size = 0;
@@ -34,7 +33,8 @@ oci::Descriptor describe_file(const fs::path& file, std::string media_type) {
 }
 
 // compress_file writes `file` zstd-compressed into a temporary file in
-// `tmpdir`, streaming through libarchive.
+// `tmpdir`, streaming through libarchive; the file has no name (read it
+// through reopen()), so an interrupted seal leaves nothing behind.
 std::unique_ptr<util::TempFile> compress_file(const fs::path& file, const fs::path& tmpdir) {
     auto tmp = std::make_unique<util::TempFile>(tmpdir);
     util::ArchiveWrite a(archive_write_new());
@@ -81,15 +81,15 @@ oci::Descriptor seal_part(content::Target& dst, Part part, const CodecRegistry& 
         auto codec = codecs.by_extension(name);
         std::string media_type = codec ? codec->media_type : std::string(oci::media_types::octet_stream);
         std::unique_ptr<util::TempFile> packed;
-        fs::path source = file;
         if (options.compress) {
             packed = compress_file(file, tmpdir);
-            source = packed->path();
             media_type += zstd_suffix;
         }
-        auto d = describe_file(source, std::move(media_type));
+        // source reads what is sealed (the file or its compressed copy) from its start.
+        const auto source = [&] { return packed ? util::FileStream(packed->reopen(), packed->path()) : util::FileStream(file); };
+        auto d = describe(source(), std::move(media_type));
         if (!dst.exists(d)) {
-            util::FileStream in(source);
+            auto in = source();
             dst.push(d, in);
         }
         d.annotations.emplace(oci::annotations::title, name);
@@ -185,7 +185,12 @@ oci::Descriptor Experiment::commit(content::Target& dst, std::string_view tag, c
 
 oci::Descriptor Experiment::commit(std::string_view tag, const SealOptions& options) {
     content::OciLayout layout(store_->root());
-    return commit(layout, tag, options);
+    const auto root = commit(layout, tag, options);
+    // The store now holds the records' content: gc may drop them once no
+    // tag names this root (RecordStore::collect, docs/RECORDS.md).
+    for (const auto& run : runs_) run->note_sealed(root.digest.str());
+    attachments_->note_sealed(root.digest.str());
+    return root;
 }
 
 }  // namespace sealrun

@@ -5,11 +5,14 @@
 /// config finds the same record.
 
 #include <any>
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -44,6 +47,13 @@ struct RecordStoreOptions {
     bool skip_fsync = false;
 };
 
+/// CollectResult reports what RecordStore::collect removed.
+struct CollectResult {
+    std::size_t records_removed = 0;
+    std::size_t temps_removed = 0;
+    std::uint64_t bytes_removed = 0;
+};
+
 /// RecordStore is the folder records live in: `<root>/records/<identity>/`.
 class RecordStore {
 public:
@@ -62,6 +72,17 @@ public:
     /// identities returns the identity keys of every materialized record,
     /// sorted; pass a kind to keep only records of that kind.
     std::vector<std::string> identities(std::string_view kind = {}) const;
+
+    /// collect removes the records that were sealed into the store's own
+    /// layout (Record::note_sealed) when none of their sealed roots is in
+    /// `live_roots()` (the digests the layout's index still names), and
+    /// temporary files older than an hour left in any record by a writer
+    /// that died. It keeps records that were never sealed, records being
+    /// launched (their lock is held, or status "running") and records
+    /// sealed after collect started (live_roots() is called after that
+    /// moment, so a concurrent seal is never collected). Returns what it
+    /// removed; throws Error(io) when the records folder cannot be read.
+    CollectResult collect(const std::function<std::set<std::string>()>& live_roots);
 
 private:
     std::filesystem::path root_;
@@ -162,6 +183,12 @@ public:
     /// Error(invalid_input) for a refused path, Error(io) when `source`
     /// cannot be read.
     void import_file(const RecordPath& path, const std::filesystem::path& source);
+
+    /// note_sealed records in model.json that the record was sealed into its
+    /// store's own layout as part of the root `digest` (Experiment::commit
+    /// into the store calls it after tagging): RecordStore::collect removes
+    /// the record once the layout names none of its roots. Materializes first.
+    void note_sealed(const std::string& digest);
 
     /// append_jsonl appends one record to a .jsonl file.
     void append_jsonl(const RecordPath& path, const nlohmann::json& record);

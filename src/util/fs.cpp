@@ -115,7 +115,26 @@ std::string random_suffix() {
 }
 }  // namespace
 
+namespace {
+std::string proc_fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+// An O_TMPFILE file can only be given a name through /proc (linkat).
+bool can_link_unnamed() {
+    static const bool ok = ::access("/proc/self/fd", X_OK) == 0;
+    return ok;
+}
+}  // namespace
+
 TempFile::TempFile(const std::filesystem::path& dir) {
+    const std::filesystem::path where = dir.empty() ? std::filesystem::path(".") : dir;
+    if (can_link_unnamed()) {
+        fd_ = Fd(::open(where.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644));
+        if (fd_) {
+            unnamed_ = true;
+            path_ = dir / (std::string(temp_prefix) + random_suffix());
+            return;
+        }
+        if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) throw_errno("create temporary file", where);
+    }
     for (int attempt = 0; attempt < 16; ++attempt) {
         path_ = dir / (std::string(temp_prefix) + random_suffix());
         fd_ = Fd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
@@ -128,8 +147,15 @@ TempFile::TempFile(const std::filesystem::path& dir) {
 TempFile::~TempFile() {
     if (!committed_) {
         fd_.reset();
-        ::unlink(path_.c_str());
+        if (!unnamed_) ::unlink(path_.c_str());
     }
+}
+
+Fd TempFile::reopen() const {
+    if (!unnamed_) return open_read(path_);
+    Fd fd(::open(proc_fd_path(fd_.get()).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw_errno("reopen temporary file", path_);
+    return fd;
 }
 
 void TempFile::write(std::span<const std::byte> bytes) {
@@ -145,10 +171,19 @@ void TempFile::write(std::span<const std::byte> bytes) {
 
 void TempFile::commit(const std::filesystem::path& dest, bool durable) {
     if (durable) fsync_fd(fd_.get(), path_);
+    if (unnamed_) {
+        // Name it beside `dest`, then rename over it (linkat cannot replace).
+        for (int attempt = 0;; ++attempt) {
+            if (::linkat(AT_FDCWD, proc_fd_path(fd_.get()).c_str(), AT_FDCWD, path_.c_str(), AT_SYMLINK_FOLLOW) == 0) break;
+            if (errno != EEXIST || attempt >= 16) throw_errno("link temporary file", path_);
+            path_ = path_.parent_path() / (std::string(temp_prefix) + random_suffix());
+        }
+        unnamed_ = false;  // from here on the destructor unlinks it if the rename fails
+    }
     fd_.reset();
     if (::rename(path_.c_str(), dest.c_str()) != 0) throw_errno("rename into place", dest);
     committed_ = true;
-    if (durable) fsync_dir(dest.parent_path());
+    if (durable) fsync_dir(dest.parent_path().empty() ? std::filesystem::path(".") : dest.parent_path());  // "x.tar": the cwd
 }
 
 void write_file_atomic(const std::filesystem::path& dest, std::string_view bytes, bool durable) {

@@ -80,8 +80,11 @@ void fsync_dir(const std::filesystem::path& dir);
 // temp_prefix starts the name of every temporary file sealrun writes.
 inline constexpr std::string_view temp_prefix = ".sealrun-tmp-";
 
-// TempFile is a uniquely named file in `dir` that is removed unless it has
-// been committed (renamed into place).
+// TempFile is a new file in `dir` that is removed unless it has been
+// committed (renamed into place). Where the file system and /proc allow it,
+// the file has no name until commit (O_TMPFILE), so a process killed before
+// commit (even by SIGKILL) leaves nothing behind; otherwise it is named
+// `<temp_prefix><random>` and only the destructor removes it.
 class TempFile {
 public:
     explicit TempFile(const std::filesystem::path& dir);
@@ -90,7 +93,12 @@ public:
     TempFile& operator=(const TempFile&) = delete;
 
     int fd() const noexcept { return fd_.get(); }
+    // path is the name the file has, or will have just before its rename
+    // (for messages: an unnamed file cannot be opened by it).
     const std::filesystem::path& path() const noexcept { return path_; }
+    // reopen opens the file again for reading from its start (an
+    // independent offset), named or not.
+    Fd reopen() const;
     void write(std::span<const std::byte> bytes);
     // will_commit_durably says commit will fsync: the file's pages are then
     // sent to disk as it grows (every 8 MiB), so the final fsync waits for
@@ -103,6 +111,7 @@ public:
 private:
     std::filesystem::path path_;
     Fd fd_;
+    bool unnamed_ = false;  // O_TMPFILE: path_ does not exist yet
     bool committed_ = false;
     bool early_writeback_ = false;
     std::int64_t written_ = 0;

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <sstream>
 #include <thread>
 
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "support/expect.h"
+#include "support/registry.h"
 #include "support/sample.h"
 #include "support/tmpdir.h"
 #include "build_paths.h"
@@ -198,4 +200,139 @@ TEST_CASE("cli: scratch directories of dead processes are removed by the next co
     CHECK(fs::exists(young));
     CHECK(fs::exists(tmp / "unrelated-dir"));
     ::close(lock);
+}
+
+namespace {
+
+// in_dir runs sealrun in `cwd` through the shell (relative names resolve there).
+test::RunResult in_dir(const fs::path& cwd, const std::string& args) {
+    return test::run({"sh", "-c", "cd '" + cwd.string() + "' && '" + std::string(SEALRUN_CLI) + "' " + args});
+}
+
+std::size_t count_dirs(const fs::path& dir) {
+    std::size_t n = 0;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+        if (e.is_directory()) ++n;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("cli: export and copy never replace an existing file that is not an oci-archive") {
+    test::TempDir dir;
+    test::write_file(dir / "run/result.json", R"({"loss": 0.5})");
+    test::write_file(dir / "other/data.csv", "a,b\n1,2\n");
+    REQUIRE(in_dir(dir.path(), "seal run --experiment x --tag v1").exit_code == 0);
+    REQUIRE(in_dir(dir.path(), "seal other --experiment y --tag v2").exit_code == 0);
+    // The user's own tar of other content, and a file that is no tar at all.
+    REQUIRE(test::run({"tar", "-C", dir.path().string(), "-cf", (dir / "results.tar").string(), "other"}).exit_code == 0);
+    const auto results = test::read_file(dir / "results.tar");
+    test::write_file(dir / "notes.txt", "my notes\n");
+    for (const std::string cmd : {"export v1 results.tar", "copy v1 oci-archive:results.tar:v1", "export v1 notes.txt",
+                                   "copy v1 oci-archive:notes.txt"}) {
+        CAPTURE(cmd);
+        const auto r = in_dir(dir.path(), cmd);
+        CHECK(r.exit_code == 1);
+        CHECK(test::contains(r.output, "--force"));
+        CHECK(test::contains(r.output, "not an oci-archive"));
+    }
+    CHECK(test::read_file(dir / "results.tar") == results);
+    CHECK(test::read_file(dir / "notes.txt") == "my notes\n");
+    // An oci-archive is added to, as before.
+    REQUIRE(in_dir(dir.path(), "export v1 ours.tar").exit_code == 0);
+    REQUIRE(in_dir(dir.path(), "export v2 ours.tar").exit_code == 0);
+    CHECK(in_dir(dir.path(), "validate oci-archive:ours.tar:v1").exit_code == 0);
+    CHECK(in_dir(dir.path(), "validate oci-archive:ours.tar:v2").exit_code == 0);
+}
+
+TEST_CASE("cli: gc removes the records of sealed runs no tag names any more") {
+    test::TempDir dir;
+    test::write_file(dir / "a/big.bin", test::random_bytes(1 << 20));
+    test::write_file(dir / "b/result.json", R"({"loss": 0.5})");
+    REQUIRE(in_dir(dir.path(), "seal a --experiment x --tag v1").exit_code == 0);
+    REQUIRE(in_dir(dir.path(), "seal b --experiment y --tag v2").exit_code == 0);
+    const auto records = dir / "storage/records";
+    CHECK(count_dirs(records) == 4);  // a run and the experiment's attachments record per seal
+    const auto kept = in_dir(dir.path(), "gc");
+    INFO(kept.output);
+    CHECK(kept.exit_code == 0);
+    CHECK(count_dirs(records) == 4);  // both still tagged
+    REQUIRE(in_dir(dir.path(), "rm v1").exit_code == 0);
+    const auto r = in_dir(dir.path(), "gc");
+    INFO(r.output);
+    CHECK(r.exit_code == 0);
+    CHECK(test::contains(r.output, "2 sealed records"));
+    CHECK(count_dirs(records) == 2);
+    CHECK(in_dir(dir.path(), "validate v2").exit_code == 0);
+    CHECK(in_dir(dir.path(), "get v2 --run 0 result.json").output == R"({"loss": 0.5})");
+}
+
+TEST_CASE("cli: SIGKILL during seal, pull and import leaves a store that validates and nothing gc misses") {
+    test::Registry registry;
+    test::TempDir dir;
+    const auto tmp = dir / "tmp";
+    fs::create_directories(tmp);
+    Cli cli{dir / "storage"};
+    test::write_file(dir / "small/result.json", R"({"loss": 0.5})");
+    REQUIRE(cli({"seal", (dir / "small").string(), "--experiment", "base", "--tag", "base"}).exit_code == 0);
+    const auto base = test::run({"sh", "-c", "'" + std::string(SEALRUN_CLI) + "' --store '" + cli.store.string() + "' ls"}).output;
+    // A ~48 MiB run to seal, the same in a registry and in an archive.
+    big_run(dir / "big", 48);
+    Cli src{dir / "src"};
+    REQUIRE(src({"seal", (dir / "big").string(), "--experiment", "big", "--tag", "big"}).exit_code == 0);
+    const auto remote = "docker://" + registry.host() + "/crash/big:v1";
+    REQUIRE(src({"push", "big", remote}).exit_code == 0);
+    REQUIRE(src({"export", "big", (dir / "big.tar").string()}).exit_code == 0);
+
+    int killed = 0;
+    for (const int ms : {50, 200, 500}) {
+        const auto n = std::to_string(ms);
+        for (const auto& args : std::vector<std::vector<std::string>>{
+                 {"seal", (dir / "big").string(), "--experiment", "big", "--tag", "seal-" + n},
+                 {"pull", remote, "pull-" + n},
+                 {"import", (dir / "big.tar").string()}}) {
+            CAPTURE(args[0]);
+            CAPTURE(ms);
+            std::vector<std::string> full = {"--store", cli.store.string()};
+            full.insert(full.end(), args.begin(), args.end());
+            Child c(full, tmp, dir / "child.log");
+            std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+            if (c.running()) {
+                c.kill(SIGKILL);
+                if (c.wait() == 128 + SIGKILL) ++killed;
+            }
+        }
+    }
+    MESSAGE(killed << " of 9 commands were killed before they finished");
+    CHECK(killed > 0);
+
+    // Every tag there is validates, and the earlier one is intact.
+    const auto listed = test::run({"sh", "-c", "'" + std::string(SEALRUN_CLI) + "' --store '" + cli.store.string() + "' ls"});
+    REQUIRE(listed.exit_code == 0);
+    CHECK(test::contains(listed.output, base));
+    std::istringstream lines(listed.output);
+    for (std::string line; std::getline(lines, line);) {
+        const auto tag = line.substr(0, line.find('\t'));
+        CAPTURE(tag);
+        const auto v = cli({"validate", tag});
+        INFO(v.output);
+        CHECK(v.exit_code == 0);
+    }
+    CHECK(cli({"get", "base", "--run", "0", "result.json"}).output == R"({"loss": 0.5})");
+
+    // gc leaves no temporary file, ingest partial or scratch folder behind.
+    Child gc({"--store", cli.store.string(), "gc"}, tmp, dir / "gc.log");
+    CHECK(gc.wait() == 0);
+    std::vector<std::string> stray;
+    for (const auto& e : fs::recursive_directory_iterator(cli.store)) {
+        const auto name = e.path().filename().string();
+        if (name.starts_with(".sealrun-tmp-") || (e.is_regular_file() && e.path().parent_path().filename() == ".sealrun-ingest"))
+            stray.push_back(e.path().string());
+    }
+    CHECK(stray == std::vector<std::string>{});
+    CHECK(scratch_dirs(tmp).empty());
+    // And the store still takes new work.
+    CHECK(cli({"import", (dir / "big.tar").string()}).exit_code == 0);
+    CHECK(cli({"validate", "big"}).exit_code == 0);
 }

@@ -8,6 +8,7 @@
 #include "sealrun/codecs/npy.h"
 #include "sealrun/codecs/pickle.h"
 #include "sealrun/codecs/tar.h"
+#include "sealrun/experiment.h"
 #include "sealrun/oci/json.h"
 #include "sealrun/record.h"
 #include "support/expect.h"
@@ -260,4 +261,43 @@ TEST_CASE("records: two processes launching the same record end with one record 
     CHECK(r.load_file<std::vector<nlohmann::json>>("body-runs.jsonl")->size() == 1);
     CHECK(r.load_file<std::string>("from-0.txt") == "process 0");
     CHECK(r.load_file<std::string>("from-1.txt") == "process 1");
+}
+
+TEST_CASE("records: collect removes sealed records no live root names, and stale temporary files") {
+    test::TempDir dir;
+    RecordStore store(dir / "storage");
+    Experiment exp(store, "sweep");
+    exp.run([](Run& r) { r.save_file("result.json", {{"loss", 0.1}}); });
+    const auto root = exp.commit("v1");
+    const auto run_dir = exp.runs()[0]->local_directory();
+    CHECK(model_of(*exp.runs()[0]).at("sealed") == nlohmann::json::array({root.digest.str()}));
+    // Never sealed: a launched record stays whatever the store holds.
+    Optimize opt(store, {{"lr", 0.5}});
+    opt.launch();
+    const auto opt_dir = opt.local_directory();
+    // Temporary files a dead writer left: an old one goes, a fresh one stays.
+    test::write_file(opt_dir / ".sealrun-tmp-old", std::string(1000, 'x'));
+    test::write_file(opt_dir / ".sealrun-tmp-fresh", "x");
+    REQUIRE(test::run({"touch", "-d", "3 hours ago", (opt_dir / ".sealrun-tmp-old").string()}).exit_code == 0);
+
+    // Still tagged: nothing sealed goes.
+    auto r = store.collect([&] { return std::set<std::string>{root.digest.str()}; });
+    CHECK(r.records_removed == 0);
+    CHECK(r.temps_removed == 1);
+    CHECK(fs::exists(run_dir / "result.json"));
+    CHECK_FALSE(fs::exists(opt_dir / ".sealrun-tmp-old"));
+    CHECK(fs::exists(opt_dir / ".sealrun-tmp-fresh"));
+
+    // A record sealed after collect started is kept even when its root is not listed yet.
+    Experiment later(store, "later");
+    later.run([](Run& run) { run.save_file("x.json", {{"a", 1}}); });
+    r = store.collect([&] {
+        later.commit("v2");
+        return std::set<std::string>{};
+    });
+    CHECK(r.records_removed == 2);  // the run and the experiment-attachments record of v1
+    CHECK_FALSE(fs::exists(run_dir));
+    CHECK(fs::exists(later.runs()[0]->local_directory() / "x.json"));
+    CHECK(fs::exists(opt_dir / "result.json"));
+    CHECK(store.identities("sealrun.run").size() == 1);
 }

@@ -64,7 +64,10 @@ struct Location {
 // (a layout is created when absent, an oci-archive is added to); otherwise
 // the location is read: the store or layout must exist and is opened
 // read-only, so a mistyped path creates nothing.
-Location open_location(const std::string& text, const Globals& g, bool for_writing);
+// An existing oci-archive destination is added to; an existing file that is
+// not one is refused with Error(already_exists) naming --force unless
+// `force` (then it is replaced).
+Location open_location(const std::string& text, const Globals& g, bool for_writing, bool force = false);
 
 // Access says how a command uses a layout.
 enum class Access {

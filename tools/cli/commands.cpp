@@ -21,6 +21,7 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/scratch.h"
 
 namespace sealrun::cli {
 
@@ -257,7 +258,16 @@ int cmd_gc(const Args& a, const Globals& g) {
     auto layout = open_layout(g.store, Access::update, true);
     auto& store = *layout;
     const auto r = store.gc();
-    if (!g.quiet) std::cout << "removed " << r.blobs_removed << " blobs, " << human_size(r.bytes_removed) << "\n";
+    // Records of sealed runs whose root no index entry names any more, then scratch folders of dead processes.
+    const auto rec = RecordStore(g.store).collect([&] {
+        std::set<std::string> live;
+        for (const auto& d : store.index().manifests) live.insert(d.digest.str());
+        return live;
+    });
+    sweep_scratch();
+    if (!g.quiet)
+        std::cout << "removed " << r.blobs_removed << " blobs, " << human_size(r.bytes_removed) << "; "
+                  << rec.records_removed << " sealed records, " << human_size(rec.bytes_removed) << "\n";
     return exit_ok;
 }
 

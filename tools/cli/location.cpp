@@ -44,6 +44,27 @@ remote::RepositoryOptions remote_options(const Globals& g) {
 
 namespace {
 
+// unpack_destination unpacks the existing oci-archive `file` into `layout`
+// so that a copy adds to it. A file that is not an oci-archive (another tar,
+// anything else) is never replaced silently: Error(already_exists) naming
+// --force, unless `force` (then the copy starts from an empty layout).
+void unpack_destination(const fs::path& file, const fs::path& layout, bool force) {
+    std::string why;
+    try {
+        content::import_archive(file, layout);
+        if (fs::exists(layout / "oci-layout") && fs::exists(layout / "index.json")) return;
+        why = "it holds no OCI layout";
+    } catch (const Error& e) {
+        if (e.code() != Errc::invalid_input) throw;
+        why = e.what();
+    }
+    if (!force)
+        throw Error(Errc::already_exists, "write", file.string(),
+                    "exists and is not an oci-archive (" + why + "); pass --force to replace it");
+    std::error_code ec;
+    fs::remove_all(layout, ec);
+}
+
 // split_tag splits "PATH[:TAG]" at the last colon after the last slash.
 std::pair<std::string, std::string> split_tag(const std::string& s) {
     const auto slash = s.rfind('/');
@@ -54,7 +75,7 @@ std::pair<std::string, std::string> split_tag(const std::string& s) {
 
 }  // namespace
 
-Location open_location(const std::string& text, const Globals& g, bool for_writing) {
+Location open_location(const std::string& text, const Globals& g, bool for_writing, bool force) {
     Location loc;
     loc.text = text;
     if (text.starts_with("docker://")) {
@@ -78,7 +99,7 @@ Location open_location(const std::string& text, const Globals& g, bool for_writi
         loc.scratch = make_scratch();
         const auto layout = loc.scratch / "layout";
         if (!for_writing) content::import_archive(file, layout);
-        else if (fs::exists(file)) content::import_archive(file, layout);  // add to an existing archive
+        else if (fs::exists(fs::symlink_status(file))) unpack_destination(file, layout, force);
         loc.target = std::make_unique<content::OciLayout>(layout);
         loc.reference = tag;
         return loc;
