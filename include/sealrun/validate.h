@@ -57,6 +57,12 @@ struct CheckResult {
     ///   "solves"            a run's solves
     ///   "title"             an attachment name / layer title is safe and matches
     ///   "codec"             an attachment has a codec that decodes its bytes
+    ///   "names"             attachment names that cannot be written out side
+    ///                       by side: twins by ASCII case or by the NFC/NFD
+    ///                       spelling of Latin-1 letters, a file that is
+    ///                       also a folder ("a" beside "a/b"), a path
+    ///                       component over 255 bytes (warnings; reported
+    ///                       only when found)
     ///   "depth"             a node lies deeper than oci::max_graph_depth
     ///                       levels below the root (not followed)
     std::string name;

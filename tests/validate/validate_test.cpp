@@ -697,3 +697,49 @@ TEST_CASE("validate: a chain of 10,000 nested indexes is one depth finding, not 
     // Only the levels copy() would follow were read.
     CHECK(named(r, "schema").size() == static_cast<std::size_t>(oci::max_graph_depth) + 1);
 }
+
+TEST_CASE("validate: attachment names that cannot be extracted side by side are warnings, failures with strict") {
+    const auto names_of = [](const std::vector<std::string>& names, bool strict = false) {
+        content::MemoryTarget t;
+        std::vector<std::pair<std::string, std::string>> files;
+        for (const auto& n : names) files.emplace_back(n, "x");
+        const auto r = validate_run(t, push_run(t, files), {.strict = strict});
+        INFO(to_text(r));
+        return std::make_pair(r, named(r, "names"));
+    };
+    SUBCASE("case twins") {
+        const auto [r, found] = names_of({"A.json", "a.json", "b.json"});
+        CHECK(r.ok());
+        REQUIRE(found.size() == 1);
+        CHECK(found[0].warning);
+        CHECK(contains(found[0].message, "\"A.json\" and \"a.json\" differ only in letter case"));
+        const auto [strict, sfound] = names_of({"A.json", "a.json"}, true);
+        CHECK_FALSE(strict.ok());
+        REQUIRE(sfound.size() == 1);
+        CHECK_FALSE(sfound[0].passed);
+    }
+    SUBCASE("NFC and NFD spellings of the same name, in either case") {
+        const auto [r, found] = names_of({"caf\xc3\xa9.txt", "cafe\xcc\x81.txt", "CAF\xc3\x89-2.txt", "cafe\xcc\x81-2.txt"});
+        REQUIRE(found.size() == 1);
+        CHECK(contains(found[0].message, "Unicode normalisation"));
+        CHECK(contains(found[0].message, "caf\xc3\xa9.txt"));
+        CHECK(contains(found[0].message, "CAF\xc3\x89-2.txt"));
+        // A letter with and without an accent are different names.
+        CHECK(names_of({"r\xc3\xa9sum\xc3\xa9.txt", "resume.txt", "e\xcc\x80.txt", "e\xcc\x81.txt"}).second.empty());
+    }
+    SUBCASE("a file beside a folder of the same name") {
+        const auto [r, found] = names_of({"a", "a/b", "c/d", "C/e"});
+        REQUIRE(found.size() == 1);
+        CHECK(contains(found[0].message, "\"a\" is a file but \"a/b\" needs it to be a folder"));
+        CHECK_FALSE(contains(found[0].message, "c/d"));  // "c/" and "C/" merge into one folder: nothing lost
+    }
+    SUBCASE("a path component longer than 255 bytes") {
+        const auto [r, found] = names_of({"d/" + std::string(256, 'x'), std::string(255, 'y')});
+        REQUIRE(found.size() == 1);
+        CHECK(contains(found[0].message, "256 bytes exceeds the 255"));
+        CHECK_FALSE(contains(found[0].message, std::string(255, 'y')));
+    }
+    SUBCASE("ordinary names find nothing") {
+        CHECK(names_of({"result.json", "plots/curve.jsonl", "plots/loss.jsonl", "log.txt"}).second.empty());
+    }
+}
