@@ -83,13 +83,9 @@ void import_archive(const fs::path& archive, const fs::path& layout) {
     std::error_code ec;
     if (fs::exists(layout) && !fs::is_empty(layout))
         throw Error(Errc::already_exists, "import", layout.string(), "the destination folder is not empty");
-    // O_NONBLOCK: a FIFO must not block the open; it is refused just below.
-    util::Fd fd(::open(archive.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-    if (!fd) util::throw_errno("open", archive);
+    auto fd = util::open_read(archive);  // a regular file only: a FIFO is refused, not waited on
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) util::throw_errno("stat", archive);
-    if (!S_ISREG(st.st_mode)) throw Error(Errc::invalid_input, "import", archive.string(), "not a regular file");
-    ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
     // An uncompressed tar holds its entries' bytes: what it unpacks to can
     // never exceed the file's own size, unless it lies (sparse entries).
     const auto budget = static_cast<std::uint64_t>(st.st_size);
