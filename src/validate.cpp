@@ -22,6 +22,7 @@
 #include "sealrun/oci/manifest.h"
 #include "sealrun/oci/media_type.h"
 #include "sealrun/path.h"
+#include "sealrun/printable.h"
 
 namespace sealrun {
 
@@ -1065,31 +1066,6 @@ std::optional<std::string> Validator::part_body(const oci::ImageManifest& m, Par
 }
 
 // Rendering.
-
-// printable escapes control characters (C0, DEL and C1) as \xNN / \u00NN so
-// a hostile name cannot drive the terminal.
-std::string printable(std::string_view s) {
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c < 0x20 || c == 0x7f) {
-            out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        } else if (c == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
-                   static_cast<unsigned char>(s[i + 1]) <= 0x9f) {
-            const auto d = static_cast<unsigned char>(s[++i]);
-            out += "\\u00";
-            out += hex[d >> 4];
-            out += hex[d & 15];
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out;
-}
 
 // xml_char_length returns the length of the valid UTF-8 sequence at `s[i]`
 // holding an XML 1.0 character, or 0.

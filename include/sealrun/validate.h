@@ -120,7 +120,7 @@ ValidationReport validate(content::Target& target, std::string_view reference,
 
 /// to_text renders the report for people: failures first, then warnings,
 /// then passed checks, one line each ("FAIL", "WARN", "ok"), and a summary
-/// line. Control characters are shown escaped (\xNN).
+/// line. Untrusted text is escaped with sealrun::printable().
 std::string to_text(const ValidationReport& report);
 
 /// to_json renders the report as one JSON object:
