@@ -81,13 +81,13 @@ enum class Access {
 // OCI layout" unless `access` is create.
 std::unique_ptr<content::OciLayout> open_layout(const std::filesystem::path& dir, Access access, bool store);
 
-// finish_location writes an oci-archive destination back to its file.
-void finish_location(Location& loc);
-
 // open_reader opens the layout at `dir` for reading (Access::read). A local
 // store (`store`) that holds records but has sealed nothing yet reads as
 // empty; nothing is created either way.
 std::unique_ptr<content::Target> open_reader(const std::filesystem::path& dir, bool store);
+
+// finish_location writes an oci-archive destination back to its file.
+void finish_location(Location& loc);
 
 // remote_options builds RepositoryOptions from the global flags.
 remote::RepositoryOptions remote_options(const Globals& g);

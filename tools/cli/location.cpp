@@ -127,6 +127,17 @@ std::unique_ptr<content::OciLayout> open_layout(const fs::path& dir, Access acce
     return layout;
 }
 
+std::unique_ptr<content::Target> open_reader(const fs::path& dir, bool store) {
+    try {
+        return open_layout(dir, Access::read, store);
+    } catch (const Error& e) {
+        // `seal` writes records before the layout: such a store is empty, not missing.
+        std::error_code ec;
+        if (e.code() != Errc::not_found || !store || !fs::is_directory(fs::symlink_status(dir / "records", ec))) throw;
+        return std::make_unique<content::MemoryTarget>();
+    }
+}
+
 void finish_location(Location& loc) {
     if (loc.archive.empty()) return;
     content::export_archive(loc.scratch / "layout", loc.archive);
@@ -148,17 +159,6 @@ std::string human_size(std::uint64_t bytes) {
 
 namespace {
 double now_s() {
-std::unique_ptr<content::Target> open_reader(const fs::path& dir, bool store) {
-    try {
-        return open_layout(dir, Access::read, store);
-    } catch (const Error& e) {
-        // `seal` writes records before the layout: such a store is empty, not missing.
-        std::error_code ec;
-        if (e.code() != Errc::not_found || !store || !fs::is_directory(fs::symlink_status(dir / "records", ec))) throw;
-        return std::make_unique<content::MemoryTarget>();
-    }
-}
-
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 }  // namespace
