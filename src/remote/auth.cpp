@@ -24,6 +24,10 @@ std::vector<Challenge> parse_challenges(std::string_view h) {
         skip();
         if (i >= h.size()) break;
         Challenge c{token(), {}};
+        if (c.scheme.empty()) {  // '=' where a scheme belongs: skip it, so every pass makes progress
+            ++i;
+            continue;
+        }
         while (true) {
             skip();
             const auto save = i;

@@ -1,5 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "remote/auth.h"
 #include "remote/http.h"
 #include "sealrun/remote/reference.h"
@@ -73,6 +76,27 @@ TEST_CASE("auth: WWW-Authenticate challenges parse with quoted and bare values")
     CHECK(cs[1].scheme == "basic");
     CHECK(cs[1].params.at("realm") == "x");
     CHECK(remote::detail::parse_challenges("").empty());
+}
+
+TEST_CASE("auth: a WWW-Authenticate with '=' where a scheme belongs ends, and yields no empty scheme") {
+    // Found by fuzz_www_authenticate: "=" looped forever, growing the list.
+    for (const std::string h : {"=", "==,=", "= Bearer realm=x", "Bearer realm=x, =, Basic realm=y"}) {
+        CAPTURE(h);
+        const pid_t pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            ::alarm(2);
+            (void)remote::detail::parse_challenges(h);
+            ::_exit(0);
+        }
+        int status = 0;
+        REQUIRE(::waitpid(pid, &status, 0) == pid);
+        REQUIRE((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+        for (const auto& c : remote::detail::parse_challenges(h)) CHECK(!c.scheme.empty());
+    }
+    const auto cs = remote::detail::parse_challenges("= Bearer realm=x");
+    REQUIRE(cs.size() == 1);
+    CHECK(cs[0].params.at("realm") == "x");
 }
 
 TEST_CASE("http: Locations resolve against the request URL and origins compare scheme, host and port") {
