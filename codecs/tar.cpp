@@ -198,8 +198,14 @@ DirectoryTree TarCodec::decode(std::string_view bytes, const TarLimits& limits) 
         const char* raw = archive_entry_pathname(entry);
         const auto rel = safe_relative_path(raw != nullptr ? raw : "");
         const auto size = archive_entry_size(entry);
+        // A tar in memory holds every byte of its (non-sparse) entries: a
+        // larger declared size is a lie, refused before anything is allocated.
+        if (archive_entry_sparse_count(entry) > 0) refuse(rel, "sparse entries are refused");
+        if (size > 0 && static_cast<std::uint64_t>(size) > bytes.size())
+            refuse(rel, "declares " + std::to_string(size) + " bytes, more than the whole tar holds");
         budget.add(size > 0 ? static_cast<std::uint64_t>(size) : 0, rel);
-        TreeEntry e{.path = rel, .mode = static_cast<std::uint32_t>(archive_entry_perm(entry))};
+        // Only permission bits are a tree's: encode() writes nothing else.
+        TreeEntry e{.path = rel, .mode = static_cast<std::uint32_t>(archive_entry_perm(entry)) & 07777};
         if (const char* hard = archive_entry_hardlink(entry)) {
             const auto to = safe_relative_path(hard);
             auto it = files.find(to);

@@ -5,6 +5,7 @@
 #include "sealrun/codecs/tar.h"
 #include "support/expect.h"
 #include "support/tmpdir.h"
+#include "build_paths.h"
 
 using namespace sealrun;
 using codecs::DirectoryTree;
@@ -170,4 +171,16 @@ TEST_CASE("tar: writing never follows a symlink already in the destination") {
 
 TEST_CASE("tar: garbage is not a tar") {
     CHECK(errc_of([] { TarCodec::decode(std::string(1024, 'z')); }) == Errc::invalid_input);
+}
+
+TEST_CASE("tar: found by fuzzing: a declared size past the tar's end is refused before allocating, modes keep permission bits only") {
+    const std::string corpus = std::string(SEALRUN_SOURCE_DIR) + "/fuzz/corpus/tar/";
+    // 1.5 KB declaring a 3 GiB file: decode used to allocate all of it first.
+    const auto liar = test::read_file(corpus + "regress-declared-size-3gib");
+    REQUIRE(liar.size() < 4096);
+    CHECK(test::errc_of([&] { (void)codecs::TarCodec::decode(liar); }) == Errc::invalid_input);
+    // Mode bits beyond 07777 in the header: the tree round-trips.
+    const auto tree = codecs::TarCodec::decode(test::read_file(corpus + "regress-mode-high-bits"));
+    for (const auto& e : tree.entries) CHECK((e.mode & ~07777u) == 0);
+    CHECK(codecs::TarCodec::decode(codecs::TarCodec::encode(tree)) == tree);
 }
