@@ -82,10 +82,16 @@ void walk(Target& src, Target& dst, const oci::Descriptor& d, Plan& plan, Hooks&
         plan.blobs.push_back(d);
         return;
     }
-    // A node the destination has is not pushed again, but its children are
-    // still walked: a blob below it may have been lost or emptied since, and
-    // the workers' existence checks (size included) are what repair it.
+    // A node the destination has is not pushed again. Unless the destination
+    // vouches for what lies below its nodes (ClosedUnderReference: a
+    // registry), its children are still walked: a blob below it may have
+    // been lost or emptied since, and the workers' existence checks (size
+    // included) are what repair it.
     const bool present = dst.exists(d);
+    if (present && dynamic_cast<ClosedUnderReference*>(&dst) != nullptr) {
+        hooks.skipped(d);
+        return;
+    }
     auto bytes = read_all(src, d, oci::max_manifest_size);
     for (const auto& child : oci::successors(d, bytes)) walk(src, dst, child, plan, hooks, depth + 1);
     if (present) hooks.skipped(d);

@@ -58,6 +58,17 @@ public:
     virtual void remove(const oci::Descriptor& desc) = 0;
 };
 
+/// ClosedUnderReference is the optional ability of a target that stores a
+/// manifest or index only once everything it references is stored (a
+/// registry refuses a manifest naming unknown blobs), so copy() may trust a
+/// node it finds there for the whole graph below it. A target without it (a
+/// layout whose blobs a user can empty) has the graph below a present node
+/// checked blob by blob.
+class ClosedUnderReference {
+public:
+    virtual ~ClosedUnderReference() = default;
+};
+
 /// TagPolicy says what tagging does when the tag already names other content.
 enum class TagPolicy {
     /// Refuse with Error(already_exists) unless the tag is new or already

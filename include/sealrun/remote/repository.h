@@ -75,7 +75,7 @@ struct RepositoryOptions {
 /// digests, fetch and push manifests and blobs (verified), tag, list tags,
 /// delete, and list referrers. Thread-safe: the copy engine moves several
 /// blobs at once over pooled connections.
-class Repository final : public content::Target, public content::Deleter {
+class Repository final : public content::Target, public content::Deleter, public content::ClosedUnderReference {
 public:
     /// Repository addresses `reference.registry` / `reference.repository`
     /// (its tag or digest is ignored). Throws Error(invalid_input) for a
