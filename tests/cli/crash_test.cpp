@@ -239,6 +239,11 @@ TEST_CASE("cli: export and copy never replace an existing file that is not an oc
     }
     CHECK(test::read_file(dir / "results.tar") == results);
     CHECK(test::read_file(dir / "notes.txt") == "my notes\n");
+    // --force replaces such a file with the archive.
+    REQUIRE(in_dir(dir.path(), "export v1 notes.txt --force").exit_code == 0);
+    CHECK(in_dir(dir.path(), "validate oci-archive:notes.txt:v1").exit_code == 0);
+    REQUIRE(in_dir(dir.path(), "copy v2 oci-archive:results.tar:v2 --force").exit_code == 0);
+    CHECK(in_dir(dir.path(), "validate oci-archive:results.tar:v2").exit_code == 0);
     // An oci-archive is added to, as before.
     REQUIRE(in_dir(dir.path(), "export v1 ours.tar").exit_code == 0);
     REQUIRE(in_dir(dir.path(), "export v2 ours.tar").exit_code == 0);

@@ -219,7 +219,7 @@ int cmd_copy(const Args& a, const Globals& g) {
     if (src.reference.empty()) throw UsageError("the source needs a tag or digest: " + src.text);
     // One argument: pull into the local store under the source's tag.
     const std::string dst_text = a.positional.size() == 2 ? a.positional[1] : src.reference;
-    auto dst = open_location(dst_text, g, true);
+    auto dst = open_location(dst_text, g, true, a.has("--force"));
     std::string dst_ref = dst.reference;
     if (dst_ref.empty() && !content::is_digest_reference(src.reference)) dst_ref = src.reference;
     Progress progress(!g.quiet);
