@@ -139,7 +139,20 @@ TEST_CASE("cli: tag, rm and gc manage the local store") {
     CHECK(test::contains(stdout_of(cli, {"ls"}), "latest"));
     CHECK(cli({"rm", "nope"}).exit_code == 1);
     REQUIRE(cli({"rm", "v1", "latest"}).exit_code == 0);
-    CHECK(test::contains(stdout_of(cli, {"gc"}), "removed"));
+    auto blob_files = [&] {
+        std::size_t n = 0;
+        for (const auto& e : fs::directory_iterator(dir / "storage/blobs/sha256"))
+            n += e.is_regular_file() ? 1 : 0;
+        return n;
+    };
+    const auto sealed = blob_files();
+    REQUIRE(sealed > 0);
+    // Blobs younger than the grace period (10 minutes by default) stay.
+    CHECK(test::contains(stdout_of(cli, {"gc"}), "removed 0 blobs"));
+    CHECK(blob_files() == sealed);
+    CHECK(cli({"gc", "--grace", "soon"}).exit_code == 2);
+    CHECK(test::contains(stdout_of(cli, {"gc", "--grace", "0"}), "removed " + std::to_string(sealed) + " blobs"));
+    CHECK(blob_files() == 0);
     CHECK(cli({"show", "v1"}).exit_code == 1);
 }
 

@@ -1,5 +1,6 @@
 // The sealrun commands. Each returns an exit code; errors are thrown and
 // reported by main().
+#include <charconv>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -254,10 +255,18 @@ int cmd_rm(const Args& a, const Globals& g) {
 }
 
 int cmd_gc(const Args& a, const Globals& g) {
-    need(a, 0, 0, "sealrun gc");
+    need(a, 0, 0, "sealrun gc [--grace SECONDS]");
+    content::GcOptions options;
+    if (const auto grace = a.get("--grace")) {
+        long s = -1;
+        const auto [end, ec] = std::from_chars(grace->data(), grace->data() + grace->size(), s);
+        if (ec != std::errc() || end != grace->data() + grace->size() || s < 0)
+            throw UsageError("--grace takes whole seconds (0 or more), not \"" + printable(*grace) + "\"");
+        options.grace = std::chrono::seconds(s);
+    }
     auto layout = open_layout(g.store, Access::update, true);
     auto& store = *layout;
-    const auto r = store.gc();
+    const auto r = store.gc(options);
     // Records of sealed runs whose root no index entry names any more, then scratch folders of dead processes.
     const auto rec = RecordStore(g.store).collect([&] {
         std::set<std::string> live;
