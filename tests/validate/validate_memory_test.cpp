@@ -32,6 +32,18 @@ namespace {
 
 constexpr long bound_kib = 128 * 1024;  // the promise: under 128 MiB for any single attachment
 
+// Under AddressSanitizer freed memory waits in a quarantine (256 MiB) and
+// every allocation carries redzones, so peak RSS says nothing about what
+// validate holds: there the sizes shrink tenfold and the bound is checked by
+// the plain build only.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool sanitized = true;
+#else
+constexpr bool sanitized = false;
+#endif
+constexpr std::uint64_t scaled(std::uint64_t size) { return sanitized ? size / 10 : size; }
+bool within_bound(long growth_kib) { return sanitized || growth_kib < bound_kib; }
+
 // GenStream yields `size` bytes: `head`, then `body` repeated (the last copy
 // cut short so `tail` ends the stream exactly at `size`), then `tail`.
 class GenStream final : public content::ReadStream {
@@ -129,7 +141,7 @@ content::OciLayoutOptions fast() { return {.skip_fsync = true}; }
 TEST_CASE("validate memory: a 200 MB JSON array on one line is checked as a stream") {
     test::TempDir dir;
     content::OciLayout t(dir / "store", fast());
-    const std::uint64_t size = 200'000'000;
+    const std::uint64_t size = scaled(200'000'000);
     tag_run(t, "big.json", push_stream(t, "application/json", [&] {
         return std::make_unique<GenStream>("[", "12345678,", "0]", size);
     }));
@@ -137,13 +149,13 @@ TEST_CASE("validate memory: a 200 MB JSON array on one line is checked as a stre
     INFO(m.result, "\npeak growth KiB: ", m.growth_kib, ", seconds: ", m.seconds);
     CHECK(m.result.starts_with("VALID"));
     CHECK(contains(m.result, "ok codec: decodes with the application/json codec"));
-    CHECK(m.growth_kib < bound_kib);
+    CHECK(within_bound(m.growth_kib));
 }
 
 TEST_CASE("validate memory: a 200 MB JSON lines attachment is checked as a stream, and a bad line still fails") {
     test::TempDir dir;
     content::OciLayout t(dir / "store", fast());
-    const std::uint64_t size = 200'000'000;
+    const std::uint64_t size = scaled(200'000'000);
     const std::string line = "{\"step\":1,\"loss\":0.25,\"tag\":\"abcdefghijklmnopqrstuvwxyz\"}\n";
     const auto good_size = size - size % line.size();
     tag_run(t, "log.jsonl", push_stream(t, "application/jsonl", [&] {
@@ -153,7 +165,7 @@ TEST_CASE("validate memory: a 200 MB JSON lines attachment is checked as a strea
     INFO(m.result, "\npeak growth KiB: ", m.growth_kib, ", seconds: ", m.seconds);
     CHECK(m.result.starts_with("VALID"));
     CHECK(contains(m.result, "ok codec: decodes with the application/jsonl codec"));
-    CHECK(m.growth_kib < bound_kib);
+    CHECK(within_bound(m.growth_kib));
 
     // A duplicate key on the very last line of a big stream is found.
     test::TempDir dir2;
@@ -170,13 +182,13 @@ TEST_CASE("validate memory: a 1 GiB text attachment is verified and checked in b
     test::TempDir dir;
     content::OciLayout t(dir / "store", fast());
     tag_run(t, "out.log", push_stream(t, "text/plain", [&] {
-        return std::make_unique<GenStream>("", "step 1: loss 0.25\n", "", std::uint64_t{1} << 30);
+        return std::make_unique<GenStream>("", "step 1: loss 0.25\n", "", scaled(std::uint64_t{1} << 30));
     }));
     const auto m = in_child([&] { return codec_of(t); });
     INFO(m.result, "\npeak growth KiB: ", m.growth_kib, ", seconds: ", m.seconds);
     CHECK(m.result.starts_with("VALID"));
     CHECK(contains(m.result, "ok codec: decodes with the text/plain codec"));
-    CHECK(m.growth_kib < bound_kib);
+    CHECK(within_bound(m.growth_kib));
 }
 
 TEST_CASE("validate memory: a +zstd bomb costs at most max_blob_read of decoding, in bounded memory and time") {
@@ -202,7 +214,7 @@ TEST_CASE("validate memory: a +zstd bomb costs at most max_blob_read of decoding
     INFO(m.result, "\npeak growth KiB: ", m.growth_kib, ", seconds: ", m.seconds);
     CHECK(m.result.starts_with("VALID"));
     CHECK(contains(m.result, "WARN codec: not decoded: decompressed bytes exceed max_blob_read"));
-    CHECK(m.growth_kib < bound_kib);
+    CHECK(within_bound(m.growth_kib));
     CHECK(m.seconds < 60);
     // Strict makes it a failure.
     CHECK(codec_of(t, {.strict = true, .max_blob_read = std::size_t{1} << 20}).starts_with("INVALID"));
