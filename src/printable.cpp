@@ -2,7 +2,11 @@
 
 #include <cstdint>
 
+#include "util/utf8.h"
+
 namespace sealrun {
+
+using util::utf8_length;
 
 namespace {
 
@@ -14,34 +18,6 @@ void escape_byte(std::string& out, unsigned char c) {
     out += hex[c & 15];
 }
 
-// utf8_length returns the length of the well-formed UTF-8 sequence starting
-// at s[i] (2 to 4 bytes; RFC 3629: no overlong forms, surrogates or code
-// points above U+10FFFF) and its code point, or 0.
-std::size_t utf8_length(std::string_view s, std::size_t i, std::uint32_t& cp) {
-    const auto at = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-    const unsigned char c = at(i);
-    std::size_t n = 0;
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-        cp = c & 0x1fU;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        cp = c & 0x0fU;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        cp = c & 0x07U;
-    } else {
-        return 0;
-    }
-    if (i + n > s.size()) return 0;
-    for (std::size_t k = 1; k < n; ++k) {
-        if ((at(i + k) & 0xc0) != 0x80) return 0;
-        cp = (cp << 6) | (at(i + k) & 0x3fU);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff))) return 0;
-    if (cp >= 0xd800 && cp <= 0xdfff) return 0;
-    return n;
-}
 
 bool is_hidden_control(std::uint32_t cp) {
     return (cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);

@@ -23,6 +23,7 @@
 #include "sealrun/oci/media_type.h"
 #include "sealrun/path.h"
 #include "sealrun/printable.h"
+#include "util/utf8.h"
 
 namespace sealrun {
 
@@ -1070,30 +1071,11 @@ std::optional<std::string> Validator::part_body(const oci::ImageManifest& m, Par
 // xml_char_length returns the length of the valid UTF-8 sequence at `s[i]`
 // holding an XML 1.0 character, or 0.
 std::size_t xml_char_length(std::string_view s, std::size_t i) {
-    const auto at = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-    const unsigned char c = at(i);
-    std::size_t n = 0;
-    std::uint32_t cp = 0;
+    const auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) return (c >= 0x20 || c == '\t' || c == '\n' || c == '\r') ? 1 : 0;
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-        cp = c & 0x1fU;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        cp = c & 0x0fU;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        cp = c & 0x07U;
-    } else {
-        return 0;
-    }
-    if (i + n > s.size()) return 0;
-    for (std::size_t k = 1; k < n; ++k) {
-        if ((at(i + k) & 0xc0) != 0x80) return 0;
-        cp = (cp << 6) | (at(i + k) & 0x3f);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff))) return 0;  // overlong / too big
-    if ((cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff) return 0;      // not XML characters
+    std::uint32_t cp = 0;
+    const auto n = util::utf8_length(s, i, cp);
+    if (cp == 0xfffe || cp == 0xffff) return 0;  // not XML characters
     return n;
 }
 
