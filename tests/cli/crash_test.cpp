@@ -189,6 +189,14 @@ TEST_CASE("cli: scratch directories of dead processes are removed by the next co
     fs::create_directories(young);
     fs::create_directories(old);
     REQUIRE(test::run({"touch", "-d", "3 hours ago", old.string()}).exit_code == 0);
+    // No lock file and young, but its maker (named by the pid) is dead:
+    // killed between mkdtemp and the lock.
+    const pid_t gone = ::fork();
+    REQUIRE(gone >= 0);
+    if (gone == 0) ::_exit(0);
+    REQUIRE(::waitpid(gone, nullptr, 0) == gone);
+    const auto orphan = tmp / ("sealrun-archive-" + std::to_string(gone) + "-YzAbCd");
+    fs::create_directories(orphan);
     // Not ours to judge: another name.
     fs::create_directories(tmp / "unrelated-dir");
 
@@ -196,6 +204,7 @@ TEST_CASE("cli: scratch directories of dead processes are removed by the next co
     CHECK(exp.wait() == 0);
     CHECK_FALSE(fs::exists(dead));
     CHECK_FALSE(fs::exists(old));
+    CHECK_FALSE(fs::exists(orphan));
     CHECK(fs::exists(alive));
     CHECK(fs::exists(young));
     CHECK(fs::exists(tmp / "unrelated-dir"));

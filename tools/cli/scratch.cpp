@@ -100,14 +100,28 @@ void install_handlers() {
     });
 }
 
+// maker_alive reports whether the process whose pid a scratch directory's
+// name carries (prefix, pid, '-', random) may still be running; true when
+// the name says nothing clear, so such a directory is kept.
+bool maker_alive(const std::string& name) {
+    long pid = 0;
+    std::size_t i = prefix.size();
+    for (; i < name.size() && name[i] >= '0' && name[i] <= '9' && pid < INT_MAX / 10; ++i) pid = pid * 10 + (name[i] - '0');
+    if (i == prefix.size() || i >= name.size() || name[i] != '-' || pid <= 0) return true;
+    return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
+}
+
 // remove_if_stale removes `dir` when its owner is gone; true when removed.
 bool remove_if_stale(const fs::path& dir, const struct stat& st) {
     std::error_code ec;
     const int fd = ::open((dir / lock_name).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         if (errno != ENOENT) return false;
+        // No lock yet: its maker was killed between mkdtemp and the lock, or
+        // is there right now. The name carries the maker's pid: a dead one is
+        // gone for good; otherwise only an old directory is taken.
         const auto age = std::chrono::system_clock::now() - std::chrono::system_clock::from_time_t(st.st_mtime);
-        if (age < unlocked_age) return false;
+        if (age < unlocked_age && maker_alive(dir.filename().string())) return false;
         fs::remove_all(dir, ec);
         return !ec;
     }
