@@ -3,11 +3,30 @@
 
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "sealrun/experiment.h"
 #include "sealrun/record.h"
 #include "support/tmpdir.h"
 
 namespace sealrun::test {
+
+// minimal_run_config is the config of a finished run 0 of experiment "x"
+// with the attachment table `attachments` ({name: layer index}), for tests
+// that build run manifests by hand.
+inline nlohmann::json minimal_run_config(nlohmann::json attachments) {
+    return {{"version", 1},
+            {"experiment", "x"},
+            {"run_id", 0},
+            {"status", "finished"},
+            {"reason", nullptr},
+            {"started", "2026-01-02T03:04:05Z"},
+            {"ended", "2026-01-02T03:04:05Z"},
+            {"parameters", nlohmann::json::object()},
+            {"solves", nlohmann::json::array()},
+            {"trace", nullptr},
+            {"attachments", std::move(attachments)}};
+}
 
 // fixed_clock returns the same timestamp every time.
 inline ExperimentOptions fixed_options(std::string session = "0123456789abcdef") {

@@ -20,6 +20,7 @@
 #include "sealrun/sealed.h"
 #include "sealrun/validate.h"
 #include "support/expect.h"
+#include "support/experiment.h"
 #include "support/memory.h"
 #include "support/tmpdir.h"
 
@@ -103,17 +104,7 @@ oci::Descriptor push_bytes(content::Target& t, const std::string& media_type, co
 // tag_run seals a run manifest holding one attachment `name` and tags it "run".
 void tag_run(content::Target& t, const std::string& name, oci::Descriptor layer) {
     layer.annotations.emplace(oci::annotations::title, name);
-    const nlohmann::json config = {{"version", 1},
-                                   {"experiment", "x"},
-                                   {"run_id", 0},
-                                   {"status", "finished"},
-                                   {"reason", nullptr},
-                                   {"started", "2026-01-02T03:04:05Z"},
-                                   {"ended", "2026-01-02T03:04:05Z"},
-                                   {"parameters", nlohmann::json::object()},
-                                   {"solves", nlohmann::json::array()},
-                                   {"trace", nullptr},
-                                   {"attachments", {{name, 0}}}};
+    const auto config = test::minimal_run_config({{name, 0}});
     oci::ImageManifest m{.artifact_type = std::string(format::run_artifact_type)};
     m.config = push_bytes(t, std::string(format::run_config_type), oci::canonical_json(config));
     m.layers.push_back(layer);

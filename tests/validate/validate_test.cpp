@@ -47,17 +47,7 @@ oci::Descriptor push_run(content::Target& t, const std::vector<std::pair<std::st
         table[name] = m.layers.size();
         m.layers.push_back(d);
     }
-    nlohmann::json config = {{"version", 1},
-                             {"experiment", "x"},
-                             {"run_id", 0},
-                             {"status", "finished"},
-                             {"reason", nullptr},
-                             {"started", "2026-01-02T03:04:05Z"},
-                             {"ended", "2026-01-02T03:04:05Z"},
-                             {"parameters", nlohmann::json::object()},
-                             {"solves", nlohmann::json::array()},
-                             {"trace", nullptr},
-                             {"attachments", table}};
+    auto config = test::minimal_run_config(table);
     for (const auto& [k, v] : config_patch.items()) config[k] = v;
     m.config = push_raw(t, std::string(format::run_config_type), oci::canonical_json(config));
     m.annotations = {{std::string(format::keys::run_id), config.value("run_id", nlohmann::json(0)).dump()},
