@@ -1,0 +1,29 @@
+// sealrun validate: checking an archive for CI.
+#include <iostream>
+
+#include <sealrun/validate.h>
+#include <sealrun/error.h>
+#include <sealrun/printable.h>
+
+#include "cli/cli.h"
+#include "cli/commands.h"
+#include "cli/output.h"
+
+namespace sealrun::cli {
+
+int cmd_validate(const Args& a, const Globals& g) {
+    need(a, 1, 1, "sealrun validate SRC [--format text|json|junit] [--strict] [--codec-allow TYPE]");
+    const auto fmt = a.get("--format").value_or(g.json ? "json" : "text");
+    if (fmt != "text" && fmt != "json" && fmt != "junit") throw UsageError("--format is text, json or junit");
+    auto loc = open_location(a.positional[0], g, false);
+    ValidationOptions o;
+    o.strict = a.has("--strict");
+    if (auto it = a.options.find("--codec-allow"); it != a.options.end()) o.codec_allow = it->second;
+    const auto report = validate(*loc.target, loc.reference, o);
+    if (fmt == "json") std::cout << to_json(report) << "\n";
+    else if (fmt == "junit") std::cout << to_junit(report);
+    else std::cout << to_text(report);
+    return report.ok() ? exit_ok : exit_failed;
+}
+
+}  // namespace sealrun::cli

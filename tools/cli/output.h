@@ -1,0 +1,37 @@
+#pragma once
+// Pieces the commands share: argument checks, copy progress, and rendering
+// of data for a terminal or as JSON.
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include <sealrun/content/copy.h>
+#include <sealrun/record.h>
+#include <sealrun/sealed.h>
+
+#include "cli/cli.h"
+
+namespace sealrun::cli {
+
+// need throws UsageError("usage: …") unless `a` has min..max positionals.
+void need(const Args& a, std::size_t min, std::size_t max, const char* usage);
+
+// to_parameter converts a model.json parameter value.
+Parameter to_parameter(const nlohmann::json& v, const std::string& where);
+
+// copy_options reports progress to `p` and applies --force.
+content::CopyOptions copy_options(Progress& p, const Args& a);
+
+// attachment_bytes is the total size of a run's attachments.
+std::uint64_t attachment_bytes(const SealedRun& r);
+
+// json_text renders `j` for a terminal: ASCII only (so no raw control or
+// bidirectional character), invalid UTF-8 replaced instead of thrown on.
+std::string json_text(const nlohmann::json& j);
+
+// param_text renders parameters as escaped key=value pairs.
+std::string param_text(const std::map<std::string, Parameter>& params);
+
+}  // namespace sealrun::cli
