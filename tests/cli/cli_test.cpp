@@ -68,6 +68,47 @@ TEST_CASE("cli: help, unknown commands and bad options have their exit codes") {
     CHECK(std::count(e.output.begin(), e.output.end(), '\n') == 1);  // one line on stderr
 }
 
+TEST_CASE("cli: --version prints the meson project version") {
+    test::TempDir dir;
+    Cli cli{dir / "storage"};
+    const auto v = stdout_of(cli, {"--version"});
+    CHECK(v == "sealrun 0.1.0\n");
+    CHECK(nlohmann::json::parse(stdout_of(cli, {"--version", "--json"}))["version"] == "0.1.0");
+    CHECK(test::contains(stdout_of(cli, {"--help"}), "--version"));
+}
+
+TEST_CASE("cli: every command's --help explains each flag the command accepts") {
+    // The flags come from the command table through --help --json (the
+    // parser's own sets), the explanations from the text --help.
+    test::TempDir dir;
+    Cli cli{dir / "storage"};
+    const auto all = nlohmann::json::parse(stdout_of(cli, {"--help", "--json"}));
+    REQUIRE(all["commands"].size() >= 15);
+    std::size_t flags = 0;
+    for (const auto& c : all["commands"]) {
+        const auto name = c["name"].get<std::string>();
+        INFO(name);
+        const auto text = stdout_of(cli, {name, "--help"});
+        CHECK(test::contains(text, "usage: sealrun " + name));
+        CHECK(test::contains(text, "example:"));
+        CHECK(nlohmann::json::parse(stdout_of(cli, {name, "--help", "--json"})) == c);
+        for (const auto& o : c["options"]) {
+            const auto flag = o["flag"].get<std::string>();
+            INFO(flag);
+            ++flags;
+            CHECK(!o["help"].get<std::string>().empty());
+            // An options line: two spaces, the flag, then its explanation.
+            const auto at = text.find("\n  " + flag);
+            REQUIRE(at != std::string::npos);
+            const auto line = text.substr(at + 1, text.find('\n', at + 1) - at - 1);
+            CHECK(test::contains(line, o["help"].get<std::string>()));
+            // The usage line names it too, so a user sees it before the list.
+            CHECK(test::contains(text.substr(0, text.find('\n')), flag));
+        }
+    }
+    CHECK(flags >= 15);
+}
+
 TEST_CASE("cli: seal directories, then ls, show and get") {
     test::TempDir dir;
     make_runs(dir);
