@@ -157,10 +157,10 @@ fs::path Attachments::write(std::string_view name, const fs::path& path, bool ov
     }
     const auto st = fs::symlink_status(target);
     if (fs::exists(st) || fs::is_symlink(st)) {
-        if (!overwrite) throw Error(Errc::already_exists, "write attachment", target.string(), "exists (pass overwrite to replace)");
+        if (!overwrite) throw Error(Errc::already_exists, "write attachment", target.string(), "exists; pass --overwrite to replace it");
         if (fs::is_directory(st)) throw Error(Errc::already_exists, "write attachment", target.string(), "is a directory");
     }
-    util::TempFile tmp(target.parent_path().empty() ? fs::path(".") : target.parent_path());
+    util::TempFile tmp(util::directory_of(target));
     // Streamed (and decompressed as it streams), whatever the size; the end
     // of the stream is reached only when the stored blob verified.
     const auto in = open_plain(d, SIZE_MAX);

@@ -49,7 +49,7 @@ void export_archive(const fs::path& layout, const fs::path& archive) {
     std::sort(blobs.begin(), blobs.end());
     names.insert(names.end(), blobs.begin(), blobs.end());
 
-    const auto dir = archive.parent_path().empty() ? fs::path(".") : archive.parent_path();
+    const auto dir = util::directory_of(archive);
     util::TempFile tmp(dir);
     util::ArchiveWrite a(archive_write_new());
     util::check(a.get(), archive_write_set_format_pax_restricted(a.get()), "export", archive.string());

@@ -174,7 +174,7 @@ oci::Descriptor OciLayout::resolve(std::string_view reference) {
             return desc;
         }
     }
-    throw Error(Errc::not_found, "resolve", std::string(reference), "no such tag or digest in " + root_.string());
+    throw Error(Errc::not_found, "resolve", std::string(reference), "no such tag or digest in " + (options_.name.empty() ? root_.string() : options_.name));
 }
 
 bool OciLayout::exists(const oci::Descriptor& desc) {
@@ -253,7 +253,7 @@ void OciLayout::check_graph(const oci::Descriptor& root, std::string_view refere
         if (!seen.insert(d.digest).second) continue;
         if (stored_size(d.digest) != d.size)
             throw Error(Errc::not_found, "tag", std::string(reference),
-                        "blob " + d.digest.str() + " of " + root.digest.str() + " is not in " + root_.string());
+                        "blob " + d.digest.str() + " of " + root.digest.str() + " is not in " + (options_.name.empty() ? root_.string() : options_.name));
         if (is_node(d))
             for (auto& child : oci::successors(d, read_all(*this, d, oci::max_manifest_size)))
                 todo.push_back(std::move(child));
@@ -313,7 +313,7 @@ void OciLayout::remove(const oci::Descriptor& desc) {
         had_blob = fs::remove(path, ec);
         if (ec) throw Error(Errc::io, "remove", path.string(), ec.message());
     }
-    if (!had_blob && !had_entry) throw Error(Errc::not_found, "remove", desc.digest.str(), "not in " + root_.string());
+    if (!had_blob && !had_entry) throw Error(Errc::not_found, "remove", desc.digest.str(), "not in " + (options_.name.empty() ? root_.string() : options_.name));
 }
 
 GcResult OciLayout::gc(const GcOptions& options) {

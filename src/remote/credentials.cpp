@@ -137,9 +137,9 @@ std::vector<std::string> auth_keys(const std::string& host) { return {host, "htt
 void write_config(fs::path path, const nlohmann::json& doc, const std::string& op) {
     std::error_code ec;
     if (fs::is_symlink(path, ec)) path = fs::canonical(path);  // like docker: replace the link's target
-    const auto dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+    const auto dir = util::directory_of(path);
     if (!fs::exists(dir, ec)) {
-        fs::create_directories(dir.parent_path().empty() ? fs::path(".") : dir.parent_path());
+        fs::create_directories(util::directory_of(dir));
         if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) util::throw_errno("create directory", dir);
     }
     thread_local std::mt19937_64 rng{std::random_device{}()};

@@ -95,7 +95,13 @@ void fsync_fd(int fd, const std::filesystem::path& path) {
     if (::fsync(fd) != 0) throw_errno("fsync", path);
 }
 
-void fsync_dir(const std::filesystem::path& dir) {
+std::filesystem::path directory_of(const std::filesystem::path& path) {
+    const auto parent = path.parent_path();
+    return parent.empty() ? std::filesystem::path(".") : parent;
+}
+
+void fsync_dir(const std::filesystem::path& given) {
+    const auto dir = given.empty() ? std::filesystem::path(".") : given;
     Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!fd) throw_errno("open directory", dir);
     fsync_fd(fd.get(), dir);
@@ -183,11 +189,11 @@ void TempFile::commit(const std::filesystem::path& dest, bool durable) {
     fd_.reset();
     if (::rename(path_.c_str(), dest.c_str()) != 0) throw_errno("rename into place", dest);
     committed_ = true;
-    if (durable) fsync_dir(dest.parent_path().empty() ? std::filesystem::path(".") : dest.parent_path());  // "x.tar": the cwd
+    if (durable) fsync_dir(directory_of(dest));
 }
 
 void write_file_atomic(const std::filesystem::path& dest, std::string_view bytes, bool durable) {
-    TempFile tmp(dest.parent_path());
+    TempFile tmp(directory_of(dest));
     tmp.write(std::as_bytes(std::span(bytes.data(), bytes.size())));
     tmp.commit(dest, durable);
 }

@@ -75,7 +75,13 @@ bool real_directory(const std::filesystem::path& path);
 std::size_t read_some(int fd, std::span<std::byte> buf, const std::filesystem::path& path);
 void write_all(int fd, std::span<const std::byte> bytes, const std::filesystem::path& path);
 void fsync_fd(int fd, const std::filesystem::path& path);
+// fsync_dir fsyncs the directory `dir`; an empty `dir` is the working directory.
 void fsync_dir(const std::filesystem::path& dir);
+// directory_of is the directory a file at `path` is in: its parent, or "."
+// for a bare relative name ("x.tar"), whose parent path is empty. Every
+// writer that opens, creates or fsyncs the directory of a file it was given
+// goes through it.
+std::filesystem::path directory_of(const std::filesystem::path& path);
 
 // temp_prefix starts the name of every temporary file sealrun writes.
 inline constexpr std::string_view temp_prefix = ".sealrun-tmp-";

@@ -86,6 +86,12 @@ std::unique_ptr<content::OciLayout> open_layout(const std::filesystem::path& dir
 // empty; nothing is created either way.
 std::unique_ptr<content::Target> open_reader(const std::filesystem::path& dir, bool store);
 
+// make_parent_dirs creates the missing folders above the output file `path`
+// ("sub/x.tar", "out/r.json"), as `get -o DIR/` creates DIR; a bare name
+// ("x.tar") needs none. Every command that writes a file the user named
+// calls it before writing.
+void make_parent_dirs(const std::filesystem::path& path);
+
 // finish_location writes an oci-archive destination back to its file.
 void finish_location(Location& loc);
 

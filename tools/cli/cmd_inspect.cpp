@@ -101,6 +101,7 @@ int cmd_get(const Args& a, const Globals& g) {
     if (auto out = a.get("-o")) {
         fs::path path = *out;
         if (out->ends_with('/')) fs::create_directories(path);
+        else make_parent_dirs(path);
         const auto written = run.write_attachment(name, path, a.has("--overwrite"));
         if (!g.quiet) std::cerr << printable(written.string()) << "\n";
         return exit_ok;

@@ -98,9 +98,10 @@ Location open_location(const std::string& text, const Globals& g, bool for_writi
         loc.archive = file;
         loc.scratch = make_scratch();
         const auto layout = loc.scratch / "layout";
+        if (for_writing) make_parent_dirs(loc.archive);
         if (!for_writing) content::import_archive(file, layout);
         else if (fs::exists(fs::symlink_status(file))) unpack_destination(file, layout, force);
-        loc.target = std::make_unique<content::OciLayout>(layout);
+        loc.target = std::make_unique<content::OciLayout>(layout, content::OciLayoutOptions{.name = file});
         loc.reference = tag;
         return loc;
     }
@@ -136,6 +137,14 @@ std::unique_ptr<content::Target> open_reader(const fs::path& dir, bool store) {
         if (e.code() != Errc::not_found || !store || !fs::is_directory(fs::symlink_status(dir / "records", ec))) throw;
         return std::make_unique<content::MemoryTarget>();
     }
+}
+
+void make_parent_dirs(const fs::path& path) {
+    const auto parent = path.parent_path();
+    std::error_code ec;
+    if (parent.empty() || fs::is_directory(parent, ec)) return;
+    fs::create_directories(parent, ec);
+    if (ec) throw Error(Errc::io, "create directory", parent.string(), ec.message());
 }
 
 void finish_location(Location& loc) {

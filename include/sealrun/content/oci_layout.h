@@ -27,6 +27,9 @@ struct OciLayoutOptions {
     /// Error(denied). The constructor throws Error(not_found) when `root`
     /// holds no layout. Readers (show, ls, get, validate) use this.
     bool read_only = false;
+    /// name is how error messages name the layout, e.g. the oci-archive a
+    /// scratch layout was unpacked from; the root path when empty.
+    std::string name;
 };
 
 /// GcOptions tunes OciLayout::gc; the zero value is the safe default.
