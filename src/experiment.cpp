@@ -14,6 +14,29 @@ nlohmann::json parameter_to_json(const Parameter& p) {
     return std::visit([](const auto& v) { return nlohmann::json(v); }, p);
 }
 
+namespace {
+// finite_parameter is the rule for floating-point parameters: JSON has no
+// NaN or infinity, so they could not be written or read back.
+double finite_parameter(const std::string& name, double d) {
+    if (!std::isfinite(d)) throw Error(Errc::invalid_input, "parameter", name, "NaN and infinities have no JSON form");
+    return d;
+}
+}  // namespace
+
+Parameter parameter_from_json(const nlohmann::json& v, const std::string& name) {
+    using T = nlohmann::json::value_t;
+    switch (v.type()) {
+    case T::boolean: return v.get<bool>();
+    case T::number_integer: return v.get<std::int64_t>();
+    case T::number_unsigned: return integer_parameter(name, v.get<std::uint64_t>());
+    case T::number_float: return finite_parameter(name, v.get<double>());
+    case T::string: return v.get<std::string>();
+    default:
+        throw Error(Errc::invalid_input, "parameter", name,
+                    std::string("a parameter must be a bool, an integer, a number or a string, not ") + v.type_name());
+    }
+}
+
 nlohmann::json SolveRecord::to_json() const {
     nlohmann::json j = {{"solve_id", solve_id}, {"status", status}, {"input", input}, {"adapter", adapter},
                         {"adapter_options", adapter_options}, {"diagnostics", diagnostics}};
@@ -74,8 +97,7 @@ Run::~Run() {
 
 void Run::set_parameter(const std::string& name, Parameter value) {
     if (name.empty()) throw Error(Errc::invalid_input, "log_parameter", "run " + std::to_string(run_id_), "empty name");
-    if (const auto* d = std::get_if<double>(&value); d != nullptr && !std::isfinite(*d))
-        throw Error(Errc::invalid_input, "log_parameter", name, "NaN and infinities have no JSON form");
+    if (const auto* d = std::get_if<double>(&value)) (void)finite_parameter(name, *d);
     parameters_.insert_or_assign(name, std::move(value));
 }
 

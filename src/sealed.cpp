@@ -76,15 +76,6 @@ Part open_part(content::Target& target, const oci::Descriptor& desc, std::string
     return p;
 }
 
-Parameter read_parameter(const nlohmann::json& v, const std::string& path) {
-    if (v.is_boolean()) return v.get<bool>();
-    if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
-        fail(path, "integer parameter exceeds 2^63-1");
-    if (v.is_number_integer()) return v.get<std::int64_t>();
-    if (v.is_number_float()) return v.get<double>();
-    if (v.is_string()) return v.get<std::string>();
-    fail(path, "a parameter must be a bool, integer, number or string");
-}
 
 }  // namespace
 
@@ -184,7 +175,7 @@ SealedRun SealedRun::open(content::Target& target, const oci::Descriptor& manife
     }
     if (const auto* params = field(c, "parameters")) {
         if (!params->is_object()) fail("config.parameters", "must be an object");
-        for (const auto& [k, v] : params->items()) r.parameters_.emplace(k, read_parameter(v, "config.parameters." + k));
+        for (const auto& [k, v] : params->items()) r.parameters_.emplace(k, parameter_from_json(v, "config.parameters." + k));
     }
     if (const auto* solves = field(c, "solves")) {
         if (!solves->is_array()) fail("config.solves", "must be an array");

@@ -29,6 +29,33 @@ using Parameter = std::variant<bool, std::int64_t, double, std::string>;
 /// parameter_to_json returns `p` as a JSON scalar.
 nlohmann::json parameter_to_json(const Parameter& p);
 
+/// parameter_from_json returns the JSON scalar `value` as the Parameter it
+/// holds exactly: a bool, an integer in [-2^63, 2^63-1], a finite number or
+/// a string. It is the one rule for parameters read from JSON (the CLI's
+/// model.json, run configs in SealedRun and validate()). Throws
+/// Error(invalid_input) naming `name` for anything else: an integer past
+/// 2^63-1 (never wrapped), NaN or an infinity, null, an array or an object.
+Parameter parameter_from_json(const nlohmann::json& value, const std::string& name);
+
+/// integer_parameter returns the integer `value` as a Parameter; throws
+/// Error(invalid_input) naming `name` when it lies outside [-2^63, 2^63-1]
+/// (a uint64_t past 2^63-1, a wider type), the range a Parameter holds
+/// exactly. Run::log_parameter and parameter_from_json both use it.
+template <class T>
+Parameter integer_parameter(const std::string& name, T value) {
+    static_assert(std::is_integral_v<T> && !std::is_same_v<T, bool>);
+    if constexpr (std::is_unsigned_v<T> && sizeof(T) >= sizeof(std::int64_t)) {
+        if (value > static_cast<T>(INT64_MAX))
+            throw Error(Errc::invalid_input, "parameter", name, "integer is larger than 2^63-1");
+    } else if constexpr (std::is_signed_v<T> && sizeof(T) > sizeof(std::int64_t)) {
+        if (value > static_cast<T>(INT64_MAX))
+            throw Error(Errc::invalid_input, "parameter", name, "integer is larger than 2^63-1");
+        if (value < static_cast<T>(INT64_MIN))
+            throw Error(Errc::invalid_input, "parameter", name, "integer is smaller than -2^63");
+    }
+    return Parameter(static_cast<std::int64_t>(value));
+}
+
 /// SolveRecord is one solver call of a run.
 struct SolveRecord {
     /// The solve id; -1 in log_solve() takes the next free id.
@@ -119,14 +146,6 @@ public:
 private:
     void close(std::string status, std::string reason);
     void set_parameter(const std::string& name, Parameter value);
-    template <class T>
-    Parameter integer_parameter(const std::string& name, T value) {
-        if constexpr (std::is_unsigned_v<T> && sizeof(T) >= sizeof(std::int64_t)) {
-            if (value > static_cast<T>(INT64_MAX))
-                throw Error(Errc::invalid_input, "log_parameter", name, "integer is larger than 2^63-1");
-        }
-        return Parameter(static_cast<std::int64_t>(value));
-    }
 
     std::int64_t run_id_;
     std::function<std::string()> clock_;

@@ -10,13 +10,7 @@ void need(const Args& a, std::size_t min, std::size_t max, const char* usage) {
     if (a.positional.size() < min || a.positional.size() > max) throw UsageError(std::string("usage: ") + usage);
 }
 
-Parameter to_parameter(const nlohmann::json& v, const std::string& where) {
-    if (v.is_boolean()) return v.get<bool>();
-    if (v.is_number_integer()) return v.get<std::int64_t>();
-    if (v.is_number_float()) return v.get<double>();
-    if (v.is_string()) return v.get<std::string>();
-    throw Error(Errc::invalid_input, "seal", where, "parameters must be booleans, numbers or strings");
-}
+Parameter to_parameter(const nlohmann::json& v, const std::string& where) { return parameter_from_json(v, where); }
 
 content::CopyOptions copy_options(Progress& p, const Args& a) {
     return content::CopyOptions{
