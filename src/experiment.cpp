@@ -6,7 +6,10 @@
 #include "sealrun/error.h"
 #include "sealrun/format.h"
 #include "oci/reader.h"
+#include "sealrun/oci/json.h"
+#include "trace_slot.h"
 #include "util/clock.h"
+#include "util/fs.h"
 
 namespace sealrun {
 
@@ -126,9 +129,13 @@ std::vector<SolveRecord> Run::solves() const {
 }
 
 void Run::save_trace(const nlohmann::json& trace) {
-    if (trace_) throw Error(Errc::already_exists, "save_trace", "run " + std::to_string(run_id_), "a run holds at most one trace");
-    save_file("trace.json", trace);
-    trace_ = "trace.json";
+    const auto who = "run " + std::to_string(run_id_);
+    if (trace_) throw Error(Errc::already_exists, "save_trace", who, "a run holds at most one trace");
+    if (closed()) throw Error(Errc::invalid_input, "save_trace", who, "is closed as " + run_status_);
+    // Under a reserved name (path.h), apart from the user's files: never an
+    // attachment, never overwritten by one (docs/RECORDS.md).
+    util::write_file_atomic(local_directory() / std::string(detail::record_trace_file), oci::canonical_json(trace));
+    trace_ = std::string(detail::record_trace_file);
 }
 
 void Run::finish() { close("finished", ""); }

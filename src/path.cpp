@@ -1,6 +1,7 @@
 #include "sealrun/path.h"
 
 #include "sealrun/error.h"
+#include "util/fs.h"
 
 namespace sealrun {
 
@@ -29,6 +30,21 @@ std::string safe_relative_path(std::string_view name) {
     }
     if (out.empty()) refuse(shown, "names no file");
     return out;
+}
+
+static_assert(util::temp_prefix.starts_with(reserved_prefix), "a record's temporary files carry a reserved name");
+
+std::string reserved_record_name(std::string_view name) {
+    if (name == "model.json") return "model.json is the record's own metadata";
+    for (std::size_t s = 0; s <= name.size();) {
+        auto e = name.find('/', s);
+        if (e == std::string_view::npos) e = name.size();
+        if (name.substr(s, e - s).starts_with(reserved_prefix))
+            return "names with a component starting with \"" + std::string(reserved_prefix) +
+                   "\" are reserved for sealrun's own files (temporary files, the trace); rename it";
+        s = e + 1;
+    }
+    return {};
 }
 
 }  // namespace sealrun

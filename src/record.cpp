@@ -28,6 +28,13 @@ constexpr std::size_t max_file_size = std::size_t{16} << 30;
 // writer that died (TempFile leaves none where O_TMPFILE works).
 constexpr auto stale_temp_age = std::chrono::hours(1);
 
+// refuse_reserved throws Error(invalid_input) naming `rel` when sealrun
+// keeps that name for its own files (path.h): a user's file of that name
+// would be skipped at seal time, or overwrite sealrun's own.
+void refuse_reserved(std::string_view op, const std::string& rel) {
+    if (auto why = reserved_record_name(rel); !why.empty()) throw Error(Errc::invalid_input, std::string(op), rel, why);
+}
+
 // Refuses to write through a symlink anywhere below the record directory:
 // a link placed in the record must not carry a save outside it.
 void check_no_symlink(const fs::path& root, const std::string& rel) {
@@ -242,11 +249,13 @@ void Record::write_file(const std::string& rel, const std::string& bytes, bool t
 
 void Record::save_any(const RecordPath& path, const std::any& value) {
     const auto& rel = path.str();
-    if (rel == model_file) throw Error(Errc::invalid_input, "save_file", rel, "model.json is the record's own metadata");
+    refuse_reserved("save_file", rel);
     std::string bytes;
     const bool tree = value.type() == typeid(codecs::DirectoryTree);
     if (tree) {
-        bytes = codecs::TarCodec::encode(std::any_cast<const codecs::DirectoryTree&>(value));
+        const auto& t = std::any_cast<const codecs::DirectoryTree&>(value);
+        for (const auto& e : t.entries) refuse_reserved("save_file", rel + "/" + e.path);
+        bytes = codecs::TarCodec::encode(t);
     } else {
         auto codec = store_->codecs().by_extension(rel);
         if (!codec) throw Error(Errc::unsupported, "save_file", rel, "no codec for this extension and no text codec");
@@ -290,7 +299,7 @@ std::optional<std::any> Record::load_any(const RecordPath& path) const {
 
 void Record::import_file(const RecordPath& path, const fs::path& source) {
     const auto& rel = path.str();
-    if (rel == model_file) throw Error(Errc::invalid_input, "import_file", rel, "model.json is the record's own metadata");
+    refuse_reserved("import_file", rel);
     materialize();
     check_no_symlink(dir(), rel);
     const auto target = dir() / rel;
@@ -316,6 +325,7 @@ void Record::note_sealed(const std::string& digest) {
 
 void Record::append_jsonl(const RecordPath& path, const nlohmann::json& record) {
     const auto& rel = path.str();
+    refuse_reserved("append_jsonl", rel);
     auto codec = store_->codecs().by_extension(rel);
     if (!codec || codec->media_type != codecs::JsonLinesCodec::media_type)
         throw Error(Errc::invalid_input, "append_jsonl", rel, "appending records needs a .jsonl file");
@@ -388,8 +398,9 @@ std::vector<std::string> Record::files() const {
             throw Error(Errc::invalid_input, "list record", it->path().string(), "records may not hold symlinks");
         if (!fs::is_regular_file(st))
             throw Error(Errc::invalid_input, "list record", it->path().string(), "records may only hold regular files");
-        // model.json is the record's own; temporary files of an interrupted write are not results.
-        if (rel == model_file || it->path().filename().string().starts_with(util::temp_prefix)) continue;
+        // model.json, the trace and the temporary files of a writer in progress
+        // (or one that died) are sealrun's own; no user file has their names.
+        if (!reserved_record_name(rel).empty()) continue;
         out.push_back(safe_relative_path(rel));
     }
     if (ec) throw Error(Errc::io, "list record", root.string(), ec.message());

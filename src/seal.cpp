@@ -10,6 +10,7 @@
 #include "sealrun/format.h"
 #include "sealrun/oci/json.h"
 #include "sealrun/oci/manifest.h"
+#include "trace_slot.h"
 #include "util/archive.h"
 #include "util/file_stream.h"
 #include "util/fs.h"
@@ -62,7 +63,8 @@ oci::Descriptor push_json(content::Target& dst, std::string_view media_type, con
     return d;
 }
 
-// Part is what one manifest seals: a record's files plus its config document.
+// Part is what one manifest seals: a record's files plus its config document
+// and, for a run, its trace file.
 struct Part {
     fs::path dir;
     std::vector<std::string> files;
@@ -70,6 +72,7 @@ struct Part {
     std::string_view config_type;
     std::string_view artifact_type;
     std::map<std::string, std::string> annotations;
+    std::optional<fs::path> trace;
 };
 
 oci::Descriptor seal_part(content::Target& dst, Part part, const CodecRegistry& codecs, const SealOptions& options) {
@@ -94,6 +97,17 @@ oci::Descriptor seal_part(content::Target& dst, Part part, const CodecRegistry& 
         }
         d.annotations.emplace(oci::annotations::title, name);
         table[name] = m.layers.size();
+        m.layers.push_back(std::move(d));
+    }
+    // The trace is a layer of its own after the attachments, never compressed,
+    // untitled and outside the table: config.trace is its index (FORMAT §4.4).
+    if (part.trace) {
+        auto d = describe(util::FileStream(*part.trace), std::string(format::trace_type));
+        if (!dst.exists(d)) {
+            util::FileStream in(*part.trace);
+            dst.push(d, in);
+        }
+        part.config["trace"] = m.layers.size();
         m.layers.push_back(std::move(d));
     }
     if (m.layers.empty()) {
@@ -141,19 +155,25 @@ oci::Descriptor Experiment::commit(content::Target& dst, std::string_view tag, c
         }
         // model.json is merge-patched, so keys whose value was null are absent.
         auto get = [&](const char* key) { return model.contains(key) ? model[key] : nlohmann::json(nullptr); };
-        if (!get("trace").is_null()) require_attachment(present, get("trace"), who + " trace");
+        std::optional<fs::path> trace;
+        if (!get("trace").is_null()) {
+            trace = run->local_directory() / std::string(detail::record_trace_file);
+            if (!util::regular_file_size(*trace))
+                throw Error(Errc::invalid_input, "commit", who + " trace", "the record's trace file " + trace->string() + " is missing");
+        }
         nlohmann::json config = {
             {"version", format::config_version}, {"experiment", name_},         {"run_id", run->run_id()},
             {"status", get("status")},           {"reason", get("reason")},     {"started", get("started")},
             {"ended", get("ended")},             {"parameters", get("parameters")}, {"solves", get("solves")},
-            {"trace", get("trace")},
+            {"trace", nullptr},  // seal_part sets the trace layer's index
         };
         const auto status = run->run_status();
         auto d = seal_part(dst,
                            Part{run->local_directory(), files, std::move(config), format::run_config_type,
                                 format::run_artifact_type,
                                 {{std::string(format::keys::run_id), std::to_string(run->run_id())},
-                                 {std::string(format::keys::run_status), status}}},
+                                 {std::string(format::keys::run_status), status}},
+                                std::move(trace)},
                            codecs, options);
         d.annotations = {{std::string(format::keys::part), std::string(format::part_run)},
                          {std::string(format::keys::run_id), std::to_string(run->run_id())},

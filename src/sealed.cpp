@@ -11,6 +11,7 @@
 #include "sealrun/format.h"
 #include "sealrun/oci/json.h"
 #include "sealrun/path.h"
+#include "trace_slot.h"
 #include "util/fs.h"
 
 namespace sealrun {
@@ -31,6 +32,7 @@ struct Part {
     oci::ImageManifest manifest;
     nlohmann::json config;
     std::map<std::string, std::size_t> table;
+    std::uint64_t version = 0;
 };
 
 Part open_part(content::Target& target, const oci::Descriptor& desc, std::string_view artifact_type,
@@ -46,11 +48,13 @@ Part open_part(content::Target& target, const oci::Descriptor& desc, std::string
                                          "config " + manifest.config.digest.str(), max_config_size);
     require_object(config, "config");
     const auto* v = field(config, "version");
-    if (v == nullptr || !v->is_number_unsigned() || v->get<std::uint64_t>() != format::config_version)
-        fail("config.version", "must be " + std::to_string(format::config_version));
+    if (v == nullptr || !v->is_number_unsigned() || !format::is_config_version(v->get<std::uint64_t>()))
+        fail("config.version", "must be " + std::to_string(format::min_config_version) + " to " +
+                                   std::to_string(format::config_version) + " (this sealrun reads no other)");
+    const auto version = v->get<std::uint64_t>();
     const auto* att = field(config, "attachments");
     if (att == nullptr || !att->is_object()) fail("config.attachments", "must be an object");
-    Part p{std::move(manifest), std::move(config), {}};
+    Part p{std::move(manifest), std::move(config), {}, version};
     std::set<std::size_t> used;
     for (const auto& [name, idx] : att->items()) {
         const auto path = "config.attachments." + name;
@@ -165,6 +169,7 @@ SealedRun SealedRun::open(content::Target& target, const oci::Descriptor& manife
     auto part = open_part(target, manifest, format::run_artifact_type, format::run_config_type);
     SealedRun r(Attachments(target, part.manifest.layers, part.table, codecs));
     r.manifest_ = manifest;
+    r.target_ = &target;
     const auto& c = part.config;
     r.run_id_ = req_int(c, "config", "run_id");
     r.status_ = req_string(c, "config", "status");
@@ -190,18 +195,20 @@ SealedRun SealedRun::open(content::Target& target, const oci::Descriptor& manife
         }
         std::sort(r.solves_.begin(), r.solves_.end(), [](const auto& a, const auto& b) { return a.solve_id < b.solve_id; });
     }
-    if (const auto* t = field(c, "trace"); t != nullptr && !t->is_null()) {
-        if (!t->is_string() || !r.attachments_.contains(t->get<std::string>()))
-            fail("config.trace", "must name an attachment or be null");
-    }
+    const auto slot = detail::trace_slot(c, part.version, part.manifest.layers, part.table);
+    if (slot.layer) r.trace_ = part.manifest.layers[*slot.layer];
+    if (slot.attachment) r.trace_ = r.attachments_.descriptor(*slot.attachment);
     r.config_ = std::move(part.config);
     return r;
 }
 
 std::optional<nlohmann::json> SealedRun::trace() const {
-    const auto it = config_.find("trace");
-    if (it == config_.end() || it->is_null()) return std::nullopt;
-    return codecs::JsonCodec::decode(attachments_.blob(it->get<std::string>()));
+    if (!trace_) return std::nullopt;
+    // A version-1 trace is an attachment, maybe "+zstd"; a trace layer never is.
+    if (const auto it = config_.find("trace"); it != config_.end() && it->is_string())
+        return codecs::JsonCodec::decode(attachments_.blob(it->get<std::string>()));
+    return oci::parse_json_strict(content::read_all(*target_, *trace_, max_attachment_read), "trace " + trace_->digest.str(),
+                                  max_attachment_read);
 }
 
 SealedExperiment SealedExperiment::open(content::Target& target, std::string_view reference, const CodecRegistry& codecs) {

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sealrun/codecs/json.h"
 #include "sealrun/content/stream.h"
 #include "sealrun/error.h"
 #include "sealrun/experiment.h"
@@ -23,6 +24,7 @@
 #include "sealrun/oci/media_type.h"
 #include "sealrun/path.h"
 #include "sealrun/printable.h"
+#include "trace_slot.h"
 #include "util/utf8.h"
 
 namespace sealrun {
@@ -296,6 +298,7 @@ private:
     std::optional<std::string> validate_part(const oci::Descriptor& d, PartKind kind, const RunContext& ctx);
     std::optional<std::string> part_body(const oci::ImageManifest& m, PartKind kind, const RunContext& ctx, int depth);
     void check_codec(const oci::Descriptor& layer, const std::string& subject, const std::string& role);
+    void check_trace(const oci::Descriptor& layer, const std::string& subject, const std::string& role);
     struct Outcome {
         bool passed;
         bool warning;
@@ -537,6 +540,27 @@ void Validator::check_codec(const oci::Descriptor& layer, const std::string& sub
     if (!outcome) return;  // nothing decoded (not cached): the content is the "digest" check's failure
     decoded_.emplace(cache_key, *outcome);
     add("codec", subject, outcome->passed, outcome->warning, outcome->message);
+}
+
+// check_trace verifies a run's trace layer and reads it as strict JSON as it
+// streams (bounded memory, JsonCodec::check), reporting one "trace" check.
+void Validator::check_trace(const oci::Descriptor& layer, const std::string& subject, const std::string& role) {
+    std::string problem, unchecked;
+    const bool verified = verify_blob(layer, role, [&](SourceTap& tap) {
+        try {
+            unchecked = codecs::JsonCodec::check(tap);
+        } catch (const std::bad_alloc&) {
+            throw;
+        } catch (const std::exception& e) {
+            if (tap.failed()) throw;  // the content's failure: the "digest" check reports it
+            const auto* err = dynamic_cast<const Error*>(&e);
+            problem = err != nullptr ? err->reason() : error_text(e);
+        }
+    });
+    if (!verified) return;
+    if (!problem.empty()) fail("trace", subject, role + " is not strict JSON: " + problem);
+    else if (!unchecked.empty()) warn("trace", subject, role + ": JSON checked in part: " + unchecked);
+    else pass("trace", subject, role + ": " + std::string(format::trace_type) + ", strict JSON");
 }
 
 // decode verifies `layer` and, as it streams, decompresses it (when stored
@@ -860,9 +884,12 @@ std::optional<std::string> Validator::part_body(const oci::ImageManifest& m, Par
     // The attachments table.
     Problems cp;
     const auto* version = member("version");
+    std::uint64_t config_version = format::config_version;  // the rules applied when the version is wrong
     if (version == nullptr) cp.fail("config.version: is required");
-    else if (!version->is_number_unsigned() || version->get<std::uint64_t>() != format::config_version)
-        cp.fail("config.version: is " + version->dump() + ", must be " + std::to_string(format::config_version));
+    else if (!version->is_number_unsigned() || !format::is_config_version(version->get<std::uint64_t>()))
+        cp.fail("config.version: is " + version->dump() + ", must be " + std::to_string(format::min_config_version) +
+                " to " + std::to_string(format::config_version));
+    else config_version = version->get<std::uint64_t>();
     std::map<std::string, std::size_t> table;
     std::map<std::size_t, std::string> named;  // layer index → attachment name
     const auto* att = member("attachments");
@@ -890,6 +917,7 @@ std::optional<std::string> Validator::part_body(const oci::ImageManifest& m, Par
     }
 
     std::optional<std::string> status;
+    std::optional<std::size_t> trace_layer;  // the run's trace layer (config version 2 on)
     if (is_run) {
         std::vector<std::string> missing;
         for (const char* k : {"experiment", "reason", "started", "ended", "parameters", "solves", "trace"})
@@ -920,9 +948,11 @@ std::optional<std::string> Validator::part_body(const oci::ImageManifest& m, Par
                     }
                 }
         }
-        if (const auto* t = member("trace"); t != nullptr && !t->is_null())
-            if (!t->is_string() || !table.contains(t->get<std::string>()))
-                cp.fail("config.trace: must name an attachment or be null");
+        try {
+            trace_layer = detail::trace_slot(config, config_version, m.layers, table).layer;
+        } catch (const Error& e) {
+            cp.fail(e.subject() + ": " + e.reason());
+        }
         emit("run-config", ctx.subject, cp,
              "config consistent: " + plural(table.size(), "attachment", "attachments") +
                  (member("parameters") && member("parameters")->is_object()
@@ -1060,6 +1090,8 @@ std::optional<std::string> Validator::part_body(const oci::ImageManifest& m, Par
         if (const auto it = named.find(i); it != named.end())
             check_codec(layer, ctx.subject + ": " + it->second,
                         (is_run ? role_base : std::string("experiment")) + " attachment " + show(it->second));
+        else if (trace_layer == i)
+            check_trace(layer, ctx.subject, role_base + " trace");
         else
             (void)read_blob(layer, 0, where);
     }

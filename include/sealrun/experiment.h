@@ -125,8 +125,12 @@ public:
     /// solves returns the solves logged so far, by solve id.
     std::vector<SolveRecord> solves() const;
 
-    /// save_trace stores the run's one trace (as the attachment
-    /// "trace.json"); a second call throws Error(already_exists).
+    /// save_trace stores the run's one trace, apart from its attachments: in
+    /// the record it is a file of a reserved name (docs/RECORDS.md), sealed
+    /// it is a layer of its own (docs/FORMAT.md §4.4), so no user file
+    /// collides with it, "trace.json" included. Materializes the record.
+    /// Throws Error(already_exists) on a second call, Error(invalid_input)
+    /// once the run is closed or when the trace holds invalid UTF-8.
     void save_trace(const nlohmann::json& trace);
 
     /// finish closes the run as finished.

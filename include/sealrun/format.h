@@ -17,11 +17,18 @@ inline constexpr std::string_view experiment_artifact_type = "application/vnd.se
 inline constexpr std::string_view attachments_artifact_type = "application/vnd.sealrun.experiment.attachments.v1";
 /// mediaType of the experiment-attachments config blob.
 inline constexpr std::string_view attachments_config_type = "application/vnd.sealrun.experiment.config.v1+json";
+/// mediaType of the layer holding a run's trace (config version 2 on). The
+/// trace is not an attachment: it has no title, is not in the attachments
+/// table, and the run config's "trace" member is its layer index.
+inline constexpr std::string_view trace_type = "application/vnd.sealrun.trace.v1+json";
 
 /// Annotation keys. Tools that drop OCI 1.1 artifactType fields (skopeo 1.9
 /// rewriting an index) keep annotations, so the index says what it is and
 /// what each entry is in annotations too.
 namespace keys {
+/// reserved_prefix starts every key reserved for this format; user
+/// annotations may not use it (Experiment::annotate refuses them).
+inline constexpr std::string_view reserved_prefix = "vnd.sealrun.";
 inline constexpr std::string_view artifact_type = "vnd.sealrun.artifact-type";
 inline constexpr std::string_view experiment_name = "vnd.sealrun.experiment.name";
 inline constexpr std::string_view experiment_status = "vnd.sealrun.experiment.status";
@@ -34,8 +41,17 @@ inline constexpr std::string_view run_status = "vnd.sealrun.run.status";
 inline constexpr std::string_view part_run = "run";
 inline constexpr std::string_view part_attachments = "attachments";
 
-/// Version of the run and experiment config documents.
-inline constexpr int config_version = 1;
+/// Version of the run and experiment config documents sealrun writes.
+/// Version 2 keeps a run's trace in its own layer (trace_type); version 1
+/// kept it as an attachment named by the config's "trace".
+inline constexpr int config_version = 2;
+/// The oldest config version readers accept.
+inline constexpr int min_config_version = 1;
+
+/// is_config_version reports whether a reader accepts config version `v`.
+constexpr bool is_config_version(std::uint64_t v) noexcept {
+    return v >= static_cast<std::uint64_t>(min_config_version) && v <= static_cast<std::uint64_t>(config_version);
+}
 
 /// is_status reports whether `s` is a run status sealrun knows.
 constexpr bool is_status(std::string_view s) noexcept {

@@ -95,8 +95,14 @@ public:
     const std::map<std::string, Parameter>& parameters() const noexcept { return parameters_; }
     /// solves returns the run's solves ordered by solve id.
     const std::vector<SolveRecord>& solves() const noexcept { return solves_; }
-    /// trace returns the stored trace, or nullopt when the run has none.
+    /// trace returns the run's trace, read from its own layer (or, in a
+    /// version-1 run, from the attachment holding it) and verified, or
+    /// nullopt when the run has none. Throws Error(digest_mismatch) for
+    /// corrupt content, Error(invalid_input) when it is not strict JSON.
     std::optional<nlohmann::json> trace() const;
+    /// trace_descriptor returns the descriptor of the trace's stored bytes
+    /// (its size and digest), or nullopt when the run has none; reads nothing.
+    const std::optional<oci::Descriptor>& trace_descriptor() const noexcept { return trace_; }
     /// config returns the run's config document as stored.
     const nlohmann::json& config() const noexcept { return config_; }
     /// manifest returns the run manifest's descriptor.
@@ -120,6 +126,8 @@ public:
 
 private:
     SealedRun(Attachments a) : attachments_(std::move(a)) {}
+    content::Target* target_ = nullptr;
+    std::optional<oci::Descriptor> trace_;
     oci::Descriptor manifest_;
     Attachments attachments_;
     nlohmann::json config_;

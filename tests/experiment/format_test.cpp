@@ -15,6 +15,9 @@
 #include "sealrun/format.h"
 #include "sealrun/oci/json.h"
 #include "sealrun/oci/manifest.h"
+#include "sealrun/sealed.h"
+#include "sealrun/validate.h"
+#include "support/expect.h"
 #include "support/experiment.h"
 #include "support/tmpdir.h"
 #include "build_paths.h"
@@ -230,4 +233,106 @@ TEST_CASE("format: every marked block in docs/FORMAT.md is one the test knows") 
         const auto times = seen[std::make_pair(std::string("example"), name)];
         CHECK(times == 1);
     }
+}
+
+namespace {
+
+oci::Descriptor push_blob(content::Target& t, std::string media_type, const std::string& bytes) {
+    auto d = oci::Descriptor::for_bytes(std::move(media_type), bytes);
+    if (!t.exists(d)) content::push_bytes(t, d, bytes);
+    return d;
+}
+
+oci::Descriptor push_manifest(content::Target& t, const oci::ImageManifest& m) {
+    const auto bytes = m.serialize();
+    auto d = oci::Descriptor::for_bytes(std::string(oci::media_types::image_manifest), bytes);
+    content::push_bytes(t, d, bytes);
+    d.artifact_type = m.artifact_type;
+    return d;
+}
+
+// push_v1_experiment stores, by hand, what sealrun wrote with config
+// version 1: run 0 holds result.json and its trace as the attachment
+// trace.json (`trace` names it); the experiment-attachments config is
+// version 1 too. `trace` replaces the run config's trace member, `version`
+// its version. Tags "v1".
+void push_v1_experiment(content::MemoryTarget& t, const nlohmann::json& trace = "trace.json", int version = 1) {
+    oci::ImageManifest run{.artifact_type = std::string(format::run_artifact_type)};
+    for (const auto& [name, bytes] : {std::pair<std::string, std::string>{"result.json", R"({"loss":0.25})"},
+                                      {"trace.json", R"({"spans":[{"ms":12,"name":"solve"}]})"}}) {
+        auto d = push_blob(t, "application/json", bytes);
+        d.annotations.emplace(oci::annotations::title, name);
+        run.layers.push_back(d);
+    }
+    auto config = test::minimal_run_config({{"result.json", 0}, {"trace.json", 1}});
+    REQUIRE(config["version"] == 1);
+    config["trace"] = trace;
+    config["version"] = version;
+    run.config = push_blob(t, std::string(format::run_config_type), oci::canonical_json(config));
+    run.annotations = {{std::string(format::keys::run_id), "0"}, {std::string(format::keys::run_status), "finished"}};
+    auto run_d = push_manifest(t, run);
+    run_d.annotations = {{std::string(format::keys::part), std::string(format::part_run)},
+                         {std::string(format::keys::run_id), "0"},
+                         {std::string(format::keys::run_status), "finished"}};
+
+    oci::ImageManifest shared{.artifact_type = std::string(format::attachments_artifact_type)};
+    auto sweep = push_blob(t, "application/json", R"({"lrs":[0.1]})");
+    sweep.annotations.emplace(oci::annotations::title, "sweep.json");
+    shared.layers.push_back(sweep);
+    shared.config = push_blob(t, std::string(format::attachments_config_type),
+                              oci::canonical_json({{"version", 1}, {"experiment", "x"}, {"attachments", {{"sweep.json", 0}}}}));
+    auto shared_d = push_manifest(t, shared);
+    shared_d.annotations = {{std::string(format::keys::part), std::string(format::part_attachments)}};
+
+    oci::ImageIndex index{.artifact_type = std::string(format::experiment_artifact_type)};
+    index.manifests = {run_d, shared_d};
+    index.annotations = {{std::string(format::keys::artifact_type), std::string(format::experiment_artifact_type)},
+                         {std::string(format::keys::experiment_name), "x"},
+                         {std::string(format::keys::experiment_status), "finished"}};
+    const auto bytes = index.serialize();
+    auto root = oci::Descriptor::for_bytes(std::string(oci::media_types::image_index), bytes);
+    content::push_bytes(t, root, bytes);
+    t.tag(root, "v1");
+}
+
+}  // namespace
+
+TEST_CASE("format: a version-1 archive (the trace an attachment) still opens, and its trace() still works") {
+    content::MemoryTarget t;
+    push_v1_experiment(t);
+    const auto exp = SealedExperiment::open(t, "v1");
+    const auto run = exp.run(0);
+    CHECK(run.config()["version"] == 1);
+    REQUIRE(run.trace().has_value());
+    CHECK(*run.trace() == nlohmann::json{{"spans", {{{"ms", 12}, {"name", "solve"}}}}});
+    REQUIRE(run.trace_descriptor().has_value());
+    CHECK(run.trace_descriptor()->digest == run.attachments().descriptor("trace.json").digest);
+    // In version 1 the trace is one of the attachments, as it was written.
+    CHECK(run.attachment_names() == std::vector<std::string>{"result.json", "trace.json"});
+    CHECK(run.get_json("result.json") == nlohmann::json{{"loss", 0.25}});
+    CHECK(exp.attachment_names() == std::vector<std::string>{"sweep.json"});
+    const auto report = validate(t, "v1");
+    std::string failures;
+    for (const auto& c : report.checks)
+        if (!c.passed || c.warning) failures += c.name + " " + c.subject + ": " + c.message + "\n";
+    CHECK_MESSAGE(report.ok(), failures);
+}
+
+TEST_CASE("format: a version-1 trace must name an attachment; an unknown config version is refused") {
+    content::MemoryTarget t;
+    push_v1_experiment(t, "absent.json");
+    CHECK(test::errc_of([&] { (void)SealedExperiment::open(t, "v1").run(0); }) == Errc::invalid_input);
+    CHECK_FALSE(validate(t, "v1").ok());
+
+    content::MemoryTarget t1;
+    push_v1_experiment(t1, 1);  // a version-2 layer index in a version-1 config
+    CHECK(test::errc_of([&] { (void)SealedExperiment::open(t1, "v1").run(0); }) == Errc::invalid_input);
+    CHECK_FALSE(validate(t1, "v1").ok());
+
+    content::MemoryTarget t3;
+    push_v1_experiment(t3, "trace.json", format::config_version + 1);
+    const auto e = test::thrown([&] { (void)SealedExperiment::open(t3, "v1").run(0); });
+    CHECK(e.code == Errc::invalid_input);
+    CHECK(test::contains(e.message, "config.version"));
+    CHECK_FALSE(validate(t3, "v1").ok());
 }
