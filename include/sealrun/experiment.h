@@ -19,6 +19,8 @@
 #include <nlohmann/json.hpp>
 
 #include "sealrun/content/target.h"
+#include "sealrun/error.h"
+#include "sealrun/format.h"
 #include "sealrun/record.h"
 
 namespace sealrun {
@@ -204,8 +206,17 @@ public:
     /// attachments returns the record holding experiment-level attachments;
     /// save_file on it adds one.
     Record& attachments() noexcept { return *attachments_; }
-    /// annotate adds an annotation to the sealed experiment index.
-    void annotate(const std::string& key, const std::string& value) { annotations_[key] = value; }
+    /// annotate adds an annotation to the sealed experiment index; the last
+    /// value of a key wins. Throws Error(invalid_input) for an empty key or
+    /// one in the format's reserved namespace (`format::keys::reserved_prefix`,
+    /// docs/FORMAT.md §2.5), whose value commit() would replace.
+    void annotate(const std::string& key, const std::string& value) {
+        if (key.empty()) throw Error(Errc::invalid_input, "annotate", key, "an annotation key must not be empty");
+        if (key.starts_with(format::keys::reserved_prefix))
+            throw Error(Errc::invalid_input, "annotate", key,
+                        "keys beginning with " + std::string(format::keys::reserved_prefix) + " are reserved for sealrun");
+        annotations_[key] = value;
+    }
 
     /// commit seals every run (all must be closed) and the experiment-level
     /// attachments into `dst` and tags the experiment index `tag`; returns

@@ -6,6 +6,7 @@
 
 #include "sealrun/content/oci_layout.h"
 #include "sealrun/oci/json.h"
+#include "sealrun/sealed.h"
 #include "support/expect.h"
 #include "support/registry.h"
 #include "support/tmpdir.h"
@@ -40,6 +41,11 @@ void make_runs(const test::TempDir& dir) {
     test::write_file(dir / "runs/a/model.json", R"({"kind":"train","config":{"lr":0.1},"status":"finished","parameters":{"lr":0.1,"epochs":3}})");
     test::write_file(dir / "runs/b/log.txt", "diverged\n");
     test::write_file(dir / "runs/b/model.json", R"({"status":"failed","reason":"nan loss","parameters":{"lr":5.0}})");
+}
+
+// digest_of_tag reads the digest `tag` names in the local store from index.json.
+std::string digest_of_tag(const Cli& cli, const std::string& tag) {
+    return content::OciLayout(cli.store, {.read_only = true}).resolve(tag).digest.str();
 }
 
 }  // namespace
@@ -134,6 +140,43 @@ TEST_CASE("cli: seal directories, then ls, show and get") {
     CHECK(cli({"get", "v1", "--run", "0", "absent.json"}).exit_code == 1);
 }
 
+TEST_CASE("cli: seal adds experiment attachments, annotations and --compress, and --json says what it sealed") {
+    test::TempDir dir;
+    make_runs(dir);
+    test::write_file(dir / "extra/notes.txt", "notes\n");
+    test::write_file(dir / "shared/cfg/base.json", R"({"seed": 1})");
+    Cli cli{dir / "storage"};
+    const auto out = stdout_of(cli, {"--json", "seal", (dir / "runs/a").string(), (dir / "runs/b").string(), "--experiment", "sweep",
+                                     "--tag", "v1", "--attach", (dir / "extra/notes.txt").string(), "--attach",
+                                     (dir / "shared").string(), "--annotation", "org.example.owner=me", "--annotation",
+                                     "org.example.note=a=b", "--compress"});
+    const auto j = nlohmann::json::parse(out);
+    CHECK(j["tag"] == "v1");
+    CHECK(j["experiment"] == "sweep");
+    CHECK(j["runs"].size() == 2);
+    CHECK(j["runs"][1]["status"] == "failed");
+    CHECK(j["attachments"] == nlohmann::json::array({"notes.txt", "cfg/base.json"}));
+    content::OciLayout store(dir / "storage", {.read_only = true});
+    CHECK(j["digest"] == store.resolve("v1").digest.str());
+    const auto exp = SealedExperiment::open(store, "v1");
+    CHECK(exp.annotations().at("org.example.owner") == "me");
+    CHECK(exp.annotations().at("org.example.note") == "a=b");
+    CHECK(exp.attachment_names() == std::vector<std::string>{"cfg/base.json", "notes.txt"});
+    CHECK(exp.get_blob("notes.txt") == "notes\n");
+    CHECK(exp.attachments().descriptor("cfg/base.json").media_type.ends_with("+zstd"));
+    CHECK(exp.run(0).attachments().descriptor("result.json").media_type.ends_with("+zstd"));
+    // Reserved or malformed annotations and missing files are refused before anything is sealed.
+    const auto reserved = cli({"seal", (dir / "runs/a").string(), "--experiment", "x", "--tag", "v2", "--annotation",
+                               "vnd.sealrun.experiment.name=y"});
+    CHECK(reserved.exit_code == 2);
+    CHECK(test::contains(reserved.output, "reserved"));
+    CHECK(cli({"seal", (dir / "runs/a").string(), "--experiment", "x", "--tag", "v2", "--annotation", "novalue"}).exit_code == 2);
+    const auto missing = cli({"seal", (dir / "runs/a").string(), "--experiment", "x", "--tag", "v2", "--attach", "no-such-file"});
+    CHECK(missing.exit_code == 1);
+    CHECK(test::contains(missing.output, "no-such-file"));
+    CHECK_FALSE(store.tags().size() > 1);
+}
+
 TEST_CASE("cli: seal refuses links and malformed model.json") {
     test::TempDir dir;
     make_runs(dir);
@@ -147,6 +190,15 @@ TEST_CASE("cli: seal refuses links and malformed model.json") {
     CHECK(cli({"seal", (dir / "runs/a").string(), "--experiment", "x", "--tag", "t"}).exit_code == 1);
     test::write_file(dir / "runs/a/model.json", R"({"status":"done"})");
     CHECK(cli({"seal", (dir / "runs/a").string(), "--experiment", "x", "--tag", "t"}).exit_code == 1);
+    // A status or reason of the wrong type is named, never reported in the JSON library's words.
+    for (const char* model : {R"({"status":3})", R"({"status":"failed","reason":["x"]})"}) {
+        test::write_file(dir / "runs/a/model.json", model);
+        const auto bad = cli({"seal", (dir / "runs/a").string(), "--experiment", "x", "--tag", "t"});
+        INFO(bad.output);
+        CHECK(bad.exit_code == 1);
+        CHECK(test::contains(bad.output, "must be a string"));
+        CHECK_FALSE(test::contains(bad.output, "json.exception"));
+    }
     CHECK(stdout_of(cli, {"ls"}).empty());
 }
 
@@ -240,6 +292,74 @@ TEST_CASE("cli: push and pull through a registry") {
     REQUIRE(fresh({"pull", remote}).exit_code == 0);
     CHECK(stdout_of(fresh, {"get", "v1", "--run", "1", "log.txt"}) == "diverged\n");
     CHECK(fresh({"validate", remote}).exit_code == 0);  // straight from the registry
+}
+
+TEST_CASE("cli: pull by digest without a destination tags the copy NAME-HEX12 and says so") {
+    test::Registry registry;
+    test::TempDir dir;
+    make_runs(dir);
+    Cli cli{dir / "storage"};
+    REQUIRE(cli({"seal", (dir / "runs/a").string(), "--experiment", "x", "--tag", "v1"}).exit_code == 0);
+    const auto digest = nlohmann::json::parse(stdout_of(cli, {"--json", "push", "v1", "docker://" + registry.host() + "/team/sweep:v1"}))["digest"]
+                            .get<std::string>();
+    Cli fresh{dir / "fresh"};
+    const auto by_digest = "docker://" + registry.host() + "/team/sweep@" + digest;
+    const auto p = fresh({"pull", by_digest});
+    INFO(p.output);
+    REQUIRE(p.exit_code == 0);
+    const auto name = "sweep-" + digest.substr(7, 12);
+    CHECK(test::contains(p.output, "tagged " + name));
+    CHECK(test::contains(stdout_of(fresh, {"ls"}), name));
+    CHECK(nlohmann::json::parse(stdout_of(fresh, {"show", digest, "--json"}))["name"] == "x");
+    CHECK(stdout_of(fresh, {"get", name, "--run", "0", "result.json"}) == R"({"loss": 0.25})");
+    // Again: the same name, the same content, nothing moved.
+    const auto again = nlohmann::json::parse(stdout_of(fresh, {"--json", "pull", by_digest}));
+    CHECK(again["tag"] == name);
+    CHECK(again["blobs_copied"] == 0);
+    // Into a layout without a tag: the same rule.
+    CHECK(fresh({"copy", by_digest, "oci:" + (dir / "layout").string()}).exit_code == 0);
+    CHECK(content::OciLayout(dir / "layout", {.read_only = true}).tags() == std::vector<std::string>{name});
+}
+
+TEST_CASE("cli: copy, push, pull, export, import, tag, rm and gc print one JSON document with --json") {
+    test::Registry registry;
+    test::TempDir dir;
+    make_runs(dir);
+    Cli cli{dir / "storage"};
+    REQUIRE(cli({"seal", (dir / "runs/a").string(), (dir / "runs/b").string(), "--experiment", "x", "--tag", "v1"}).exit_code == 0);
+    const auto digest = digest_of_tag(cli, "v1");
+    const auto remote = "docker://" + registry.host() + "/cli/json:v1";
+    auto push = nlohmann::json::parse(stdout_of(cli, {"--json", "push", "v1", remote}));
+    CHECK(push["source"] == "v1");
+    CHECK(push["destination"] == remote);
+    CHECK(push["digest"] == digest);
+    CHECK(push["tag"] == "v1");
+    CHECK(push["blobs_copied"].get<int>() >= 5);
+    CHECK(push["bytes_copied"].get<std::uint64_t>() > 0);
+    const auto again = nlohmann::json::parse(stdout_of(cli, {"push", "v1", remote, "--json"}));
+    CHECK(again["blobs_copied"] == 0);
+    Cli fresh{dir / "fresh"};
+    const auto pull = nlohmann::json::parse(stdout_of(fresh, {"--json", "pull", remote}));
+    CHECK(pull["digest"] == digest);
+    CHECK(pull["blobs_copied"] == push["blobs_copied"]);
+    const auto tar = (dir / "x.tar").string();
+    const auto exp = nlohmann::json::parse(stdout_of(cli, {"--json", "export", "v1", tar}));
+    CHECK(exp["destination"] == "oci-archive:" + tar + ":v1");
+    CHECK(exp["digest"] == digest);
+    Cli third{dir / "third"};
+    const auto imp = nlohmann::json::parse(stdout_of(third, {"--json", "import", tar}));
+    CHECK(imp["tags"] == nlohmann::json::array({{{"tag", "v1"}, {"digest", digest}}}));
+    const auto tag = nlohmann::json::parse(stdout_of(third, {"--json", "tag", "v1", "v2"}));
+    CHECK(tag["tag"] == "v2");
+    CHECK(tag["digest"] == digest);
+    const auto rm = cli({"--json", "rm", "v1", "nope"});
+    CHECK(rm.exit_code == 1);
+    const auto rm_ok = nlohmann::json::parse(stdout_of(third, {"--json", "rm", "v1", "v2"}));
+    CHECK(rm_ok["removed"] == nlohmann::json::array({"v1", "v2"}));
+    const auto gc = nlohmann::json::parse(stdout_of(third, {"--json", "gc", "--grace", "0"}));
+    CHECK(gc["blobs_removed"].get<int>() >= 5);
+    CHECK(gc["bytes_removed"].get<std::uint64_t>() > 0);
+    CHECK(gc.contains("records_removed"));
 }
 
 TEST_CASE("cli: login checks and stores credentials the way docker does, logout removes them") {

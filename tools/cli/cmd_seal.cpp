@@ -1,5 +1,8 @@
 // sealrun seal: result directories into an experiment in the local store.
+#include <algorithm>
 #include <fstream>
+#include <map>
+#include <set>
 #include <iostream>
 #include <sstream>
 
@@ -16,6 +19,80 @@ namespace sealrun::cli {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// regular_files lists the files under `dir` as (name relative to `dir`,
+// path), sorted by name; a symlink or special file is refused, never
+// skipped (seal's one rule for what a directory holds).
+std::vector<std::pair<std::string, fs::path>> regular_files(const fs::path& dir) {
+    std::vector<std::pair<std::string, fs::path>> out;
+    for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator(); ++it) {
+        const auto st = it->symlink_status();
+        if (fs::is_directory(st)) continue;
+        if (fs::is_symlink(st) || !fs::is_regular_file(st))
+            throw Error(Errc::invalid_input, "seal", it->path().string(), "only regular files can be sealed (no links)");
+        out.emplace_back(it->path().lexically_relative(dir).generic_string(), it->path());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// model_text reads the optional string `key` of a model.json (`where`).
+std::string model_text(const nlohmann::json& model, const char* key, const std::string& where, std::string fallback) {
+    const auto it = model.find(key);
+    if (it == model.end() || it->is_null()) return fallback;
+    if (!it->is_string()) throw Error(Errc::invalid_input, "seal", where, std::string(key) + " must be a string");
+    return it->get<std::string>();
+}
+
+// attach_files saves every --attach FILE (under its file name) or DIR (its
+// files, named relative to DIR) as experiment-level attachments; returns
+// the names. Two sources giving one name are refused.
+std::vector<std::string> attach_files(Experiment& exp, const Args& a) {
+    std::vector<std::string> names;
+    const auto it = a.options.find("--attach");
+    if (it == a.options.end()) return names;
+    std::set<std::string> seen;
+    auto add = [&](const std::string& name, const fs::path& path) {
+        if (!seen.insert(name).second)
+            throw UsageError("--attach: two files would be attached as \"" + printable(name) + "\"");
+        exp.attachments().import_file(name, path);
+        names.push_back(name);
+    };
+    for (const auto& given : it->second) {
+        const auto st = fs::symlink_status(given);
+        if (fs::is_directory(st)) {
+            for (const auto& [rel, path] : regular_files(given)) add(rel, path);
+        } else if (fs::is_regular_file(st)) {
+            add(fs::path(given).filename().string(), given);
+        } else {
+            throw Error(Errc::not_found, "seal --attach", given,
+                        fs::exists(st) ? "not a regular file or directory" : "no such file or directory");
+        }
+    }
+    return names;
+}
+
+// annotate_from_flags applies every --annotation KEY=VALUE to `exp`.
+std::map<std::string, std::string> annotate_from_flags(Experiment& exp, const Args& a) {
+    std::map<std::string, std::string> out;
+    const auto it = a.options.find("--annotation");
+    if (it == a.options.end()) return out;
+    for (const auto& v : it->second) {
+        const auto eq = v.find('=');
+        if (eq == std::string::npos || eq == 0) throw UsageError("--annotation takes KEY=VALUE, not \"" + printable(v) + "\"");
+        try {
+            exp.annotate(v.substr(0, eq), v.substr(eq + 1));
+        } catch (const Error& e) {
+            throw UsageError("--annotation " + printable(v.substr(0, eq)) + ": " + e.reason());
+        }
+        out[v.substr(0, eq)] = v.substr(eq + 1);
+    }
+    return out;
+}
+
+}  // namespace
+
 int cmd_seal(const Args& a, const Globals& g) {
     if (a.positional.empty()) throw UsageError("usage: sealrun seal DIR... --experiment NAME --tag TAG");
     const auto name = a.get("--experiment");
@@ -23,6 +100,9 @@ int cmd_seal(const Args& a, const Globals& g) {
     if (!name || !tag) throw UsageError("seal needs --experiment NAME and --tag TAG");
     RecordStore store(g.store);
     Experiment exp(store, *name);
+    const auto annotations = annotate_from_flags(exp, a);
+    const auto attached = attach_files(exp, a);
+    nlohmann::json runs = nlohmann::json::array();
     for (const auto& dir : a.positional) {
         if (!fs::is_directory(dir)) throw Error(Errc::not_found, "seal", dir, "not a directory");
         Run& run = exp.run();
@@ -38,24 +118,24 @@ int cmd_seal(const Args& a, const Globals& g) {
             if (!p->is_object()) throw Error(Errc::invalid_input, "seal", dir + "/model.json", "parameters must be an object");
             for (const auto& [k, v] : p->items()) run.log_parameter(k, to_parameter(v, dir + "/model.json: " + k));
         }
-        for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator(); ++it) {
-            const auto st = it->symlink_status();
-            const auto rel = it->path().lexically_relative(dir).generic_string();
-            if (fs::is_directory(st)) continue;
-            if (fs::is_symlink(st) || !fs::is_regular_file(st))
-                throw Error(Errc::invalid_input, "seal", it->path().string(), "only regular files can be sealed (no links)");
+        for (const auto& [rel, path] : regular_files(dir)) {
             if (rel == "model.json") continue;
-            run.import_file(rel, it->path());
+            run.import_file(rel, path);
         }
-        const auto status = model.value("status", std::string("finished"));
-        const auto reason = model.contains("reason") && model["reason"].is_string() ? model["reason"].get<std::string>() : "";
+        const auto status = model_text(model, "status", dir + "/model.json", "finished");
+        const auto reason = model_text(model, "reason", dir + "/model.json", "");
         if (status == "finished") run.finish();
         else if (status == "failed") run.fail(reason);
         else if (status == "interrupted") run.interrupt(reason);
         else throw Error(Errc::invalid_input, "seal", dir + "/model.json", "status must be finished, failed or interrupted");
+        runs.push_back({{"run_id", run.run_id()}, {"directory", dir}, {"status", status}});
     }
-    const auto root = exp.commit(*tag, SealOptions{.force = a.has("--force")});
-    if (!g.quiet) std::cout << printable(*tag) << " " << root.digest.str() << "\n";
+    const auto root = exp.commit(*tag, SealOptions{.compress = a.has("--compress"), .force = a.has("--force")});
+    if (g.json)
+        std::cout << json_text({{"tag", *tag}, {"digest", root.digest.str()}, {"experiment", *name}, {"runs", runs},
+                                {"attachments", attached}, {"annotations", annotations}, {"compressed", a.has("--compress")}})
+                  << "\n";
+    else if (!g.quiet) std::cout << printable(*tag) << " " << root.digest.str() << "\n";
     return exit_ok;
 }
 

@@ -23,6 +23,7 @@ int cmd_tag(const Args& a, const Globals& g) {
     if (!loc.layout.empty()) loc.target = open_layout(loc.layout, Access::update, loc.is_local_store);
     content::tag_with(*loc.target, d, a.positional[1], a.has("--force") ? content::TagPolicy::replace : content::TagPolicy::keep);
     finish_location(loc);
+    if (g.json) std::cout << json_text({{"source", loc.text}, {"tag", a.positional[1]}, {"digest", d.digest.str()}}) << "\n";
     return exit_ok;
 }
 
@@ -31,12 +32,17 @@ int cmd_rm(const Args& a, const Globals& g) {
     auto layout = open_layout(g.store, Access::update, true);
     auto& store = *layout;
     int rc = exit_ok;
+    nlohmann::json removed = nlohmann::json::array(), missing = nlohmann::json::array();
     for (const auto& t : a.positional) {
-        if (!store.untag(t)) {
-            std::cerr << "sealrun: rm " << printable(t) << ": no such tag\n";
+        if (store.untag(t)) {
+            removed.push_back(t);
+        } else {
+            std::cerr << "sealrun: rm " << printable(t) << ": no such tag in " << printable(g.store.string()) << "\n";
+            missing.push_back(t);
             rc = exit_failed;
         }
     }
+    if (g.json) std::cout << json_text({{"removed", removed}, {"missing", missing}}) << "\n";
     return rc;
 }
 
@@ -60,7 +66,13 @@ int cmd_gc(const Args& a, const Globals& g) {
         return live;
     });
     sweep_scratch();
-    if (!g.quiet)
+    if (g.json)
+        std::cout << json_text({{"blobs_removed", r.blobs_removed},
+                                {"bytes_removed", r.bytes_removed},
+                                {"records_removed", rec.records_removed},
+                                {"record_bytes_removed", rec.bytes_removed}})
+                  << "\n";
+    else if (!g.quiet)
         std::cout << "removed " << r.blobs_removed << " blobs, " << human_size(r.bytes_removed) << "; "
                   << rec.records_removed << " sealed records, " << human_size(rec.bytes_removed) << "\n";
     return exit_ok;
