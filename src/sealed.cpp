@@ -41,7 +41,8 @@ Part open_part(content::Target& target, const oci::Descriptor& desc, std::string
     if (!oci::is_manifest_type(desc.media_type)) invalid(who, "is " + desc.media_type + ", not an image manifest");
     auto manifest = oci::ImageManifest::parse(content::read_all(target, desc, oci::max_manifest_size));
     if (manifest.artifact_type != artifact_type)
-        invalid(who, "artifactType is " + manifest.artifact_type.value_or("absent") + ", expected " + std::string(artifact_type));
+        invalid(who, std::string(artifact_type == format::run_artifact_type ? "is not a sealed run" : "is not sealrun's experiment-attachments manifest") +
+                         " (artifactType " + manifest.artifact_type.value_or("absent") + ", expected " + std::string(artifact_type) + ")");
     if (manifest.config.media_type != config_type)
         invalid(who, "config mediaType is " + manifest.config.media_type + ", expected " + std::string(config_type));
     auto config = oci::parse_json_strict(content::read_all(target, manifest.config, max_config_size),
@@ -165,6 +166,16 @@ fs::path Attachments::write(std::string_view name, const fs::path& path, bool ov
     return target;
 }
 
+SealedRun SealedRun::open(content::Target& target, std::string_view reference, const CodecRegistry& codecs) {
+    const auto manifest = target.resolve(reference);
+    try {
+        return open(target, manifest, codecs);
+    } catch (const Error& e) {
+        if (e.subject() != manifest.digest.str()) throw;
+        throw Error(e.code(), e.operation(), std::string(reference), e.reason());
+    }
+}
+
 SealedRun SealedRun::open(content::Target& target, const oci::Descriptor& manifest, const CodecRegistry& codecs) {
     auto part = open_part(target, manifest, format::run_artifact_type, format::run_config_type);
     SealedRun r(Attachments(target, part.manifest.layers, part.table, codecs));
@@ -214,7 +225,8 @@ std::optional<nlohmann::json> SealedRun::trace() const {
 SealedExperiment SealedExperiment::open(content::Target& target, std::string_view reference, const CodecRegistry& codecs) {
     auto root = target.resolve(reference);
     const std::string who(reference);
-    if (!oci::is_index_type(root.media_type)) invalid(who, "is " + root.media_type + ", not an experiment index");
+    if (!oci::is_index_type(root.media_type))
+        invalid(who, "is not a sealed experiment (" + root.media_type + ", not an experiment index)");
     auto index = oci::ImageIndex::parse(content::read_all(target, root, oci::max_manifest_size));
     const auto& ann = index.annotations;
     auto annotation = [&](std::string_view key) -> std::optional<std::string> {

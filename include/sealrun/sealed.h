@@ -84,6 +84,11 @@ public:
     /// Error(invalid_input) naming the problem.
     static SealedRun open(content::Target& target, const oci::Descriptor& manifest,
                           const CodecRegistry& codecs = CodecRegistry::global());
+    /// open resolves `reference` (a tag or digest) in `target` and opens the
+    /// run manifest it names, as above; its errors name `reference`, the
+    /// subject the caller was given, rather than the manifest's digest.
+    static SealedRun open(content::Target& target, std::string_view reference,
+                          const CodecRegistry& codecs = CodecRegistry::global());
 
     /// run_id returns the run's id within its experiment.
     std::int64_t run_id() const noexcept { return run_id_; }

@@ -177,6 +177,43 @@ TEST_CASE("cli: seal adds experiment attachments, annotations and --compress, an
     CHECK_FALSE(store.tags().size() > 1);
 }
 
+TEST_CASE("cli: get reads experiment attachments and run manifests without --run; errors name what the user typed") {
+    test::TempDir dir;
+    make_runs(dir);
+    test::write_file(dir / "notes.txt", "notes\n");
+    Cli cli{dir / "storage"};
+    REQUIRE(cli({"seal", (dir / "runs/a").string(), (dir / "runs/b").string(), "--experiment", "x", "--tag", "v1", "--attach",
+                 (dir / "notes.txt").string()})
+                .exit_code == 0);
+    CHECK(stdout_of(cli, {"get", "v1", "notes.txt"}) == "notes\n");
+    // A run's attachment without --run: the error says how to ask for it.
+    const auto no_run = cli({"get", "v1", "result.json"});
+    CHECK(no_run.exit_code == 1);
+    CHECK(test::contains(no_run.output, "--run"));
+    // SRC naming one run manifest needs no --run.
+    content::OciLayout store(dir / "storage", {.read_only = true});
+    const auto run0 = SealedExperiment::open(store, "v1").run(0).manifest().digest.str();
+    CHECK(stdout_of(cli, {"get", run0, "result.json"}) == R"({"loss": 0.25})");
+    CHECK(cli({"get", run0, "--run", "1", "result.json"}).exit_code == 2);
+    // A foreign artifact (an OMMX instance written by OMMX) is "not a sealed
+    // run", named by the tag the user typed, never by a digest they never saw.
+    const auto fixture = fs::path(SEALRUN_SOURCE_DIR) / "../shared/fixtures/ommx/random_lp_instance.ommx";
+    REQUIRE(fs::exists(fixture));
+    const auto ommx = "sha256:034b093babdefec70aae4371fc10d1a8fae0f00a9de352c940047cc64a7c31f9";
+    REQUIRE(cli({"copy", "oci-archive:" + fixture.string() + ":" + ommx, "lp"}).exit_code == 0);
+    for (const auto& args : std::vector<std::vector<std::string>>{{"get", "lp", "x"}, {"get", "lp", "--run", "0", "x"}}) {
+        const auto r = cli(args);
+        INFO(r.output);
+        CHECK(r.exit_code == 1);
+        CHECK(test::contains(r.output, "lp: is not a sealed run"));
+        CHECK_FALSE(test::contains(r.output, "sha256:"));
+    }
+    const auto missing = cli({"get", "v1", "--run", "0", "nope.json", "-o", (dir / "out.json").string()});
+    CHECK(missing.exit_code == 1);
+    CHECK(test::contains(missing.output, "nope.json"));
+    CHECK_FALSE(fs::exists(dir / "out.json"));
+}
+
 TEST_CASE("cli: seal refuses links and malformed model.json") {
     test::TempDir dir;
     make_runs(dir);

@@ -83,30 +83,53 @@ int cmd_show(const Args& a, const Globals& g) {
 }
 
 int cmd_get(const Args& a, const Globals& g) {
-    need(a, 2, 2, "sealrun get SRC --run ID NAME [-o PATH]");
-    const auto id = a.get("--run");
-    if (!id) throw UsageError("get needs --run ID");
-    std::int64_t run_id = 0;
-    try {
-        std::size_t used = 0;
-        run_id = std::stoll(*id, &used);
-        if (used != id->size() || run_id < 0) throw std::invalid_argument("id");
-    } catch (const std::exception&) {
-        throw UsageError("--run takes a run id, a non-negative integer");
+    need(a, 2, 2, "sealrun get SRC [--run ID] NAME [-o PATH]");
+    std::optional<std::int64_t> run_id;
+    if (const auto id = a.get("--run")) {
+        try {
+            std::size_t used = 0;
+            run_id = std::stoll(*id, &used);
+            if (used != id->size() || *run_id < 0) throw std::invalid_argument("id");
+        } catch (const std::exception&) {
+            throw UsageError("--run takes a run id, a non-negative integer");
+        }
     }
     auto loc = open_location(a.positional[0], g, false);
-    const auto exp = SealedExperiment::open(*loc.target, loc.reference);
-    const auto run = exp.run(run_id);
+    if (loc.reference.empty()) throw UsageError("get needs a tag or digest: " + loc.text);
     const auto& name = a.positional[1];
+    // SRC names an experiment (NAME is one of its attachments, or of run
+    // --run ID) or one run (a run manifest: no --run needed).
+    const auto root = loc.target->resolve(loc.reference);
+    std::optional<SealedExperiment> exp;
+    std::optional<SealedRun> run;
+    const Attachments* from = nullptr;
+    if (oci::is_manifest_type(root.media_type)) {
+        run = SealedRun::open(*loc.target, loc.reference);
+        if (run_id && *run_id != run->run_id())
+            throw UsageError(loc.text + " is run " + std::to_string(run->run_id()) + " alone, not run " + std::to_string(*run_id));
+        from = &run->attachments();
+    } else {
+        exp = SealedExperiment::open(*loc.target, loc.reference);
+        if (run_id) {
+            run = exp->run(*run_id);
+            from = &run->attachments();
+        } else {
+            from = &exp->attachments();
+            if (!from->contains(name))
+                throw Error(Errc::not_found, "get", name,
+                            "no experiment-level attachment of that name in " + loc.text +
+                                " (pass --run ID for a run's attachment)");
+        }
+    }
     if (auto out = a.get("-o")) {
         fs::path path = *out;
         if (out->ends_with('/')) fs::create_directories(path);
         else make_parent_dirs(path);
-        const auto written = run.write_attachment(name, path, a.has("--overwrite"));
+        const auto written = from->write(name, path, a.has("--overwrite"));
         if (!g.quiet) std::cerr << printable(written.string()) << "\n";
         return exit_ok;
     }
-    const auto bytes = run.get_blob(name);  // verified before a byte is written
+    const auto bytes = from->blob(name);  // verified before a byte is written
     std::cout.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     std::cout.flush();
     return exit_ok;
