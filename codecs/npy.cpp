@@ -1,12 +1,15 @@
 #include "sealrun/codecs/npy.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <map>
 
 #include "sealrun/error.h"
+#include "util/utf8.h"
 
 namespace sealrun::codecs {
 
@@ -14,8 +17,86 @@ namespace {
 
 constexpr std::string_view magic = "\x93NUMPY";
 constexpr std::size_t max_header = 16 * 1024 * 1024;
+// NumPy keeps an element's size in a C int: no dtype is larger.
+constexpr std::uint64_t max_item_size = 0x7fffffff;
 
 [[noreturn]] void bad(const std::string& why) { throw Error(Errc::invalid_input, "decode", "application/vnd.numpy", why); }
+[[noreturn]] void unsupported(const std::string& why) {
+    throw Error(Errc::unsupported, "decode", "application/vnd.numpy", why);
+}
+
+bool flexible(DType t) noexcept { return t == DType::str || t == DType::bytes || t == DType::void_; }
+
+// The flexible dtypes: NumPy's kind letter, and bytes per unit of length.
+struct FlexibleCode {
+    char kind;
+    std::uint64_t unit;
+    DType dtype;
+};
+constexpr FlexibleCode flexible_codes[] = {{'U', 4, DType::str}, {'S', 1, DType::bytes}, {'V', 1, DType::void_}};
+
+// scalar_value reports whether a UCS-4 code unit is a Unicode scalar value
+// (what UTF-8 can encode): not a surrogate, not past U+10FFFF.
+bool scalar_value(std::uint32_t u) noexcept { return u <= 0x10ffff && (u < 0xd800 || u > 0xdfff); }
+
+std::uint32_t code_unit(const char* p, std::endian order) noexcept {
+    const auto b = [&](int i) { return static_cast<std::uint32_t>(static_cast<unsigned char>(p[i])); };
+    return order == std::endian::big ? (b(0) << 24) | (b(1) << 16) | (b(2) << 8) | b(3)
+                                     : (b(3) << 24) | (b(2) << 16) | (b(1) << 8) | b(0);
+}
+
+// check_code_units throws unless every UCS-4 unit of `data` (a multiple of
+// 4 bytes) is a scalar value; `offset` is where `data` starts in the array.
+void check_code_units(std::string_view data, std::endian order, std::uint64_t offset) {
+    for (std::size_t i = 0; i + 4 <= data.size(); i += 4) {
+        const auto u = code_unit(data.data() + i, order);
+        if (!scalar_value(u)) {
+            char hex[16];
+            std::snprintf(hex, sizeof hex, "0x%08X", u);
+            bad("str code unit " + std::to_string((offset + i) / 4) + " is " + hex +
+                ", not a Unicode scalar value (a surrogate or past U+10FFFF)");
+        }
+    }
+}
+
+void append_utf8(std::string& out, std::uint32_t cp) {
+    if (cp < 0x80) {
+        out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+        out += static_cast<char>(0xc0 | (cp >> 6));
+        out += static_cast<char>(0x80 | (cp & 0x3f));
+    } else if (cp < 0x10000) {
+        out += static_cast<char>(0xe0 | (cp >> 12));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+        out += static_cast<char>(0x80 | (cp & 0x3f));
+    } else {
+        out += static_cast<char>(0xf0 | (cp >> 18));
+        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+        out += static_cast<char>(0x80 | (cp & 0x3f));
+    }
+}
+
+// utf8_code_points decodes UTF-8 (RFC 3629, util/utf8.h) or throws.
+std::vector<std::uint32_t> utf8_code_points(std::string_view s, std::size_t index) {
+    std::vector<std::uint32_t> out;
+    for (std::size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x80) {
+            out.push_back(c);
+            ++i;
+            continue;
+        }
+        std::uint32_t cp = 0;
+        const auto n = util::utf8_length(s, i, cp);
+        if (n == 0)
+            throw Error(Errc::invalid_input, "encode", "application/vnd.numpy",
+                        "str value " + std::to_string(index) + " is not UTF-8 (byte " + std::to_string(i) + ")");
+        out.push_back(cp);
+        i += n;
+    }
+    return out;
+}
 
 struct TypeCode {
     char kind;
@@ -103,7 +184,8 @@ private:
             i_ += 5;
             return {Literal::boolean, {}, false};
         }
-        if (c == '[') {  // structured dtype: skipped here, refused by the caller
+        if (c == '[') {  // structured dtype: kept as text, not decoded
+            const auto start = i_;
             int depth = 0;
             char quote = 0;
             for (; i_ < s_.size(); ++i_) {
@@ -116,7 +198,7 @@ private:
                     ++depth;
                 } else if ((ch == ']' || ch == ')') && --depth == 0) {
                     ++i_;
-                    return {Literal::list};
+                    return {Literal::list, std::string(s_.substr(start, i_ - start))};
                 }
             }
             bad("header: unterminated list");
@@ -146,32 +228,73 @@ private:
     std::size_t i_ = 0;
 };
 
-void parse_descr(const std::string& descr, NdArray& a) {
-    if (descr.size() < 2) bad("dtype '" + descr + "' is not understood");
+// short_descr is a descr fit for a message: a structured dtype's list can
+// be megabytes long.
+std::string short_descr(const std::string& descr) {
+    return descr.size() <= 80 ? descr : descr.substr(0, 77) + "...";
+}
+
+// read_descr applies the dtype part of the rule to a descr string: it fills
+// `h.array`'s dtype, byte order and length when sealrun decodes the dtype,
+// else `h.not_decoded`; and `h.data_size`'s item size when known (returned;
+// 0 when unknown). Throws for object arrays and descrs that are no dtype.
+std::uint64_t read_descr(const std::string& descr, NpyHeader& h, NdArray& a) {
+    if (descr.size() < 2) bad("dtype '" + short_descr(descr) + "' is not understood");
     const char order = descr[0];
     const char kind = descr[1];
     if (kind == 'O') bad("object arrays (dtype 'O') hold pickled Python objects and are refused");
     if (order != '<' && order != '>' && order != '|' && order != '=')
-        bad("dtype '" + descr + "' has no byte-order mark");
-    std::size_t size = 0;
-    const auto digits = std::string_view(descr).substr(2);
-    if (digits.empty() || digits.size() > 3 || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
-        throw Error(Errc::unsupported, "decode", "application/vnd.numpy", "dtype '" + descr + "' is not supported");
-    size = std::stoul(std::string(digits));
+        bad("dtype '" + short_descr(descr) + "' has no byte-order mark");
+    const auto endian = order == '>' ? std::endian::big : order == '<' ? std::endian::little : std::endian::native;
+    // The size: digits, then for datetime64/timedelta64 a unit in brackets.
+    std::size_t end = 2;
+    while (end < descr.size() && descr[end] >= '0' && descr[end] <= '9') ++end;
+    const auto digits = std::string_view(descr).substr(2, end - 2);
+    const auto rest = std::string_view(descr).substr(end);
+    const bool unit = (kind == 'M' || kind == 'm') && rest.size() > 2 && rest.front() == '[' && rest.back() == ']' &&
+                      std::all_of(rest.begin() + 1, rest.end() - 1, [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; });
+    if (digits.empty() || digits.size() > 10 || (!rest.empty() && !unit))
+        bad("dtype '" + short_descr(descr) + "' is not understood");
+    const std::uint64_t size = std::stoull(std::string(digits));
+    for (const auto& c : flexible_codes) {
+        if (c.kind != kind) continue;
+        if (size == 0) bad("dtype '" + descr + "' has elements of no size");
+        if (size > max_item_size / c.unit) bad("dtype '" + descr + "' is larger than NumPy allows");
+        a.dtype = c.dtype;
+        a.byte_order = endian;
+        a.length = size;
+        return size * c.unit;
+    }
+    if (size > max_item_size) bad("dtype '" + short_descr(descr) + "' is larger than NumPy allows");
     for (const auto& c : type_codes) {
         if (c.kind == kind && c.size == size) {
             a.dtype = c.dtype;
-            a.byte_order = order == '>' ? std::endian::big : order == '<' ? std::endian::little : std::endian::native;
-            return;
+            a.byte_order = endian;
+            return size;
         }
     }
-    throw Error(Errc::unsupported, "decode", "application/vnd.numpy", "dtype '" + descr + "' is not supported");
+    // NumPy's other kinds of a known size (long double, datetime64,
+    // timedelta64): acceptable, not decoded. Any other letter is no dtype.
+    if (std::string_view("biufcmM").find(kind) == std::string_view::npos)
+        bad("dtype '" + short_descr(descr) + "' is not understood");
+    h.not_decoded = "dtype '" + short_descr(descr) + "' is not supported";
+    return size;
 }
 
 std::string descr_of(const NdArray& a) {
+    for (const auto& c : flexible_codes)
+        if (c.dtype == a.dtype)
+            return std::string(1, c.unit == 1 ? '|' : a.byte_order == std::endian::big ? '>' : '<') + c.kind +
+                   std::to_string(a.length);
     const auto& c = code_of(a.dtype);
     const char order = c.size == 1 ? '|' : (a.byte_order == std::endian::big ? '>' : '<');
     return std::string(1, order) + c.kind + std::to_string(c.size);
+}
+
+// size_message is the one wording of a data size that does not match.
+std::string size_message(std::uint64_t elements, std::uint64_t item, std::uint64_t held) {
+    return "shape needs " + std::to_string(elements) + " elements of " + std::to_string(item) + " bytes, data holds " +
+           std::to_string(held) + " bytes";
 }
 
 std::string header_dict(const NdArray& a) {
@@ -224,6 +347,9 @@ std::string_view dtype_name(DType t) noexcept {
     case DType::float64: return "float64";
     case DType::complex64: return "complex64";
     case DType::complex128: return "complex128";
+    case DType::str: return "str";
+    case DType::bytes: return "bytes";
+    case DType::void_: return "void";
     }
     return "unknown";
 }
@@ -237,12 +363,22 @@ std::uint64_t NdArray::element_count() const noexcept {
     return n;
 }
 
+std::uint64_t NdArray::item_size() const noexcept {
+    for (const auto& c : flexible_codes)
+        if (c.dtype == dtype) return length > std::numeric_limits<std::uint64_t>::max() / c.unit ? std::numeric_limits<std::uint64_t>::max() : length * c.unit;
+    return dtype_size(dtype);
+}
+
 void NdArray::check_size() const {
     const auto n = element_count();
-    const auto item = dtype_size(dtype);
-    if (n > std::numeric_limits<std::uint64_t>::max() / std::max<std::size_t>(item, 1) || n * item != data.size())
-        bad("shape needs " + std::to_string(n) + " elements of " + std::to_string(item) + " bytes, data holds " +
-            std::to_string(data.size()) + " bytes");
+    const auto item = item_size();
+    if (flexible(dtype) && (length == 0 || item > max_item_size))
+        bad("elements of " + std::to_string(item) + " bytes: a " + std::string(dtype_name(dtype)) +
+            " element takes 1 to 2^31-1 bytes");
+    if (!flexible(dtype) && length != 0) bad("length is only for str, bytes and void arrays");
+    if (n > std::numeric_limits<std::uint64_t>::max() / std::max<std::uint64_t>(item, 1) || n * item != data.size())
+        bad(size_message(n, item, data.size()));
+    if (dtype == DType::str) check_code_units(data, byte_order, 0);
 }
 
 void NdArray::check_dtype(DType wanted) const {
@@ -262,9 +398,78 @@ void NdArray::copy_native(void* out) const {
     for (std::size_t i = 0; i < data.size(); i += unit) std::reverse(p + i, p + i + unit);
 }
 
+std::vector<std::string> NdArray::strings() const {
+    if (!flexible(dtype))
+        throw Error(Errc::invalid_input, "read array", std::string(dtype_name(dtype)), "asked for strings");
+    check_size();
+    const auto item = static_cast<std::size_t>(item_size());
+    std::vector<std::string> out;
+    out.reserve(static_cast<std::size_t>(element_count()));
+    for (std::size_t at = 0; at < data.size(); at += item) {  // check_size: item > 0
+        std::string_view e(data.data() + at, item);
+        std::string s;
+        if (dtype == DType::str) {
+            std::size_t units = item / 4;
+            while (units > 0 && code_unit(e.data() + 4 * (units - 1), byte_order) == 0) --units;
+            for (std::size_t k = 0; k < units; ++k) append_utf8(s, code_unit(e.data() + 4 * k, byte_order));
+        } else if (dtype == DType::bytes) {
+            const auto last = e.find_last_not_of('\0');
+            s.assign(last == std::string_view::npos ? std::string_view() : e.substr(0, last + 1));
+        } else {
+            s.assign(e);
+        }
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+NdArray NdArray::from_strings(std::vector<std::uint64_t> shape, std::span<const std::string> values, DType kind) {
+    if (!flexible(kind))
+        throw Error(Errc::invalid_input, "encode", "application/vnd.numpy",
+                    "from_strings makes str, bytes or void arrays, not " + std::string(dtype_name(kind)));
+    NdArray a{.dtype = kind, .byte_order = std::endian::native, .shape = std::move(shape)};
+    const auto trailing_nul = [](const std::string& v, std::size_t i) {
+        if (!v.empty() && v.back() == '\0')
+            throw Error(Errc::invalid_input, "encode", "application/vnd.numpy",
+                        "value " + std::to_string(i) + " ends in NUL, which NumPy drops: it could not be read back");
+    };
+    if (kind == DType::str) {
+        std::vector<std::vector<std::uint32_t>> points;
+        a.length = 1;
+        for (std::size_t i = 0; i < values.size(); ++i) {
+            trailing_nul(values[i], i);
+            points.push_back(utf8_code_points(values[i], i));
+            a.length = std::max<std::uint64_t>(a.length, points.back().size());
+        }
+        a.data.reserve(static_cast<std::size_t>(values.size() * a.length * 4));
+        for (const auto& p : points) {
+            for (std::uint64_t k = 0; k < a.length; ++k) {
+                const std::uint32_t u = k < p.size() ? p[k] : 0;
+                a.data.append(reinterpret_cast<const char*>(&u), 4);  // native order
+            }
+        }
+    } else {
+        a.length = kind == DType::bytes ? 1 : (values.empty() ? 1 : values.front().size());
+        for (std::size_t i = 0; i < values.size(); ++i) {
+            if (kind == DType::bytes) trailing_nul(values[i], i);
+            else if (values[i].size() != a.length)
+                throw Error(Errc::invalid_input, "encode", "application/vnd.numpy",
+                            "void value " + std::to_string(i) + " holds " + std::to_string(values[i].size()) +
+                                " bytes, value 0 " + std::to_string(a.length));
+            a.length = std::max<std::uint64_t>(a.length, values[i].size());
+        }
+        for (const auto& v : values) {
+            a.data += v;
+            a.data.append(static_cast<std::size_t>(a.length - v.size()), '\0');
+        }
+    }
+    a.check_size();
+    return a;
+}
+
 std::vector<double> NdArray::as_double() const {
     std::vector<double> out;
-    out.reserve(static_cast<std::size_t>(element_count()));
+    out.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(element_count(), data.size())));
     switch (dtype) {
     case DType::bool_: append_as_double<bool>(*this, out); break;
     case DType::int8: append_as_double<std::int8_t>(*this, out); break;
@@ -286,6 +491,10 @@ std::vector<double> NdArray::as_double() const {
     case DType::complex64:
     case DType::complex128:
         throw Error(Errc::invalid_input, "read array", std::string(dtype_name(dtype)), "complex values have no double");
+    case DType::str:
+    case DType::bytes:
+    case DType::void_:
+        throw Error(Errc::invalid_input, "read array", std::string(dtype_name(dtype)), "these elements are not numbers");
     }
     return out;
 }
@@ -310,11 +519,15 @@ std::string NpyCodec::encode_version(const NdArray& array, int major) {
     const auto len = header.size();
     for (std::size_t i = 0; i < (major == 1 ? 2u : 4u); ++i) out += static_cast<char>((len >> (8 * i)) & 0xff);
     out += header;
+    // What is written passes the rule it is read by.
+    const auto h = NpyCodec::header(out);
+    if (!h.array || h.data_size != array.data.size())
+        throw Error(Errc::invalid_input, "encode", "application/vnd.numpy", "the header written does not read back");
     out += array.data;
     return out;
 }
 
-NdArray NpyCodec::decode(std::string_view bytes) {
+std::size_t NpyCodec::header_size(std::string_view bytes) {
     if (bytes.size() < 10 || bytes.substr(0, 6) != magic) bad("not an NPY file (bad magic)");
     const int major = static_cast<unsigned char>(bytes[6]);
     if (major < 1 || major > 3) bad("unknown NPY version " + std::to_string(major));
@@ -322,26 +535,103 @@ NdArray NpyCodec::decode(std::string_view bytes) {
     if (bytes.size() < 8 + len_bytes) bad("truncated header length");
     std::size_t len = 0;
     for (std::size_t i = 0; i < len_bytes; ++i) len |= std::size_t{static_cast<unsigned char>(bytes[8 + i])} << (8 * i);
-    const std::size_t start = 8 + len_bytes;
-    if (len > max_header || bytes.size() - start < len) bad("truncated header");
-    const auto header = bytes.substr(start, len);
-    if (major < 3 && std::any_of(header.begin(), header.end(), [](char c) { return static_cast<unsigned char>(c) > 127; }))
+    if (len > max_header) bad("header of " + std::to_string(len) + " bytes is longer than 16 MiB");
+    return 8 + len_bytes + len;
+}
+
+namespace {
+// check_data_size throws unless `held` bytes of data are what `h` needs.
+void check_data_size(const NpyHeader& h, std::uint64_t held) {
+    if (!h.data_size || *h.data_size == held) return;
+    if (h.array) bad(size_message(h.array->element_count(), h.array->item_size(), held));
+    bad("dtype '" + short_descr(h.descr) + "' and the shape need " + std::to_string(*h.data_size) + " bytes, data holds " +
+        std::to_string(held) + " bytes");
+}
+}  // namespace
+
+NpyHeader NpyCodec::header(std::string_view bytes) {
+    NpyHeader h;
+    h.size = header_size(bytes);
+    h.major = static_cast<unsigned char>(bytes[6]);
+    if (bytes.size() < h.size) bad("truncated header");
+    const std::size_t start = h.major == 1 ? 10 : 12;
+    const auto text = bytes.substr(start, h.size - start);
+    if (h.major < 3 && std::any_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) > 127; }))
         bad("NPY 1.0/2.0 header must be ASCII");
-    auto dict = HeaderParser(header).dict();
+    auto dict = HeaderParser(text).dict();
     for (const auto* key : {"descr", "fortran_order", "shape"})
         if (!dict.contains(key)) bad(std::string("header lacks '") + key + "'");
     if (dict.size() != 3) bad("header holds keys besides descr, fortran_order and shape");
-    NdArray a;
-    if (dict["descr"].kind == Literal::list) throw Error(Errc::unsupported, "decode", "application/vnd.numpy", "structured dtypes are not supported");
-    if (dict["descr"].kind != Literal::string) bad("descr must be a string");
+    if (dict["descr"].kind != Literal::string && dict["descr"].kind != Literal::list) bad("descr must be a string");
     if (dict["fortran_order"].kind != Literal::boolean) bad("fortran_order must be True or False");
     if (dict["shape"].kind != Literal::tuple) bad("shape must be a tuple");
-    parse_descr(dict["descr"].text, a);
+    NdArray a;
     a.fortran_order = dict["fortran_order"].flag;
     a.shape = dict["shape"].ints;
-    a.data.assign(bytes.substr(start + len));
+    if (dict["descr"].kind == Literal::list) {
+        h.descr = dict["descr"].text;
+        h.not_decoded = "structured dtype " + short_descr(h.descr) + " is not supported";
+        return h;
+    }
+    h.descr = dict["descr"].text;
+    const auto item = read_descr(h.descr, h, a);
+    const auto n = a.element_count();
+    if (n > std::numeric_limits<std::uint64_t>::max() / std::max<std::uint64_t>(item, 1))
+        bad("shape needs more than 2^64 bytes");
+    h.data_size = n * item;
+    if (h.not_decoded.empty()) h.array = std::move(a);
+    return h;
+}
+
+NdArray NpyCodec::decode(std::string_view bytes) {
+    const auto h = header(bytes);
+    const auto data = bytes.substr(h.size);
+    check_data_size(h, data.size());
+    if (!h.array) unsupported(h.not_decoded);
+    NdArray a = *h.array;
+    a.data.assign(data);
     a.check_size();
     return a;
+}
+
+std::string NpyCodec::check(content::ReadStream& in) {
+    std::vector<std::byte> buf(64 * 1024);
+    const auto fill = [&](std::string& into, std::size_t want) {
+        while (into.size() < want) {
+            const auto n = content::read_fully(in, std::span(buf).first(std::min(buf.size(), want - into.size())));
+            if (n == 0) return;
+            into.append(reinterpret_cast<const char*>(buf.data()), n);
+        }
+    };
+    std::string head;
+    fill(head, 12);
+    const auto size = header_size(head);
+    fill(head, size);
+    const auto h = header(head);
+    // The data: counted, and a str array's code units checked as they pass.
+    std::string carry = head.substr(h.size);  // bytes read past the header; for str, a partial code unit
+    std::uint64_t held = carry.size();
+    const bool units = h.array && h.array->dtype == DType::str;
+    std::uint64_t checked = 0;
+    const auto check_units = [&] {
+        const auto whole = carry.size() / 4 * 4;
+        check_code_units(std::string_view(carry).substr(0, whole), h.array->byte_order, checked);
+        checked += whole;
+        carry.erase(0, whole);
+    };
+    if (units) check_units();
+    else carry.clear();
+    while (const auto n = in.read(buf)) {
+        held += n;
+        if (units) {
+            carry.append(reinterpret_cast<const char*>(buf.data()), n);
+            check_units();
+        }
+    }
+    check_data_size(h, held);
+    if (h.array) return {};
+    return h.not_decoded + (h.data_size ? "; elements not decoded (header and data size checked)"
+                                                     : "; elements not decoded (header checked, data size unknown)");
 }
 
 }  // namespace sealrun::codecs

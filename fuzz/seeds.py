@@ -113,6 +113,14 @@ put("npy", "f16-v2.npy", npy(numpy.array([1.5, -2, numpy.inf], dtype="<f2"), (2,
 put("npy", "c64-v3.npy", npy(numpy.array([1 + 2j], dtype="<c8"), (3, 0)))
 put("npy", "bool-0d.npy", npy(numpy.array(True)))
 put("npy", "u8-empty.npy", npy(numpy.zeros((0, 4), dtype="u1")))
+put("npy", "str-le.npy", npy(numpy.array([["a", "\u00e9t\u00e9"], ["", "\U0001f600"]])))
+put("npy", "str-be-fortran-v3.npy", npy(numpy.asfortranarray(numpy.array([["ab", "c"], ["d\x00e", "f"]], dtype=">U3")), (3, 0)))
+put("npy", "str-0d.npy", npy(numpy.array("x")))
+put("npy", "bytes.npy", npy(numpy.array([b"abc", b"", b"\xff\x00z"])))
+put("npy", "bytes-empty-v2.npy", npy(numpy.zeros((0, 3), dtype="S4"), (2, 0)))
+put("npy", "void.npy", npy(numpy.array([b"\x00\x01\x02", b"\xff\x00\x00"], dtype="V3")))
+put("npy", "structured.npy", npy(numpy.zeros(2, dtype=[("a", "<i4"), ("b", "S2")])))
+put("npy", "datetime.npy", npy(numpy.array(["2020-01-01"], dtype="datetime64[D]")))
 
 # Tars: a directory layer (what TarCodec writes: pax) and a GNU one with a
 # link, and an oci-archive of a small layout.

@@ -21,16 +21,43 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// describe hashes a file as it streams by.
-oci::Descriptor describe(util::FileStream in, std::string media_type) {
-    oci::Hasher h;
-    std::vector<std::byte> buf(content::default_chunk_size);
-    std::int64_t size = 0;
-    while (const auto n = in.read(buf)) {
-        h.update(std::span(buf).first(n));
+// HashingStream hashes and counts what is read through it.
+class HashingStream final : public content::ReadStream {
+public:
+    explicit HashingStream(content::ReadStream& in) : in_(in) {}
+    std::size_t read(std::span<std::byte> buffer) override {
+        const auto n = in_.read(buffer);
+        hasher.update(buffer.first(n));
         size += static_cast<std::int64_t>(n);
+        return n;
     }
-    return oci::Descriptor{.media_type = std::move(media_type), .digest = h.finish(), .size = size};
+    oci::Hasher hasher;
+    std::int64_t size = 0;
+
+private:
+    content::ReadStream& in_;
+};
+
+// check_payload runs the streaming check of the codec an attachment is
+// sealed under (the check validate() runs): what the codec cannot decode is
+// refused here, not sealed and then reported invalid (docs/FORMAT.md).
+void check_payload(const CodecEntry* codec, content::ReadStream& in, const std::string& name) {
+    if (codec == nullptr || !codec->check) return;
+    try {
+        (void)codec->check(in);
+    } catch (const Error& e) {
+        if (e.code() != Errc::invalid_input && e.code() != Errc::unsupported) throw;
+        throw Error(Errc::invalid_input, "seal", name, "not valid " + codec->media_type + ": " + e.reason());
+    }
+}
+
+// describe hashes a file as it streams by; a codec given checks it on the way.
+oci::Descriptor describe(util::FileStream in, std::string media_type, const CodecEntry* codec = nullptr,
+                         const std::string& name = {}) {
+    HashingStream hashed(in);
+    check_payload(codec, hashed, name);
+    content::drain(hashed);
+    return oci::Descriptor{.media_type = std::move(media_type), .digest = hashed.hasher.finish(), .size = hashed.size};
 }
 
 // compress_file writes `file` zstd-compressed into a temporary file in
@@ -90,7 +117,11 @@ oci::Descriptor seal_part(content::Target& dst, Part part, const CodecRegistry& 
         }
         // source reads what is sealed (the file or its compressed copy) from its start.
         const auto source = [&] { return packed ? util::FileStream(packed->reopen(), packed->path()) : util::FileStream(file); };
-        auto d = describe(source(), std::move(media_type));
+        if (packed) {  // the check reads what the codec decodes: the file, not its compressed copy
+            util::FileStream plain(file);
+            check_payload(codec.get(), plain, name);
+        }
+        auto d = describe(source(), std::move(media_type), packed ? nullptr : codec.get(), name);
         if (!dst.exists(d)) {
             auto in = source();
             dst.push(d, in);

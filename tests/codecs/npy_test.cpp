@@ -11,11 +11,13 @@
 #include <cmath>
 #include <complex>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -33,6 +35,7 @@ using codecs::DType;
 using codecs::NdArray;
 using codecs::NpyCodec;
 using nlohmann::json;
+using namespace std::string_literals;
 namespace fs = std::filesystem;
 
 namespace {
@@ -165,6 +168,9 @@ void check_all_values(const NdArray& a, const json& want) {
     case DType::float64: return check_values<double>(a, want);
     case DType::complex64: return check_values<std::complex<float>>(a, want);
     case DType::complex128: return check_values<std::complex<double>>(a, want);
+    case DType::str:
+    case DType::bytes:
+    case DType::void_: break;  // the string dtypes have tests of their own
     }
     FAIL("unknown dtype");
 }
@@ -283,6 +289,9 @@ Base base_of(DType t) {
     case DType::float64: return base_of<double>();
     case DType::complex64: return base_of<std::complex<float>>();
     case DType::complex128: return base_of<std::complex<double>>();
+    case DType::str:
+    case DType::bytes:
+    case DType::void_: break;  // the string dtypes have tests of their own
     }
     FAIL("unknown dtype");
     return {};
@@ -566,7 +575,7 @@ TEST_CASE("npy: refuses numpy's object arrays, which hold pickles") {
     CHECK(seen == 1);
 }
 
-TEST_CASE("npy: refuses numpy's structured, string and other dtypes as unsupported") {
+TEST_CASE("npy: refuses numpy's structured and other dtypes as unsupported") {
     const auto& np = numpy_files();
     std::map<std::string, int> seen;
     for (const auto& r : np.manifest.at("refused")) {
@@ -582,7 +591,7 @@ TEST_CASE("npy: refuses numpy's structured, string and other dtypes as unsupport
         else CHECK(test::contains(e.message, r.at("descr").get<std::string>()));  // names the dtype
     }
     CHECK(seen["structured"] == 2);
-    CHECK(seen["string"] == 2);
+    CHECK(seen["string"] == 0);  // decoded since str, bytes and void are (see below)
     CHECK(seen["other"] >= 1);
 }
 
@@ -746,4 +755,314 @@ TEST_CASE("npy: values<T>() refuses data that does not match the shape") {
     NdArray flags = NdArray::from_values<bool>({3}, std::array<bool, 3>{true, false, true});
     flags.shape = {5};
     CHECK(test::errc_of([&] { (void)flags.values<bool>(); }) == Errc::invalid_input);
+}
+
+// ---------------------------------------------------------------- str, bytes and void
+
+namespace {
+
+DType kind_dtype(const std::string& kind) {
+    if (kind == "U") return DType::str;
+    if (kind == "S") return DType::bytes;
+    REQUIRE(kind == "V");
+    return DType::void_;
+}
+
+std::string unhex(const std::string& hex) {
+    std::string out;
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+    return out;
+}
+
+std::string hex(const std::string& bytes) {
+    static const char* digits = "0123456789abcdef";
+    std::string out;
+    for (const unsigned char c : bytes) {
+        out += digits[c >> 4];
+        out += digits[c & 15];
+    }
+    return out;
+}
+
+// string_values are the elements a fixture lists, as strings() returns them.
+std::vector<std::string> string_values(const json& e) {
+    std::vector<std::string> out;
+    for (const auto& v : e.at("values")) out.push_back(e.at("kind") == "U" ? v.get<std::string>() : unhex(v.get<std::string>()));
+    return out;
+}
+
+// TrickleStream hands out 1 to 3 bytes per read, so a code unit or the
+// header straddles reads.
+class TrickleStream final : public content::ReadStream {
+public:
+    explicit TrickleStream(std::string bytes) : bytes_(std::move(bytes)) {}
+    std::size_t read(std::span<std::byte> buffer) override {
+        const auto n = std::min({buffer.size(), bytes_.size() - pos_, std::size_t{1} + pos_ % 3});
+        std::memcpy(buffer.data(), bytes_.data() + pos_, n);
+        pos_ += n;
+        return n;
+    }
+
+private:
+    std::string bytes_;
+    std::size_t pos_ = 0;
+};
+
+// check_of runs NpyCodec::check over `bytes`, whole and trickled; both
+// must agree. Returns the note, or the error's code.
+struct CheckOutcome {
+    std::optional<Errc> error;
+    std::string note;
+    std::string message;
+};
+CheckOutcome check_of(const std::string& bytes) {
+    CheckOutcome out[2];
+    for (int trickle = 0; trickle < 2; ++trickle) {
+        try {
+            if (trickle) {
+                TrickleStream in(bytes);
+                out[trickle].note = NpyCodec::check(in);
+            } else {
+                content::BytesStream in(bytes);
+                out[trickle].note = NpyCodec::check(in);
+            }
+        } catch (const Error& e) {
+            out[trickle].error = e.code();
+            out[trickle].message = e.what();
+        }
+    }
+    CHECK(out[0].error == out[1].error);
+    CHECK(out[0].note == out[1].note);
+    return out[0];
+}
+
+// ucs4 is one code unit in the given byte order.
+std::string ucs4(std::uint32_t u, std::endian order) {
+    std::string s(4, '\0');
+    for (int i = 0; i < 4; ++i) s[order == std::endian::little ? i : 3 - i] = static_cast<char>((u >> (8 * i)) & 0xff);
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("npy: decodes numpy's str (both byte orders), bytes and void arrays in every layout and version") {
+    const auto& np = numpy_files();
+    const auto& list = np.manifest.at("strings");
+    std::set<std::string> seen;
+    for (const auto& e : list) {
+        const auto file = e.at("file").get<std::string>();
+        CAPTURE(file);
+        const auto bytes = np.bytes(file);
+        NdArray a;
+        try {
+            a = NpyCodec::decode(bytes);
+        } catch (const Error& err) {
+            FAIL_CHECK("decode threw: " << err.what());
+            continue;
+        }
+        const auto kind = e.at("kind").get<std::string>();
+        const auto bo = e.at("byteorder").get<std::string>();
+        seen.insert(kind + bo + (e.at("shape").empty() ? "0d" : "") + (e.at("fortran").get<bool>() ? "F" : "") +
+                    (e.at("shape").size() == 3 ? "3d" : ""));
+        CHECK(a.dtype == kind_dtype(kind));
+        if (bo == "<") CHECK(a.byte_order == std::endian::little);
+        if (bo == ">") CHECK(a.byte_order == std::endian::big);
+        CHECK(a.length == e.at("length").get<std::uint64_t>());
+        CHECK(a.shape == json_shape(e.at("shape")));
+        CHECK(a.fortran_order == e.at("fortran").get<bool>());
+        CHECK(a.strings() == string_values(e));
+        CHECK(test::errc_of([&] { (void)a.as_double(); }) == Errc::invalid_input);
+        CHECK(test::errc_of([&] { (void)a.values<std::uint8_t>(); }) == Errc::invalid_input);
+        // the streaming check agrees with decode
+        const auto c = check_of(bytes);
+        CHECK(!c.error);
+        CHECK(c.note.empty());
+        // and sealrun writes the same array back, byte for byte the same data
+        CHECK(NpyCodec::decode(NpyCodec::encode(a)) == a);
+    }
+    for (const auto* want : {"U<", "U>", "S|", "V|", "U<0d", "U>F", "S|F", "V|0d", "U>F3d", "S|F3d"}) {
+        CAPTURE(std::string(want));
+        CHECK(seen.contains(want));
+    }
+    CHECK(list.size() >= 75);
+}
+
+TEST_CASE("npy: numpy loads the str, bytes and void arrays sealrun writes, identical in dtype, shape, order and values") {
+    require_numpy();
+    test::TempDir dir;
+    json expected = {{"arrays", json::array()}};
+    const std::vector<std::string> words = {"", "a", "a\0b"s, "\xc3\xa9t\xc3\xa9", "\xf0\x9f\x98\x80", "\xef\xbf\xbf",
+                                            "\xf4\x8f\xbf\xbf", "tab\tnl\n", "xxxxxxx", "\xe4\xb8\xad", " lead", "end"};
+    const std::vector<std::string> raw = {"", "a", "abc", "a\0b"s, "\xff\xfe", "\x80", "\0\0z"s, "1234567", "tab\t", " ", "\x7f", "end"};
+    std::vector<std::string> records;
+    for (int i = 0; i < 12; ++i) records.push_back(std::string{static_cast<char>(i), '\0', static_cast<char>(255 - i), '\0'});
+
+    std::size_t count = 0;
+    const auto add = [&](const std::string& name, const NdArray& a, const std::vector<std::string>& values, int version) {
+        CAPTURE(name);
+        const auto bytes = version == 0 ? NpyCodec::encode(a) : NpyCodec::encode_version(a, version);
+        test::write_file(dir / (name + ".npy"), bytes);
+        CHECK(NpyCodec::decode(bytes) == a);
+        CHECK(NpyCodec::decode(bytes).strings() == values);
+        const auto kind = a.dtype == DType::str ? "U" : a.dtype == DType::bytes ? "S" : "V";
+        json vals = json::array();
+        for (const auto& v : values) vals.push_back(a.dtype == DType::str ? json(v) : json(hex(v)));
+        expected["arrays"].push_back({
+            {"file", name + ".npy"},
+            {"version", version == 0 ? 1 : version},
+            {"dtype", kind + std::to_string(a.length)},
+            {"byteorder", a.dtype != DType::str ? "|" : a.byte_order == std::endian::big ? ">" : "<"},
+            {"shape", a.shape},
+            {"fortran", a.fortran_order},
+            {"values", vals},
+        });
+        ++count;
+    };
+    for (const auto kind : {DType::str, DType::bytes, DType::void_}) {
+        const auto& values = kind == DType::str ? words : kind == DType::bytes ? raw : records;
+        const std::string n(codecs::dtype_name(kind));
+        const auto base = NdArray::from_strings({3, 4}, values, kind);
+        CHECK(base.length == (kind == DType::str ? 7u : kind == DType::bytes ? 7u : 4u));
+        for (int v = 0; v <= 3; ++v) {
+            const auto sfx = "_v" + std::to_string(v);
+            add(n + "_c34" + sfx, base, values, v);
+            auto f = base;
+            f.fortran_order = true;
+            add(n + "_f34" + sfx, f, values, v);
+            auto d3 = f;
+            d3.shape = {2, 3, 2};
+            add(n + "_f232" + sfx, d3, values, v);
+            const std::vector<std::string> one = {values[4]};
+            add(n + "_scalar" + sfx, NdArray::from_strings({}, one, kind), one, v);
+            add(n + "_empty" + sfx, NdArray::from_strings({0, 3}, std::span<const std::string>(), kind), {}, v);
+            if (kind == DType::str) {  // the other byte order: every code unit swapped
+                auto s = base;
+                s.byte_order = other_endian();
+                s.data = swapped(base.data, DType::uint32);
+                add(n + "_swapped_c34" + sfx, s, values, v);
+                s.fortran_order = true;
+                add(n + "_swapped_f34" + sfx, s, values, v);
+            }
+        }
+    }
+    // Decoys: one wrong value, one wrong length, one wrong byte order.
+    auto decoy = expected["arrays"][0];
+    decoy["values"][2] = "b";
+    decoy["must_differ"] = "values";
+    expected["arrays"].push_back(decoy);
+    decoy = expected["arrays"][0];
+    decoy["dtype"] = "U8";
+    decoy["must_differ"] = "dtype";
+    expected["arrays"].push_back(decoy);
+    decoy = expected["arrays"][0];
+    decoy["byteorder"] = std::endian::native == std::endian::little ? ">" : "<";
+    decoy["must_differ"] = "dtype";
+    expected["arrays"].push_back(decoy);
+
+    test::write_file(dir / "expected.json", expected.dump());
+    const auto r = test::run({python, fixtures_script, "check", (dir / "expected.json").string()});
+    INFO(r.output);
+    CHECK(r.exit_code == 0);
+    CHECK(test::contains(r.output, "OK " + std::to_string(count) + " arrays identical, 3 decoys rejected"));
+}
+
+TEST_CASE("npy: from_strings refuses what could not be read back the same") {
+    const std::vector<std::string> trailing = {"ok", "nul\0"s};
+    CHECK(test::thrown([&] { (void)NdArray::from_strings({2}, trailing, DType::str); }).message.find("NUL") != std::string::npos);
+    CHECK(test::errc_of([&] { (void)NdArray::from_strings({2}, trailing, DType::bytes); }) == Errc::invalid_input);
+    const std::vector<std::string> records = {"ok\0\0"s, "nul\0"s};
+    CHECK(NdArray::from_strings({2}, records, DType::void_).strings() == records);  // void keeps every byte
+    const std::vector<std::string> not_utf8 = {"\xff"};
+    CHECK(test::thrown([&] { (void)NdArray::from_strings({1}, not_utf8, DType::str); }).message.find("UTF-8") != std::string::npos);
+    const std::vector<std::string> surrogate = {"\xed\xa0\x80"};  // U+D800 spelled in UTF-8: not UTF-8
+    CHECK(test::errc_of([&] { (void)NdArray::from_strings({1}, surrogate, DType::str); }) == Errc::invalid_input);
+    const std::vector<std::string> ragged = {"ab", "abc"};
+    CHECK(test::errc_of([&] { (void)NdArray::from_strings({2}, ragged, DType::void_); }) == Errc::invalid_input);
+    CHECK(test::errc_of([&] { (void)NdArray::from_strings({3}, ragged, DType::bytes); }) == Errc::invalid_input);
+    CHECK(test::errc_of([&] { (void)NdArray::from_strings({2}, ragged, DType::int8); }) == Errc::invalid_input);
+    // bytes values are bytes: not UTF-8 is fine
+    CHECK(NdArray::from_strings({1}, not_utf8, DType::bytes).strings() == not_utf8);
+    // strings() is for str, bytes and void
+    const auto i32 = NdArray::from_values<std::int32_t>({2}, std::array<std::int32_t, 2>{1, 2});
+    CHECK(test::errc_of([&] { (void)i32.strings(); }) == Errc::invalid_input);
+}
+
+TEST_CASE("npy: a str array with a code unit that is not a Unicode scalar value is refused everywhere") {
+    for (const auto order : {std::endian::little, std::endian::big}) {
+        const std::string mark = order == std::endian::little ? "<" : ">";
+        for (const std::uint32_t bad : {0xD800u, 0xDFFFu, 0x110000u, 0xFFFFFFFFu}) {
+            CAPTURE(mark);
+            CAPTURE(bad);
+            const auto good_data = ucs4('a', order) + ucs4(0x10FFFF, order) + ucs4('b', order) + ucs4(0, order);
+            const auto good = npy_file("{'descr': '" + mark + "U2', 'fortran_order': False, 'shape': (2,), }", good_data);
+            REQUIRE(NpyCodec::decode(good).strings() == std::vector<std::string>{"a\xf4\x8f\xbf\xbf", "b"});
+            REQUIRE(!check_of(good).error);
+            const auto bad_data = ucs4('a', order) + ucs4('b', order) + ucs4('c', order) + ucs4(bad, order);
+            const auto file = npy_file("{'descr': '" + mark + "U2', 'fortran_order': False, 'shape': (2,), }", bad_data);
+            const auto e = test::thrown([&] { (void)NpyCodec::decode(file); });
+            CHECK(e.code == Errc::invalid_input);
+            CHECK(test::contains(e.message, "Unicode scalar value"));
+            const auto c = check_of(file);
+            CHECK(c.error == Errc::invalid_input);
+            CHECK(test::contains(c.message, "Unicode scalar value"));
+            // an array built by hand is not written
+            NdArray a = NpyCodec::decode(good);
+            a.data = bad_data;
+            CHECK(test::errc_of([&] { (void)NpyCodec::encode(a); }) == Errc::invalid_input);
+            CHECK(test::errc_of([&] { (void)a.strings(); }) == Errc::invalid_input);
+        }
+    }
+}
+
+TEST_CASE("npy: string dtypes of no size or larger than numpy allows are refused") {
+    for (const auto* descr : {"<U0", "|S0", "|V0", "<U536870912", "|S2147483648", "<U99999999999"}) {
+        CAPTURE(descr);
+        const auto file = npy_file(std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (0,), }", "");
+        CHECK(test::errc_of([&] { (void)NpyCodec::decode(file); }) == Errc::invalid_input);
+        CHECK(check_of(file).error == Errc::invalid_input);
+    }
+    CHECK_NOTHROW((void)NpyCodec::decode(npy_file("{'descr': '<U536870911', 'fortran_order': False, 'shape': (0,), }", "")));
+    CHECK_NOTHROW((void)NpyCodec::decode(npy_file("{'descr': '|S2147483647', 'fortran_order': False, 'shape': (0,), }", "")));
+}
+
+TEST_CASE("npy: check agrees with decode on every file numpy wrote, its truncations and its extensions") {
+    const auto& np = numpy_files();
+    std::vector<std::string> files;
+    for (const auto* list : {"arrays", "strings", "refused"})
+        for (const auto& e : np.manifest.at(list)) files.push_back(e.at("file").get<std::string>());
+    std::size_t notes = 0;
+    for (const auto& file : files) {
+        CAPTURE(file);
+        const auto bytes = np.bytes(file);
+        std::optional<Errc> decoded;
+        try {
+            (void)NpyCodec::decode(bytes);
+        } catch (const Error& e) {
+            decoded = e.code();
+        }
+        const auto c = check_of(bytes);
+        if (decoded == Errc::unsupported) {  // acceptable, not decoded: check says what it left
+            CHECK(!c.error);
+            CHECK(!c.note.empty());
+            ++notes;
+        } else {
+            CHECK(c.error == decoded);
+            CHECK(c.note.empty());
+        }
+        if ((!decoded || decoded == Errc::unsupported) && file.find("structured") == std::string::npos) {
+            CHECK(check_of(bytes + "x").error == Errc::invalid_input);  // a size is known for all but structured
+        }
+    }
+    CHECK(notes >= 3);  // two structured, datetime
+
+    for (const auto* file : {"str_be_f34_v2.npy", "bytes_na_c34_v1.npy", "void_na_scalar_v3.npy", "str_le_empty_v1.npy"}) {
+        CAPTURE(file);
+        const auto bytes = np.bytes(file);
+        for (std::size_t n = 0; n < bytes.size(); ++n) {
+            CAPTURE(n);
+            const auto cut = bytes.substr(0, n);
+            CHECK(test::errc_of([&] { (void)NpyCodec::decode(cut); }) == Errc::invalid_input);
+            CHECK(check_of(cut).error == Errc::invalid_input);
+        }
+    }
 }

@@ -21,7 +21,14 @@ Run it with the interpreter that has NumPy (Debian's python3-numpy lives in
 
 JSON value encoding, both directions: bool -> true/false, integers -> exact
 JSON integers, floats -> JSON numbers (shortest round-trip form, -0.0 kept)
-or the strings "nan", "inf", "-inf"; complex -> [re, im].
+or the strings "nan", "inf", "-inf"; complex -> [re, im]; str ('U') ->
+the string as NumPy reads it (trailing NULs dropped); bytes ('S') and void
+('V') -> the element's bytes in hex (for 'S' without trailing NULs, as
+NumPy reads it; for 'V' all of them).
+
+The string dtypes are listed apart, under "strings" in the manifest, with
+"kind" ('U', 'S' or 'V'), "descr" (NumPy's dtype.str) and "length" (code
+points or bytes per element) instead of "dtype".
 """
 
 import io
@@ -67,6 +74,12 @@ def element_to_json(x, dtype):
         return float_to_json(x)
     if kind == "c":
         return [float_to_json(x.real), float_to_json(x.imag)]
+    if kind == "U":
+        return str(x)
+    if kind == "S":
+        return bytes(x).hex()
+    if kind == "V":
+        return x.tobytes().hex()
     raise ValueError("no JSON form for dtype %s" % dtype)
 
 
@@ -85,6 +98,12 @@ def element_from_json(v, dtype):
     if kind == "c":
         re, im = v
         return complex(float_from_json(re), float_from_json(im))
+    if kind == "U":
+        if not isinstance(v, str):
+            raise ValueError("expected a JSON string, got %r" % (v,))
+        return v
+    if kind in "SV":
+        return bytes.fromhex(v)
     raise ValueError("no JSON form for dtype %s" % dtype)
 
 
@@ -170,6 +189,36 @@ def describe(path, name):
     }
 
 
+def string_samples():
+    """(kind, 12-element array) for 'U', 'S' and 'V': empty values, embedded
+    NULs, non-ASCII and astral code points, bytes past 0x7f."""
+    u = np.array(["", "a", "abc", "a\x00b", "\u00e9t\u00e9", "\U0001f600", "\uffff", "\U0010ffff",
+                  "tab\tnl\n", "x" * 7, "\u4e2d\u6587", " lead"], dtype="U7")
+    s = np.array([b"", b"a", b"abc", b"a\x00b", b"\xff\xfe", b"\x80", b"\x00\x00z", b"1234567",
+                  b"tab\t", b" ", b"\x7f", b"end"], dtype="S7")
+    v = np.array([bytes([i, 0, 255 - i, 0]) for i in range(12)], dtype="V4")
+    return [("U", u), ("S", s), ("V", v)]
+
+
+def describe_strings(path, name):
+    version, shape, fortran, dtype, offset = read_header(path)
+    arr = np.load(path, allow_pickle=False)
+    assert arr.shape == shape and arr.dtype == dtype, path
+    assert os.path.getsize(path) == offset + arr.nbytes, path
+    storage = arr.ravel(order="F" if fortran else "C")
+    return {
+        "file": name,
+        "version": version[0],
+        "kind": dtype.kind,
+        "descr": dtype.str,
+        "byteorder": byteorder_mark(dtype),
+        "length": dtype.itemsize // (4 if dtype.kind == "U" else 1),
+        "shape": [int(d) for d in shape],
+        "fortran": bool(fortran),
+        "values": [element_to_json(x, dtype) for x in storage],
+    }
+
+
 def write_mode(outdir):
     os.makedirs(outdir, exist_ok=True)
     arrays = []
@@ -191,6 +240,27 @@ def write_mode(outdir):
         np.save(os.path.join(outdir, fname), sample_values(name).reshape(4, 3))
         arrays.append(describe(os.path.join(outdir, fname), fname))
 
+    strings = []
+    for kind, base in string_samples():
+        orders = ["<", ">"] if kind == "U" else ["|"]
+        for order in orders:
+            typed = base.astype(base.dtype.newbyteorder(order)) if kind == "U" else base
+            for label, arr in layouts(typed):
+                for version in VERSIONS:
+                    fname = "%s_%s_%s_v%d.npy" % ({"U": "str", "S": "bytes", "V": "void"}[kind],
+                                                  {"<": "le", ">": "be", "|": "na"}[order], label, version[0])
+                    path = os.path.join(outdir, fname)
+                    with open(path, "wb") as f:
+                        npformat.write_array(f, arr, version=version, allow_pickle=False)
+                    strings.append(describe_strings(path, fname))
+    # np.save itself, as a user calls it
+    for kind, arr in [("U", np.array([["alpha", "\u03b2\u00eata"], ["", "\U0001f600!"]])),
+                      ("S", np.array([b"abc", b"", b"\xff\x00z"])),
+                      ("V", np.array([b"\x00\x01\x02", b"\xff\x00\x00"], dtype="V3"))]:
+        fname = "%s_save.npy" % {"U": "str", "S": "bytes", "V": "void"}[kind]
+        np.save(os.path.join(outdir, fname), arr)
+        strings.append(describe_strings(os.path.join(outdir, fname), fname))
+
     refused = []
 
     def refuse(kind, fname, arr, pickle=False):
@@ -203,13 +273,11 @@ def write_mode(outdir):
     refuse("structured", "structured.npy", np.zeros(2, dtype=[("a", "<i4"), ("b", "<f8")]))
     refuse("structured", "structured_nested.npy",
            np.zeros(2, dtype=[("name", "S4"), ("pos", [("x", "<f4"), ("y", ">f4")]), ("v", "<i2", (3,))]))
-    refuse("string", "unicode.npy", np.array(["ab", "c"]))
-    refuse("string", "bytes.npy", np.array([b"abc", b"d"]))
     refuse("other", "datetime.npy", np.array(["2020-01-01T00:00"], dtype="datetime64[ns]"))
     if np.dtype(np.longdouble).itemsize > 8:
         refuse("other", "longdouble.npy", np.array([1.5], dtype=np.longdouble))
 
-    manifest = {"numpy": np.__version__, "arrays": arrays, "refused": refused}
+    manifest = {"numpy": np.__version__, "arrays": arrays, "strings": strings, "refused": refused}
     with open(os.path.join(outdir, "manifest.json"), "w") as f:
         json.dump(manifest, f)
     print("wrote %d arrays and %d refusals with numpy %s" % (len(arrays), len(refused), np.__version__))
