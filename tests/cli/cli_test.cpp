@@ -214,6 +214,31 @@ TEST_CASE("cli: get reads experiment attachments and run manifests without --run
     CHECK_FALSE(fs::exists(dir / "out.json"));
 }
 
+TEST_CASE("cli: a store or layout path that is a file is named as one; an archive's full-reference names import as their tag") {
+    test::TempDir dir;
+    make_runs(dir);
+    test::write_file(dir / "file", "x");
+    Cli on_file{dir / "file"};
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"ls"}, {"show", "v1"}, {"gc"}, {"seal", (dir / "runs/a").string(), "--experiment", "x", "--tag", "t"}}) {
+        const auto r = on_file(args);
+        INFO(r.output);
+        CHECK(r.exit_code == 1);
+        CHECK(test::contains(r.output, "is a file, not a sealrun store"));
+    }
+    Cli cli{dir / "storage"};
+    REQUIRE(cli({"seal", (dir / "runs/a").string(), "--experiment", "x", "--tag", "v1"}).exit_code == 0);
+    const auto r = cli({"copy", "v1", "oci:" + (dir / "file").string()});
+    CHECK(r.exit_code == 1);
+    CHECK(test::contains(r.output, "is a file, not an OCI layout directory"));
+    // OMMX writes org.opencontainers.image.ref.name as a full reference.
+    const auto fixture = fs::path(SEALRUN_SOURCE_DIR) / "../shared/fixtures/ommx/random_lp_instance.ommx";
+    const auto imp = cli({"import", fixture.string()});
+    INFO(imp.output);
+    CHECK(imp.exit_code == 0);
+    CHECK(test::contains(stdout_of(cli, {"ls"}), "e69fb91"));
+}
+
 TEST_CASE("cli: seal refuses links and malformed model.json") {
     test::TempDir dir;
     make_runs(dir);

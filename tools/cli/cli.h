@@ -81,6 +81,10 @@ enum class Access {
 // OCI layout" unless `access` is create.
 std::unique_ptr<content::OciLayout> open_layout(const std::filesystem::path& dir, Access access, bool store);
 
+// refuse_file throws Error(invalid_input) when `dir` (`store`: the local
+// store) is a file, so the user reads "is a file", not a failure inside it.
+void refuse_file(const std::filesystem::path& dir, bool store);
+
 // open_reader opens the layout at `dir` for reading (Access::read). A local
 // store (`store`) that holds records but has sealed nothing yet reads as
 // empty; nothing is created either way.

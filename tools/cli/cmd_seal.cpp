@@ -98,6 +98,7 @@ int cmd_seal(const Args& a, const Globals& g) {
     const auto name = a.get("--experiment");
     const auto tag = a.get("--tag");
     if (!name || !tag) throw UsageError("seal needs --experiment NAME and --tag TAG");
+    refuse_file(g.store, true);
     RecordStore store(g.store);
     Experiment exp(store, *name);
     const auto annotations = annotate_from_flags(exp, a);

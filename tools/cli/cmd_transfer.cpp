@@ -67,6 +67,19 @@ std::string default_tag(const Location& src) {
     return name + "-" + src.reference.substr(colon + 1, 12);
 }
 
+// local_tag is the local tag for an archive's ref name: the name itself, or
+// for a full reference ("ghcr.io/org/repo:v1", as OMMX and other tools write
+// org.opencontainers.image.ref.name) its tag part.
+std::string local_tag(const std::string& ref_name) {
+    if (content::is_valid_tag(ref_name)) return ref_name;
+    const auto slash = ref_name.rfind('/');
+    const auto colon = ref_name.rfind(':');
+    if (colon != std::string::npos && (slash == std::string::npos || colon > slash) &&
+        content::is_valid_tag(ref_name.substr(colon + 1)))
+        return ref_name.substr(colon + 1);
+    throw Error(Errc::invalid_input, "import", ref_name, "is neither a tag nor a reference ending in one");
+}
+
 }  // namespace
 
 int cmd_copy(const Args& a, const Globals& g) {
@@ -120,9 +133,10 @@ int cmd_import(const Args& a, const Globals& g) {
     Moved moved;
     nlohmann::json imported = nlohmann::json::array();
     for (const auto& t : tags) {
-        const auto root = content::copy(*src.target, t, *store, t, counting(copy_options(progress, a), moved));
-        imported.push_back({{"tag", t}, {"digest", root.digest.str()}});
-        if (!g.quiet && !g.json) std::cout << printable(t) << " " << root.digest.str() << "\n";
+        const auto local = local_tag(t);
+        const auto root = content::copy(*src.target, t, *store, local, counting(copy_options(progress, a), moved));
+        imported.push_back({{"tag", local}, {"digest", root.digest.str()}});
+        if (!g.quiet && !g.json) std::cout << printable(local) << " " << root.digest.str() << "\n";
     }
     if (g.json) {
         auto j = moved_json(moved);

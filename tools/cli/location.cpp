@@ -114,7 +114,17 @@ Location open_location(const std::string& text, const Globals& g, bool for_writi
     return loc;
 }
 
+void refuse_file(const fs::path& dir, bool store) {
+    std::error_code ec;
+    const auto st = fs::status(dir, ec);
+    if (fs::exists(st) && !fs::is_directory(st))
+        throw Error(Errc::invalid_input, "open", dir.string(),
+                    store ? "is a file, not a sealrun store (--store DIR or $SEALRUN_STORE chooses it)"
+                          : "is a file, not an OCI layout directory");
+}
+
 std::unique_ptr<content::OciLayout> open_layout(const fs::path& dir, Access access, bool store) {
+    refuse_file(dir, store);
     if (access == Access::create) return std::make_unique<content::OciLayout>(dir);
     std::unique_ptr<content::OciLayout> layout;
     try {

@@ -241,6 +241,14 @@ int main(int argc, char** argv) {
     } catch (const sealrun::Error& e) {
         std::cerr << "sealrun: " << sealrun::printable(e.what()) << "\n";
         return exit_failed;
+    } catch (const nlohmann::json::exception& e) {
+        // A JSON value of an unexpected type that no check named: never
+        // nlohmann's "[json.exception.type_error.302]" words.
+        std::string what = e.what();
+        if (const auto end = what.find("] "); what.starts_with("[json.exception") && end != std::string::npos)
+            what = what.substr(end + 2);
+        std::cerr << "sealrun: unexpected JSON: " << sealrun::printable(what) << "\n";
+        return exit_failed;
     } catch (const std::exception& e) {
         std::cerr << "sealrun: " << sealrun::printable(e.what()) << "\n";
         return exit_failed;
