@@ -1186,7 +1186,7 @@ ValidationReport validate(content::Target& target, std::string_view reference, c
     return report;
 }
 
-std::string to_text(const ValidationReport& report) {
+std::string to_text(const ValidationReport& report, bool verbose) {
     std::string out;
     auto line = [&](const CheckResult& c, std::string_view mark) {
         std::string l(mark);
@@ -1202,13 +1202,15 @@ std::string to_text(const ValidationReport& report) {
         if (!c.passed) line(c, "FAIL");
     for (const auto& c : report.checks)
         if (c.passed && c.warning) line(c, "WARN");
-    for (const auto& c : report.checks)
-        if (c.passed && !c.warning) line(c, "ok");
+    if (verbose)
+        for (const auto& c : report.checks)
+            if (c.passed && !c.warning) line(c, "ok");
     out += printable(report.reference);
     if (!report.kind.empty()) out += " (" + report.kind + (report.digest.empty() ? "" : " " + report.digest) + ")";
-    out += ": " + plural(report.checks.size(), "check", "checks") + ", " + std::to_string(report.failures()) +
-           " failed, " + plural(report.warnings(), "warning", "warnings") + ": " + (report.ok() ? "VALID" : "INVALID") +
-           "\n";
+    out += std::string(": ") + (report.ok() ? "VALID" : "INVALID") + ", " +
+           plural(report.failures(), "failure", "failures") + ", " + plural(report.warnings(), "warning", "warnings") +
+           ", " + std::to_string(report.checks.size() - report.failures()) + " of " +
+           plural(report.checks.size(), "check", "checks") + " passed\n";
     return out;
 }
 

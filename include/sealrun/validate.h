@@ -119,9 +119,11 @@ ValidationReport validate(content::Target& target, std::string_view reference,
                           const ValidationOptions& options = {});
 
 /// to_text renders the report for people: failures first, then warnings,
-/// then passed checks, one line each ("FAIL", "WARN", "ok"), and a summary
-/// line. Untrusted text is escaped with sealrun::printable().
-std::string to_text(const ValidationReport& report);
+/// one line each ("FAIL", "WARN"), then, only when `verbose`, every passed
+/// check ("ok"), and a summary line: "REF (KIND DIGEST): VALID|INVALID,
+/// N failures, N warnings, N of N checks passed". Untrusted text is escaped
+/// with sealrun::printable().
+std::string to_text(const ValidationReport& report, bool verbose = false);
 
 /// to_json renders the report as one JSON object:
 /// {"reference","kind","digest","ok","failures","warnings",

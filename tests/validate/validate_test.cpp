@@ -517,7 +517,7 @@ TEST_CASE("validate: a plain OCI image gets the generic checks only") {
 TEST_CASE("validate: text output puts failures first and ends with a summary") {
     content::MemoryTarget t;
     const auto r = validate_run(t, push_run(t, {{"a.txt", "a"}, {"b.bin", "b"}}, {{"attachments", {{"a.txt", 7}}}}));
-    const auto text = to_text(r);
+    const auto text = to_text(r, true);  // verbose: every check
     CAPTURE(text);
     REQUIRE_FALSE(r.ok());
     CHECK(text.starts_with("FAIL  run-config"));
@@ -525,8 +525,18 @@ TEST_CASE("validate: text output puts failures first and ends with a summary") {
     CHECK(lines == r.checks.size() + 1);
     CHECK(contains(text, "\nWARN  "));
     CHECK(text.find("\nWARN  ") < text.find("\nok    "));
-    CHECK(contains(text, std::to_string(r.checks.size()) + " checks, 1 failed"));
-    CHECK(text.ends_with("INVALID\n"));
+    const auto summary = ": INVALID, 1 failure, " + std::to_string(r.warnings()) + " warning" +
+                         (r.warnings() == 1 ? "" : "s") + ", " + std::to_string(r.checks.size() - 1) + " of " +
+                         std::to_string(r.checks.size()) + " checks passed\n";
+    CHECK(text.ends_with(summary));
+
+    // By default, passed checks are counted in the summary, not listed.
+    const auto brief = to_text(r);
+    CAPTURE(brief);
+    CHECK(brief.starts_with("FAIL  run-config"));
+    CHECK_FALSE(contains(brief, "\nok "));
+    CHECK(static_cast<std::size_t>(std::count(brief.begin(), brief.end(), '\n')) == 1 + r.warnings() + 1);
+    CHECK(brief.ends_with(summary));
 
     ValidationReport hostile{.reference = "x", .checks = {{.name = "title", .subject = "a\x1b[2Jb", .passed = false, .message = "m\n"}}};
     const auto shown = to_text(hostile);

@@ -1,8 +1,10 @@
 // sealrun ls, show and get: reading what was sealed.
 #include <iostream>
 
+#include <sealrun/codec.h>
 #include <sealrun/content/oci_layout.h>
 #include <sealrun/format.h>
+#include <sealrun/oci/json.h>
 #include <sealrun/oci/manifest.h>
 #include <sealrun/sealed.h>
 #include <sealrun/error.h>
@@ -11,75 +13,351 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/query.h"
 
 namespace sealrun::cli {
 
 namespace fs = std::filesystem;
 
-int cmd_ls(const Args& a, const Globals& g) {
-    need(a, 0, 0, "sealrun ls");
-    auto reader = open_reader(g.store, true);
-    auto& store = *reader;
-    const auto tags = store.tags();
-    if (g.json) {
-        nlohmann::json out = nlohmann::json::array();
-        for (const auto& t : tags) out.push_back({{"tag", t}, {"digest", store.resolve(t).digest.str()}});
-        std::cout << json_text(out) << "\n";
-        return exit_ok;
-    }
-    for (const auto& t : tags) std::cout << printable(t) << "\t" << store.resolve(t).digest.str() << "\n";
-    return exit_ok;
+namespace {
+
+// Root is what a tag or digest names, told from its own document only: a
+// sealed experiment (an index typed as one by artifactType, or by annotation
+// when a tool dropped artifactType, as SealedExperiment::open accepts), a
+// sealed run, or anything else.
+struct Root {
+    enum class Kind { experiment, run, other };
+    oci::Descriptor desc;
+    Kind kind = Kind::other;
+    std::string artifact_type;  // the document's artifactType; empty when none
+};
+
+Root classify(content::Target& t, const oci::Descriptor& desc) {
+    Root r{.desc = desc};
+    const bool index = oci::is_index_type(desc.media_type);
+    if (!index && !oci::is_manifest_type(desc.media_type)) return r;
+    const auto doc = nlohmann::json::parse(content::read_all(t, desc, oci::max_manifest_size), nullptr, false);
+    if (!doc.is_object()) return r;
+    if (const auto it = doc.find("artifactType"); it != doc.end() && it->is_string()) r.artifact_type = *it;
+    std::string marker;
+    if (const auto a = doc.find("annotations"); a != doc.end() && a->is_object())
+        if (const auto m = a->find(std::string(format::keys::artifact_type)); m != a->end() && m->is_string()) marker = *m;
+    if (index && (r.artifact_type == format::experiment_artifact_type ||
+                  (r.artifact_type.empty() && marker == format::experiment_artifact_type)))
+        r.kind = Root::Kind::experiment;
+    else if (!index && r.artifact_type == format::run_artifact_type)
+        r.kind = Root::Kind::run;
+    return r;
 }
 
-int cmd_show(const Args& a, const Globals& g) {
-    need(a, 1, 1, "sealrun show SRC [--json]");
-    auto loc = open_location(a.positional[0], g, false);
-    if (loc.reference.empty()) throw UsageError("show needs a tag or digest: " + loc.text);
-    const auto root = loc.target->resolve(loc.reference);
-    const bool json = g.json || a.has("--json");
-    if (oci::is_manifest_type(root.media_type)) {
-        const auto run = SealedRun::open(*loc.target, root);
-        if (json) {
-            nlohmann::json atts = nlohmann::json::array();
-            for (const auto& n : run.attachment_names()) {
-                const auto& d = run.attachments().descriptor(n);
-                atts.push_back({{"name", n}, {"media_type", d.media_type}, {"size", d.size}, {"digest", d.digest.str()}});
-            }
-            std::cout << json_text({{"run_id", run.run_id()}, {"status", run.status()}, {"attachments", atts}}) << "\n";
-            return exit_ok;
-        }
-        std::cout << "run " << run.run_id() << "  " << printable(run.status()) << "\n";
-        for (const auto& n : run.attachment_names())
-            std::cout << "  " << printable(n) << "\t" << printable(run.attachment_media_type(n)) << "\t"
-                      << human_size(static_cast<std::uint64_t>(run.attachments().descriptor(n).size)) << "\n";
-        return exit_ok;
+// what_it_is describes a root that is not sealrun's, for a person.
+std::string what_it_is(const Root& r) {
+    std::string s = printable(r.desc.media_type);
+    if (!r.artifact_type.empty()) s += " (artifactType " + printable(r.artifact_type) + ")";
+    return s + ", not a sealed experiment or run";
+}
+
+// config_text returns a string member of a run config, or "".
+std::string config_text(const SealedRun& run, const char* key) {
+    const auto& c = run.config();
+    const auto it = c.find(key);
+    return it != c.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// created is when an experiment was made: its org.opencontainers.image.created
+// annotation when it has one, else when its first run started.
+std::string created(const SealedExperiment& exp) {
+    if (const auto it = exp.annotations().find("org.opencontainers.image.created"); it != exp.annotations().end())
+        return it->second;
+    const auto ids = exp.run_ids();
+    return ids.empty() ? std::string() : config_text(exp.run(ids.front()), "started");
+}
+
+nlohmann::json or_null(const std::string& s) { return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s); }
+
+bool has_trace(const SealedRun& run) {
+    const auto it = run.config().find("trace");
+    return it != run.config().end() && !it->is_null();
+}
+
+// attachment_json describes one attachment: its logical media type, its
+// compression (null when stored plain), stored size and digest.
+nlohmann::json attachment_json(const Attachments& a, const std::string& name) {
+    const auto& d = a.descriptor(name);
+    const auto logical = logical_media_type(d.media_type);
+    return {{"name", name},
+            {"media_type", std::string(logical)},
+            {"compression", logical.size() == d.media_type.size() ? nlohmann::json(nullptr) : nlohmann::json("zstd")},
+            {"size", d.size},
+            {"digest", d.digest.str()}};
+}
+
+// attachment_line is one attachment for a person: NAME TYPE [zstd] SIZE.
+std::string attachment_line(const Attachments& a, const std::string& name) {
+    const auto j = attachment_json(a, name);
+    return printable(name) + "\t" + printable(j["media_type"].get<std::string>()) +
+           (j["compression"].is_null() ? "" : " (zstd)") + "\t" + human_size(static_cast<std::uint64_t>(j["size"].get<std::int64_t>()));
+}
+
+nlohmann::json parameters_json(const SealedRun& r) {
+    nlohmann::json params = nlohmann::json::object();
+    for (const auto& [k, v] : r.parameters()) params[k] = parameter_to_json(v);
+    return params;
+}
+
+nlohmann::json solves_json(const SealedRun& r) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& s : r.solves()) out.push_back(s.to_json());
+    return out;
+}
+
+// run_json is one run in detail (show --run, show of a run manifest).
+nlohmann::json run_json(const SealedRun& r) {
+    nlohmann::json atts = nlohmann::json::array();
+    for (const auto& n : r.attachment_names()) atts.push_back(attachment_json(r.attachments(), n));
+    return {{"kind", "run"},
+            {"experiment", or_null(config_text(r, "experiment"))},
+            {"run_id", r.run_id()},
+            {"digest", r.manifest().digest.str()},
+            {"status", r.status()},
+            {"reason", or_null(r.reason())},
+            {"started", or_null(config_text(r, "started"))},
+            {"ended", or_null(config_text(r, "ended"))},
+            {"parameters", parameters_json(r)},
+            {"solves", solves_json(r)},
+            {"has_trace", has_trace(r)},
+            {"attachments", atts}};
+}
+
+// print_run shows one run in detail: a line for the run (status, reason,
+// parameters), one per attachment, one per solve, one for the trace.
+void print_run(const SealedRun& r) {
+    std::cout << "run " << r.run_id();
+    if (const auto e = config_text(r, "experiment"); !e.empty()) std::cout << " of " << printable(e);
+    std::cout << "  " << printable(r.status());
+    if (!r.reason().empty()) std::cout << ": " << printable(r.reason());
+    if (!r.parameters().empty()) std::cout << "  " << param_text(r.parameters());
+    std::cout << "\n";
+    for (const auto& n : r.attachment_names()) std::cout << "  " << attachment_line(r.attachments(), n) << "\n";
+    for (const auto& s : r.solves()) {
+        std::cout << "  solve " << s.solve_id << "  " << printable(s.status) << "  " << printable(s.adapter) << "  "
+                  << printable(s.input) << " -> " << (s.output ? printable(*s.output) : std::string("-")) << "\n";
     }
-    const auto exp = SealedExperiment::open(*loc.target, loc.reference);
-    const auto runs = exp.runs();
-    if (json) {
-        nlohmann::json rs = nlohmann::json::array();
-        for (const auto& r : runs) {
-            nlohmann::json params = nlohmann::json::object();
-            for (const auto& [k, v] : r.parameters()) params[k] = parameter_to_json(v);
-            rs.push_back({{"run_id", r.run_id()},
-                          {"status", r.status()},
-                          {"reason", r.reason()},
-                          {"parameters", params},
-                          {"attachments", r.attachment_names().size()},
-                          {"size", attachment_bytes(r)}});
+    if (has_trace(r)) std::cout << "  trace\n";
+}
+
+// Selection is what show's --status, --where and --sort ask for.
+struct Selection {
+    std::vector<std::string> statuses;
+    std::vector<Condition> where;
+    std::optional<SortKey> sort;
+    bool any() const { return !statuses.empty() || !where.empty() || sort; }
+};
+
+Selection selection(const Args& a) {
+    Selection s;
+    if (const auto it = a.options.find("--status"); it != a.options.end())
+        for (const auto& v : it->second) {
+            if (!format::is_status(v)) throw UsageError("--status is finished, failed or interrupted, not \"" + v + "\"");
+            s.statuses.push_back(v);
         }
-        std::cout << json_text({{"name", exp.name()}, {"status", exp.status()}, {"digest", root.digest.str()},
-                                {"runs", rs}, {"attachments", exp.attachment_names()}})
+    if (const auto it = a.options.find("--where"); it != a.options.end())
+        for (const auto& v : it->second) s.where.push_back(parse_condition(v));
+    if (const auto k = a.get("--sort")) s.sort = parse_sort_key(*k);
+    return s;
+}
+
+// max_sort_read bounds the stored size of an attachment --sort decodes.
+constexpr std::int64_t max_sort_read = std::int64_t{16} << 20;
+
+// sort_json reads a run's attachment as JSON for --sort; nullopt when the
+// run lacks it, it is larger than max_sort_read, or it is not JSON.
+std::optional<nlohmann::json> sort_json(const SealedRun& r, const std::string& name) {
+    if (!r.attachments().contains(name) || r.attachments().descriptor(name).size > max_sort_read) return std::nullopt;
+    auto doc = nlohmann::json::parse(r.get_blob(name), nullptr, false);
+    if (doc.is_discarded()) return std::nullopt;
+    return doc;
+}
+
+std::string value_text(const std::optional<nlohmann::json>& v) {
+    if (!v) return "-";
+    return printable(v->is_string() ? v->get<std::string>() : json_text(*v));
+}
+
+int show_experiment(const Location& loc, const Root& root, const Selection& sel, bool json) {
+    const auto exp = SealedExperiment::open(*loc.target, loc.reference);
+    auto runs = exp.runs();
+    const auto total = runs.size();
+    std::erase_if(runs, [&](const SealedRun& r) {
+        if (!sel.statuses.empty() && std::find(sel.statuses.begin(), sel.statuses.end(), r.status()) == sel.statuses.end())
+            return true;
+        return !std::all_of(sel.where.begin(), sel.where.end(), [&](const Condition& c) { return matches(c, r.parameters()); });
+    });
+    std::vector<Keyed> order;
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+        const auto& r = runs[i];
+        order.push_back({static_cast<std::int64_t>(i), sel.sort ? sort_value(*sel.sort, r.parameters(),
+                                                                          [&](const std::string& n) { return sort_json(r, n); })
+                                                                : std::nullopt});
+    }
+    if (sel.sort) sort_keyed(order, sel.sort->descending);  // run_id holds the position in `runs`
+    const auto& atts = exp.attachments();
+    if (json) {
+        nlohmann::json annotations = nlohmann::json::object();
+        for (const auto& [k, v] : exp.annotations()) annotations[k] = v;
+        nlohmann::json shared = nlohmann::json::array();
+        for (const auto& n : atts.names()) shared.push_back(attachment_json(atts, n));
+        nlohmann::json rs = nlohmann::json::array();
+        for (const auto& o : order) {
+            const auto& r = runs[static_cast<std::size_t>(o.run_id)];
+            nlohmann::json row = {{"run_id", r.run_id()},
+                                  {"status", r.status()},
+                                  {"reason", r.reason()},
+                                  {"parameters", parameters_json(r)},
+                                  {"solves", solves_json(r)},
+                                  {"has_trace", has_trace(r)},
+                                  {"attachments", r.attachment_names().size()},
+                                  {"size", attachment_bytes(r)},
+                                  {"digest", r.manifest().digest.str()}};
+            if (sel.sort) row["sort_value"] = o.value ? *o.value : nlohmann::json(nullptr);
+            rs.push_back(std::move(row));
+        }
+        std::cout << json_text({{"kind", "experiment"}, {"name", exp.name()}, {"status", exp.status()},
+                                {"digest", root.desc.digest.str()}, {"annotations", annotations},
+                                {"attachments", shared}, {"run_count", total}, {"runs", rs}})
                   << "\n";
         return exit_ok;
     }
-    std::cout << "experiment " << printable(exp.name()) << "  " << printable(exp.status()) << "  " << root.digest.str()
-              << "\n";
-    std::cout << "RUN\tSTATUS\tFILES\tSIZE\tPARAMETERS\n";
-    for (const auto& r : runs)
-        std::cout << r.run_id() << "\t" << printable(r.status()) << "\t" << r.attachment_names().size() << "\t"
-                  << human_size(attachment_bytes(r)) << "\t" << param_text(r.parameters()) << "\n";
+    std::cout << "experiment " << printable(exp.name()) << "  " << printable(exp.status()) << "  "
+              << root.desc.digest.str() << "\n";
+    for (const auto& [k, v] : exp.annotations())
+        if (!k.starts_with("vnd.sealrun.")) std::cout << "annotation " << printable(k) << "=" << printable(v) << "\n";
+    for (const auto& n : atts.names()) std::cout << "attachment " << attachment_line(atts, n) << "\n";
+    std::cout << "RUN\tSTATUS\t" << (sel.sort ? printable(sel.sort->text) + "\t" : "")
+              << "FILES\tSIZE\tSOLVES\tTRACE\tPARAMETERS\tREASON\n";
+    for (const auto& o : order) {
+        const auto& r = runs[static_cast<std::size_t>(o.run_id)];
+        std::cout << r.run_id() << "\t" << printable(r.status()) << "\t" << (sel.sort ? value_text(o.value) + "\t" : "")
+                  << r.attachment_names().size() << "\t" << human_size(attachment_bytes(r)) << "\t" << r.solves().size()
+                  << "\t" << (has_trace(r) ? "yes" : "-") << "\t" << param_text(r.parameters()) << "\t"
+                  << printable(r.reason()) << "\n";
+    }
     return exit_ok;
+}
+
+}  // namespace
+
+int cmd_ls(const Args& a, const Globals& g) {
+    need(a, 0, 0, "sealrun ls [--json]");
+    auto reader = open_reader(g.store, true);
+    auto& store = *reader;
+    nlohmann::json out = nlohmann::json::array();
+    int rc = exit_ok;
+    for (const auto& t : store.tags()) {
+        nlohmann::json e = {{"tag", t}, {"digest", nullptr}, {"media_type", nullptr}, {"kind", nullptr},
+                            {"name", nullptr}, {"status", nullptr}, {"runs", nullptr}, {"created", nullptr},
+                            {"size", nullptr}};
+        std::string note;
+        try {
+            const auto desc = store.resolve(t);
+            e["digest"] = desc.digest.str();
+            e["media_type"] = desc.media_type;
+            const auto root = classify(store, desc);
+            if (root.kind == Root::Kind::experiment) {
+                const auto exp = SealedExperiment::open(store, t);
+                e["kind"] = "experiment";
+                e["name"] = exp.name();
+                e["status"] = exp.status();
+                e["runs"] = exp.run_ids().size();
+                e["created"] = or_null(created(exp));
+            } else if (root.kind == Root::Kind::run) {
+                const auto run = SealedRun::open(store, desc);
+                e["kind"] = "run";
+                e["name"] = or_null(config_text(run, "experiment"));
+                e["status"] = run.status();
+                e["runs"] = 1;
+                e["run_id"] = run.run_id();
+                e["created"] = or_null(config_text(run, "started"));
+                e["note"] = lone_run_note(run);
+                note = "run " + std::to_string(run.run_id()) + " only, not the experiment (skopeo copy without --all?)";
+            } else {
+                e["kind"] = "other";
+                if (!root.artifact_type.empty()) e["artifact_type"] = root.artifact_type;
+                note = what_it_is(root);
+            }
+            e["size"] = graph_bytes(store, desc);
+        } catch (const Error& err) {
+            e["error"] = err.what();
+            std::cerr << "sealrun: " << printable(t) << ": " << printable(err.what()) << "\n";
+            rc = exit_failed;
+        }
+        if (g.json) {
+            out.push_back(std::move(e));
+            continue;
+        }
+        const auto cell = [](const nlohmann::json& v) {
+            return v.is_null() ? std::string("-") : printable(v.is_string() ? v.get<std::string>() : json_text(v));
+        };
+        std::string runs = "-";
+        if (e["kind"] == "experiment") runs = cell(e["runs"]) + (e["runs"] == 1 ? " run" : " runs");
+        std::cout << printable(t) << "\t" << cell(e["name"]) << "\t" << cell(e["status"]) << "\t"
+                  << (note.empty() ? runs : printable(note)) << "\t" << cell(e["created"]) << "\t"
+                  << (e["size"].is_null() ? "-" : human_size(e["size"].get<std::uint64_t>())) << "\t" << cell(e["digest"])
+                  << "\n";
+    }
+    if (g.json) std::cout << json_text(out) << "\n";
+    return rc;
+}
+
+int cmd_show(const Args& a, const Globals& g) {
+    need(a, 1, 1, "sealrun show SRC [--run ID] [--status S] [--where 'KEY OP VALUE'] [--sort [-]KEY] [--json]");
+    const auto sel = selection(a);
+    std::optional<std::int64_t> run_id;
+    if (const auto v = a.get("--run")) run_id = parse_run_id(*v);
+    if (run_id && sel.any()) throw UsageError("--status, --where and --sort choose runs of an experiment; --run shows one run");
+    auto loc = open_location(a.positional[0], g, false);
+    if (loc.reference.empty()) throw UsageError("show needs a tag or digest: " + loc.text);
+    const auto root = classify(*loc.target, loc.target->resolve(loc.reference));
+    const bool json = g.json || a.has("--json");
+    if (root.kind == Root::Kind::other) {
+        if (json) {
+            nlohmann::json j = {{"kind", "other"}, {"digest", root.desc.digest.str()}, {"media_type", root.desc.media_type},
+                                {"size", graph_bytes(*loc.target, root.desc)}};
+            if (!root.artifact_type.empty()) j["artifact_type"] = root.artifact_type;
+            std::cout << json_text(j) << "\n";
+        } else {
+            std::cout << printable(loc.reference) << ": " << what_it_is(root) << "  "
+                      << human_size(graph_bytes(*loc.target, root.desc)) << "  " << root.desc.digest.str() << "\n";
+        }
+        return exit_ok;
+    }
+    if (root.kind == Root::Kind::run) {
+        const auto run = SealedRun::open(*loc.target, root.desc);
+        if (sel.any()) throw UsageError(printable(loc.reference) + " is one run; --status, --where and --sort choose runs of an experiment");
+        if (run_id && *run_id != run.run_id())
+            throw Error(Errc::not_found, "show", loc.reference,
+                        "holds run " + std::to_string(run.run_id()) + " only, not run " + std::to_string(*run_id));
+        // A tag naming one run is a copy that kept one manifest of an index;
+        // a digest is a run the user picked on purpose.
+        const bool lone = !content::is_digest_reference(loc.reference);
+        if (json) {
+            auto j = run_json(run);
+            if (lone) j["note"] = lone_run_note(run);
+            std::cout << json_text(j) << "\n";
+        } else {
+            if (lone) std::cout << "note: " << lone_run_note(run) << "\n";
+            print_run(run);
+        }
+        return exit_ok;
+    }
+    if (run_id) {
+        const auto exp = SealedExperiment::open(*loc.target, loc.reference);
+        const auto run = exp.run(*run_id);
+        if (json) std::cout << json_text(run_json(run)) << "\n";
+        else print_run(run);
+        return exit_ok;
+    }
+    return show_experiment(loc, root, sel, json);
 }
 
 int cmd_get(const Args& a, const Globals& g) {

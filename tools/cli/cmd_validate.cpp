@@ -1,6 +1,8 @@
 // sealrun validate: checking an archive for CI.
 #include <iostream>
 
+#include <sealrun/content/target.h>
+#include <sealrun/sealed.h>
 #include <sealrun/validate.h>
 #include <sealrun/error.h>
 #include <sealrun/printable.h>
@@ -11,18 +13,42 @@
 
 namespace sealrun::cli {
 
+namespace {
+
+// check_lone_run adds a warning (a failure under --strict) when a tag names
+// one sealed run instead of an experiment: what a plain `skopeo copy` without
+// --all leaves. A run named by digest was picked on purpose and gets none.
+void check_lone_run(ValidationReport& report, content::Target& target, const std::string& reference, bool strict) {
+    if (report.kind != "run" || content::is_digest_reference(reference)) return;
+    std::string note;
+    try {
+        note = lone_run_note(SealedRun::open(target, target.resolve(reference)));
+    } catch (const Error&) {
+        note = "a single run manifest, not an experiment: a plain skopeo copy keeps one manifest of an index; copy the "
+               "experiment with skopeo copy --all";
+    }
+    report.checks.push_back({.name = "experiment",
+                             .subject = reference,
+                             .passed = !strict,
+                             .warning = !strict,
+                             .message = strict ? "strict: " + note : note});
+}
+
+}  // namespace
+
 int cmd_validate(const Args& a, const Globals& g) {
-    need(a, 1, 1, "sealrun validate SRC [--format text|json|junit] [--strict] [--codec-allow TYPE]");
+    need(a, 1, 1, "sealrun validate SRC [--format text|json|junit] [--strict] [--codec-allow TYPE] [--verbose]");
     const auto fmt = a.get("--format").value_or(g.json ? "json" : "text");
     if (fmt != "text" && fmt != "json" && fmt != "junit") throw UsageError("--format is text, json or junit");
     auto loc = open_location(a.positional[0], g, false);
     ValidationOptions o;
     o.strict = a.has("--strict");
     if (auto it = a.options.find("--codec-allow"); it != a.options.end()) o.codec_allow = it->second;
-    const auto report = validate(*loc.target, loc.reference, o);
+    auto report = validate(*loc.target, loc.reference, o);
+    check_lone_run(report, *loc.target, loc.reference, o.strict);
     if (fmt == "json") std::cout << to_json(report) << "\n";
     else if (fmt == "junit") std::cout << to_junit(report);
-    else std::cout << to_text(report);
+    else std::cout << to_text(report, a.has("--verbose"));
     return report.ok() ? exit_ok : exit_failed;
 }
 

@@ -1,5 +1,11 @@
 // Pieces the commands share (see output.h).
+#include <algorithm>
+#include <charconv>
+#include <set>
+
 #include <sealrun/error.h>
+#include <sealrun/oci/json.h>
+#include <sealrun/oci/manifest.h>
 #include <sealrun/printable.h>
 
 #include "cli/output.h"
@@ -38,6 +44,42 @@ std::string param_text(const std::map<std::string, Parameter>& params) {
         s += printable(k) + "=" + printable(j.is_string() ? j.get<std::string>() : json_text(j));
     }
     return s;
+}
+
+std::uint64_t graph_bytes(content::Target& target, const oci::Descriptor& root) {
+    std::set<std::string> seen{root.digest.str()};
+    std::uint64_t total = static_cast<std::uint64_t>(std::max<std::int64_t>(root.size, 0));
+    std::vector<std::pair<oci::Descriptor, int>> todo{{root, 0}};
+    while (!todo.empty()) {
+        auto [node, depth] = std::move(todo.back());
+        todo.pop_back();
+        if (depth >= oci::max_graph_depth ||
+            !(oci::is_manifest_type(node.media_type) || oci::is_index_type(node.media_type)))
+            continue;
+        for (auto& child : oci::successors(node, content::read_all(target, node, oci::max_manifest_size))) {
+            if (!seen.insert(child.digest.str()).second) continue;
+            total += static_cast<std::uint64_t>(std::max<std::int64_t>(child.size, 0));
+            todo.emplace_back(std::move(child), depth + 1);
+        }
+    }
+    return total;
+}
+
+std::int64_t parse_run_id(const std::string& text) {
+    std::int64_t id = -1;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+    if (ec != std::errc() || end != text.data() + text.size() || id < 0)
+        throw UsageError("--run takes a run id, a non-negative integer, not \"" + text + "\"");
+    return id;
+}
+
+std::string lone_run_note(const SealedRun& run) {
+    const auto& c = run.config();
+    const auto it = c.find("experiment");
+    const std::string name = it != c.end() && it->is_string() ? "\"" + printable(it->get<std::string>()) + "\"" : "?";
+    return "a single sealed run (run " + std::to_string(run.run_id()) + ") of experiment " + name +
+           ", not the experiment: a plain skopeo copy keeps one manifest of an index; copy the experiment with "
+           "skopeo copy --all";
 }
 
 }  // namespace sealrun::cli

@@ -34,4 +34,18 @@ std::string json_text(const nlohmann::json& j);
 // param_text renders parameters as escaped key=value pairs.
 std::string param_text(const std::map<std::string, Parameter>& params);
 
+// graph_bytes is the total size of the distinct blobs reachable from `root`,
+// root included: every manifest and index is read (verified, at most
+// oci::max_manifest_size) down to oci::max_graph_depth levels, as copy()
+// walks; the blobs themselves are only counted. Throws what the reads throw.
+std::uint64_t graph_bytes(content::Target& target, const oci::Descriptor& root);
+
+// parse_run_id reads a --run value: a non-negative integer, else UsageError.
+std::int64_t parse_run_id(const std::string& text);
+
+// lone_run_note says what a tag naming one sealed run is: a run of an
+// experiment, not the experiment, the shape a plain `skopeo copy` (without
+// --all) leaves, since it keeps one manifest of an index.
+std::string lone_run_note(const SealedRun& run);
+
 }  // namespace sealrun::cli

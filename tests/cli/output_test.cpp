@@ -1,0 +1,391 @@
+// What ls, show and validate print, driven as a user types them: the built
+// binary in a scratch working directory with relative names (and absolute
+// ones), JSON output parsed with nlohmann.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "sealrun/content/oci_layout.h"
+#include "sealrun/experiment.h"
+#include "sealrun/oci/manifest.h"
+#include "sealrun/record.h"
+#include "support/tmpdir.h"
+#include "build_paths.h"
+
+using namespace sealrun;
+namespace fs = std::filesystem;
+
+namespace {
+
+bool has(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
+std::size_t lines(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
+
+// User runs sealrun in `cwd`, as typed there.
+struct User {
+    fs::path cwd;
+    // run: exit code and stdout and stderr together.
+    test::RunResult run(const std::vector<std::string>& args) const { return shell(args, "2>&1"); }
+    // out: exit code and stdout only.
+    test::RunResult out(const std::vector<std::string>& args) const { return shell(args, "2>/dev/null"); }
+    // err: exit code and stderr only.
+    test::RunResult err(const std::vector<std::string>& args) const { return shell(args, "2>&1 >/dev/null"); }
+    nlohmann::json json(const std::vector<std::string>& args) const {
+        const auto r = out(args);
+        INFO(r.output);
+        REQUIRE(r.exit_code == 0);
+        REQUIRE(lines(r.output) == 1);
+        return nlohmann::json::parse(r.output);
+    }
+
+private:
+    test::RunResult shell(const std::vector<std::string>& args, const std::string& redirect) const {
+        std::vector<std::string> argv = {"sh", "-c", "cd \"$0\" && exec \"$@\" " + redirect, cwd.string(), SEALRUN_CLI};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return test::run(argv);
+    }
+};
+
+ExperimentOptions fixed() {
+    return {.clock = [] { return std::string("2026-01-02T03:04:05Z"); }, .session = "0123456789abcdef"};
+}
+
+// seal_sweep seals three runs under `tag` in dir/storage: run 0 finished with
+// a solve, run 1 failed without result.json, run 2 finished with a trace;
+// one experiment-level attachment and two annotations.
+oci::Descriptor seal_sweep(const fs::path& dir, const std::string& tag, SealOptions options = {}, bool annotate = true) {
+    RecordStore store(dir / "storage");
+    Experiment exp(store, "gd-sweep", fixed());
+    if (annotate) {
+        exp.annotate("team", "ml");
+        exp.annotate("org.opencontainers.image.created", "2025-12-31T23:00:00Z");
+    }
+    exp.run([](Run& r) {
+        r.log_parameter("lr", 0.1);
+        r.log_parameter("steps", 3);
+        r.save_file("result.json", {{"loss", 0.25}});
+        r.save_file("input.json", {{"x0", 0}});
+        r.log_solve({.input = "input.json", .output = "result.json", .adapter = "gd"});
+    });
+    Run& failed = exp.run();
+    failed.log_parameter("lr", 2.5);
+    failed.save_file("log.txt", "loss exploded at step 2\n");
+    failed.fail("diverged");
+    exp.run([](Run& r) {
+        r.log_parameter("lr", 0.01);
+        r.log_parameter("steps", 3);
+        r.save_file("result.json", {{"loss", 0.125}});
+        r.save_trace({{"events", {1, 2}}});
+    });
+    exp.attachments().save_file("sweep.json", {{"lrs", {0.1, 2.5, 0.01}}});
+    return exp.commit(tag, options);
+}
+
+std::vector<std::int64_t> run_ids(const nlohmann::json& shown) {
+    std::vector<std::int64_t> ids;
+    for (const auto& r : shown["runs"]) ids.push_back(r["run_id"]);
+    return ids;
+}
+
+}  // namespace
+
+TEST_CASE("show: annotations, experiment attachments, solves, traces and reasons of a sealed experiment") {
+    test::TempDir dir;
+    const auto root = seal_sweep(dir.path(), "v1");
+    const User user{dir.path()};
+
+    const auto j = user.json({"show", "v1", "--json"});
+    CHECK(j["kind"] == "experiment");
+    CHECK(j["name"] == "gd-sweep");
+    CHECK(j["status"] == "failed");
+    CHECK(j["digest"] == root.digest.str());
+    CHECK(j["annotations"]["team"] == "ml");
+    REQUIRE(j["attachments"].size() == 1);
+    CHECK(j["attachments"][0]["name"] == "sweep.json");
+    CHECK(j["attachments"][0]["media_type"] == "application/json");
+    CHECK(j["attachments"][0]["compression"].is_null());
+    CHECK(j["attachments"][0]["size"].get<std::int64_t>() > 0);
+    CHECK(j["run_count"] == 3);
+    REQUIRE(j["runs"].size() == 3);
+    CHECK(j["runs"][0]["solves"].size() == 1);
+    CHECK(j["runs"][0]["solves"][0]["adapter"] == "gd");
+    CHECK(j["runs"][0]["has_trace"] == false);
+    CHECK(j["runs"][0]["attachments"] == 2);
+    CHECK(j["runs"][1]["status"] == "failed");
+    CHECK(j["runs"][1]["reason"] == "diverged");
+    CHECK(j["runs"][2]["has_trace"] == true);
+    CHECK(j["runs"][2]["parameters"]["lr"] == 0.01);
+
+    const auto text = user.out({"show", "v1"});
+    INFO(text.output);
+    CHECK(text.exit_code == 0);
+    CHECK(has(text.output, "experiment gd-sweep  failed  " + root.digest.str() + "\n"));
+    CHECK(has(text.output, "\nannotation team=ml\n"));
+    CHECK(has(text.output, "\nattachment sweep.json\tapplication/json\t"));
+    CHECK(has(text.output, "\nRUN\tSTATUS\tFILES\tSIZE\tSOLVES\tTRACE\tPARAMETERS\tREASON\n"));
+    CHECK(has(text.output, "\n1\tfailed\t1\t"));
+    CHECK(has(text.output, "lr=2.5\tdiverged\n"));
+    CHECK(has(text.output, "\n2\tfinished\t1\t"));
+    CHECK(has(text.output, "\t1\t-\tlr=0.1 steps=3\t\n"));  // one solve, no trace
+    CHECK(has(text.output, "\t0\tyes\tlr=0.01 steps=3\t\n"));
+
+    // The same from another directory, with an absolute store.
+    const User elsewhere{fs::path("/")};
+    CHECK(elsewhere.json({"--store", (dir / "storage").string(), "show", "v1", "--json"}) == j);
+}
+
+TEST_CASE("show --run N: attachments with types, compression and sizes, solves, trace, parameters") {
+    test::TempDir dir;
+    seal_sweep(dir.path(), "v1");
+    seal_sweep(dir.path(), "z1", {.compress = true});
+    const User user{dir.path()};
+
+    const auto r0 = user.json({"show", "v1", "--run", "0", "--json"});
+    CHECK(r0["kind"] == "run");
+    CHECK(r0["experiment"] == "gd-sweep");
+    CHECK(r0["run_id"] == 0);
+    CHECK(r0["status"] == "finished");
+    CHECK(r0["reason"].is_null());
+    CHECK(r0["parameters"] == nlohmann::json{{"lr", 0.1}, {"steps", 3}});
+    CHECK(r0["started"] == "2026-01-02T03:04:05Z");
+    REQUIRE(r0["solves"].size() == 1);
+    CHECK(r0["solves"][0]["input"] == "input.json");
+    CHECK(r0["solves"][0]["output"] == "result.json");
+    CHECK(r0["has_trace"] == false);
+    REQUIRE(r0["attachments"].size() == 2);
+    CHECK(r0["attachments"][1]["name"] == "result.json");
+    CHECK(r0["attachments"][1]["media_type"] == "application/json");
+    CHECK(r0["attachments"][1]["compression"].is_null());
+    CHECK(r0["attachments"][1]["size"] == nlohmann::json({{"loss", 0.25}}).dump().size());
+
+    const auto z0 = user.json({"show", "z1", "--run", "0", "--json"});
+    CHECK(z0["attachments"][1]["media_type"] == "application/json");
+    CHECK(z0["attachments"][1]["compression"] == "zstd");
+    CHECK(user.json({"show", "z1", "--json"})["attachments"][0]["compression"] == "zstd");
+
+    const auto t0 = user.out({"show", "v1", "--run", "0"}).output;
+    INFO(t0);
+    CHECK(t0.starts_with("run 0 of gd-sweep  finished  lr=0.1 steps=3\n"));
+    CHECK(has(t0, "\n  result.json\tapplication/json\t13 B\n"));
+    CHECK(has(t0, "\n  solve 0  finished  gd  input.json -> result.json\n"));
+    CHECK_FALSE(has(t0, "trace"));
+    CHECK(has(user.out({"show", "z1", "--run", "0"}).output, "\n  result.json\tapplication/json (zstd)\t"));
+    const auto t1 = user.out({"show", "v1", "--run", "1"}).output;
+    CHECK(t1.starts_with("run 1 of gd-sweep  failed: diverged  lr=2.5\n"));
+    CHECK(has(user.out({"show", "v1", "--run", "2"}).output, "\n  trace\n"));
+    CHECK(user.json({"show", "v1", "--run", "2", "--json"})["has_trace"] == true);
+
+    const auto missing = user.err({"show", "v1", "--run", "7"});
+    CHECK(missing.exit_code == 1);
+    CHECK(has(missing.output, "7"));
+    CHECK(user.run({"show", "v1", "--run", "x"}).exit_code == 2);
+    CHECK(user.run({"show", "v1", "--run", "-1"}).exit_code == 2);
+}
+
+TEST_CASE("show: --status, --where and --sort choose and order runs") {
+    test::TempDir dir;
+    seal_sweep(dir.path(), "v1");
+    const User user{dir.path()};
+    const auto ids = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), {"show", "v1", "--json"});
+        return run_ids(user.json(args));
+    };
+    using Ids = std::vector<std::int64_t>;
+    CHECK(ids({}) == Ids{0, 1, 2});
+    CHECK(ids({"--status", "failed"}) == Ids{1});
+    CHECK(ids({"--status", "finished", "--status", "interrupted"}) == Ids{0, 2});
+    CHECK(ids({"--where", "lr<1"}) == Ids{0, 2});
+    CHECK(ids({"--where", "lr < 1", "--where", "lr>=0.1"}) == Ids{0});
+    CHECK(ids({"--where", "lr=0.10"}) == Ids{0});
+    CHECK(ids({"--where", "steps!=3"}).empty());  // run 1 has no steps: no condition on steps holds for it
+    CHECK(ids({"--sort", "lr"}) == Ids{2, 0, 1});
+    CHECK(ids({"--sort", "-lr"}) == Ids{1, 0, 2});
+    CHECK(ids({"--sort", "result.json:/loss"}) == Ids{2, 0, 1});  // run 1 has no result.json: last
+    CHECK(ids({"--sort=-result.json:/loss"}) == Ids{0, 2, 1});
+    CHECK(ids({"--sort", "steps", "--where", "lr<1"}) == Ids{0, 2});
+    const auto sorted = user.json({"show", "v1", "--json", "--sort", "result.json:/loss"});
+    CHECK(sorted["runs"][0]["sort_value"] == 0.125);
+    CHECK(sorted["runs"][2]["sort_value"].is_null());
+    CHECK(sorted["run_count"] == 3);
+
+    const auto text = user.out({"show", "v1", "--sort", "-result.json:/loss", "--where", "lr<1"}).output;
+    INFO(text);
+    CHECK(has(text, "\nRUN\tSTATUS\tresult.json:/loss\tFILES\t"));
+    CHECK(has(text, "\n0\tfinished\t0.25\t"));
+    CHECK(text.find("\n0\tfinished") < text.find("\n2\tfinished"));
+    CHECK_FALSE(has(text, "\n1\t"));
+
+    for (const auto& bad : std::vector<std::vector<std::string>>{{"--where", "lr"},
+                                                                 {"--where", "lr==1"},
+                                                                 {"--where", "opt<adam"},
+                                                                 {"--status", "done"},
+                                                                 {"--sort", "r.json:/a~2"},
+                                                                 {"--run", "0", "--where", "lr<1"}}) {
+        auto args = bad;
+        args.insert(args.begin(), {"show", "v1"});
+        const auto r = user.err(args);
+        INFO(bad.front(), " ", bad.back(), ": ", r.output);
+        CHECK(r.exit_code == 2);
+        CHECK(lines(r.output) == 1);
+        CHECK(r.output.starts_with("sealrun: --"));
+    }
+}
+
+TEST_CASE("ls: name, status, runs, creation time and size per tag; a foreign artifact by its media type") {
+    test::TempDir dir;
+    const User user{dir.path()};
+    // An empty store lists nothing, in text and JSON.
+    { content::OciLayout create(dir / "storage"); }
+    CHECK(user.out({"ls"}).output.empty());
+    CHECK(user.json({"ls", "--json"}) == nlohmann::json::array());
+
+    const auto v1 = seal_sweep(dir.path(), "v1");
+    // Every blob in the store is v1's, so its size is the sum of the blob files.
+    std::uint64_t blob_bytes = 0;
+    for (const auto& e : fs::directory_iterator(dir / "storage/blobs/sha256")) blob_bytes += fs::file_size(e.path());
+    seal_sweep(dir.path(), "plain", {}, false);
+    {
+        content::OciLayout layout(dir / "storage");
+        oci::ImageManifest m;
+        m.config = oci::empty_descriptor();
+        content::push_bytes(layout, m.config, *m.config.data);
+        m.config.data.reset();
+        const auto layer = oci::Descriptor::for_bytes("application/vnd.oci.image.layer.v1.tar", "not a tar");
+        content::push_bytes(layout, layer, "not a tar");
+        m.layers.push_back(layer);
+        const auto bytes = m.serialize();
+        const auto d = oci::Descriptor::for_bytes(std::string(oci::media_types::image_manifest), bytes);
+        content::push_bytes(layout, d, bytes);
+        layout.tag(d, "img");
+    }
+
+    const auto listed = user.json({"ls", "--json"});
+    REQUIRE(listed.size() == 3);
+    std::map<std::string, nlohmann::json> by_tag;
+    for (const auto& e : listed) by_tag[e["tag"]] = e;
+    const auto& e = by_tag.at("v1");
+    CHECK(e["kind"] == "experiment");
+    CHECK(e["name"] == "gd-sweep");
+    CHECK(e["status"] == "failed");
+    CHECK(e["runs"] == 3);
+    CHECK(e["created"] == "2025-12-31T23:00:00Z");  // the annotation
+    CHECK(e["digest"] == v1.digest.str());
+    CHECK(e["media_type"] == "application/vnd.oci.image.index.v1+json");
+    CHECK(e["size"] == blob_bytes);
+    CHECK(by_tag.at("plain")["created"] == "2026-01-02T03:04:05Z");  // when run 0 started
+    const auto& img = by_tag.at("img");
+    CHECK(img["kind"] == "other");
+    CHECK(img["media_type"] == "application/vnd.oci.image.manifest.v1+json");
+    CHECK(img["name"].is_null());
+    CHECK(img["size"].get<std::int64_t>() > 9);
+
+    const auto text = user.out({"ls"});
+    INFO(text.output);
+    CHECK(text.exit_code == 0);
+    CHECK(lines(text.output) == 3);
+    CHECK(has(text.output, "v1\tgd-sweep\tfailed\t3 runs\t2025-12-31T23:00:00Z\t"));
+    CHECK(has(text.output, "\t" + v1.digest.str() + "\n"));
+    CHECK(has(text.output, "img\t-\t-\tapplication/vnd.oci.image.manifest.v1+json, not a sealed experiment or run\t-\t"));
+
+    // show of the foreign tag says what it is instead of failing on it.
+    const auto shown = user.out({"show", "img"});
+    CHECK(shown.exit_code == 0);
+    CHECK(has(shown.output, "img: application/vnd.oci.image.manifest.v1+json, not a sealed experiment or run"));
+    CHECK(user.json({"show", "img", "--json"})["kind"] == "other");
+    // A tag that is not there is named.
+    const auto missing = user.err({"show", "nope"});
+    CHECK(missing.exit_code == 1);
+    CHECK(has(missing.output, "nope"));
+}
+
+TEST_CASE("validate --format text: failures and warnings, then one summary line; --verbose lists every check") {
+    test::TempDir dir;
+    const auto root = seal_sweep(dir.path(), "v1");
+    const User user{dir.path()};
+    const auto all = user.json({"validate", "v1", "--format", "json"});
+    const auto n = all["checks"].size();
+    REQUIRE(n > 10);
+    REQUIRE(all["warnings"] == 0);
+
+    const auto quiet = user.out({"validate", "v1"});
+    CHECK(quiet.exit_code == 0);
+    CHECK(quiet.output == "v1 (experiment " + root.digest.str() + "): VALID, 0 failures, 0 warnings, " +
+                              std::to_string(n) + " of " + std::to_string(n) + " checks passed\n");
+    const auto verbose = user.out({"validate", "v1", "--verbose"});
+    CHECK(verbose.exit_code == 0);
+    CHECK(lines(verbose.output) == n + 1);
+    CHECK(verbose.output.starts_with("ok    "));
+
+    // Corrupt one attachment: its failure is shown, the passed checks are not.
+    const auto index = oci::ImageIndex::parse(test::read_file(dir / "storage/blobs/sha256" / root.digest.encoded()));
+    const auto run0 = oci::ImageManifest::parse(
+        test::read_file(dir / "storage/blobs/sha256" / index.manifests.at(0).digest.encoded()));
+    const auto victim = dir / "storage/blobs/sha256" / run0.layers.at(0).digest.encoded();
+    auto bytes = test::read_file(victim);
+    bytes[0] = bytes[0] == 'x' ? 'y' : 'x';
+    fs::permissions(victim, fs::perms::owner_write, fs::perm_options::add);
+    test::write_file(victim, bytes);
+    const auto bad = user.out({"validate", "v1"});
+    INFO(bad.output);
+    CHECK(bad.exit_code == 1);
+    CHECK(bad.output.starts_with("FAIL  digest"));
+    CHECK_FALSE(has(bad.output, "\nok "));
+    CHECK(lines(bad.output) == 2);
+    // JSON still lists every check (a corrupt attachment is not decoded, so one fewer).
+    const auto bad_json = nlohmann::json::parse(user.out({"validate", "v1", "--format", "json"}).output);
+    const auto m = bad_json["checks"].size();
+    CHECK(has(bad.output, "): INVALID, 1 failure, 0 warnings, " + std::to_string(m - 1) + " of " + std::to_string(m) +
+                              " checks passed\n"));
+}
+
+TEST_CASE("skopeo copy without --all keeps run 0: validate, show and ls say it is one run") {
+    REQUIRE_MESSAGE(test::have_program("skopeo"), "skopeo is required");
+    test::TempDir dir;
+    seal_sweep(dir.path(), "v1");
+    const User user{dir.path()};
+    // What a user does to mirror an experiment, forgetting --all.
+    const auto copied = test::run({"sh", "-c", "cd \"$0\" && skopeo --insecure-policy copy oci:storage:v1 oci:one:v1 2>&1",
+                                   dir.path().string()});
+    INFO(copied.output);
+    REQUIRE(copied.exit_code == 0);
+    const std::string note = "a single sealed run (run 0) of experiment \"gd-sweep\", not the experiment";
+
+    const auto v = user.out({"validate", "oci:one:v1"});
+    INFO(v.output);
+    CHECK(v.exit_code == 0);
+    CHECK(v.output.starts_with("WARN  experiment"));
+    CHECK(has(v.output, note));
+    CHECK(has(v.output, "skopeo copy --all"));
+    CHECK(has(v.output, "VALID, 0 failures, 1 warning"));
+    const auto strict = user.out({"validate", "oci:one:v1", "--strict"});
+    CHECK(strict.exit_code == 1);
+    CHECK(has(strict.output, "FAIL  experiment"));
+    const auto vj = user.json({"validate", "oci:one:v1", "--format", "json"});
+    CHECK(vj["kind"] == "run");
+    CHECK(vj["warnings"] == 1);
+    CHECK(has(vj["checks"].back()["message"].get<std::string>(), note));
+
+    const auto s = user.out({"show", "oci:one:v1"});
+    INFO(s.output);
+    CHECK(s.exit_code == 0);
+    CHECK(s.output.starts_with("note: " + note));
+    CHECK(has(s.output, "\nrun 0 of gd-sweep  finished  lr=0.1 steps=3\n"));
+    const auto sj = user.json({"show", "oci:one:v1", "--json"});
+    CHECK(sj["kind"] == "run");
+    CHECK(sj["experiment"] == "gd-sweep");
+    CHECK(has(sj["note"].get<std::string>(), note));
+    CHECK(user.run({"show", "oci:one:v1", "--run", "1"}).exit_code == 1);
+    CHECK(user.run({"show", "oci:one:v1", "--where", "lr<1"}).exit_code == 2);
+
+    const auto listed = user.json({"--store", "one", "ls", "--json"});
+    REQUIRE(listed.size() == 1);
+    CHECK(listed[0]["kind"] == "run");
+    CHECK(listed[0]["name"] == "gd-sweep");
+    CHECK(listed[0]["run_id"] == 0);
+    CHECK(has(user.out({"--store", "one", "ls"}).output, "v1\tgd-sweep\tfinished\trun 0 only, not the experiment"));
+
+    // The run picked by digest is shown without the note.
+    const auto digest = user.json({"--store", "one", "ls", "--json"})[0]["digest"].get<std::string>();
+    CHECK_FALSE(has(user.out({"show", "oci:one:" + digest}).output, "note:"));
+}
