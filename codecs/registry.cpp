@@ -16,7 +16,7 @@ CodecRegistry& CodecRegistry::global() {
         r.add<codecs::JsonCodec>({".json"});
         r.add<codecs::JsonLinesCodec>({".jsonl"});
         r.add<codecs::NpyCodec>({".npy"});
-        r.add<codecs::PickleCodec>({".p"});
+        r.add<codecs::PickleCodec>({".p", ".pkl", ".pickle"});
         r.add<codecs::TextCodec>({".txt", ".log", ".sh"});
         r.add<codecs::BytesCodec>();
         r.add<codecs::TarCodec>();

@@ -9,6 +9,8 @@
 #include <mutex>
 #include <utility>
 
+#include "media_types.h"
+#include "sealrun/oci/media_type.h"
 #include "util/archive.h"
 
 namespace sealrun {
@@ -31,22 +33,35 @@ void CodecRegistry::add_entry(CodecEntry entry, std::vector<std::string> extensi
     for (auto& ext : extensions) by_ext_.insert_or_assign(std::move(ext), shared);
 }
 
-std::shared_ptr<const CodecEntry> CodecRegistry::by_media_type(std::string_view media_type) const {
+std::shared_ptr<const CodecEntry> CodecRegistry::registered_codec(std::string_view media_type) const {
     std::shared_lock lock(mu_);
     auto it = by_type_.find(logical_media_type(media_type));
     return it == by_type_.end() ? nullptr : it->second;
 }
 
-std::shared_ptr<const CodecEntry> CodecRegistry::by_extension(std::string_view name) const {
+std::shared_ptr<const CodecEntry> CodecRegistry::by_media_type(std::string_view media_type) const {
+    if (auto codec = registered_codec(media_type)) return codec;
+    const auto logical = logical_media_type(media_type);
+    // A type sealrun may choose by the rule of media_types.h decodes as text
+    // or as raw bytes; any other type has no codec.
+    if (media::is_text_type(logical)) return registered_codec("text/plain");
+    if (media::MimeTypes::system().knows(logical)) return registered_codec(oci::media_types::octet_stream);
+    return nullptr;
+}
+
+std::shared_ptr<const CodecEntry> CodecRegistry::extension_codec(std::string_view name) const {
     const auto slash = name.rfind('/');
     const auto base = slash == std::string_view::npos ? name : name.substr(slash + 1);
     const auto dot = base.rfind('.');
+    if (dot == std::string_view::npos || dot == 0) return nullptr;
     std::shared_lock lock(mu_);
-    if (dot != std::string_view::npos && dot != 0) {
-        if (auto it = by_ext_.find(base.substr(dot)); it != by_ext_.end()) return it->second;
-    }
-    auto text = by_type_.find(std::string_view("text/plain"));
-    return text == by_type_.end() ? nullptr : text->second;
+    auto it = by_ext_.find(base.substr(dot));
+    return it == by_ext_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<const CodecEntry> CodecRegistry::by_extension(std::string_view name) const {
+    if (auto codec = extension_codec(name)) return codec;
+    return registered_codec("text/plain");
 }
 
 std::vector<std::string> CodecRegistry::media_types() const {

@@ -5,11 +5,13 @@
 
 #include <fcntl.h>
 
+#include "media_types.h"
 #include "sealrun/codecs/jsonl.h"
 #include "sealrun/codecs/tar.h"
 #include "sealrun/error.h"
 #include "sealrun/oci/digest.h"
 #include "sealrun/oci/json.h"
+#include "sealrun/oci/media_type.h"
 #include "sealrun/path.h"
 #include "util/clock.h"
 #include "util/fs.h"
@@ -22,6 +24,8 @@ namespace {
 
 constexpr int record_format_version = 1;
 constexpr std::string_view model_file = "model.json";
+// The model.json key holding the media types given per file.
+constexpr std::string_view media_types_key = "media_types";
 constexpr std::size_t max_model_size = 64 * 1024 * 1024;
 constexpr std::size_t max_file_size = std::size_t{16} << 30;
 // A named temporary file nobody has written for this long belongs to a
@@ -224,7 +228,13 @@ void Record::materialize() {
     materialized_ = true;
     auto pending = std::move(pending_);
     pending_.clear();
-    for (const auto& p : pending) write_file(p.path, p.bytes, p.tree);
+    std::map<std::string, std::string> types;  // the last save of a path decides its type
+    for (const auto& p : pending) {
+        write_file(p.path, p.bytes, p.tree);
+        types[p.path] = p.media_type;
+    }
+    for (const auto& [rel, type] : types)
+        if (!type.empty()) set_media_type(rel, type);
 }
 
 fs::path Record::local_directory(const std::optional<RecordPath>& sub) {
@@ -247,15 +257,32 @@ void Record::write_file(const std::string& rel, const std::string& bytes, bool t
     tmp.commit(target, store_->durable());
 }
 
-void Record::save_any(const RecordPath& path, const std::any& value) {
+void Record::save_any(const RecordPath& path, const std::any& value, std::string_view media_type) {
     const auto& rel = path.str();
     refuse_reserved("save_file", rel);
+    if (!media_type.empty()) media::check_override(rel, media_type);
     std::string bytes;
     const bool tree = value.type() == typeid(codecs::DirectoryTree);
     if (tree) {
         const auto& t = std::any_cast<const codecs::DirectoryTree&>(value);
         for (const auto& e : t.entries) refuse_reserved("save_file", rel + "/" + e.path);
         bytes = codecs::TarCodec::encode(t);
+    } else if (const auto* raw = std::any_cast<codecs::Bytes>(&value)) {
+        // Raw bytes go under any name; a codec that decodes something else
+        // (the type given, else the name's) must accept them, so a file is
+        // never sealed under a type its bytes contradict.
+        const auto& codecs = store_->codecs();
+        auto codec = media_type.empty() ? codecs.extension_codec(rel) : codecs.registered_codec(media_type);
+        if (codec && codec->value_type != std::type_index(typeid(codecs::Bytes)) && !media::is_text_type(codec->media_type)) {
+            try {
+                (void)codec->decode(raw->data);
+            } catch (const Error& e) {
+                throw Error(Errc::invalid_input, "save_file", rel,
+                            "the bytes are not " + codec->media_type + " (" + e.reason() +
+                                "); give a media type to save them as they are");
+            }
+        }
+        bytes = raw->data;
     } else {
         auto codec = store_->codecs().by_extension(rel);
         if (!codec) throw Error(Errc::unsupported, "save_file", rel, "no codec for this extension and no text codec");
@@ -265,17 +292,56 @@ void Record::save_any(const RecordPath& path, const std::any& value) {
                             type_name(value.type()));
         bytes = codec->encode(value);
     }
-    if (materialized_)
+    if (materialized_) {
         write_file(rel, bytes, tree);
-    else
-        pending_.push_back({rel, std::move(bytes), tree});
+        set_media_type(rel, media_type);
+    } else {
+        pending_.push_back({rel, std::move(bytes), tree, std::string(media_type)});
+    }
+}
+
+std::map<std::string, std::string> Record::media_types() const {
+    std::map<std::string, std::string> out;
+    if (!materialized_) return out;
+    const auto doc = model();
+    const auto it = doc.find(media_types_key);
+    if (it == doc.end() || !it->is_object()) return out;
+    for (const auto& [name, type] : it->items())
+        if (type.is_string()) out.emplace(name, type.get<std::string>());
+    return out;
+}
+
+// set_media_type records (or, for an empty type, forgets) the media type
+// the user gave `rel`, in model.json under the record's lock.
+void Record::set_media_type(const std::string& rel, std::string_view media_type) {
+    if (media_type.empty() && !media_types().contains(rel)) return;
+    materialize();
+    const auto lock_path = store_->root() / "records" / (identity_ + ".lock");
+    locked(launch_lock_ != nullptr, lock_path, [&] {
+        auto doc = model();
+        auto& types = doc[std::string(media_types_key)];
+        if (!types.is_object()) types = nlohmann::json::object();
+        if (media_type.empty()) types.erase(rel);
+        else types[rel] = std::string(media_type);
+        if (types.empty()) doc.erase(std::string(media_types_key));
+        util::write_file_atomic(dir() / std::string(model_file), oci::canonical_json(doc), store_->durable());
+    });
 }
 
 std::optional<std::any> Record::load_any(const RecordPath& path) const {
     const auto& rel = path.str();
+    const auto given = media_types();
     auto decode = [&](const std::string& bytes, const std::string& where) -> std::any {
-        auto codec = store_->codecs().by_extension(rel);
-        if (!codec) throw Error(Errc::unsupported, "load_file", where, "no codec for this extension");
+        // The codec of the file's media type (docs/FORMAT.md "Media types"):
+        // the type given at save or import, else the name's codec, else the
+        // type the content decides; a type without a codec reads as bytes.
+        const auto& codecs = store_->codecs();
+        std::shared_ptr<const CodecEntry> codec;
+        if (auto it = given.find(rel); it != given.end()) codec = codecs.by_media_type(it->second);
+        else codec = codecs.extension_codec(rel);
+        if (!codec && !given.contains(rel)) codec = codecs.by_media_type(media::detect_bytes(codecs, rel, bytes));
+        if (!codec) codec = codecs.registered_codec(oci::media_types::octet_stream);
+        if (!codec) throw Error(Errc::unsupported, "load_file", where, "no codec for this file's media type");
         try {
             return codec->decode(bytes);
         } catch (const Error& e) {
@@ -297,9 +363,10 @@ std::optional<std::any> Record::load_any(const RecordPath& path) const {
     return decode(util::read_file(target, max_file_size), target.string());
 }
 
-void Record::import_file(const RecordPath& path, const fs::path& source) {
+void Record::import_file(const RecordPath& path, const fs::path& source, std::string_view media_type) {
     const auto& rel = path.str();
     refuse_reserved("import_file", rel);
+    if (!media_type.empty()) media::check_override(rel, media_type);
     materialize();
     check_no_symlink(dir(), rel);
     const auto target = dir() / rel;
@@ -311,6 +378,7 @@ void Record::import_file(const RecordPath& path, const fs::path& source) {
     std::vector<std::byte> buf(1 << 20);
     while (const auto n = util::read_some(in.get(), buf, source)) tmp.write(std::span(buf).first(n));
     tmp.commit(target, store_->durable());
+    set_media_type(rel, media_type);
 }
 
 void Record::note_sealed(const std::string& digest) {

@@ -10,6 +10,7 @@
 #include "sealrun/format.h"
 #include "sealrun/oci/json.h"
 #include "sealrun/oci/manifest.h"
+#include "media_types.h"
 #include "trace_slot.h"
 #include "util/archive.h"
 #include "util/file_stream.h"
@@ -100,6 +101,8 @@ struct Part {
     std::string_view artifact_type;
     std::map<std::string, std::string> annotations;
     std::optional<fs::path> trace;
+    // The media types given at save or import, by file (Record::media_types).
+    std::map<std::string, std::string> media_types = {};
 };
 
 oci::Descriptor seal_part(content::Target& dst, Part part, const CodecRegistry& codecs, const SealOptions& options) {
@@ -108,8 +111,11 @@ oci::Descriptor seal_part(content::Target& dst, Part part, const CodecRegistry& 
     const auto tmpdir = fs::temp_directory_path();
     for (const auto& name : part.files) {
         const auto file = part.dir / name;
-        auto codec = codecs.by_extension(name);
-        std::string media_type = codec ? codec->media_type : std::string(oci::media_types::octet_stream);
+        // The media type the user gave, else sealrun's rule (media_types.h).
+        const auto given = part.media_types.find(name);
+        if (given != part.media_types.end()) media::check_override(name, given->second);
+        std::string media_type = given != part.media_types.end() ? given->second : media::detect_file(codecs, name, file);
+        auto codec = codecs.by_media_type(media_type);
         std::unique_ptr<util::TempFile> packed;
         if (options.compress) {
             packed = compress_file(file, tmpdir);
@@ -198,13 +204,16 @@ oci::Descriptor Experiment::commit(content::Target& dst, std::string_view tag, c
             {"ended", get("ended")},             {"parameters", get("parameters")}, {"solves", get("solves")},
             {"trace", nullptr},  // seal_part sets the trace layer's index
         };
+        // Optional (FORMAT §4.2): written only when Run::describe gave them.
+        if (!get("run_kind").is_null()) config["kind"] = get("run_kind");
+        if (!get("run_config").is_null()) config["config"] = get("run_config");
         const auto status = run->run_status();
         auto d = seal_part(dst,
                            Part{run->local_directory(), files, std::move(config), format::run_config_type,
                                 format::run_artifact_type,
                                 {{std::string(format::keys::run_id), std::to_string(run->run_id())},
                                  {std::string(format::keys::run_status), status}},
-                                std::move(trace)},
+                                std::move(trace), run->media_types()},
                            codecs, options);
         d.annotations = {{std::string(format::keys::part), std::string(format::part_run)},
                          {std::string(format::keys::run_id), std::to_string(run->run_id())},
@@ -217,7 +226,8 @@ oci::Descriptor Experiment::commit(content::Target& dst, std::string_view tag, c
         auto d = seal_part(dst,
                            Part{attachments_->local_directory(), shared,
                                 {{"version", format::config_version}, {"experiment", name_}},
-                                format::attachments_config_type, format::attachments_artifact_type, {}},
+                                format::attachments_config_type, format::attachments_artifact_type, {},
+                                std::nullopt, attachments_->media_types()},
                            codecs, options);
         d.annotations = {{std::string(format::keys::part), std::string(format::part_attachments)}};
         index.manifests.push_back(std::move(d));

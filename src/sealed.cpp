@@ -102,7 +102,14 @@ const oci::Descriptor& Attachments::descriptor(std::string_view name) const {
     return layers_[it->second];
 }
 
-const std::string& Attachments::media_type(std::string_view name) const { return descriptor(name).media_type; }
+std::string Attachments::media_type(std::string_view name) const {
+    return std::string(logical_media_type(descriptor(name).media_type));
+}
+
+std::string Attachments::compression(std::string_view name) const {
+    const auto& stored = descriptor(name).media_type;
+    return logical_media_type(stored) == stored ? std::string() : std::string("zstd");
+}
 
 // open_plain returns the attachment's verified bytes as a stream,
 // decompressed (as it streams) when it is stored "+zstd", at most
@@ -129,7 +136,7 @@ Value Attachments::value(std::string_view name) const {
 }
 
 void Attachments::check_codec(std::string_view name, std::string_view codec_media_type) const {
-    const auto& stored = media_type(name);
+    const auto& stored = descriptor(name).media_type;
     if (logical_media_type(stored) != codec_media_type)
         throw Error(Errc::invalid_input, "get attachment", std::string(name),
                     "is stored as " + stored + ", the codec reads " + std::string(codec_media_type));

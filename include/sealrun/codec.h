@@ -97,8 +97,8 @@ public:
     CodecRegistry() = default;
 
     /// global returns the process-wide registry, holding the built-in
-    /// codecs: .json, .jsonl, .npy, .p, text for every other extension, raw
-    /// bytes and directory trees.
+    /// codecs: .json, .jsonl, .npy, .p/.pkl/.pickle, text (.txt, .log, .sh),
+    /// raw bytes and directory trees.
     static CodecRegistry& global();
 
     /// add registers codec C for its media type and for each of
@@ -121,12 +121,26 @@ public:
     void add_entry(CodecEntry entry, std::vector<std::string> extensions);
 
     /// by_media_type returns the codec for `media_type` (a `+zstd` suffix
-    /// is looked through), or nullptr when there is none.
+    /// is looked through): the one registered for it; else, for a type
+    /// sealrun itself may give a file (any text/ type, or a type listed in
+    /// /etc/mime.types; docs/FORMAT.md "Media types"), the codec registered
+    /// for text/plain (text/ types) or for application/octet-stream (raw
+    /// bytes, every other type); else nullptr.
     std::shared_ptr<const CodecEntry> by_media_type(std::string_view media_type) const;
 
-    /// by_extension returns the codec for the file name `name`'s extension
-    /// (case-sensitive, e.g. ".json"); a name with no registered extension
-    /// gets the text codec (or nullptr when no text codec is registered).
+    /// registered_codec returns the codec registered for exactly
+    /// `media_type` (a `+zstd` suffix is looked through), or nullptr.
+    std::shared_ptr<const CodecEntry> registered_codec(std::string_view media_type) const;
+
+    /// extension_codec returns the codec registered for the file name
+    /// `name`'s extension (case-sensitive, e.g. ".json"; the extension is
+    /// the base name's own, and a leading dot starts none), or nullptr.
+    std::shared_ptr<const CodecEntry> extension_codec(std::string_view name) const;
+
+    /// by_extension returns extension_codec(name), or for a name with no
+    /// registered extension the text codec (nullptr when no text codec is
+    /// registered). save_file writes text through it; the media type a file
+    /// is sealed under is decided by its content too (docs/FORMAT.md).
     std::shared_ptr<const CodecEntry> by_extension(std::string_view name) const;
 
     /// media_types returns every registered media type, sorted.

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sealrun/codec.h"
+#include "sealrun/codecs/bytes.h"
 
 namespace sealrun {
 
@@ -160,6 +161,17 @@ public:
     }
     /// save_file saves JSON, also written inline: save_file("r.json", {{"loss", 0.1}}).
     void save_file(const RecordPath& path, const nlohmann::json& value) { save_any(path, std::any(value)); }
+    /// save_file saves raw bytes under any name, sealed as `media_type`
+    /// (an RFC 6838 name, kept in model.json until the path is saved
+    /// again) instead of the type sealrun would decide (docs/FORMAT.md
+    /// "Media types"). save_file(path, Bytes) without a type also takes any
+    /// name. Under a name or type whose codec decodes something other than
+    /// bytes (.json, application/json, …) the bytes must decode with it.
+    /// Throws Error(invalid_input) for a bad media type, bytes the codec
+    /// refuses, or a refused path.
+    void save_file(const RecordPath& path, const codecs::Bytes& bytes, std::string_view media_type) {
+        save_any(path, std::any(bytes), media_type);
+    }
 
     /// load_file returns the decoded file, or nullopt when it does not exist.
     /// Throws Error(invalid_input) naming the file when it is corrupt or not
@@ -179,10 +191,17 @@ public:
     }
 
     /// import_file copies the file `source` into the record as `path`,
-    /// bytes unchanged (streamed, atomic); materializes first. Throws
-    /// Error(invalid_input) for a refused path, Error(io) when `source`
-    /// cannot be read.
-    void import_file(const RecordPath& path, const std::filesystem::path& source);
+    /// bytes unchanged (streamed, atomic); materializes first. A non-empty
+    /// `media_type` (an RFC 6838 name) is the type the file is sealed under,
+    /// kept in model.json until the path is saved again; empty lets sealrun
+    /// decide (docs/FORMAT.md "Media types"). Throws Error(invalid_input)
+    /// for a refused path or media type, Error(io) when `source` cannot be
+    /// read.
+    void import_file(const RecordPath& path, const std::filesystem::path& source, std::string_view media_type = {});
+
+    /// media_types returns the media types given to save_file and
+    /// import_file, by relative path (empty before materializing).
+    std::map<std::string, std::string> media_types() const;
 
     /// note_sealed records in model.json that the record was sealed into its
     /// store's own layout as part of the root `digest` (Experiment::commit
@@ -211,9 +230,11 @@ private:
         std::string path;
         std::string bytes;
         bool tree = false;
+        std::string media_type = {};
     };
 
-    void save_any(const RecordPath& path, const std::any& value);
+    void save_any(const RecordPath& path, const std::any& value, std::string_view media_type = {});
+    void set_media_type(const std::string& rel, std::string_view media_type);
     std::optional<std::any> load_any(const RecordPath& path) const;
     void write_file(const std::string& rel, const std::string& bytes, bool tree);
     std::filesystem::path dir() const;

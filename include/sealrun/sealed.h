@@ -39,9 +39,14 @@ public:
     std::vector<std::string> names() const;
     /// contains reports whether an attachment `name` exists.
     bool contains(std::string_view name) const;
-    /// media_type returns the stored OCI media type (with "+zstd" when compressed);
-    /// throws Error(not_found).
-    const std::string& media_type(std::string_view name) const;
+    /// media_type returns the attachment's logical media type, the type of
+    /// its content whether or not it is stored compressed (descriptor(name)
+    /// has the stored type, "+zstd" included); throws Error(not_found).
+    std::string media_type(std::string_view name) const;
+    /// compression returns how the attachment is stored: "zstd" when
+    /// compressed (seal --compress), "" when stored as it is; throws
+    /// Error(not_found).
+    std::string compression(std::string_view name) const;
     /// descriptor returns the layer descriptor of `name`; throws Error(not_found).
     const oci::Descriptor& descriptor(std::string_view name) const;
     /// blob returns the attachment's bytes (decompressed when stored
@@ -114,7 +119,10 @@ public:
     const oci::Descriptor& manifest() const noexcept { return manifest_; }
 
     std::vector<std::string> attachment_names() const { return attachments_.names(); }
-    const std::string& attachment_media_type(std::string_view name) const { return attachments_.media_type(name); }
+    /// attachment_media_type returns the logical media type of `name` (see Attachments::media_type).
+    std::string attachment_media_type(std::string_view name) const { return attachments_.media_type(name); }
+    /// attachment_compression returns "zstd" or "" (see Attachments::compression).
+    std::string attachment_compression(std::string_view name) const { return attachments_.compression(name); }
     Value get_attachment(std::string_view name) const { return attachments_.value(name); }
     std::string get_blob(std::string_view name) const { return attachments_.blob(name); }
     nlohmann::json get_json(std::string_view name) const { return attachments_.with_codec<codecs::JsonCodec>(name); }
@@ -182,7 +190,10 @@ public:
 
     /// Experiment-level attachments (empty when there are none).
     std::vector<std::string> attachment_names() const;
-    const std::string& attachment_media_type(std::string_view name) const { return attachments().media_type(name); }
+    /// attachment_media_type returns the logical media type of `name` (see Attachments::media_type).
+    std::string attachment_media_type(std::string_view name) const { return attachments().media_type(name); }
+    /// attachment_compression returns "zstd" or "" (see Attachments::compression).
+    std::string attachment_compression(std::string_view name) const { return attachments().compression(name); }
     Value get_attachment(std::string_view name) const { return attachments().value(name); }
     std::string get_blob(std::string_view name) const { return attachments().blob(name); }
     nlohmann::json get_json(std::string_view name) const { return attachments().with_codec<codecs::JsonCodec>(name); }

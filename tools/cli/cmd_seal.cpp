@@ -8,6 +8,7 @@
 
 #include <sealrun/experiment.h>
 #include <sealrun/oci/json.h>
+#include <sealrun/oci/media_type.h>
 #include <sealrun/error.h>
 #include <sealrun/printable.h>
 
@@ -20,6 +21,64 @@ namespace sealrun::cli {
 namespace fs = std::filesystem;
 
 namespace {
+
+// MediaTypes are the media types the user gave for files of the sealed
+// directories: each DIR's model.json "media_types" object ({"NAME": "TYPE"},
+// NAME relative to DIR), and --media-type NAME=TYPE for every DIR (which
+// wins). A name that matches no file is refused, never silently ignored.
+struct MediaTypes {
+    std::map<std::string, std::string> flags;  // --media-type
+
+    // from_flags reads every --media-type NAME=TYPE; a malformed one is a usage error.
+    static MediaTypes from_flags(const Args& a) {
+        MediaTypes m;
+        const auto it = a.options.find("--media-type");
+        if (it == a.options.end()) return m;
+        for (const auto& v : it->second) {
+            const auto eq = v.rfind('=');
+            if (eq == std::string::npos || eq == 0)
+                throw UsageError("--media-type takes NAME=TYPE, not \"" + printable(v) + "\"");
+            const auto type = v.substr(eq + 1);
+            if (const auto problem = oci::media_type_problem(type); !problem.empty())
+                throw UsageError("--media-type " + printable(v) + ": \"" + printable(type) + "\" is not a media type: " + problem);
+            m.flags[v.substr(0, eq)] = type;
+        }
+        return m;
+    }
+
+    // for_dir returns the types for `dir`'s files, given its model.json.
+    std::map<std::string, std::string> for_dir(const nlohmann::json& model, const std::string& dir) const {
+        std::map<std::string, std::string> out;
+        const auto where = dir + "/model.json";
+        if (const auto t = model.find("media_types"); t != model.end() && !t->is_null()) {
+            if (!t->is_object()) throw Error(Errc::invalid_input, "seal", where, "media_types must be an object of NAME: TYPE");
+            for (const auto& [name, type] : t->items()) {
+                if (!type.is_string())
+                    throw Error(Errc::invalid_input, "seal", where, "media_types: the type of \"" + name + "\" must be a string");
+                if (const auto problem = oci::media_type_problem(type.get<std::string>()); !problem.empty())
+                    throw Error(Errc::invalid_input, "seal", where,
+                                "media_types: \"" + type.get<std::string>() + "\" (for \"" + name + "\") is not a media type: " + problem);
+                if (!fs::is_regular_file(fs::symlink_status(fs::path(dir) / name)))
+                    throw Error(Errc::invalid_input, "seal", where, "media_types names \"" + name + "\", which is not a file in " + dir);
+                out[name] = type.get<std::string>();
+            }
+        }
+        for (const auto& [name, type] : flags)
+            if (fs::is_regular_file(fs::symlink_status(fs::path(dir) / name))) out[name] = type;
+        return out;
+    }
+
+    // check_names refuses, before anything is recorded, a --media-type NAME
+    // that is a file in none of `dirs`.
+    void check_names(const std::vector<std::string>& dirs) const {
+        for (const auto& [name, _] : flags) {
+            bool found = false;
+            for (const auto& dir : dirs) found = found || fs::is_regular_file(fs::symlink_status(fs::path(dir) / name));
+            if (!found) throw UsageError("--media-type " + printable(name) + "=...: no DIR holds a file of that name");
+        }
+    }
+};
+
 
 // regular_files lists the files under `dir` as (name relative to `dir`,
 // path), sorted by name; a symlink or special file is refused, never
@@ -99,6 +158,8 @@ int cmd_seal(const Args& a, const Globals& g) {
     const auto tag = a.get("--tag");
     if (!name || !tag) throw UsageError("seal needs --experiment NAME and --tag TAG");
     refuse_file(g.store, true);
+    const auto media_types = MediaTypes::from_flags(a);
+    media_types.check_names(a.positional);
     RecordStore store(g.store);
     Experiment exp(store, *name);
     const auto annotations = annotate_from_flags(exp, a);
@@ -119,9 +180,11 @@ int cmd_seal(const Args& a, const Globals& g) {
             if (!p->is_object()) throw Error(Errc::invalid_input, "seal", dir + "/model.json", "parameters must be an object");
             for (const auto& [k, v] : p->items()) run.log_parameter(k, to_parameter(v, dir + "/model.json: " + k));
         }
+        const auto types = media_types.for_dir(model, dir);
         for (const auto& [rel, path] : regular_files(dir)) {
             if (rel == "model.json") continue;
-            run.import_file(rel, path);
+            const auto type = types.find(rel);
+            run.import_file(rel, path, type != types.end() ? type->second : std::string());
         }
         const auto status = model_text(model, "status", dir + "/model.json", "finished");
         const auto reason = model_text(model, "reason", dir + "/model.json", "");

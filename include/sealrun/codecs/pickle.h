@@ -1,5 +1,5 @@
 #pragma once
-/// The pickle codec: `.p`, application/x-python-pickle. Carried as opaque
+/// The pickle codec: `.p`, `.pkl`, `.pickle`, application/x-python-pickle. Carried as opaque
 /// bytes: sealrun never decodes or executes a pickle.
 
 #include <string>

@@ -10,17 +10,18 @@
 namespace sealrun::codecs {
 
 /// TextCodec stores text as its bytes, unchanged. Decoding does not demand
-/// UTF-8: logs hold what programs printed.
+/// UTF-8: logs hold what programs printed. It is also the codec of every
+/// other text/ type (CodecRegistry::by_media_type).
 struct TextCodec {
     using value_type = std::string;
     static constexpr std::string_view media_type = "text/plain";
     static std::string encode(const std::string& text) { return text; }
     static std::string decode(std::string_view bytes) { return std::string(bytes); }
-    /// check accepts any bytes, as decode does, reading them as a stream.
-    static std::string check(content::ReadStream& in) {
-        content::drain(in);
-        return {};
-    }
+    /// check reads the stream to its end with bounded memory and throws
+    /// nothing decode would not; it returns where the bytes stop being
+    /// text (not well-formed UTF-8, or a NUL byte), which validate() reports
+    /// as a warning (a failure with --strict), or "" for text.
+    static std::string check(content::ReadStream& in);
 };
 
 }  // namespace sealrun::codecs
