@@ -173,8 +173,12 @@ TEST_CASE("show --run N: attachments with types, compression and sizes, solves, 
     CHECK(has(user.out({"show", "z1", "--run", "0"}).output, "\n  result.json\tapplication/json (zstd)\t"));
     const auto t1 = user.out({"show", "v1", "--run", "1"}).output;
     CHECK(t1.starts_with("run 1 of gd-sweep  failed: diverged  lr=2.5\n"));
-    CHECK(has(user.out({"show", "v1", "--run", "2"}).output, "\n  trace\n"));
-    CHECK(user.json({"show", "v1", "--run", "2", "--json"})["has_trace"] == true);
+    CHECK(has(user.out({"show", "v1", "--run", "2"}).output, "\n  trace\t"));
+    const auto r2 = user.json({"show", "v1", "--run", "2", "--json"});
+    CHECK(r2["has_trace"] == true);
+    CHECK(r2["trace"]["size"] == nlohmann::json({{"events", {1, 2}}}).dump().size());
+    CHECK(r2["trace"]["digest"].get<std::string>().starts_with("sha256:"));
+    CHECK(r0["trace"].is_null());
 
     const auto missing = user.err({"show", "v1", "--run", "7"});
     CHECK(missing.exit_code == 1);

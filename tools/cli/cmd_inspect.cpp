@@ -1,7 +1,6 @@
 // sealrun ls, show and get: reading what was sealed.
 #include <iostream>
 
-#include <sealrun/codec.h>
 #include <sealrun/content/oci_layout.h>
 #include <sealrun/format.h>
 #include <sealrun/oci/json.h>
@@ -75,19 +74,16 @@ std::string created(const SealedExperiment& exp) {
 
 nlohmann::json or_null(const std::string& s) { return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s); }
 
-bool has_trace(const SealedRun& run) {
-    const auto it = run.config().find("trace");
-    return it != run.config().end() && !it->is_null();
-}
+bool has_trace(const SealedRun& run) { return run.trace_descriptor().has_value(); }
 
 // attachment_json describes one attachment: its logical media type, its
 // compression (null when stored plain), stored size and digest.
 nlohmann::json attachment_json(const Attachments& a, const std::string& name) {
     const auto& d = a.descriptor(name);
-    const auto logical = logical_media_type(d.media_type);
+    const auto compression = a.compression(name);
     return {{"name", name},
-            {"media_type", std::string(logical)},
-            {"compression", logical.size() == d.media_type.size() ? nlohmann::json(nullptr) : nlohmann::json("zstd")},
+            {"media_type", a.media_type(name)},
+            {"compression", compression.empty() ? nlohmann::json(nullptr) : nlohmann::json(compression)},
             {"size", d.size},
             {"digest", d.digest.str()}};
 }
@@ -96,7 +92,7 @@ nlohmann::json attachment_json(const Attachments& a, const std::string& name) {
 std::string attachment_line(const Attachments& a, const std::string& name) {
     const auto j = attachment_json(a, name);
     return printable(name) + "\t" + printable(j["media_type"].get<std::string>()) +
-           (j["compression"].is_null() ? "" : " (zstd)") + "\t" + human_size(static_cast<std::uint64_t>(j["size"].get<std::int64_t>()));
+           (j["compression"].is_null() ? "" : " (" + printable(j["compression"].get<std::string>()) + ")") + "\t" + human_size(static_cast<std::uint64_t>(j["size"].get<std::int64_t>()));
 }
 
 nlohmann::json parameters_json(const SealedRun& r) {
@@ -126,6 +122,9 @@ nlohmann::json run_json(const SealedRun& r) {
             {"parameters", parameters_json(r)},
             {"solves", solves_json(r)},
             {"has_trace", has_trace(r)},
+            {"trace", r.trace_descriptor() ? nlohmann::json{{"size", r.trace_descriptor()->size},
+                                                            {"digest", r.trace_descriptor()->digest.str()}}
+                                           : nlohmann::json(nullptr)},
             {"attachments", atts}};
 }
 
@@ -143,7 +142,8 @@ void print_run(const SealedRun& r) {
         std::cout << "  solve " << s.solve_id << "  " << printable(s.status) << "  " << printable(s.adapter) << "  "
                   << printable(s.input) << " -> " << (s.output ? printable(*s.output) : std::string("-")) << "\n";
     }
-    if (has_trace(r)) std::cout << "  trace\n";
+    if (const auto& t = r.trace_descriptor())
+        std::cout << "  trace\t" << human_size(static_cast<std::uint64_t>(t->size)) << "\t" << t->digest.str() << "\n";
 }
 
 // Selection is what show's --status, --where and --sort ask for.
