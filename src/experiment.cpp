@@ -138,6 +138,14 @@ void Run::save_trace(const nlohmann::json& trace) {
     trace_ = std::string(detail::record_trace_file);
 }
 
+void Run::describe(std::string kind, nlohmann::json config) {
+    const auto who = "run " + std::to_string(run_id_);
+    if (closed()) throw Error(Errc::invalid_input, "describe", who, "the run is closed");
+    if (!config.is_null() && !config.is_object()) throw Error(Errc::invalid_input, "describe", who, "config must be a JSON object");
+    described_kind_ = std::move(kind);
+    described_config_ = std::move(config);
+}
+
 void Run::finish() { close("finished", ""); }
 void Run::fail(std::string reason) { close("failed", std::move(reason)); }
 void Run::interrupt(std::string reason) { close("interrupted", std::move(reason)); }
@@ -157,6 +165,8 @@ void Run::close(std::string status, std::string reason) {
         {"ended", clock_()},
         {"parameters", params},
         {"solves", solves},
+        {"run_kind", described_kind_.empty() ? nlohmann::json(nullptr) : nlohmann::json(described_kind_)},
+        {"run_config", described_config_},
         {"trace", trace_ ? nlohmann::json(*trace_) : nlohmann::json(nullptr)},
     });
     run_status_ = std::move(status);

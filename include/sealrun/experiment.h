@@ -149,6 +149,14 @@ public:
     /// run_status returns "finished", "failed", "interrupted", or "" while open.
     const std::string& run_status() const noexcept { return run_status_; }
 
+    /// describe says what the run is, as a job's own model.json does: `kind`
+    /// (e.g. "train"; empty for none) and `config` (the settings it ran with,
+    /// a JSON object; null for none), sealed as the run config's optional
+    /// `kind` and `config` (docs/FORMAT.md §4.2); the last call wins. Throws
+    /// Error(invalid_input) once the run is closed, or when `config` is
+    /// neither an object nor null.
+    void describe(std::string kind, nlohmann::json config);
+
 private:
     void close(std::string status, std::string reason);
     void set_parameter(const std::string& name, Parameter value);
@@ -159,6 +167,8 @@ private:
     std::map<std::string, Parameter> parameters_;
     std::map<std::int64_t, std::optional<SolveRecord>> solves_;  // nullopt: reserved
     std::optional<std::string> trace_;
+    std::string described_kind_;         // describe()
+    nlohmann::json described_config_;    // describe(); null when none
     std::string run_status_;
     bool interrupt_on_destroy_ = false;
 };

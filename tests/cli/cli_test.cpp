@@ -165,6 +165,11 @@ TEST_CASE("cli: seal adds experiment attachments, annotations and --compress, an
     CHECK(exp.get_blob("notes.txt") == "notes\n");
     CHECK(exp.attachments().descriptor("cfg/base.json").media_type.ends_with("+zstd"));
     CHECK(exp.run(0).attachments().descriptor("result.json").media_type.ends_with("+zstd"));
+    // model.json's kind and config are kept in the run config (runs/b has none).
+    CHECK(exp.run(0).config()["kind"] == "train");
+    CHECK(exp.run(0).config()["config"] == nlohmann::json{{"lr", 0.1}});
+    CHECK_FALSE(exp.run(1).config().contains("kind"));
+    CHECK_FALSE(exp.run(1).config().contains("config"));
     // Reserved or malformed annotations and missing files are refused before anything is sealed.
     const auto reserved = cli({"seal", (dir / "runs/a").string(), "--experiment", "x", "--tag", "v2", "--annotation",
                                "vnd.sealrun.experiment.name=y"});

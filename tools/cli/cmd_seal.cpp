@@ -150,6 +150,18 @@ std::map<std::string, std::string> annotate_from_flags(Experiment& exp, const Ar
     return out;
 }
 
+// describe_from_model gives the run model.json's "kind" (a string) and
+// "config" (an object), which the run config keeps (FORMAT §4.2).
+void describe_from_model(Run& run, const nlohmann::json& model, const std::string& where) {
+    const auto kind = model_text(model, "kind", where, "");
+    nlohmann::json config = nullptr;
+    if (const auto c = model.find("config"); c != model.end() && !c->is_null()) {
+        if (!c->is_object()) throw Error(Errc::invalid_input, "seal", where, "config must be a JSON object");
+        config = *c;
+    }
+    if (!kind.empty() || !config.is_null()) run.describe(kind, config);
+}
+
 }  // namespace
 
 int cmd_seal(const Args& a, const Globals& g) {
@@ -180,6 +192,7 @@ int cmd_seal(const Args& a, const Globals& g) {
             if (!p->is_object()) throw Error(Errc::invalid_input, "seal", dir + "/model.json", "parameters must be an object");
             for (const auto& [k, v] : p->items()) run.log_parameter(k, to_parameter(v, dir + "/model.json: " + k));
         }
+        describe_from_model(run, model, dir + "/model.json");
         const auto types = media_types.for_dir(model, dir);
         for (const auto& [rel, path] : regular_files(dir)) {
             if (rel == "model.json") continue;
