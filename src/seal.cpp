@@ -4,6 +4,7 @@
 #include <set>
 
 #include "sealrun/codec.h"
+#include "sealrun/codecs/json.h"
 #include "sealrun/content/oci_layout.h"
 #include "sealrun/error.h"
 #include "sealrun/experiment.h"
@@ -138,8 +139,10 @@ oci::Descriptor seal_part(content::Target& dst, Part part, const CodecRegistry& 
     }
     // The trace is a layer of its own after the attachments, never compressed,
     // untitled and outside the table: config.trace is its index (FORMAT §4.4).
+    // It is checked as JSON on the way, as validate() will.
     if (part.trace) {
-        auto d = describe(util::FileStream(*part.trace), std::string(format::trace_type));
+        const auto json = codecs.registered_codec(codecs::JsonCodec::media_type);
+        auto d = describe(util::FileStream(*part.trace), std::string(format::trace_type), json.get(), part.trace->string());
         if (!dst.exists(d)) {
             util::FileStream in(*part.trace);
             dst.push(d, in);

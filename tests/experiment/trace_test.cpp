@@ -225,3 +225,20 @@ TEST_CASE("trace: validate and open check the trace slot of a version 2 run") {
                           [](const CheckResult& c) { return c.name == "digest" && !c.passed; }));
     }
 }
+
+TEST_CASE("trace: a record's trace that is not JSON any more is refused at commit, never sealed INVALID") {
+    test::TempDir dir;
+    RecordStore store(dir / "storage");
+    Experiment exp(store, "traced", test::fixed_options());
+    Run& r = exp.run();
+    r.save_trace(the_trace);
+    r.finish();
+    const auto file = r.local_directory() / ".sealrun-trace.json";
+    REQUIRE(fs::exists(file));
+    test::write_file(file, R"({"spans":[)");
+    content::MemoryTarget t;
+    const auto e = test::thrown([&] { exp.commit(t, "v1"); });
+    CHECK(e.code == Errc::invalid_input);
+    CHECK(test::contains(e.message, ".sealrun-trace.json"));
+    CHECK(t.tags().empty());
+}
