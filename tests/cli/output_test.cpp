@@ -393,3 +393,36 @@ TEST_CASE("skopeo copy without --all keeps run 0: validate, show and ls say it i
     const auto digest = user.json({"--store", "one", "ls", "--json"})[0]["digest"].get<std::string>();
     CHECK_FALSE(has(user.out({"show", "oci:one:" + digest}).output, "note:"));
 }
+
+TEST_CASE("ls: a tag whose graph cannot be read is listed with its error, the others still are, and ls exits 1") {
+    test::TempDir dir;
+    const auto broken = seal_sweep(dir.path(), "broken");
+    const auto index = oci::ImageIndex::parse(test::read_file(dir / "storage/blobs/sha256" / broken.digest.encoded()));
+    {
+        // A second, intact experiment sharing no run manifest with the first.
+        RecordStore store(dir / "storage");
+        Experiment exp(store, "other", fixed());
+        exp.run([](Run& r) { r.save_file("x.json", {{"x", 1}}); });
+        exp.commit("ok");
+    }
+    fs::remove(dir / "storage/blobs/sha256" / index.manifests.at(1).digest.encoded());
+    const User user{dir.path()};
+    const auto text = user.out({"ls"});
+    INFO(text.output);
+    CHECK(text.exit_code == 1);
+    CHECK(has(text.output, "ok\tother\tfinished\t1 run\t"));
+    CHECK(has(text.output, "broken\tgd-sweep\tfailed\t3 runs\t"));
+    const auto err = user.err({"ls"});
+    CHECK(err.output.starts_with("sealrun: broken: "));
+    const std::string lost(index.manifests.at(1).digest.encoded());
+    CHECK(has(err.output, lost));
+    const auto listed = user.out({"ls", "--json"});
+    CHECK(listed.exit_code == 1);
+    const auto j = nlohmann::json::parse(listed.output);
+    REQUIRE(j.size() == 2);
+    CHECK(j[0]["tag"] == "broken");
+    CHECK(j[0]["size"].is_null());
+    CHECK(has(j[0]["error"].get<std::string>(), lost));
+    CHECK_FALSE(j[1].contains("error"));
+    CHECK(j[1]["size"].get<std::int64_t>() > 0);
+}
