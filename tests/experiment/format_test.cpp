@@ -255,12 +255,14 @@ oci::Descriptor push_manifest(content::Target& t, const oci::ImageManifest& m) {
 // version 1: run 0 holds result.json and its trace as the attachment
 // trace.json (`trace` names it); the experiment-attachments config is
 // version 1 too. `trace` replaces the run config's trace member, `version`
-// its version. Tags "v1".
-void push_v1_experiment(content::MemoryTarget& t, const nlohmann::json& trace = "trace.json", int version = 1) {
+// its version; `compress` stores the attachments "+zstd" (SealOptions::compress
+// of version 1 compressed the trace too). Tags "v1".
+void push_v1_experiment(content::MemoryTarget& t, const nlohmann::json& trace = "trace.json", int version = 1,
+                        bool compress = false) {
     oci::ImageManifest run{.artifact_type = std::string(format::run_artifact_type)};
     for (const auto& [name, bytes] : {std::pair<std::string, std::string>{"result.json", R"({"loss":0.25})"},
                                       {"trace.json", R"({"spans":[{"ms":12,"name":"solve"}]})"}}) {
-        auto d = push_blob(t, "application/json", bytes);
+        auto d = compress ? push_blob(t, "application/json+zstd", zstd_compress(bytes)) : push_blob(t, "application/json", bytes);
         d.annotations.emplace(oci::annotations::title, name);
         run.layers.push_back(d);
     }
@@ -298,24 +300,27 @@ void push_v1_experiment(content::MemoryTarget& t, const nlohmann::json& trace = 
 }  // namespace
 
 TEST_CASE("format: a version-1 archive (the trace an attachment) still opens, and its trace() still works") {
-    content::MemoryTarget t;
-    push_v1_experiment(t);
-    const auto exp = SealedExperiment::open(t, "v1");
-    const auto run = exp.run(0);
-    CHECK(run.config()["version"] == 1);
-    REQUIRE(run.trace().has_value());
-    CHECK(*run.trace() == nlohmann::json{{"spans", {{{"ms", 12}, {"name", "solve"}}}}});
-    REQUIRE(run.trace_descriptor().has_value());
-    CHECK(run.trace_descriptor()->digest == run.attachments().descriptor("trace.json").digest);
-    // In version 1 the trace is one of the attachments, as it was written.
-    CHECK(run.attachment_names() == std::vector<std::string>{"result.json", "trace.json"});
-    CHECK(run.get_json("result.json") == nlohmann::json{{"loss", 0.25}});
-    CHECK(exp.attachment_names() == std::vector<std::string>{"sweep.json"});
-    const auto report = validate(t, "v1");
-    std::string failures;
-    for (const auto& c : report.checks)
-        if (!c.passed || c.warning) failures += c.name + " " + c.subject + ": " + c.message + "\n";
-    CHECK_MESSAGE(report.ok(), failures);
+    for (const bool compress : {false, true}) {
+        CAPTURE(compress);
+        content::MemoryTarget t;
+        push_v1_experiment(t, "trace.json", 1, compress);
+        const auto exp = SealedExperiment::open(t, "v1");
+        const auto run = exp.run(0);
+        CHECK(run.config()["version"] == 1);
+        REQUIRE(run.trace().has_value());
+        CHECK(*run.trace() == nlohmann::json{{"spans", {{{"ms", 12}, {"name", "solve"}}}}});
+        REQUIRE(run.trace_descriptor().has_value());
+        CHECK(run.trace_descriptor()->digest == run.attachments().descriptor("trace.json").digest);
+        // In version 1 the trace is one of the attachments, as it was written.
+        CHECK(run.attachment_names() == std::vector<std::string>{"result.json", "trace.json"});
+        CHECK(run.get_json("result.json") == nlohmann::json{{"loss", 0.25}});
+        CHECK(exp.attachment_names() == std::vector<std::string>{"sweep.json"});
+        const auto report = validate(t, "v1");
+        std::string failures;
+        for (const auto& c : report.checks)
+            if (!c.passed || c.warning) failures += c.name + " " + c.subject + ": " + c.message + "\n";
+        CHECK_MESSAGE(report.ok(), failures);
+    }
 }
 
 TEST_CASE("format: a version-1 trace must name an attachment; an unknown config version is refused") {
