@@ -210,9 +210,6 @@ oci::Descriptor Experiment::commit(content::Target& dst, std::string_view tag, c
         // Optional (FORMAT §4.2): written only when Run::describe gave them.
         if (!get("run_kind").is_null()) config["kind"] = get("run_kind");
         if (!get("run_config").is_null()) config["config"] = get("run_config");
-        // Optional (FORMAT §4.2): written only when Run::describe gave them.
-        if (!get("run_kind").is_null()) config["kind"] = get("run_kind");
-        if (!get("run_config").is_null()) config["config"] = get("run_config");
         const auto status = run->run_status();
         auto d = seal_part(dst,
                            Part{run->local_directory(), files, std::move(config), format::run_config_type,

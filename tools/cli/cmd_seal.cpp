@@ -79,7 +79,6 @@ struct MediaTypes {
     }
 };
 
-
 // regular_files lists the files under `dir` as (name relative to `dir`,
 // path), sorted by name; a symlink or special file is refused, never
 // skipped (seal's one rule for what a directory holds).
@@ -169,9 +168,9 @@ int cmd_seal(const Args& a, const Globals& g) {
     const auto name = a.get("--experiment");
     const auto tag = a.get("--tag");
     if (!name || !tag) throw UsageError("seal needs --experiment NAME and --tag TAG");
-    refuse_file(g.store, true);
     const auto media_types = MediaTypes::from_flags(a);
     media_types.check_names(a.positional);
+    refuse_file(g.store, true);
     RecordStore store(g.store);
     Experiment exp(store, *name);
     const auto annotations = annotate_from_flags(exp, a);
