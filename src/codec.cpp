@@ -11,6 +11,7 @@
 
 #include "media_types.h"
 #include "sealrun/oci/media_type.h"
+#include "util/view_stream.h"
 #include "util/archive.h"
 
 namespace sealrun {
@@ -115,20 +116,7 @@ void write_zstd_header(archive* a, std::string_view what) {
     util::check(a, archive_write_header(a, entry.get()), "compress", what);
 }
 
-// ViewStream reads from bytes it does not own.
-class ViewStream final : public content::ReadStream {
-public:
-    explicit ViewStream(std::string_view bytes) : bytes_(bytes) {}
-    std::size_t read(std::span<std::byte> buffer) override {
-        const auto n = std::min(buffer.size(), bytes_.size());
-        std::memcpy(buffer.data(), bytes_.data(), n);
-        bytes_.remove_prefix(n);
-        return n;
-    }
-
-private:
-    std::string_view bytes_;
-};
+using util::ViewStream;
 
 constexpr std::string_view zstd_frame_magic = "\x28\xb5\x2f\xfd";
 constexpr std::size_t zstd_input_block = 256 * 1024;

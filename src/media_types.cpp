@@ -10,6 +10,7 @@
 
 #include "sealrun/error.h"
 #include "sealrun/oci/media_type.h"
+#include "util/view_stream.h"
 #include "util/file_stream.h"
 #include "util/fs.h"
 #include "util/handle.h"
@@ -213,20 +214,7 @@ std::string detect_file(const CodecRegistry& codecs, std::string_view name, cons
 }
 
 std::string detect_bytes(const CodecRegistry& codecs, std::string_view name, std::string_view bytes) {
-    // ViewStream reads bytes it does not own.
-    class ViewStream final : public content::ReadStream {
-    public:
-        explicit ViewStream(std::string_view b) : b_(b) {}
-        std::size_t read(std::span<std::byte> buffer) override {
-            const auto n = std::min(buffer.size(), b_.size());
-            std::memcpy(buffer.data(), b_.data(), n);
-            b_.remove_prefix(n);
-            return n;
-        }
-
-    private:
-        std::string_view b_;
-    } in(bytes);
+    util::ViewStream in(bytes);
     return detect(codecs, name, in);
 }
 
