@@ -11,7 +11,7 @@
 
 #include <sealrun/codecs/npy.h>
 #include <sealrun/error.h>
-#include <sealrun/experiment.h>
+#include <sealrun/experiment/experiment.h>
 
 using namespace sealrun;
 

@@ -1,8 +1,8 @@
-// Media type detection (src/media_types.h) over untrusted bytes: libmagic on
+// Media type detection (src/codecs/media_types.h) over untrusted bytes: libmagic on
 // the first 64 KiB, the streaming UTF-8 text check, and the mime.types
 // parser. Input: NAME \n@@@\n CONTENT \n@@@\n MIME.TYPES TEXT (fuzz/common.h).
 #include "common.h"
-#include "media_types.h"
+#include "codecs/media_types.h"
 #include "sealrun/oci/media_type.h"
 
 namespace media = sealrun::media;

@@ -3,7 +3,7 @@
 // attachments, the parameter table and the experiment attachments. Every
 // refusal is a sealrun::Error.
 #include "graph.h"
-#include "sealrun/sealed.h"
+#include "sealrun/experiment/sealed.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     sealrun::content::MemoryTarget target;

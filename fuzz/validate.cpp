@@ -1,7 +1,7 @@
 // validate() over a graph of fuzz-made documents (see graph.h): it never
 // throws, whatever it is given, and reports a bad archive as failed checks.
 #include "graph.h"
-#include "sealrun/validate.h"
+#include "sealrun/validate/validate.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     sealrun::content::MemoryTarget target;

@@ -1,7 +1,7 @@
 // zstd_decompress (what every "+zstd" attachment goes through) refuses
 // cleanly, stays within its output cap, and round-trips what it accepts.
 #include "common.h"
-#include "sealrun/codec.h"
+#include "sealrun/codecs/codec.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     constexpr std::size_t cap = 16 << 20;

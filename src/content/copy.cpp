@@ -105,7 +105,7 @@ void move_blob(Target& src, Target& dst, const oci::Descriptor& d, Hooks& hooks,
     }
     for (int attempt = 1;; ++attempt) {
         try {
-            std::unique_ptr<ReadStream> in = d.data ? std::make_unique<BytesStream>(*d.data) : src.fetch(d);
+            auto in = src.fetch(d);
             if (hooks.wants_progress()) {
                 CountingStream counted(*in, d, hooks);
                 dst.push(d, counted);

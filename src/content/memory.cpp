@@ -38,7 +38,7 @@ bool MemoryTarget::exists(const oci::Descriptor& desc) {
     return blobs_.contains(desc.digest);
 }
 
-std::unique_ptr<ReadStream> MemoryTarget::fetch(const oci::Descriptor& desc) {
+std::unique_ptr<ReadStream> MemoryTarget::open_blob(const oci::Descriptor& desc) {
     std::shared_ptr<const std::string> bytes;
     {
         std::lock_guard lock(mu_);
@@ -46,7 +46,7 @@ std::unique_ptr<ReadStream> MemoryTarget::fetch(const oci::Descriptor& desc) {
         if (it == blobs_.end()) throw Error(Errc::not_found, "fetch", desc.digest.str(), "not in memory target");
         bytes = it->second.bytes;
     }
-    return std::make_unique<VerifyingStream>(std::make_unique<SharedBytesStream>(std::move(bytes)), desc);
+    return std::make_unique<SharedBytesStream>(std::move(bytes));
 }
 
 void MemoryTarget::push(const oci::Descriptor& desc, ReadStream& content) {

@@ -185,7 +185,7 @@ bool OciLayout::exists(const oci::Descriptor& desc) {
     return stored_size(desc.digest) == desc.size;
 }
 
-std::unique_ptr<ReadStream> OciLayout::fetch(const oci::Descriptor& desc) {
+std::unique_ptr<ReadStream> OciLayout::open_blob(const oci::Descriptor& desc) {
     const auto path = blob_path(desc.digest);
     util::real_directory(root_ / "blobs");
     util::real_directory(path.parent_path());
@@ -196,9 +196,7 @@ std::unique_ptr<ReadStream> OciLayout::fetch(const oci::Descriptor& desc) {
         throw Error(Errc::size_mismatch, "fetch", desc.digest.str(),
                     "stored blob has " + std::to_string(st.st_size) + " bytes, descriptor says " +
                         std::to_string(desc.size));
-    auto raw = std::make_unique<util::FileStream>(std::move(fd), path);
-    if (options_.skip_read_verification) return raw;
-    return std::make_unique<VerifyingStream>(std::move(raw), desc);
+    return std::make_unique<util::FileStream>(std::move(fd), path);
 }
 
 void OciLayout::push(const oci::Descriptor& desc, ReadStream& content) {

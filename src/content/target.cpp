@@ -50,16 +50,19 @@ Error tag_exists(std::string_view reference, const oci::Digest& current) {
                  "already names " + current.str() + "; pass --force to move it");
 }
 
-std::string read_all(Target& target, const oci::Descriptor& desc, std::size_t max_size) {
+std::unique_ptr<ReadStream> ReadOnlyTarget::fetch(const oci::Descriptor& desc) {
+    // Embedded data is verified like stored content: a hand-built
+    // descriptor may carry anything.
+    auto raw = desc.data ? std::make_unique<BytesStream>(*desc.data) : open_blob(desc);
+    return std::make_unique<VerifyingStream>(std::move(raw), desc);
+}
+
+std::string read_all(ReadOnlyTarget& target, const oci::Descriptor& desc, std::size_t max_size) {
     if (desc.size < 0 || static_cast<std::uint64_t>(desc.size) > max_size)
         throw Error(Errc::too_large, "read", desc.digest.str(),
                     "size " + std::to_string(desc.size) + " exceeds the limit of " + std::to_string(max_size) +
                         " bytes");
-    // Embedded data is verified like fetched content: a hand-built descriptor
-    // may carry anything.
-    auto stream = desc.data ? std::make_unique<VerifyingStream>(std::make_unique<BytesStream>(*desc.data), desc)
-                            : target.fetch(desc);
-    return read_to_string(*stream, max_size, desc.digest.str());
+    return read_to_string(*target.fetch(desc), max_size, desc.digest.str());
 }
 
 void push_bytes(Target& target, const oci::Descriptor& desc, std::string bytes) {

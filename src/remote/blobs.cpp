@@ -180,7 +180,7 @@ void send_chunk(Repository::Impl& m, std::string& location, const std::string& s
 
 }  // namespace
 
-std::unique_ptr<content::ReadStream> Repository::fetch(const oci::Descriptor& desc) {
+std::unique_ptr<content::ReadStream> Repository::open_blob(const oci::Descriptor& desc) {
     auto& m = *impl_;
     if (is_node(desc)) {
         if (desc.size > static_cast<std::int64_t>(oci::max_manifest_size))
@@ -189,9 +189,9 @@ std::unique_ptr<content::ReadStream> Repository::fetch(const oci::Descriptor& de
         r.max_body = oci::max_manifest_size;
         const auto resp = m.send(r, m.pull_scope(), true);
         if (resp.status != 200) m.fail(resp, "fetch", desc.digest.str());
-        return std::make_unique<content::VerifyingStream>(std::make_unique<content::BytesStream>(resp.body), desc);
+        return std::make_unique<content::BytesStream>(resp.body);
     }
-    return std::make_unique<content::VerifyingStream>(std::make_unique<BlobStream>(m, desc), desc);
+    return std::make_unique<BlobStream>(m, desc);
 }
 
 void Repository::push(const oci::Descriptor& desc, content::ReadStream& content) {

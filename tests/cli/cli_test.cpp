@@ -6,7 +6,7 @@
 
 #include "sealrun/content/oci_layout.h"
 #include "sealrun/oci/json.h"
-#include "sealrun/sealed.h"
+#include "sealrun/experiment/sealed.h"
 #include "support/expect.h"
 #include "support/registry.h"
 #include "support/tmpdir.h"

@@ -5,7 +5,7 @@
 #include <doctest/doctest.h>
 
 #include "sealrun/content/oci_layout.h"
-#include "sealrun/sealed.h"
+#include "sealrun/experiment/sealed.h"
 #include "support/expect.h"
 #include "support/tmpdir.h"
 #include "build_paths.h"

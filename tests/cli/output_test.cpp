@@ -8,9 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include "sealrun/content/oci_layout.h"
-#include "sealrun/experiment.h"
+#include "sealrun/experiment/experiment.h"
 #include "sealrun/oci/manifest.h"
-#include "sealrun/record.h"
+#include "sealrun/records/record.h"
 #include "support/tmpdir.h"
 #include "build_paths.h"
 

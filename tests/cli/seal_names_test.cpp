@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sealrun/content/oci_layout.h"
-#include "sealrun/sealed.h"
+#include "sealrun/experiment/sealed.h"
 #include "support/expect.h"
 #include "support/tmpdir.h"
 #include "build_paths.h"

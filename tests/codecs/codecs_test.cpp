@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "sealrun/codec.h"
+#include "sealrun/codecs/codec.h"
 #include "sealrun/codecs/bytes.h"
 #include "sealrun/codecs/json.h"
 #include "sealrun/codecs/jsonl.h"

@@ -7,16 +7,16 @@
 
 #include <cstring>
 
-#include "media_types.h"
+#include "codecs/media_types.h"
 #include "sealrun/codecs/bytes.h"
 #include "sealrun/codecs/text.h"
 #include "sealrun/content/memory.h"
 #include "sealrun/content/oci_layout.h"
-#include "sealrun/experiment.h"
-#include "sealrun/format.h"
+#include "sealrun/experiment/experiment.h"
+#include "sealrun/experiment/format.h"
 #include "sealrun/oci/json.h"
-#include "sealrun/sealed.h"
-#include "sealrun/validate.h"
+#include "sealrun/experiment/sealed.h"
+#include "sealrun/validate/validate.h"
 #include "support/experiment.h"
 #include "support/expect.h"
 #include "support/tmpdir.h"

@@ -24,7 +24,7 @@ namespace {
 class Recorder final : public test::ForwardingTarget {
 public:
     using ForwardingTarget::ForwardingTarget;
-    std::unique_ptr<content::ReadStream> fetch(const oci::Descriptor& d) override {
+    std::unique_ptr<content::ReadStream> open_blob(const oci::Descriptor& d) override {
         ++fetches;
         return inner_.fetch(d);
     }

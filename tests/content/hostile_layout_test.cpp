@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "sealrun/content/oci_layout.h"
-#include "sealrun/validate.h"
+#include "sealrun/validate/validate.h"
 #include "support/expect.h"
 #include "support/sample.h"
 #include "support/tmpdir.h"

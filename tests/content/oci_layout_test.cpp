@@ -81,15 +81,15 @@ TEST_CASE("layout: a blob corrupted on disk is reported with its digest, never r
     CHECK(errc_of([&] { (void)layout.fetch(s.layers[0]); }) == Errc::size_mismatch);
 }
 
-TEST_CASE("layout: read verification can be switched off for trusted hot paths") {
+TEST_CASE("layout: every fetch is verified: no option trusts a layout's bytes") {
     test::TempDir dir;
     content::OciLayout writer(dir.path());
     const auto s = test::push_sample(writer, "trusted", 1, "v1");
     auto bytes = s.layer_bytes[0];
     bytes[0] ^= 0x20;
     test::write_file(writer.blob_path(s.layers[0].digest), bytes);
-    content::OciLayout trusting(dir.path(), {.skip_read_verification = true});
-    CHECK(content::read_all(trusting, s.layers[0], 1 << 20) == bytes);
+    content::OciLayout reader(dir.path(), {.read_only = true});
+    CHECK(errc_of([&] { (void)content::read_all(reader, s.layers[0], 1 << 20); }) == Errc::digest_mismatch);
 }
 
 TEST_CASE("layout: tags live in index.json as ref.name annotations") {

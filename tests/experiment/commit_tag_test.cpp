@@ -3,7 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "sealrun/content/oci_layout.h"
-#include "sealrun/validate.h"
+#include "sealrun/validate/validate.h"
 #include "support/expect.h"
 #include "support/experiment.h"
 #include "support/tmpdir.h"

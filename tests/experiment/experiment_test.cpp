@@ -4,8 +4,8 @@
 
 #include "sealrun/content/memory.h"
 #include "sealrun/content/oci_layout.h"
-#include "sealrun/experiment.h"
-#include "sealrun/sealed.h"
+#include "sealrun/experiment/experiment.h"
+#include "sealrun/experiment/sealed.h"
 #include "support/experiment.h"
 #include "support/expect.h"
 #include "support/tmpdir.h"

@@ -12,11 +12,11 @@
 #include <vector>
 
 #include "sealrun/content/memory.h"
-#include "sealrun/format.h"
+#include "sealrun/experiment/format.h"
 #include "sealrun/oci/json.h"
 #include "sealrun/oci/manifest.h"
-#include "sealrun/sealed.h"
-#include "sealrun/validate.h"
+#include "sealrun/experiment/sealed.h"
+#include "sealrun/validate/validate.h"
 #include "support/expect.h"
 #include "support/experiment.h"
 #include "support/tmpdir.h"

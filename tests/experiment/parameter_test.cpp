@@ -8,12 +8,12 @@
 #include <limits>
 
 #include "sealrun/content/memory.h"
-#include "sealrun/experiment.h"
-#include "sealrun/format.h"
+#include "sealrun/experiment/experiment.h"
+#include "sealrun/experiment/format.h"
 #include "sealrun/oci/json.h"
 #include "sealrun/oci/manifest.h"
-#include "sealrun/sealed.h"
-#include "sealrun/validate.h"
+#include "sealrun/experiment/sealed.h"
+#include "sealrun/validate/validate.h"
 #include "support/experiment.h"
 #include "support/expect.h"
 #include "support/tmpdir.h"

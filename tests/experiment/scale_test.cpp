@@ -6,7 +6,7 @@
 
 #include "sealrun/content/memory.h"
 #include "sealrun/oci/json.h"
-#include "sealrun/sealed.h"
+#include "sealrun/experiment/sealed.h"
 #include "support/experiment.h"
 #include "support/forwarding.h"
 #include "support/tmpdir.h"
@@ -19,7 +19,7 @@ namespace {
 class CountingTarget final : public test::ForwardingTarget {
 public:
     using ForwardingTarget::ForwardingTarget;
-    std::unique_ptr<content::ReadStream> fetch(const oci::Descriptor& d) override {
+    std::unique_ptr<content::ReadStream> open_blob(const oci::Descriptor& d) override {
         ++fetches;
         return inner_.fetch(d);
     }

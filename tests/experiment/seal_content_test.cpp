@@ -6,8 +6,8 @@
 
 #include "sealrun/codecs/npy.h"
 #include "sealrun/content/memory.h"
-#include "sealrun/experiment.h"
-#include "sealrun/validate.h"
+#include "sealrun/experiment/experiment.h"
+#include "sealrun/validate/validate.h"
 #include "support/experiment.h"
 #include "support/expect.h"
 #include "support/tmpdir.h"

@@ -4,9 +4,9 @@
 
 #include "sealrun/content/memory.h"
 #include "sealrun/content/oci_layout.h"
-#include "sealrun/format.h"
+#include "sealrun/experiment/format.h"
 #include "sealrun/oci/json.h"
-#include "sealrun/sealed.h"
+#include "sealrun/experiment/sealed.h"
 #include "support/experiment.h"
 #include "support/expect.h"
 #include "support/tmpdir.h"

@@ -8,9 +8,9 @@
 #include "sealrun/codecs/npy.h"
 #include "sealrun/codecs/pickle.h"
 #include "sealrun/codecs/tar.h"
-#include "sealrun/experiment.h"
+#include "sealrun/experiment/experiment.h"
 #include "sealrun/oci/json.h"
-#include "sealrun/record.h"
+#include "sealrun/records/record.h"
 #include "support/expect.h"
 #include "support/tmpdir.h"
 

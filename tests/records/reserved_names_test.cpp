@@ -6,10 +6,10 @@
 
 #include "sealrun/codecs/tar.h"
 #include "sealrun/content/memory.h"
-#include "sealrun/experiment.h"
+#include "sealrun/experiment/experiment.h"
 #include "sealrun/path.h"
-#include "sealrun/record.h"
-#include "sealrun/sealed.h"
+#include "sealrun/records/record.h"
+#include "sealrun/experiment/sealed.h"
 #include "support/expect.h"
 #include "support/experiment.h"
 #include "support/tmpdir.h"

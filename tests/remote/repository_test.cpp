@@ -8,7 +8,7 @@
 #include "sealrun/content/oci_layout.h"
 #include "sealrun/oci/json.h"
 #include "sealrun/remote/repository.h"
-#include "sealrun/sealed.h"
+#include "sealrun/experiment/sealed.h"
 #include "support/experiment.h"
 #include "support/expect.h"
 #include "support/registry.h"

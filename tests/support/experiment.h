@@ -5,8 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sealrun/experiment.h"
-#include "sealrun/record.h"
+#include "sealrun/experiment/experiment.h"
+#include "sealrun/records/record.h"
 #include "support/tmpdir.h"
 
 namespace sealrun::test {

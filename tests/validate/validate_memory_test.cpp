@@ -12,13 +12,13 @@
 #include <functional>
 #include <string>
 
-#include "sealrun/codec.h"
+#include "sealrun/codecs/codec.h"
 #include "sealrun/content/oci_layout.h"
-#include "sealrun/format.h"
+#include "sealrun/experiment/format.h"
 #include "sealrun/oci/json.h"
 #include "sealrun/oci/manifest.h"
-#include "sealrun/sealed.h"
-#include "sealrun/validate.h"
+#include "sealrun/experiment/sealed.h"
+#include "sealrun/validate/validate.h"
 #include "support/expect.h"
 #include "support/experiment.h"
 #include "support/memory.h"

@@ -2,10 +2,10 @@
 #include <iostream>
 
 #include <sealrun/content/oci_layout.h>
-#include <sealrun/format.h>
+#include <sealrun/experiment/format.h>
 #include <sealrun/oci/json.h>
 #include <sealrun/oci/manifest.h>
-#include <sealrun/sealed.h>
+#include <sealrun/experiment/sealed.h>
 #include <sealrun/error.h>
 #include <sealrun/printable.h>
 

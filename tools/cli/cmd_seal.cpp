@@ -6,7 +6,7 @@
 #include <iostream>
 #include <sstream>
 
-#include <sealrun/experiment.h>
+#include <sealrun/experiment/experiment.h>
 #include <sealrun/oci/json.h>
 #include <sealrun/oci/media_type.h>
 #include <sealrun/error.h>

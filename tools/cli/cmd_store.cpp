@@ -4,7 +4,7 @@
 #include <set>
 
 #include <sealrun/content/oci_layout.h>
-#include <sealrun/record.h>
+#include <sealrun/records/record.h>
 
 #include "cli/scratch.h"
 #include <sealrun/error.h>

@@ -2,8 +2,8 @@
 #include <iostream>
 
 #include <sealrun/content/target.h>
-#include <sealrun/sealed.h>
-#include <sealrun/validate.h>
+#include <sealrun/experiment/sealed.h>
+#include <sealrun/validate/validate.h>
 #include <sealrun/error.h>
 #include <sealrun/printable.h>
 

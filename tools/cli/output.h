@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include <sealrun/content/copy.h>
-#include <sealrun/record.h>
-#include <sealrun/sealed.h>
+#include <sealrun/records/record.h>
+#include <sealrun/experiment/sealed.h>
 
 #include "cli/cli.h"
 

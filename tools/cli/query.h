@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <sealrun/experiment.h>
+#include <sealrun/experiment/experiment.h>
 
 namespace sealrun::cli {
 

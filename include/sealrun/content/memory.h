@@ -16,7 +16,6 @@ class MemoryTarget final : public Target, public Deleter {
 public:
     oci::Descriptor resolve(std::string_view reference) override;
     bool exists(const oci::Descriptor& desc) override;
-    std::unique_ptr<ReadStream> fetch(const oci::Descriptor& desc) override;
     void push(const oci::Descriptor& desc, ReadStream& content) override;
     void tag(const oci::Descriptor& desc, std::string_view reference) override;
     std::vector<std::string> tags() override;
@@ -24,6 +23,9 @@ public:
 
     /// blob_count returns how many distinct blobs are stored.
     std::size_t blob_count() const;
+
+protected:
+    std::unique_ptr<ReadStream> open_blob(const oci::Descriptor& desc) override;
 
 private:
     struct Entry {

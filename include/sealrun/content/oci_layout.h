@@ -17,9 +17,6 @@ namespace sealrun::content {
 
 /// OciLayoutOptions tunes an OciLayout; the zero value is the safe default.
 struct OciLayoutOptions {
-    /// Skip digest verification on fetch. Only for trusted hot paths over a
-    /// layout nobody else writes to.
-    bool skip_read_verification = false;
     /// Skip fsync of blobs and directories. Only for throw-away layouts.
     bool skip_fsync = false;
     /// Open an existing layout for reading only: nothing is created, no
@@ -87,7 +84,6 @@ public:
     /// exists reports whether a regular file of `desc.size` bytes is stored
     /// under `desc.digest` (a writable layout takes the writer lock first).
     bool exists(const oci::Descriptor& desc) override;
-    std::unique_ptr<ReadStream> fetch(const oci::Descriptor& desc) override;
     /// push stores `content` unless a blob of the right size is there; a
     /// blob of the wrong size is replaced. Throws Error(denied) when
     /// read-only.
@@ -124,6 +120,9 @@ public:
 
     /// blob_path returns where the blob `digest` lives (present or not).
     std::filesystem::path blob_path(const oci::Digest& digest) const;
+
+protected:
+    std::unique_ptr<ReadStream> open_blob(const oci::Descriptor& desc) override;
 
 private:
     struct Writers;

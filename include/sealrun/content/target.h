@@ -15,12 +15,18 @@
 
 namespace sealrun::content {
 
-/// Target is a content-addressed store with tags: the local OCI layout, a
-/// memory store, a registry repository. Implementations are safe to call
-/// from several threads at once (the copy engine does).
-class Target {
+/// ReadOnlyTarget is content that can be read: a sealed archive opened in
+/// place, a layout opened read-only, a registry repository without push
+/// rights. Readers (SealedExperiment::open, validate(), a copy's source)
+/// ask for no more. Implementations are safe to call from several threads
+/// at once (the copy engine does).
+///
+/// Verification lives in the seam, not in each backend (as libgit2's odb
+/// verifies above its backends): fetch() is not virtual; it verifies the
+/// size and digest of whatever the backend's open_blob() returns.
+class ReadOnlyTarget {
 public:
-    virtual ~Target() = default;
+    virtual ~ReadOnlyTarget() = default;
 
     /// resolve returns the descriptor a tag or a digest string names;
     /// throws Error(not_found) when it names nothing here.
@@ -30,10 +36,29 @@ public:
     virtual bool exists(const oci::Descriptor& desc) = 0;
 
     /// fetch opens the content `desc` names as a stream that verifies size
-    /// and digest as it is read (see VerifyingStream). Throws
-    /// Error(not_found) when it is absent.
-    virtual std::unique_ptr<ReadStream> fetch(const oci::Descriptor& desc) = 0;
+    /// and digest as it is read (see VerifyingStream): its last read throws
+    /// Error(digest_mismatch) or Error(size_mismatch) instead of reporting
+    /// the end of content that is not what `desc` names. Content embedded
+    /// in the descriptor (`desc.data`) is served from it, verified the same
+    /// way, without asking the backend. Throws Error(not_found) when the
+    /// content is absent.
+    std::unique_ptr<ReadStream> fetch(const oci::Descriptor& desc);
 
+    /// tags returns every tag, sorted.
+    virtual std::vector<std::string> tags() = 0;
+
+protected:
+    /// open_blob returns the stored bytes `desc` names, unverified (fetch
+    /// verifies them); throws Error(not_found) when they are absent. A
+    /// backend may refuse early (a stored size that differs from
+    /// `desc.size`: Error(size_mismatch)).
+    virtual std::unique_ptr<ReadStream> open_blob(const oci::Descriptor& desc) = 0;
+};
+
+/// Target is a content-addressed store with tags that can also be written:
+/// the local OCI layout, a memory store, a registry repository.
+class Target : public ReadOnlyTarget {
+public:
     /// push stores `content` under `desc`, verifying size and digest while it
     /// streams; content that fails verification is never visible afterwards.
     /// Pushing content that is already there succeeds.
@@ -43,19 +68,46 @@ public:
     /// replacing what it pointed at before. Throws Error(not_found) when
     /// `desc` is not stored and Error(invalid_input) for a malformed tag.
     virtual void tag(const oci::Descriptor& desc, std::string_view reference) = 0;
-
-    /// tags returns every tag, sorted.
-    virtual std::vector<std::string> tags() = 0;
 };
 
-/// Deleter is the optional ability to remove content; the copy engine and
-/// the CLI ask for it with dynamic_cast.
+/// Deleter is the optional ability to remove content; the CLI's `rm` asks
+/// for it with dynamic_cast.
 class Deleter {
 public:
     virtual ~Deleter() = default;
     /// remove deletes the content `desc` names and every tag pointing at it;
     /// throws Error(not_found) when it is absent.
     virtual void remove(const oci::Descriptor& desc) = 0;
+};
+
+/// ReferencePusher is the optional ability to store a manifest or index and
+/// point a tag at it in one step (a registry's `PUT /v2/NAME/manifests/TAG`),
+/// so copy() sends a root once instead of pushing it by digest and tagging
+/// it afterwards. copy() asks for it with dynamic_cast.
+class ReferencePusher {
+public:
+    virtual ~ReferencePusher() = default;
+    /// push_reference stores `content` (a manifest or index, verified
+    /// against `desc` as push() verifies) and points the tag `reference` at
+    /// it, replacing what it named before (TagPolicy::replace: a caller that
+    /// must keep a tag checks it first). Throws Error(invalid_input) for a
+    /// malformed tag and whatever push() throws.
+    virtual void push_reference(const oci::Descriptor& desc, ReadStream& content, std::string_view reference) = 0;
+};
+
+/// Mounter is the optional ability to take a blob from another repository of
+/// the same registry without moving its bytes (the distribution spec's
+/// cross-repository blob mount). copy() asks for it with dynamic_cast
+/// before it streams a blob.
+class Mounter {
+public:
+    virtual ~Mounter() = default;
+    /// mount makes the blob `desc` stored here from `source`; returns true
+    /// when it is stored afterwards, false (having stored nothing and left
+    /// no upload behind) when `source` is not a repository of the same
+    /// registry reached with the same credentials, or the registry declined
+    /// (the caller then copies the bytes). Throws on transport errors.
+    virtual bool mount(const oci::Descriptor& desc, ReadOnlyTarget& source) = 0;
 };
 
 /// ClosedUnderReference is the optional ability of a target that stores a
@@ -113,7 +165,7 @@ bool is_digest_reference(std::string_view reference) noexcept;
 /// read_all returns the whole verified content of `desc` from `target`.
 /// It is the one way sealrun reads a blob whole; throws Error(too_large)
 /// before fetching anything when `desc.size` exceeds `max_size`.
-std::string read_all(Target& target, const oci::Descriptor& desc, std::size_t max_size);
+std::string read_all(ReadOnlyTarget& target, const oci::Descriptor& desc, std::size_t max_size);
 
 /// push_bytes pushes `bytes` under `desc`.
 void push_bytes(Target& target, const oci::Descriptor& desc, std::string bytes);

@@ -85,7 +85,6 @@ public:
 
     oci::Descriptor resolve(std::string_view reference) override;
     bool exists(const oci::Descriptor& desc) override;
-    std::unique_ptr<content::ReadStream> fetch(const oci::Descriptor& desc) override;
     void push(const oci::Descriptor& desc, content::ReadStream& content) override;
     void tag(const oci::Descriptor& desc, std::string_view reference) override;
     std::vector<std::string> tags() override;
@@ -105,6 +104,9 @@ public:
     std::string base_url() const;
 
     struct Impl;
+
+protected:
+    std::unique_ptr<content::ReadStream> open_blob(const oci::Descriptor& desc) override;
 
 private:
     std::unique_ptr<Impl> impl_;

@@ -1,6 +1,6 @@
-// Validating archives (include/sealrun/validate.h): every reader check of
+// Validating archives (include/sealrun/validate/validate.h): every reader check of
 // docs/FORMAT.md, run to the end and reported one check at a time.
-#include "sealrun/validate.h"
+#include "sealrun/validate/validate.h"
 
 #include <algorithm>
 #include <cctype>
@@ -17,14 +17,14 @@
 #include "sealrun/codecs/json.h"
 #include "sealrun/content/stream.h"
 #include "sealrun/error.h"
-#include "sealrun/experiment.h"
-#include "sealrun/format.h"
+#include "sealrun/experiment/experiment.h"
+#include "sealrun/experiment/format.h"
 #include "sealrun/oci/json.h"
 #include "sealrun/oci/manifest.h"
 #include "sealrun/oci/media_type.h"
 #include "sealrun/path.h"
 #include "sealrun/printable.h"
-#include "trace_slot.h"
+#include "experiment/trace_slot.h"
 #include "util/utf8.h"
 
 namespace sealrun {

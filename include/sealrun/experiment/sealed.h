@@ -14,10 +14,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sealrun/codec.h"
+#include "sealrun/codecs/codec.h"
 #include "sealrun/codecs/json.h"
 #include "sealrun/content/target.h"
-#include "sealrun/experiment.h"
+#include "sealrun/experiment/experiment.h"
 #include "sealrun/oci/manifest.h"
 
 namespace sealrun {

@@ -20,8 +20,8 @@
 
 #include "sealrun/content/target.h"
 #include "sealrun/error.h"
-#include "sealrun/format.h"
-#include "sealrun/record.h"
+#include "sealrun/experiment/format.h"
+#include "sealrun/records/record.h"
 
 namespace sealrun {
 

@@ -20,7 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sealrun/codec.h"
+#include "sealrun/codecs/codec.h"
 #include "sealrun/codecs/bytes.h"
 
 namespace sealrun {

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sealrun/codec.h"
+#include "sealrun/codecs/codec.h"
 #include "sealrun/content/target.h"
 
 namespace sealrun {

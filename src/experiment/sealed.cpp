@@ -1,6 +1,6 @@
 // Reading sealed experiments (docs/FORMAT.md): SealedExperiment, SealedRun
 // and the Attachments getters they share.
-#include "sealrun/sealed.h"
+#include "sealrun/experiment/sealed.h"
 
 #include <algorithm>
 #include <climits>
@@ -8,10 +8,10 @@
 
 #include "oci/reader.h"
 #include "sealrun/error.h"
-#include "sealrun/format.h"
+#include "sealrun/experiment/format.h"
 #include "sealrun/oci/json.h"
 #include "sealrun/path.h"
-#include "trace_slot.h"
+#include "experiment/trace_slot.h"
 #include "util/fs.h"
 
 namespace sealrun {
@@ -115,8 +115,7 @@ std::string Attachments::compression(std::string_view name) const {
 // decompressed (as it streams) when it is stored "+zstd", at most
 // `max_size` bytes of them.
 std::unique_ptr<content::ReadStream> Attachments::open_plain(const oci::Descriptor& d, std::size_t max_size) const {
-    auto in = d.data ? std::make_unique<content::VerifyingStream>(std::make_unique<content::BytesStream>(*d.data), d)
-                     : target_->fetch(d);  // verifies as it streams
+    auto in = target_->fetch(d);  // verifies as it streams
     if (logical_media_type(d.media_type) == d.media_type) return in;
     return std::make_unique<ZstdReadStream>(std::move(in), max_size);
 }

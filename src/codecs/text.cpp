@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "media_types.h"
+#include "codecs/media_types.h"
 
 namespace sealrun::codecs {
 

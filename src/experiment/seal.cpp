@@ -3,16 +3,16 @@
 #include <algorithm>
 #include <set>
 
-#include "sealrun/codec.h"
+#include "sealrun/codecs/codec.h"
 #include "sealrun/codecs/json.h"
 #include "sealrun/content/oci_layout.h"
 #include "sealrun/error.h"
-#include "sealrun/experiment.h"
-#include "sealrun/format.h"
+#include "sealrun/experiment/experiment.h"
+#include "sealrun/experiment/format.h"
 #include "sealrun/oci/json.h"
 #include "sealrun/oci/manifest.h"
-#include "media_types.h"
-#include "trace_slot.h"
+#include "codecs/media_types.h"
+#include "experiment/trace_slot.h"
 #include "util/archive.h"
 #include "util/file_stream.h"
 #include "util/fs.h"

@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sealrun/error.h"
-#include "sealrun/format.h"
+#include "sealrun/experiment/format.h"
 #include "sealrun/oci/descriptor.h"
 
 namespace sealrun::detail {

@@ -1,13 +1,13 @@
-#include "sealrun/experiment.h"
+#include "sealrun/experiment/experiment.h"
 
 #include <cmath>
 #include <random>
 
 #include "sealrun/error.h"
-#include "sealrun/format.h"
+#include "sealrun/experiment/format.h"
 #include "oci/reader.h"
 #include "sealrun/oci/json.h"
-#include "trace_slot.h"
+#include "experiment/trace_slot.h"
 #include "util/clock.h"
 #include "util/fs.h"
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "sealrun/codec.h"
+#include "sealrun/codecs/codec.h"
 #include "sealrun/content/stream.h"
 
 namespace sealrun::media {

@@ -1,4 +1,4 @@
-#include "sealrun/codec.h"
+#include "sealrun/codecs/codec.h"
 
 #include <cxxabi.h>
 
@@ -9,7 +9,7 @@
 #include <mutex>
 #include <utility>
 
-#include "media_types.h"
+#include "codecs/media_types.h"
 #include "sealrun/oci/media_type.h"
 #include "util/view_stream.h"
 #include "util/archive.h"

@@ -1,5 +1,5 @@
 // The global registry and its built-in codecs.
-#include "sealrun/codec.h"
+#include "sealrun/codecs/codec.h"
 #include "sealrun/codecs/bytes.h"
 #include "sealrun/codecs/json.h"
 #include "sealrun/codecs/jsonl.h"

@@ -1,4 +1,4 @@
-#include "media_types.h"
+#include "codecs/media_types.h"
 
 #include <magic.h>
 

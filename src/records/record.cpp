@@ -1,11 +1,11 @@
-#include "sealrun/record.h"
+#include "sealrun/records/record.h"
 
 #include <algorithm>
 #include <chrono>
 
 #include <fcntl.h>
 
-#include "media_types.h"
+#include "codecs/media_types.h"
 #include "sealrun/codecs/jsonl.h"
 #include "sealrun/codecs/tar.h"
 #include "sealrun/error.h"
