@@ -10,8 +10,8 @@
 
 #include "sealrun/error.h"
 #include "sealrun/oci/media_type.h"
-#include "util/view_stream.h"
-#include "util/file_stream.h"
+#include "content/view_stream.h"
+#include "content/file_stream.h"
 #include "util/fs.h"
 #include "util/handle.h"
 #include "util/utf8.h"
@@ -209,12 +209,12 @@ std::string detect(const CodecRegistry& codecs, std::string_view name, content::
 }
 
 std::string detect_file(const CodecRegistry& codecs, std::string_view name, const std::filesystem::path& path) {
-    util::FileStream in(path);
+    content::FileStream in(path);
     return detect(codecs, name, in);
 }
 
 std::string detect_bytes(const CodecRegistry& codecs, std::string_view name, std::string_view bytes) {
-    util::ViewStream in(bytes);
+    content::ViewStream in(bytes);
     return detect(codecs, name, in);
 }
 

@@ -10,7 +10,7 @@
 
 #include "sealrun/error.h"
 #include "sealrun/oci/json.h"
-#include "util/file_stream.h"
+#include "content/file_stream.h"
 #include "util/fs.h"
 
 namespace sealrun::content {
@@ -196,7 +196,7 @@ std::unique_ptr<ReadStream> OciLayout::open_blob(const oci::Descriptor& desc) {
         throw Error(Errc::size_mismatch, "fetch", desc.digest.str(),
                     "stored blob has " + std::to_string(st.st_size) + " bytes, descriptor says " +
                         std::to_string(desc.size));
-    return std::make_unique<util::FileStream>(std::move(fd), path);
+    return std::make_unique<content::FileStream>(std::move(fd), path);
 }
 
 void OciLayout::push(const oci::Descriptor& desc, ReadStream& content) {

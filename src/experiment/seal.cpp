@@ -5,6 +5,7 @@
 
 #include "sealrun/codecs/codec.h"
 #include "sealrun/codecs/json.h"
+#include "sealrun/codecs/zstd.h"
 #include "sealrun/content/oci_layout.h"
 #include "sealrun/error.h"
 #include "sealrun/experiment/experiment.h"
@@ -13,8 +14,7 @@
 #include "sealrun/oci/manifest.h"
 #include "codecs/media_types.h"
 #include "experiment/trace_slot.h"
-#include "util/archive.h"
-#include "util/file_stream.h"
+#include "content/file_stream.h"
 #include "util/fs.h"
 
 namespace sealrun {
@@ -54,7 +54,7 @@ void check_payload(const CodecEntry* codec, content::ReadStream& in, const std::
 }
 
 // describe hashes a file as it streams by; a codec given checks it on the way.
-oci::Descriptor describe(util::FileStream in, std::string media_type, const CodecEntry* codec = nullptr,
+oci::Descriptor describe(content::FileStream in, std::string media_type, const CodecEntry* codec = nullptr,
                          const std::string& name = {}) {
     HashingStream hashed(in);
     check_payload(codec, hashed, name);
@@ -63,25 +63,12 @@ oci::Descriptor describe(util::FileStream in, std::string media_type, const Code
 }
 
 // compress_file writes `file` zstd-compressed into a temporary file in
-// `tmpdir`, streaming through libarchive; the file has no name (read it
+// `tmpdir` (codecs/zstd.h, streaming); the file has no name (read it
 // through reopen()), so an interrupted seal leaves nothing behind.
 std::unique_ptr<util::TempFile> compress_file(const fs::path& file, const fs::path& tmpdir) {
     auto tmp = std::make_unique<util::TempFile>(tmpdir);
-    util::ArchiveWrite a(archive_write_new());
-    util::check(a.get(), archive_write_set_format_raw(a.get()), "compress", file.string());
-    util::check(a.get(), archive_write_add_filter_zstd(a.get()), "compress", file.string());
-    util::check(a.get(), archive_write_set_bytes_per_block(a.get(), 0), "compress", file.string());
-    util::check(a.get(), archive_write_open_fd(a.get(), tmp->fd()), "compress", file.string());
-    util::ArchiveEntry entry(archive_entry_new());
-    archive_entry_set_filetype(entry.get(), AE_IFREG);
-    archive_entry_set_pathname(entry.get(), "data");
-    util::check(a.get(), archive_write_header(a.get(), entry.get()), "compress", file.string());
-    util::FileStream in(file);
-    std::vector<std::byte> buf(content::default_chunk_size);
-    while (const auto n = in.read(buf))
-        if (archive_write_data(a.get(), buf.data(), n) != static_cast<la_ssize_t>(n))
-            util::throw_archive(a.get(), "compress", file.string(), Errc::io);
-    util::check(a.get(), archive_write_close(a.get()), "compress", file.string());
+    content::FileStream in(file);
+    zstd_compress_stream(in, tmp->fd(), file.string());
     return tmp;
 }
 
@@ -123,9 +110,9 @@ oci::Descriptor seal_part(content::Target& dst, Part part, const CodecRegistry& 
             media_type += zstd_suffix;
         }
         // source reads what is sealed (the file or its compressed copy) from its start.
-        const auto source = [&] { return packed ? util::FileStream(packed->reopen(), packed->path()) : util::FileStream(file); };
+        const auto source = [&] { return packed ? content::FileStream(packed->reopen(), packed->path()) : content::FileStream(file); };
         if (packed) {  // the check reads what the codec decodes: the file, not its compressed copy
-            util::FileStream plain(file);
+            content::FileStream plain(file);
             check_payload(codec.get(), plain, name);
         }
         auto d = describe(source(), std::move(media_type), packed ? nullptr : codec.get(), name);
@@ -142,9 +129,9 @@ oci::Descriptor seal_part(content::Target& dst, Part part, const CodecRegistry& 
     // It is checked as JSON on the way, as validate() will.
     if (part.trace) {
         const auto json = codecs.registered_codec(codecs::JsonCodec::media_type);
-        auto d = describe(util::FileStream(*part.trace), std::string(format::trace_type), json.get(), part.trace->string());
+        auto d = describe(content::FileStream(*part.trace), std::string(format::trace_type), json.get(), part.trace->string());
         if (!dst.exists(d)) {
-            util::FileStream in(*part.trace);
+            content::FileStream in(*part.trace);
             dst.push(d, in);
         }
         part.config["trace"] = m.layers.size();

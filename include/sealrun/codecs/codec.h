@@ -15,6 +15,7 @@
 #include <typeindex>
 #include <vector>
 
+#include "sealrun/codecs/zstd.h"  // encode_value and decode_value apply +zstd
 #include "sealrun/content/stream.h"
 #include "sealrun/error.h"
 
@@ -158,9 +159,6 @@ private:
     std::map<std::string, std::shared_ptr<const CodecEntry>, std::less<>> by_ext_;
 };
 
-/// zstd_suffix is the structured-syntax suffix of compressed attachments.
-inline constexpr std::string_view zstd_suffix = "+zstd";
-
 /// logical_media_type returns `stored` without a trailing `+zstd`.
 std::string_view logical_media_type(std::string_view stored) noexcept;
 
@@ -173,39 +171,5 @@ std::string encode_value(const CodecRegistry& registry, std::string_view media_t
 /// decompresses a `+zstd` type first, then decodes with the codec of the
 /// logical type. Throws Error(unsupported) when no codec is registered.
 Value decode_value(const CodecRegistry& registry, std::string_view stored_media_type, std::string_view bytes);
-
-/// zstd_compress returns `bytes` as one zstd frame (through libarchive).
-std::string zstd_compress(std::string_view bytes);
-/// zstd_compress_stream writes what `in` holds, as one zstd frame, to the
-/// open file descriptor `fd` (not closed), streaming: memory stays bounded
-/// whatever the size. `what` names the input in errors; throws Error(io).
-void zstd_compress_stream(content::ReadStream& in, int fd, std::string_view what);
-/// zstd_decompress inverts zstd_compress; throws Error(invalid_input) on
-/// corrupt input and Error(too_large) past `max_size` bytes of output.
-std::string zstd_decompress(std::string_view bytes, std::size_t max_size);
-
-/// ZstdReadStream is the one streaming zstd decompressor: it reads zstd
-/// frames from `inner` as it is read and yields the decompressed bytes,
-/// holding a bounded buffer (plus the frame's window, at most what zstd
-/// allows by default) whatever the size. It reads `inner` to its end before
-/// reporting its own end, so a VerifyingStream under it has checked every
-/// byte by then. read() throws Error(invalid_input) for input that is not
-/// zstd or is corrupt, Error(too_large) once more than `max_size` bytes come
-/// out, and whatever `inner` throws. Not thread-safe.
-class ZstdReadStream final : public content::ReadStream {
-public:
-    /// ZstdReadStream borrows `inner`, which must outlive it.
-    explicit ZstdReadStream(content::ReadStream& inner, std::size_t max_size = SIZE_MAX);
-    /// ZstdReadStream takes ownership of `inner`.
-    explicit ZstdReadStream(std::unique_ptr<content::ReadStream> inner, std::size_t max_size = SIZE_MAX);
-    ~ZstdReadStream() override;
-    std::size_t read(std::span<std::byte> buffer) override;
-    /// produced returns how many decompressed bytes were read so far.
-    std::uint64_t produced() const noexcept;
-
-private:
-    struct Impl;
-    std::unique_ptr<Impl> impl_;
-};
 
 }  // namespace sealrun

@@ -9,9 +9,9 @@
 
 #include "sealrun/content/stream.h"
 
-namespace sealrun::util {
+namespace sealrun::content {
 
-class ViewStream final : public content::ReadStream {
+class ViewStream final : public ReadStream {
 public:
     explicit ViewStream(std::string_view bytes) : bytes_(bytes) {}
     std::size_t read(std::span<std::byte> buffer) override {
@@ -25,4 +25,4 @@ private:
     std::string_view bytes_;
 };
 
-}  // namespace sealrun::util
+}  // namespace sealrun::content
