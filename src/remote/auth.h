@@ -68,6 +68,12 @@ public:
     // when retrying may now succeed.
     bool on_unauthorized(const Response& response, const std::string& scope);
 
+    // credentials returns the registry's credentials this Auth sends
+    // (nullopt: anonymous), and docker_config the config.json it reads for
+    // other origins: together, the identity a request is made as.
+    const std::optional<Credentials>& credentials() const { return credentials_; }
+    const std::string& docker_config() const { return docker_config_; }
+
 private:
     struct Fetched {
         std::string value;

@@ -18,8 +18,6 @@ using detail::Response;
 
 namespace {
 
-bool is_node(const oci::Descriptor& d) { return oci::is_manifest_type(d.media_type) || oci::is_index_type(d.media_type); }
-
 // Signals raised inside a download's response check, handled by BlobStream.
 struct Redirected {
     std::string location;
@@ -197,28 +195,19 @@ std::unique_ptr<content::ReadStream> Repository::open_blob(const oci::Descriptor
 void Repository::push(const oci::Descriptor& desc, content::ReadStream& content) {
     auto& m = *impl_;
     const auto subject = desc.digest.str();
+    if (is_node(desc)) {
+        m.put_manifest(desc, m.verified_manifest(desc, content), subject, "push manifest");
+        return;
+    }
     std::optional<content::VerifyingStream> verifier;  // hash once (see already_verified)
     if (!content::already_verified(content, desc)) verifier.emplace(content, desc);
     content::ReadStream& verified = verifier ? static_cast<content::ReadStream&>(*verifier) : content;
-    if (is_node(desc)) {
-        const auto bytes = content::read_to_string(verified, oci::max_manifest_size, subject);
-        Request r{.method = "PUT", .url = m.url("/manifests/" + subject), .headers = {"Content-Type: " + desc.media_type}};
-        r.body.bytes = bytes;
-        const auto resp = m.send(r, m.push_scope(), true);
-        if (resp.status != 201 && resp.status != 200) m.fail(resp, "push manifest", subject);
-        if (auto d = resp.header("docker-content-digest"); d && *d != subject)
-            throw Error(Errc::digest_mismatch, "push manifest", subject, "registry stored it as " + *d);
-        return;
-    }
     // Start an upload session, mounting from a sibling repository when one has the blob.
     std::string scope = m.push_scope();
     Response started;
     bool have_session = false;
     for (const auto& from : m.options.mount_from) {
-        const auto mount_scope = scope + " repository:" + from + ":pull";
-        started = m.send(Request{.method = "POST", .url = m.url("/blobs/uploads/?mount=" + detail::url_escape(subject) +
-                                                                "&from=" + detail::url_escape(from))},
-                         mount_scope, false);
+        started = m.mount_request(desc.digest, from);
         if (started.status == 201) return;  // mounted: no bytes to send
         if (started.status == 202) {
             have_session = true;
@@ -271,6 +260,49 @@ void Repository::push(const oci::Descriptor& desc, content::ReadStream& content)
         if (exists(desc)) return;
         m.fail(resp, "finish upload", subject);
     }
+}
+
+bool Repository::mount(const oci::Descriptor& desc, content::ReadOnlyTarget& source) {
+    auto* other = dynamic_cast<Repository*>(&source);
+    if (other == nullptr || other == this || is_node(desc)) return false;
+    auto& m = *impl_;
+    auto& from = *other->impl_;
+    if (from.ref.repository == m.ref.repository || !m.reached_like(from)) return false;
+    const auto subject = desc.digest.str();
+    const auto resp = m.mount_request(desc.digest, from.ref.repository);
+    if (resp.status == 201) return true;
+    if (resp.status != 202) m.fail(resp, "mount blob", subject);
+    m.cancel_upload(resp, subject);  // the registry started an upload instead: leave none behind
+    return false;
+}
+
+Response Repository::Impl::mount_request(const oci::Digest& digest, const std::string& from) {
+    const auto scope = push_scope() + " repository:" + from + ":pull";
+    return send(Request{.method = "POST", .url = url("/blobs/uploads/?mount=" + detail::url_escape(digest.str()) +
+                                                     "&from=" + detail::url_escape(from))},
+                scope, false);
+}
+
+void Repository::Impl::cancel_upload(const Response& started, const std::string& subject) {
+    const auto loc = started.header("location");
+    if (!loc) throw Error(Errc::protocol, "mount blob", subject, "202 without a Location");
+    const auto resp = send(Request{.method = "DELETE", .url = detail::resolve_url(url("/blobs/uploads/"), *loc)},
+                           push_scope(), true);
+    if (resp.status != 204 && resp.status != 200 && resp.status != 202 && resp.status != 404)
+        fail(resp, "cancel upload", subject);
+}
+
+bool Repository::Impl::reached_like(Impl& other) {
+    auto lower = [](std::string s) {
+        for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return s;
+    };
+    // Compared without a request first: another registry or identity is
+    // refused before anything is sent to either.
+    if (lower(ref.registry) != lower(other.ref.registry) || options.plain_http != other.options.plain_http ||
+        auth->credentials() != other.auth->credentials() || auth->docker_config() != other.auth->docker_config())
+        return false;
+    return detail::origin(ensure_base()) == detail::origin(other.ensure_base());
 }
 
 }  // namespace sealrun::remote

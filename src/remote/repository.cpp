@@ -222,7 +222,7 @@ oci::Descriptor Repository::resolve(std::string_view reference) {
 
 bool Repository::exists(const oci::Descriptor& desc) {
     auto& m = *impl_;
-    const bool node = oci::is_manifest_type(desc.media_type) || oci::is_index_type(desc.media_type);
+    const bool node = is_node(desc);
     Request r{.method = "HEAD", .url = m.url((node ? "/manifests/" : "/blobs/") + desc.digest.str())};
     if (node) r.headers.push_back(accept_manifests);
     const auto resp = m.send(r, m.pull_scope(), true);
@@ -242,13 +242,35 @@ bool Repository::exists(const oci::Descriptor& desc) {
 
 void Repository::tag(const oci::Descriptor& desc, std::string_view reference) {
     content::check_tag(reference);
-    auto& m = *impl_;
     const auto bytes = content::read_all(*this, desc, oci::max_manifest_size);
-    Request r{.method = "PUT", .url = m.url("/manifests/" + std::string(reference)),
-              .headers = {"Content-Type: " + desc.media_type}};
+    impl_->put_manifest(desc, bytes, std::string(reference), "tag");
+}
+
+void Repository::push_reference(const oci::Descriptor& desc, content::ReadStream& content, std::string_view reference) {
+    content::check_tag(reference);
+    if (!is_node(desc))
+        throw Error(Errc::invalid_input, "push", desc.digest.str(), "only a manifest or an index can be pushed under a tag");
+    const auto bytes = impl_->verified_manifest(desc, content);
+    impl_->put_manifest(desc, bytes, std::string(reference), "push manifest");
+}
+
+std::string Repository::Impl::verified_manifest(const oci::Descriptor& desc, content::ReadStream& content) const {
+    const auto subject = desc.digest.str();
+    if (desc.size > static_cast<std::int64_t>(oci::max_manifest_size))
+        throw Error(Errc::too_large, "push manifest", subject, "manifest exceeds 4 MiB");
+    if (content::already_verified(content, desc)) return content::read_to_string(content, oci::max_manifest_size, subject);
+    content::VerifyingStream verified(content, desc);
+    return content::read_to_string(verified, oci::max_manifest_size, subject);
+}
+
+void Repository::Impl::put_manifest(const oci::Descriptor& desc, std::string_view bytes, const std::string& reference,
+                                    const std::string& op) {
+    Request r{.method = "PUT", .url = url("/manifests/" + reference), .headers = {"Content-Type: " + desc.media_type}};
     r.body.bytes = bytes;
-    const auto resp = m.send(r, m.push_scope(), true);
-    if (resp.status != 201 && resp.status != 200) m.fail(resp, "tag", std::string(reference));
+    const auto resp = send(r, push_scope(), true);
+    if (resp.status != 201 && resp.status != 200) fail(resp, op, reference);
+    if (auto d = resp.header("docker-content-digest"); d && *d != desc.digest.str())
+        throw Error(Errc::digest_mismatch, op, reference, "registry stored it as " + *d + ", not " + desc.digest.str());
 }
 
 std::vector<std::string> Repository::tags() {
@@ -281,7 +303,7 @@ std::vector<std::string> Repository::tags() {
 
 void Repository::remove(const oci::Descriptor& desc) {
     auto& m = *impl_;
-    const bool node = oci::is_manifest_type(desc.media_type) || oci::is_index_type(desc.media_type);
+    const bool node = is_node(desc);
     const auto resp = m.send(Request{.method = "DELETE", .url = m.url((node ? "/manifests/" : "/blobs/") + desc.digest.str())},
                              "repository:" + m.ref.repository + ":delete", true);
     if (resp.status != 202 && resp.status != 200) m.fail(resp, "delete", desc.digest.str());

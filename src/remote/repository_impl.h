@@ -10,6 +10,8 @@
 
 #include "remote/auth.h"
 #include "remote/http.h"
+#include "sealrun/oci/descriptor.h"
+#include "sealrun/oci/media_type.h"
 #include "sealrun/remote/repository.h"
 
 namespace sealrun::remote {
@@ -48,7 +50,30 @@ struct Repository::Impl {
     // response's Retry-After) would end past options.retry_budget; else it
     // sleeps the backoff and returns true.
     bool retry(int attempt, std::chrono::steady_clock::time_point since, const detail::Response* resp) const;
+
+    // verified_manifest reads the manifest or index `content` whole (at most
+    // oci::max_manifest_size), verified against `desc` unless it already is
+    // (content::already_verified): nothing is sent before it is known good.
+    std::string verified_manifest(const oci::Descriptor& desc, content::ReadStream& content) const;
+    // put_manifest PUTs verified `bytes` of `desc` under `reference` (its
+    // digest or a tag) and checks the registry's Docker-Content-Digest.
+    void put_manifest(const oci::Descriptor& desc, std::string_view bytes, const std::string& reference,
+                      const std::string& op);
+    // mount_request asks the registry to mount blob `digest` from the
+    // repository `from` (push scope here, pull scope there): 201 mounted,
+    // 202 an upload session started instead. Never retried (a retried POST
+    // would leave sessions behind).
+    detail::Response mount_request(const oci::Digest& digest, const std::string& from);
+    // cancel_upload deletes the upload session a 202 `started` opened.
+    void cancel_upload(const detail::Response& started, const std::string& subject);
+    // reached_like reports whether `other` is reached at the same origin
+    // with the same credentials and docker config: what a mount needs.
+    bool reached_like(Impl& other);
 };
+
+// is_node says whether `d` is a manifest or an index (stored under
+// /manifests/), not a blob.
+inline bool is_node(const oci::Descriptor& d) { return oci::is_manifest_type(d.media_type) || oci::is_index_type(d.media_type); }
 
 // retryable_status says whether a request answered with `status` may be
 // tried again: 408, 429 and 5xx.

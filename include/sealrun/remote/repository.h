@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sealrun/content/target.h"
@@ -21,6 +22,9 @@ struct Credentials {
     std::string username;
     std::string password;
     std::string identity_token;
+    /// operator== compares every field (whether two repositories are reached
+    /// as the same identity).
+    bool operator==(const Credentials&) const = default;
 };
 
 /// RepositoryOptions tunes a Repository; the zero value is the safe default.
@@ -73,9 +77,15 @@ struct RepositoryOptions {
 
 /// Repository is one repository of a registry, as a Target: resolve tags and
 /// digests, fetch and push manifests and blobs (verified), tag, list tags,
-/// delete, and list referrers. Thread-safe: the copy engine moves several
-/// blobs at once over pooled connections.
-class Repository final : public content::Target, public content::Deleter, public content::ClosedUnderReference {
+/// delete, and list referrers. Its abilities: ReferencePusher (a root PUT
+/// once under its tag), Mounter (a blob taken from another repository of the
+/// same registry), Deleter and ClosedUnderReference. Thread-safe: the copy
+/// engine moves several blobs at once over pooled connections.
+class Repository final : public content::Target,
+                         public content::Deleter,
+                         public content::ReferencePusher,
+                         public content::Mounter,
+                         public content::ClosedUnderReference {
 public:
     /// Repository addresses `reference.registry` / `reference.repository`
     /// (its tag or digest is ignored). Throws Error(invalid_input) for a
@@ -89,6 +99,27 @@ public:
     void tag(const oci::Descriptor& desc, std::string_view reference) override;
     std::vector<std::string> tags() override;
     void remove(const oci::Descriptor& desc) override;
+
+    /// push_reference PUTs the manifest or index `content` once, to
+    /// `/v2/NAME/manifests/<reference>`: the bytes are read whole (at most
+    /// oci::max_manifest_size) and verified against `desc` before a byte is
+    /// sent, and the registry's Docker-Content-Digest must name `desc`.
+    /// Throws Error(invalid_input) for a malformed tag or a `desc` that is
+    /// not a manifest or index (before any request), Error(digest_mismatch)
+    /// or Error(size_mismatch) for content that is not `desc` (nothing sent)
+    /// or a registry that stored other bytes, and the registry's errors.
+    void push_reference(const oci::Descriptor& desc, content::ReadStream& content, std::string_view reference) override;
+
+    /// mount takes the blob `desc` from `source` without moving its bytes
+    /// (`POST /v2/NAME/blobs/uploads/?mount=DIGEST&from=OTHER`, with push
+    /// scope here and pull scope there). Returns false without a request
+    /// when `source` is not a Repository, is this repository, is on another
+    /// registry (scheme, host and port) or is reached with other
+    /// credentials or another docker config, and for a manifest or index;
+    /// returns false after cancelling the upload the registry started
+    /// instead (202); true when the registry mounted it (201). Throws the
+    /// registry's and the transport's errors.
+    bool mount(const oci::Descriptor& desc, content::ReadOnlyTarget& source) override;
 
     /// referrers returns the manifests whose subject is `subject`, through
     /// the referrers API or, where the registry lacks it (404), the
