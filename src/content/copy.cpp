@@ -1,12 +1,12 @@
 #include "sealrun/content/copy.h"
 
-#include <atomic>
-#include <exception>
+#include <memory>
 #include <mutex>
-#include <thread>
-#include <unordered_set>
+#include <optional>
+#include <unordered_map>
 #include <vector>
 
+#include "content/task_pool.h"
 #include "sealrun/error.h"
 #include "sealrun/oci/json.h"
 #include "sealrun/oci/manifest.h"
@@ -64,43 +64,17 @@ private:
     std::uint64_t done_ = 0;
 };
 
-// Plan is what must move: blobs in any order, then manifests and indexes
-// children first, each with the verified bytes already read to find its
-// successors.
-struct Plan {
-    std::vector<oci::Descriptor> blobs;
-    std::vector<std::pair<oci::Descriptor, std::string>> nodes;
-    std::unordered_set<oci::Digest> seen;
-};
-
-void walk(Target& src, Target& dst, const oci::Descriptor& d, Plan& plan, Hooks& hooks, int depth) {
-    if (depth > oci::max_graph_depth)
-        throw Error(Errc::invalid_input, "copy", d.digest.str(),
-                    "graph is deeper than " + std::to_string(oci::max_graph_depth) + " levels");
-    if (!plan.seen.insert(d.digest).second) return;
-    if (!is_node(d)) {  // checked by the workers, so the checks run in parallel too
-        plan.blobs.push_back(d);
-        return;
-    }
-    // A node the destination has is not pushed again. Unless the destination
-    // vouches for what lies below its nodes (ClosedUnderReference: a
-    // registry), its children are still walked: a blob below it may have
-    // been lost or emptied since, and the workers' existence checks (size
-    // included) are what repair it.
-    const bool present = dst.exists(d);
-    if (present && dynamic_cast<ClosedUnderReference*>(&dst) != nullptr) {
-        hooks.skipped(d);
-        return;
-    }
-    auto bytes = read_all(src, d, oci::max_manifest_size);
-    for (const auto& child : oci::successors(d, bytes)) walk(src, dst, child, plan, hooks, depth + 1);
-    if (present) hooks.skipped(d);
-    else plan.nodes.emplace_back(d, std::move(bytes));
-}
-
-void move_blob(Target& src, Target& dst, const oci::Descriptor& d, Hooks& hooks, int attempts) {
+// move_blob makes the blob `d` stored in `dst`: nothing when it is there,
+// a mount when `dst` can take it from `src` without the bytes, otherwise a
+// verified stream from `src` (started again on a network error).
+void move_blob(ReadOnlyTarget& src, Target& dst, const oci::Descriptor& d, Hooks& hooks, int attempts) {
     if (dst.exists(d)) {
         hooks.skipped(d);
+        return;
+    }
+    auto* mounter = d.data ? nullptr : dynamic_cast<Mounter*>(&dst);
+    if (mounter != nullptr && mounter->mount(d, src)) {
+        hooks.copied(d);
         return;
     }
     for (int attempt = 1;; ++attempt) {
@@ -120,58 +94,225 @@ void move_blob(Target& src, Target& dst, const oci::Descriptor& d, Hooks& hooks,
     hooks.copied(d);
 }
 
-void move_blobs(Target& src, Target& dst, const std::vector<oci::Descriptor>& blobs, const CopyOptions& options,
-                Hooks& hooks) {
-    const std::size_t workers =
-        std::min(options.concurrency == 0 ? default_concurrency : options.concurrency, blobs.size());
-    const int attempts = options.blob_attempts == 0 ? default_blob_attempts : options.blob_attempts;
-    if (workers <= 1) {
-        for (const auto& b : blobs) move_blob(src, dst, b, hooks, attempts);
+// Graph copies one graph with a TaskPool: every node (manifest or index)
+// is checked and read by a task of its own, every blob moved by one, and a
+// node is pushed by a task posted when the last of its children is stored
+// (children before parents). The root is left to the caller, which may push
+// it by reference.
+class Graph {
+public:
+    Graph(ReadOnlyTarget& src, Target& dst, const CopyOptions& options, Hooks& hooks)
+        : src_(src), dst_(dst), hooks_(hooks), closed_(dynamic_cast<ClosedUnderReference*>(&dst) != nullptr),
+          attempts_(options.blob_attempts == 0 ? default_blob_attempts : options.blob_attempts),
+          pool_(options.concurrency == 0 ? default_concurrency : options.concurrency) {}
+
+    // run stores everything below `root` (and `root` itself when it is a
+    // blob, or a node the destination vouches for); throws the first error.
+    void run(const oci::Descriptor& root) {
+        pool_.run([this, root] { visit(root, nullptr, 0); });
+    }
+
+    // root_pending reports whether the root node is still to be pushed.
+    bool root_pending() const { return root_ != nullptr && !root_->done; }
+    // root_present reports whether the destination had the root already.
+    bool root_present() const { return root_ != nullptr && root_->present; }
+    // take_root_bytes returns the root's verified bytes when they were read.
+    std::optional<std::string> take_root_bytes() {
+        if (root_ == nullptr || !root_->read) return std::nullopt;
+        return std::move(root_->bytes);
+    }
+
+private:
+    struct Node {
+        oci::Descriptor desc;
+        bool done = false;     // stored (or found) in the destination, with everything below it
+        bool present = false;  // the destination had it before
+        bool read = false;     // `bytes` holds its verified content
+        std::string bytes;
+        int pending = 0;              // children not yet done, +1 while they are being visited
+        std::vector<Node*> waiting;   // parents waiting for this one
+    };
+
+    void visit(const oci::Descriptor& d, Node* parent, int depth) {
+        if (depth > oci::max_graph_depth)
+            throw Error(Errc::invalid_input, "copy", d.digest.str(),
+                        "graph is deeper than " + std::to_string(oci::max_graph_depth) + " levels");
+        Node* n = nullptr;
+        {
+            std::lock_guard lock(mu_);
+            auto& slot = nodes_[d.digest];
+            const bool first = slot == nullptr;
+            if (first) slot = std::make_unique<Node>(Node{.desc = d});
+            if (parent != nullptr && !slot->done) {
+                slot->waiting.push_back(parent);
+                ++parent->pending;
+            }
+            if (!first) return;  // dedup: the first sighting moves it
+            n = slot.get();
+            if (parent == nullptr) root_ = n;
+        }
+        if (!is_node(d)) {
+            pool_.post([this, n] {
+                move_blob(src_, dst_, n->desc, hooks_, attempts_);
+                done(*n);
+            });
+            return;
+        }
+        pool_.post([this, n, depth] { expand(*n, depth); });
+    }
+
+    // expand checks the node in the destination and visits its children.
+    // A node the destination has is not pushed again; unless the
+    // destination vouches for what lies below its nodes (ClosedUnderReference:
+    // a registry), its children are still visited: a blob below it may have
+    // been lost or emptied since, and the blob tasks' existence checks (size
+    // included) are what repair it.
+    void expand(Node& n, int depth) {
+        const bool present = dst_.exists(n.desc);
+        if (present && closed_) {
+            n.present = true;
+            hooks_.skipped(n.desc);
+            done(n);
+            return;
+        }
+        auto bytes = read_all(src_, n.desc, oci::max_manifest_size);
+        const auto children = oci::successors(n.desc, bytes);
+        {
+            std::lock_guard lock(mu_);
+            n.present = present;
+            n.bytes = std::move(bytes);
+            n.read = true;
+            ++n.pending;  // held until every child is registered
+        }
+        for (const auto& child : children) visit(child, &n, depth + 1);
+        release(n);
+    }
+
+    // release drops one wait of `n`; the last one makes it ready to push.
+    void release(Node& n) {
+        {
+            std::lock_guard lock(mu_);
+            if (--n.pending != 0) return;
+        }
+        ready(n);
+    }
+
+    void ready(Node& n) {
+        if (&n == root_) return;  // the caller pushes the root
+        pool_.post([this, &n] {
+            if (n.present) {
+                hooks_.skipped(n.desc);
+            } else {
+                push_bytes(dst_, n.desc, std::move(n.bytes));
+                hooks_.copied(n.desc);
+            }
+            n.bytes = {};
+            done(n);
+        });
+    }
+
+    // done marks `n` stored and readies the parents it was the last child of.
+    void done(Node& n) {
+        std::vector<Node*> now_ready;
+        {
+            std::lock_guard lock(mu_);
+            n.done = true;
+            for (auto* p : n.waiting)
+                if (--p->pending == 0) now_ready.push_back(p);
+            n.waiting.clear();
+        }
+        for (auto* p : now_ready) ready(*p);
+    }
+
+    ReadOnlyTarget& src_;
+    Target& dst_;
+    Hooks& hooks_;
+    const bool closed_;
+    const int attempts_;
+    detail::TaskPool pool_;
+    std::mutex mu_;
+    std::unordered_map<oci::Digest, std::unique_ptr<Node>> nodes_;
+    Node* root_ = nullptr;
+};
+
+// push_root pushes the root node the graph left to its caller.
+void push_root(Graph& g, ReadOnlyTarget& src, Target& dst, const oci::Descriptor& root, Hooks& hooks) {
+    if (!g.root_pending()) return;
+    if (g.root_present()) {
+        hooks.skipped(root);
         return;
     }
-    std::atomic<std::size_t> next{0};
-    std::atomic<bool> failed{false};
-    std::exception_ptr first_error;
-    std::mutex error_mu;
-    {
-        std::vector<std::jthread> pool;
-        pool.reserve(workers);
-        for (std::size_t w = 0; w < workers; ++w) {
-            pool.emplace_back([&] {
-                for (std::size_t i; !failed && (i = next++) < blobs.size();) {
-                    try {
-                        move_blob(src, dst, blobs[i], hooks, attempts);
-                    } catch (...) {
-                        std::lock_guard lock(error_mu);
-                        if (!first_error) first_error = std::current_exception();
-                        failed = true;
-                    }
-                }
-            });
+    auto bytes = g.take_root_bytes();
+    push_bytes(dst, root, bytes ? std::move(*bytes) : read_all(src, root, oci::max_manifest_size));
+    hooks.copied(root);
+}
+
+// tag_current returns what `reference` names in `dst`, if anything.
+std::optional<oci::Descriptor> tag_current(Target& dst, std::string_view reference) {
+    try {
+        return dst.resolve(reference);
+    } catch (const Error& e) {
+        if (e.code() != Errc::not_found) throw;
+        return std::nullopt;
+    }
+}
+
+// push_root_by_reference sends the root and its tag in one step
+// (ReferencePusher), honouring TagPolicy::keep as tag_with() does: the tag
+// is checked first, and a tag naming other content keeps it (the root is
+// then stored untagged).
+void push_root_by_reference(Graph& g, ReadOnlyTarget& src, Target& dst, ReferencePusher& pusher,
+                            const oci::Descriptor& root, std::string_view reference, TagPolicy policy, Hooks& hooks) {
+    check_tag(reference);
+    if (policy == TagPolicy::keep) {
+        if (const auto current = tag_current(dst, reference)) {
+            if (current->digest != root.digest) {
+                push_root(g, src, dst, root, hooks);
+                throw tag_exists(reference, current->digest);
+            }
+            if (!g.root_pending() || g.root_present()) {  // tagged and stored already: nothing to send
+                if (g.root_pending()) hooks.skipped(root);
+                return;
+            }
         }
     }
-    if (first_error) std::rethrow_exception(first_error);
+    auto bytes = g.take_root_bytes();
+    BytesStream in(bytes ? std::move(*bytes) : read_all(src, root, oci::max_manifest_size));
+    pusher.push_reference(root, in, reference);
+    if (!g.root_pending()) return;  // found by the walk, and reported then
+    if (g.root_present()) hooks.skipped(root);
+    else hooks.copied(root);
 }
 
 }  // namespace
 
-void copy_graph(Target& src, Target& dst, const oci::Descriptor& root, const CopyOptions& options) {
+void copy_graph(ReadOnlyTarget& src, Target& dst, const oci::Descriptor& root, const CopyOptions& options) {
     Hooks hooks(options);
-    Plan plan;
-    walk(src, dst, root, plan, hooks, 0);
-    move_blobs(src, dst, plan.blobs, options, hooks);
-    for (auto& [d, bytes] : plan.nodes) {
-        push_bytes(dst, d, std::move(bytes));
-        hooks.copied(d);
-    }
+    Graph g(src, dst, options, hooks);
+    g.run(root);
+    push_root(g, src, dst, root, hooks);
 }
 
-oci::Descriptor copy(Target& src, std::string_view src_ref, Target& dst, std::string_view dst_ref,
+oci::Descriptor copy(ReadOnlyTarget& src, std::string_view src_ref, Target& dst, std::string_view dst_ref,
                      const CopyOptions& options) {
     auto root = src.resolve(src_ref);
-    copy_graph(src, dst, root, options);
     if (dst_ref.empty() && !is_digest_reference(src_ref)) dst_ref = src_ref;
-    if (!dst_ref.empty()) tag_with(dst, root, dst_ref, options.force ? TagPolicy::replace : TagPolicy::keep);
+    Hooks hooks(options);
+    Graph g(src, dst, options, hooks);
+    g.run(root);
+    const auto policy = options.force ? TagPolicy::replace : TagPolicy::keep;
+    // A layout keeps a tag atomically under its index lock
+    // (ConditionalTagger); a pusher by reference checks it first, which is
+    // not atomic, so it is asked only when there is nothing to keep or no
+    // conditional tagger to keep it.
+    auto* pusher = dynamic_cast<ReferencePusher*>(&dst);
+    const bool conditional = dynamic_cast<ConditionalTagger*>(&dst) != nullptr;
+    if (!dst_ref.empty() && is_node(root) && pusher != nullptr && !(conditional && policy == TagPolicy::keep)) {
+        push_root_by_reference(g, src, dst, *pusher, root, dst_ref, policy, hooks);
+        return root;
+    }
+    push_root(g, src, dst, root, hooks);
+    if (!dst_ref.empty()) tag_with(dst, root, dst_ref, policy);
     return root;
 }
 

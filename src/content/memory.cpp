@@ -64,6 +64,12 @@ void MemoryTarget::tag(const oci::Descriptor& desc, std::string_view reference) 
     tags_.insert_or_assign(std::string(reference), desc);
 }
 
+void MemoryTarget::push_reference(const oci::Descriptor& desc, ReadStream& content, std::string_view reference) {
+    check_tag(reference);
+    push(desc, content);
+    tag(desc, reference);
+}
+
 std::vector<std::string> MemoryTarget::tags() {
     std::lock_guard lock(mu_);
     std::vector<std::string> out;

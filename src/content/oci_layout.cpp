@@ -284,6 +284,13 @@ void OciLayout::tag(const oci::Descriptor& desc, std::string_view reference, Tag
     if (writers_->pushing == 0) writers_->lock.reset();
 }
 
+void OciLayout::push_reference(const oci::Descriptor& desc, ReadStream& content, std::string_view reference) {
+    deny_if_read_only("push");
+    check_tag(reference);
+    push(desc, content);
+    tag(desc, reference, TagPolicy::replace);
+}
+
 bool OciLayout::untag(std::string_view reference) {
     bool removed = false;
     update_index([&](oci::ImageIndex& idx) {

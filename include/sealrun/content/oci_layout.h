@@ -67,7 +67,7 @@ struct GcResult {
 /// following symbolic links and refused unless they are regular files; the
 /// `blobs` directories may not be symbolic links either.
 /// Thread-safe and process-safe.
-class OciLayout final : public Target, public Deleter, public ConditionalTagger {
+class OciLayout final : public Target, public Deleter, public ConditionalTagger, public ReferencePusher {
 public:
     /// OciLayout opens the layout at `root`, creating the directory,
     /// `oci-layout` and an empty `index.json` when absent (unless
@@ -96,6 +96,10 @@ public:
     /// Error(already_exists) (see tag_exists) when `policy` is keep and the
     /// tag names another digest, Error(denied) when read-only.
     void tag(const oci::Descriptor& desc, std::string_view reference, TagPolicy policy) override;
+    /// push_reference is push() then tag() under the layout's rules
+    /// (TagPolicy::replace, the graph below `desc` checked under the index
+    /// lock); the tag is checked first, so a malformed one stores nothing.
+    void push_reference(const oci::Descriptor& desc, ReadStream& content, std::string_view reference) override;
     std::vector<std::string> tags() override;
     void remove(const oci::Descriptor& desc) override;
 
