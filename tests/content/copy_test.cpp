@@ -171,8 +171,15 @@ TEST_CASE("copy: embedded data needs no fetch from the source") {
     content::MemoryTarget src, dst;
     const auto s = test::push_sample(src, "embedded", 1, "e");
     src.remove(oci::empty_descriptor());  // the config's bytes ride in its descriptor
-    content::copy(src, "e", dst, "");
-    CHECK(content::read_all(dst, oci::empty_descriptor(), 16) == "{}");
+    Recorder source(src);
+    content::copy(source, "e", dst, "");
+    CHECK(source.fetches == 2);  // the manifest and the layer; never the config
+    // What the destination stored, read from it: a descriptor that embeds
+    // the bytes would be answered from them without asking the destination.
+    auto stored = oci::empty_descriptor();
+    stored.data.reset();
+    CHECK(content::read_all(dst, stored, 16) == "{}");
+    CHECK(content::read_all(dst, s.layers[0], 1024) == s.layer_bytes[0]);
 }
 
 TEST_CASE("copy: corrupt source content stops the copy before the root is pushed or tagged") {
