@@ -1,85 +1,15 @@
 #include "sealrun/experiment/experiment.h"
 
-#include <cmath>
 #include <random>
 
 #include "sealrun/error.h"
 #include "sealrun/experiment/format.h"
-#include "oci/reader.h"
 #include "sealrun/oci/json.h"
 #include "experiment/trace_slot.h"
 #include "util/clock.h"
 #include "util/fs.h"
 
 namespace sealrun {
-
-nlohmann::json parameter_to_json(const Parameter& p) {
-    return std::visit([](const auto& v) { return nlohmann::json(v); }, p);
-}
-
-namespace {
-// finite_parameter is the rule for floating-point parameters: JSON has no
-// NaN or infinity, so they could not be written or read back.
-double finite_parameter(const std::string& name, double d) {
-    if (!std::isfinite(d)) throw Error(Errc::invalid_input, "parameter", name, "NaN and infinities have no JSON form");
-    return d;
-}
-}  // namespace
-
-Parameter parameter_from_json(const nlohmann::json& v, const std::string& name) {
-    using T = nlohmann::json::value_t;
-    switch (v.type()) {
-    case T::boolean: return v.get<bool>();
-    case T::number_integer: return v.get<std::int64_t>();
-    case T::number_unsigned: return integer_parameter(name, v.get<std::uint64_t>());
-    case T::number_float: return finite_parameter(name, v.get<double>());
-    case T::string: return v.get<std::string>();
-    default:
-        throw Error(Errc::invalid_input, "parameter", name,
-                    std::string("a parameter must be a bool, an integer, a number or a string, not ") + v.type_name());
-    }
-}
-
-nlohmann::json SolveRecord::to_json() const {
-    nlohmann::json j = {{"solve_id", solve_id}, {"status", status}, {"input", input}, {"adapter", adapter},
-                        {"adapter_options", adapter_options}, {"diagnostics", diagnostics}};
-    j["output"] = output ? nlohmann::json(*output) : nlohmann::json(nullptr);
-    return j;
-}
-
-SolveRecord SolveRecord::from_json(const nlohmann::json& v, const std::string& path) {
-    using namespace oci::detail;
-    require_object(v, path);
-    SolveRecord s;
-    s.solve_id = req_int(v, path, "solve_id");
-    s.status = req_string(v, path, "status");
-    s.input = req_string(v, path, "input");
-    s.adapter = req_string(v, path, "adapter");
-    if (const auto* o = field(v, "output"); o != nullptr && !o->is_null()) {
-        if (!o->is_string()) fail(join(path, "output"), "must be a string or null");
-        s.output = o->get<std::string>();
-    }
-    if (const auto* o = field(v, "adapter_options")) {
-        if (!o->is_object()) fail(join(path, "adapter_options"), "must be an object");
-        s.adapter_options = *o;
-    }
-    if (const auto* d = field(v, "diagnostics")) s.diagnostics = *d;
-    try {
-        s.check();
-    } catch (const Error& e) {
-        fail(path, e.reason());
-    }
-    return s;
-}
-
-void SolveRecord::check() const {
-    const auto id = "solve " + std::to_string(solve_id);
-    if (!format::is_status(status))
-        throw Error(Errc::invalid_input, "check solve", id, "status \"" + status + "\" is not finished, failed or interrupted");
-    if (input.empty()) throw Error(Errc::invalid_input, "check solve", id, "has no input attachment");
-    if (status == "finished" && !output) throw Error(Errc::invalid_input, "check solve", id, "is finished but has no output");
-    if (status != "finished" && output) throw Error(Errc::invalid_input, "check solve", id, "is " + status + " but has an output");
-}
 
 Run::Run(RecordStore& store, const nlohmann::json& identity, std::int64_t run_id, std::function<std::string()> clock)
     : Record(store, "sealrun.run", identity), run_id_(run_id), clock_(std::move(clock)) {
@@ -100,7 +30,8 @@ Run::~Run() {
 
 void Run::set_parameter(const std::string& name, Parameter value) {
     if (name.empty()) throw Error(Errc::invalid_input, "log_parameter", "run " + std::to_string(run_id_), "empty name");
-    if (const auto* d = std::get_if<double>(&value)) (void)finite_parameter(name, *d);
+    // The one parameter rule: a double NaN or infinity is refused as JSON refuses it.
+    if (const auto* d = std::get_if<double>(&value)) (void)parameter_from_json(nlohmann::json(*d), name);
     parameters_.insert_or_assign(name, std::move(value));
 }
 

@@ -1,6 +1,7 @@
 // Sealing: Experiment::commit() turns records into OCI manifests
 // (docs/FORMAT.md). Files stream from disk; nothing is held whole.
 #include <algorithm>
+#include <functional>
 #include <set>
 
 #include "sealrun/codecs/codec.h"
@@ -10,6 +11,7 @@
 #include "sealrun/error.h"
 #include "sealrun/experiment/experiment.h"
 #include "sealrun/experiment/format.h"
+#include "sealrun/experiment/model.h"
 #include "sealrun/oci/json.h"
 #include "sealrun/oci/manifest.h"
 #include "codecs/media_types.h"
@@ -79,12 +81,13 @@ oci::Descriptor push_json(content::Target& dst, std::string_view media_type, con
     return d;
 }
 
-// Part is what one manifest seals: a record's files plus its config document
-// and, for a run, its trace file.
+// Part is what one manifest seals: a record's files plus its config
+// document, made by `config` from the attachments table and the trace
+// layer's index (the typed model's to_json), and, for a run, its trace file.
 struct Part {
     fs::path dir;
     std::vector<std::string> files;
-    nlohmann::json config;
+    std::function<nlohmann::json(format::AttachmentTable, std::optional<std::size_t>)> config;
     std::string_view config_type;
     std::string_view artifact_type;
     std::map<std::string, std::string> annotations;
@@ -95,7 +98,8 @@ struct Part {
 
 oci::Descriptor seal_part(content::Target& dst, Part part, const CodecRegistry& codecs, const SealOptions& options) {
     oci::ImageManifest m{.artifact_type = std::string(part.artifact_type)};
-    nlohmann::json table = nlohmann::json::object();
+    format::AttachmentTable table;
+    std::optional<std::size_t> trace_layer;
     const auto tmpdir = fs::temp_directory_path();
     for (const auto& name : part.files) {
         const auto file = part.dir / name;
@@ -134,7 +138,7 @@ oci::Descriptor seal_part(content::Target& dst, Part part, const CodecRegistry& 
             content::FileStream in(*part.trace);
             dst.push(d, in);
         }
-        part.config["trace"] = m.layers.size();
+        trace_layer = m.layers.size();
         m.layers.push_back(std::move(d));
     }
     if (m.layers.empty()) {
@@ -143,8 +147,7 @@ oci::Descriptor seal_part(content::Target& dst, Part part, const CodecRegistry& 
         e.data.reset();
         m.layers.push_back(std::move(e));
     }
-    part.config["attachments"] = std::move(table);
-    m.config = push_json(dst, part.config_type, part.config);
+    m.config = push_json(dst, part.config_type, part.config(std::move(table), trace_layer));
     m.annotations = std::move(part.annotations);
     auto bytes = m.serialize();
     auto d = oci::Descriptor::for_bytes(std::string(oci::media_types::image_manifest), bytes);
@@ -156,12 +159,6 @@ oci::Descriptor seal_part(content::Target& dst, Part part, const CodecRegistry& 
 void require_attachment(const std::set<std::string>& files, const std::string& name, const std::string& who) {
     if (!files.contains(name))
         throw Error(Errc::invalid_input, "commit", who, "names attachment \"" + name + "\", which the run does not hold");
-}
-
-std::string experiment_status(const std::vector<std::string>& statuses) {
-    if (std::find(statuses.begin(), statuses.end(), "failed") != statuses.end()) return "failed";
-    if (std::find(statuses.begin(), statuses.end(), "interrupted") != statuses.end()) return "interrupted";
-    return "finished";
 }
 
 }  // namespace
@@ -182,24 +179,32 @@ oci::Descriptor Experiment::commit(content::Target& dst, std::string_view tag, c
         }
         // model.json is merge-patched, so keys whose value was null are absent.
         auto get = [&](const char* key) { return model.contains(key) ? model[key] : nlohmann::json(nullptr); };
+        auto text = [&](const char* key) {
+            const auto v = get(key);
+            return v.is_string() ? std::optional<std::string>(v.get<std::string>()) : std::nullopt;
+        };
         std::optional<fs::path> trace;
         if (!get("trace").is_null()) {
             trace = run->local_directory() / std::string(detail::record_trace_file);
             if (!util::regular_file_size(*trace))
                 throw Error(Errc::invalid_input, "commit", who + " trace", "the record's trace file " + trace->string() + " is missing");
         }
-        nlohmann::json config = {
-            {"version", format::config_version}, {"experiment", name_},         {"run_id", run->run_id()},
-            {"status", get("status")},           {"reason", get("reason")},     {"started", get("started")},
-            {"ended", get("ended")},             {"parameters", get("parameters")}, {"solves", get("solves")},
-            {"trace", nullptr},  // seal_part sets the trace layer's index
+        // The run config (FORMAT §4.2), through the typed model.
+        format::RunConfig config{.experiment = name_, .run_id = run->run_id(), .status = text("status").value_or(""),
+                                 .reason = text("reason"), .started = text("started"), .ended = text("ended"),
+                                 .kind = text("run_kind"), .settings = get("run_config")};
+        if (const auto params = get("parameters"); params.is_object())
+            for (const auto& [k, v] : params.items()) config.parameters.emplace(k, parameter_from_json(v, who + " parameter " + k));
+        if (const auto solves = get("solves"); solves.is_array())
+            for (const auto& s : solves) config.solves.push_back(SolveRecord::from_json(s, who + " solves"));
+        auto make_config = [config](format::AttachmentTable table, std::optional<std::size_t> trace_layer) mutable {
+            config.attachments = std::move(table);
+            config.trace_layer = trace_layer;
+            return config.to_json();
         };
-        // Optional (FORMAT §4.2): written only when Run::describe gave them.
-        if (!get("run_kind").is_null()) config["kind"] = get("run_kind");
-        if (!get("run_config").is_null()) config["config"] = get("run_config");
         const auto status = run->run_status();
         auto d = seal_part(dst,
-                           Part{run->local_directory(), files, std::move(config), format::run_config_type,
+                           Part{run->local_directory(), files, std::move(make_config), format::run_config_type,
                                 format::run_artifact_type,
                                 {{std::string(format::keys::run_id), std::to_string(run->run_id())},
                                  {std::string(format::keys::run_status), status}},
@@ -213,9 +218,11 @@ oci::Descriptor Experiment::commit(content::Target& dst, std::string_view tag, c
     }
     attachments_->materialize();  // flushes experiment-level files saved so far
     if (const auto shared = attachments_->files(); !shared.empty()) {
+        auto make_config = [this](format::AttachmentTable table, std::optional<std::size_t>) {
+            return format::AttachmentsConfig{.experiment = name_, .attachments = std::move(table)}.to_json();
+        };
         auto d = seal_part(dst,
-                           Part{attachments_->local_directory(), shared,
-                                {{"version", format::config_version}, {"experiment", name_}},
+                           Part{attachments_->local_directory(), shared, std::move(make_config),
                                 format::attachments_config_type, format::attachments_artifact_type, {},
                                 std::nullopt, attachments_->media_types()},
                            codecs, options);
@@ -225,7 +232,7 @@ oci::Descriptor Experiment::commit(content::Target& dst, std::string_view tag, c
     index.annotations = annotations_;
     index.annotations[std::string(format::keys::artifact_type)] = std::string(format::experiment_artifact_type);
     index.annotations[std::string(format::keys::experiment_name)] = name_;
-    index.annotations[std::string(format::keys::experiment_status)] = experiment_status(statuses);
+    index.annotations[std::string(format::keys::experiment_status)] = std::string(format::roll_up_status(statuses));
     auto bytes = index.serialize();
     auto root = oci::Descriptor::for_bytes(std::string(oci::media_types::image_index), bytes);
     if (!dst.exists(root)) content::push_bytes(dst, root, std::move(bytes));

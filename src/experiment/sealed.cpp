@@ -6,85 +6,44 @@
 #include <climits>
 #include <set>
 
-#include "oci/reader.h"
 #include "sealrun/error.h"
 #include "sealrun/experiment/format.h"
 #include "sealrun/oci/json.h"
+#include "sealrun/oci/media_type.h"
 #include "sealrun/path.h"
-#include "experiment/trace_slot.h"
+#include "experiment/rules.h"
 #include "util/fs.h"
 
 namespace sealrun {
 
 namespace fs = std::filesystem;
-using namespace oci::detail;
+namespace rules = format::rules;
 
 namespace {
-
-constexpr std::size_t max_config_size = 64 * 1024 * 1024;
 
 [[noreturn]] void invalid(const std::string& subject, const std::string& why) {
     throw Error(Errc::invalid_input, "open", subject, why);
 }
 
-// Part is one sealed manifest and its config document, checked.
+// Part is one sealed manifest and its config document, read strictly; the
+// rulebook checks them.
 struct Part {
     oci::ImageManifest manifest;
     nlohmann::json config;
-    std::map<std::string, std::size_t> table;
-    std::uint64_t version = 0;
 };
 
-Part open_part(content::Target& target, const oci::Descriptor& desc, std::string_view artifact_type,
-               std::string_view config_type) {
-    const auto who = desc.digest.str();
-    if (!oci::is_manifest_type(desc.media_type)) invalid(who, "is " + desc.media_type + ", not an image manifest");
+Part read_part(content::ReadOnlyTarget& target, const oci::Descriptor& desc, rules::PartKind kind, rules::Sink& sink) {
+    rules::check_manifest_type(desc, sink);
     auto manifest = oci::ImageManifest::parse(content::read_all(target, desc, oci::max_manifest_size));
-    if (manifest.artifact_type != artifact_type)
-        invalid(who, std::string(artifact_type == format::run_artifact_type ? "is not a sealed run" : "is not sealrun's experiment-attachments manifest") +
-                         " (artifactType " + manifest.artifact_type.value_or("absent") + ", expected " + std::string(artifact_type) + ")");
-    if (manifest.config.media_type != config_type)
-        invalid(who, "config mediaType is " + manifest.config.media_type + ", expected " + std::string(config_type));
-    auto config = oci::parse_json_strict(content::read_all(target, manifest.config, max_config_size),
-                                         "config " + manifest.config.digest.str(), max_config_size);
-    require_object(config, "config");
-    const auto* v = field(config, "version");
-    if (v == nullptr || !v->is_number_unsigned() || !format::is_config_version(v->get<std::uint64_t>()))
-        fail("config.version", "must be " + std::to_string(format::min_config_version) + " to " +
-                                   std::to_string(format::config_version) + " (this sealrun reads no other)");
-    const auto version = v->get<std::uint64_t>();
-    const auto* att = field(config, "attachments");
-    if (att == nullptr || !att->is_object()) fail("config.attachments", "must be an object");
-    Part p{std::move(manifest), std::move(config), {}, version};
-    std::set<std::size_t> used;
-    for (const auto& [name, idx] : att->items()) {
-        const auto path = "config.attachments." + name;
-        if (!idx.is_number_unsigned()) fail(path, "must be a layer index");
-        const auto i = idx.get<std::size_t>();
-        if (i >= p.manifest.layers.size())
-            fail(path, "layer index " + std::to_string(i) + " is out of range (" +
-                           std::to_string(p.manifest.layers.size()) + " layers)");
-        if (!used.insert(i).second) fail(path, "layer " + std::to_string(i) + " is named twice");
-        std::string safe;
-        try {
-            safe = safe_relative_path(name);
-        } catch (const Error& e) {
-            fail(path, "unsafe attachment name: " + e.reason());
-        }
-        if (safe != name) fail(path, "attachment name is not in normal form (\"" + safe + "\")");
-        const auto& ann = p.manifest.layers[i].annotations;
-        const auto title = ann.find(std::string(oci::annotations::title));
-        if (title == ann.end() || title->second != name)
-            fail("layers[" + std::to_string(i) + "]", "title annotation does not match attachment \"" + name + "\"");
-        p.table.emplace(name, i);
-    }
-    return p;
+    rules::check_part_manifest(manifest, kind, sink);
+    auto config = rules::parse_config(content::read_all(target, manifest.config, format::max_config_size),
+                                      "config " + manifest.config.digest.str());
+    return {std::move(manifest), std::move(config)};
 }
-
 
 }  // namespace
 
-Attachments::Attachments(content::Target& target, std::vector<oci::Descriptor> layers,
+Attachments::Attachments(content::ReadOnlyTarget& target, std::vector<oci::Descriptor> layers,
                          std::map<std::string, std::size_t> table, const CodecRegistry& codecs)
     : target_(&target), layers_(std::move(layers)), table_(table.begin(), table.end()), codecs_(&codecs) {}
 
@@ -145,19 +104,21 @@ fs::path Attachments::write(std::string_view name, const fs::path& path, bool ov
     const auto& d = descriptor(name);
     const auto rel = safe_relative_path(name);
     fs::path target = path;
-    if (fs::is_directory(path)) {
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) {
         fs::path p = path;
         for (const auto& part : fs::path(rel).parent_path()) {
             p /= part;
-            if (fs::is_symlink(fs::symlink_status(p)))
+            if (fs::is_symlink(fs::symlink_status(p, ec)))
                 throw Error(Errc::invalid_input, "write attachment", p.string(), "refusing to write through a symlink");
         }
         target = path / rel;
-        std::error_code ec;
         fs::create_directories(target.parent_path(), ec);
         if (ec) throw Error(Errc::io, "create directory", target.parent_path().string(), ec.message());
     }
-    const auto st = fs::symlink_status(target);
+    const auto st = fs::symlink_status(target, ec);
+    if (ec && ec != std::errc::no_such_file_or_directory)
+        throw Error(Errc::io, "write attachment", target.string(), ec.message());
     if (fs::exists(st) || fs::is_symlink(st)) {
         if (!overwrite) throw Error(Errc::already_exists, "write attachment", target.string(), "exists; pass --overwrite to replace it");
         if (fs::is_directory(st)) throw Error(Errc::already_exists, "write attachment", target.string(), "is a directory");
@@ -172,7 +133,12 @@ fs::path Attachments::write(std::string_view name, const fs::path& path, bool ov
     return target;
 }
 
-SealedRun SealedRun::open(content::Target& target, std::string_view reference, const CodecRegistry& codecs) {
+// Context is what the experiment index says about a run opened through it.
+struct SealedRun::Context {
+    rules::PartContext part;
+};
+
+SealedRun SealedRun::open(content::ReadOnlyTarget& target, std::string_view reference, const CodecRegistry& codecs) {
     const auto manifest = target.resolve(reference);
     try {
         return open(target, manifest, codecs);
@@ -182,39 +148,27 @@ SealedRun SealedRun::open(content::Target& target, std::string_view reference, c
     }
 }
 
-SealedRun SealedRun::open(content::Target& target, const oci::Descriptor& manifest, const CodecRegistry& codecs) {
-    auto part = open_part(target, manifest, format::run_artifact_type, format::run_config_type);
-    SealedRun r(Attachments(target, part.manifest.layers, part.table, codecs));
+SealedRun SealedRun::open(content::ReadOnlyTarget& target, const oci::Descriptor& manifest, const CodecRegistry& codecs) {
+    return open_part(target, manifest, codecs, Context{});
+}
+
+SealedRun SealedRun::open_part(content::ReadOnlyTarget& target, const oci::Descriptor& manifest,
+                               const CodecRegistry& codecs, const Context& context) {
+    rules::ThrowingSink sink(manifest.digest.str());
+    auto part = read_part(target, manifest, rules::PartKind::run, sink);
+    auto ctx = context.part;
+    ctx.manifest_annotations = &part.manifest.annotations;
+    auto rc = rules::read_run_config(part.config, part.manifest.layers, ctx, sink);
+    SealedRun r(Attachments(target, part.manifest.layers, rc.attachments, codecs));
     r.manifest_ = manifest;
     r.target_ = &target;
-    const auto& c = part.config;
-    r.run_id_ = req_int(c, "config", "run_id");
-    r.status_ = req_string(c, "config", "status");
-    if (!format::is_status(r.status_)) fail("config.status", "\"" + r.status_ + "\" is not finished, failed or interrupted");
-    if (const auto* reason = field(c, "reason"); reason != nullptr && !reason->is_null()) {
-        if (!reason->is_string()) fail("config.reason", "must be a string or null");
-        r.reason_ = reason->get<std::string>();
-    }
-    if (const auto* params = field(c, "parameters")) {
-        if (!params->is_object()) fail("config.parameters", "must be an object");
-        for (const auto& [k, v] : params->items()) r.parameters_.emplace(k, parameter_from_json(v, "config.parameters." + k));
-    }
-    if (const auto* solves = field(c, "solves")) {
-        if (!solves->is_array()) fail("config.solves", "must be an array");
-        std::set<std::int64_t> ids;
-        for (std::size_t i = 0; i < solves->size(); ++i) {
-            const auto path = "config.solves[" + std::to_string(i) + "]";
-            auto s = SolveRecord::from_json((*solves)[i], path);
-            if (!ids.insert(s.solve_id).second) fail(path, "solve id " + std::to_string(s.solve_id) + " repeats");
-            if (!r.attachments_.contains(s.input)) fail(path, "input \"" + s.input + "\" is not an attachment");
-            if (s.output && !r.attachments_.contains(*s.output)) fail(path, "output \"" + *s.output + "\" is not an attachment");
-            r.solves_.push_back(std::move(s));
-        }
-        std::sort(r.solves_.begin(), r.solves_.end(), [](const auto& a, const auto& b) { return a.solve_id < b.solve_id; });
-    }
-    const auto slot = detail::trace_slot(c, part.version, part.manifest.layers, part.table);
-    if (slot.layer) r.trace_ = part.manifest.layers[*slot.layer];
-    if (slot.attachment) r.trace_ = r.attachments_.descriptor(*slot.attachment);
+    r.run_id_ = rc.run_id;
+    r.status_ = std::move(rc.status);
+    r.reason_ = rc.reason.value_or("");
+    r.parameters_ = std::move(rc.parameters);
+    r.solves_ = std::move(rc.solves);
+    if (rc.trace_layer) r.trace_ = part.manifest.layers[*rc.trace_layer];
+    if (rc.trace_attachment) r.trace_ = r.attachments_.descriptor(*rc.trace_attachment);
     r.config_ = std::move(part.config);
     return r;
 }
@@ -228,51 +182,26 @@ std::optional<nlohmann::json> SealedRun::trace() const {
                                   max_attachment_read);
 }
 
-SealedExperiment SealedExperiment::open(content::Target& target, std::string_view reference, const CodecRegistry& codecs) {
+SealedExperiment SealedExperiment::open(content::ReadOnlyTarget& target, std::string_view reference,
+                                        const CodecRegistry& codecs) {
     auto root = target.resolve(reference);
     const std::string who(reference);
     if (!oci::is_index_type(root.media_type))
         invalid(who, "is not a sealed experiment (" + root.media_type + ", not an experiment index)");
     auto index = oci::ImageIndex::parse(content::read_all(target, root, oci::max_manifest_size));
-    const auto& ann = index.annotations;
-    auto annotation = [&](std::string_view key) -> std::optional<std::string> {
-        auto it = ann.find(std::string(key));
-        if (it == ann.end()) return std::nullopt;
-        return it->second;
-    };
     // An older tool may have dropped artifactType; the annotation survives.
-    const bool typed = index.artifact_type == format::experiment_artifact_type ||
-                       (!index.artifact_type && annotation(format::keys::artifact_type) == format::experiment_artifact_type);
-    if (!typed) invalid(who, "is not a sealed experiment (artifactType and annotation " +
-                                 std::string(format::keys::artifact_type) + " do not say so)");
-    auto name = annotation(format::keys::experiment_name).value_or("");
-    auto status = annotation(format::keys::experiment_status).value_or("");
-    SealedExperiment e(target, codecs, std::move(root), std::move(index));  // `ann` dangles from here on
-    e.name_ = std::move(name);
-    e.status_ = std::move(status);
-    if (e.name_.empty()) fail("annotations", std::string(format::keys::experiment_name) + " is required");
-    if (!format::is_status(e.status_)) fail("annotations", std::string(format::keys::experiment_status) + " is not a known status");
-    for (std::size_t i = 0; i < e.index_.manifests.size(); ++i) {
-        const auto& d = e.index_.manifests[i];
-        const auto path = "manifests[" + std::to_string(i) + "]";
-        const auto part = d.annotations.find(std::string(format::keys::part));
-        if (part == d.annotations.end()) continue;  // not ours: tolerated
-        if (part->second == format::part_run) {
-            const auto id = d.annotations.find(std::string(format::keys::run_id));
-            if (id == d.annotations.end()) fail(path, "run entry lacks " + std::string(format::keys::run_id));
-            // Canonical decimal only: no sign, no spaces, no leading zeros.
-            const auto& text = id->second;
-            const bool canonical = !text.empty() && text.size() <= 18 &&
-                                   std::all_of(text.begin(), text.end(), [](char ch) { return ch >= '0' && ch <= '9'; }) &&
-                                   (text == "0" || text.front() != '0');
-            if (!canonical) fail(path, "run id \"" + text + "\" is not a canonical non-negative integer");
-            const std::int64_t n = std::stoll(text);
-            if (!e.runs_.emplace(n, i).second) fail(path, "run id " + id->second + " repeats");
-        } else if (part->second == format::part_attachments) {
-            if (e.attachments_index_) fail(path, "a second experiment-attachments entry");
-            e.attachments_index_ = i;
-        }
-    }
+    const auto typing = rules::experiment_typing(index);
+    if (typing != rules::Typing::experiment && typing != rules::Typing::by_annotation)
+        invalid(who, "is not a sealed experiment (artifactType and annotation " + std::string(format::keys::artifact_type) +
+                         " do not say so)");
+    rules::ThrowingSink sink(who);
+    auto model = rules::read_experiment_index(index, typing, sink);
+    SealedExperiment e(target, codecs, std::move(root), std::move(index));
+    e.name_ = std::move(model.name);
+    e.status_ = model.status.value_or("");
+    for (const auto& entry : model.runs)
+        if (entry.id) e.runs_.emplace(*entry.id, entry.index);
+    e.attachments_index_ = model.attachments;
     return e;
 }
 
@@ -285,10 +214,11 @@ std::vector<std::int64_t> SealedExperiment::run_ids() const {
 SealedRun SealedExperiment::run(std::int64_t id) const {
     auto it = runs_.find(id);
     if (it == runs_.end()) throw Error(Errc::not_found, "open run", std::to_string(id), "the experiment has no such run");
-    auto r = SealedRun::open(*target_, index_.manifests[it->second], *codecs_);
-    if (r.run_id() != id)
-        invalid("run " + std::to_string(id), "its config says run_id " + std::to_string(r.run_id()));
-    return r;
+    const auto& entry = index_.manifests[it->second];
+    // The index entry's id must be the config's (FORMAT §3.1): the rulebook's run-id rule.
+    return SealedRun::open_part(*target_, entry, *codecs_,
+                                SealedRun::Context{{.entry_id = id, .entry_annotations = &entry.annotations,
+                                                    .experiment_name = name_}});
 }
 
 std::vector<SealedRun> SealedExperiment::runs() const {
@@ -317,17 +247,23 @@ ParameterTable SealedExperiment::parameters() const {
 }
 
 const Attachments& SealedExperiment::attachments() const {
-    if (!attachments_) {
+    // One cache for every copy of this view, filled under its lock: a view
+    // shared across threads opens the manifest once and never races.
+    const std::lock_guard lock(attachments_->mutex);
+    if (!attachments_->value) {
         if (!attachments_index_) {
-            attachments_ = std::make_shared<const Attachments>(*target_, std::vector<oci::Descriptor>{},
-                                                               std::map<std::string, std::size_t>{}, *codecs_);
-            return *attachments_;
+            attachments_->value = std::make_shared<const Attachments>(*target_, std::vector<oci::Descriptor>{},
+                                                                      std::map<std::string, std::size_t>{}, *codecs_);
+        } else {
+            const auto& entry = index_.manifests[*attachments_index_];
+            rules::ThrowingSink sink(entry.digest.str());
+            const auto part = read_part(*target_, entry, rules::PartKind::attachments, sink);
+            const auto ac = rules::read_attachments_config(part.config, part.manifest.layers,
+                                                           {.experiment_name = name_}, sink);
+            attachments_->value = std::make_shared<const Attachments>(*target_, part.manifest.layers, ac.attachments, *codecs_);
         }
-        auto part = open_part(*target_, index_.manifests[*attachments_index_], format::attachments_artifact_type,
-                              format::attachments_config_type);
-        attachments_ = std::make_shared<const Attachments>(*target_, part.manifest.layers, part.table, *codecs_);
     }
-    return *attachments_;
+    return *attachments_->value;
 }
 
 std::vector<std::string> SealedExperiment::attachment_names() const { return attachments().names(); }

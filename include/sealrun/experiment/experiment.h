@@ -10,8 +10,6 @@
 #include <memory>
 #include <optional>
 #include <type_traits>
-#include <cstdint>
-#include <climits>
 #include <string>
 #include <variant>
 #include <vector>
@@ -21,68 +19,10 @@
 #include "sealrun/content/target.h"
 #include "sealrun/error.h"
 #include "sealrun/experiment/format.h"
+#include "sealrun/experiment/model.h"
 #include "sealrun/records/record.h"
 
 namespace sealrun {
-
-/// Parameter is a scalar run parameter.
-using Parameter = std::variant<bool, std::int64_t, double, std::string>;
-
-/// parameter_to_json returns `p` as a JSON scalar.
-nlohmann::json parameter_to_json(const Parameter& p);
-
-/// parameter_from_json returns the JSON scalar `value` as the Parameter it
-/// holds exactly: a bool, an integer in [-2^63, 2^63-1], a finite number or
-/// a string. It is the one rule for parameters read from JSON (the CLI's
-/// model.json, run configs in SealedRun and validate()). Throws
-/// Error(invalid_input) naming `name` for anything else: an integer past
-/// 2^63-1 (never wrapped), NaN or an infinity, null, an array or an object.
-Parameter parameter_from_json(const nlohmann::json& value, const std::string& name);
-
-/// integer_parameter returns the integer `value` as a Parameter; throws
-/// Error(invalid_input) naming `name` when it lies outside [-2^63, 2^63-1]
-/// (a uint64_t past 2^63-1, a wider type), the range a Parameter holds
-/// exactly. Run::log_parameter and parameter_from_json both use it.
-template <class T>
-Parameter integer_parameter(const std::string& name, T value) {
-    static_assert(std::is_integral_v<T> && !std::is_same_v<T, bool>);
-    if constexpr (std::is_unsigned_v<T> && sizeof(T) >= sizeof(std::int64_t)) {
-        if (value > static_cast<T>(INT64_MAX))
-            throw Error(Errc::invalid_input, "parameter", name, "integer is larger than 2^63-1");
-    } else if constexpr (std::is_signed_v<T> && sizeof(T) > sizeof(std::int64_t)) {
-        if (value > static_cast<T>(INT64_MAX))
-            throw Error(Errc::invalid_input, "parameter", name, "integer is larger than 2^63-1");
-        if (value < static_cast<T>(INT64_MIN))
-            throw Error(Errc::invalid_input, "parameter", name, "integer is smaller than -2^63");
-    }
-    return Parameter(static_cast<std::int64_t>(value));
-}
-
-/// SolveRecord is one solver call of a run.
-struct SolveRecord {
-    /// The solve id; -1 in log_solve() takes the next free id.
-    std::int64_t solve_id = -1;
-    /// "finished", "failed" or "interrupted".
-    std::string status = "finished";
-    /// Name of the run attachment holding the solver's input.
-    std::string input;
-    /// Name of the attachment holding the output: required when finished,
-    /// absent otherwise.
-    std::optional<std::string> output;
-    /// The adapter (solver interface) that ran it, e.g. "highs".
-    std::string adapter;
-    nlohmann::json adapter_options = nlohmann::json::object();
-    /// Free-form diagnostics; null when none.
-    nlohmann::json diagnostics;
-
-    /// to_json returns the record as stored in the run config.
-    nlohmann::json to_json() const;
-    /// from_json reads one strictly; throws Error(invalid_input) naming `path`.
-    static SolveRecord from_json(const nlohmann::json& value, const std::string& path);
-    /// check throws Error(invalid_input) when status is unknown, or output is
-    /// missing for a finished solve or present for an unfinished one.
-    void check() const;
-};
 
 /// Run is one run of an Experiment: a Record (save_file, load_file, …) with
 /// a 0-based run id. Its state reaches model.json when it closes. A run

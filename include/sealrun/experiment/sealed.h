@@ -1,12 +1,14 @@
 #pragma once
-/// Reading sealed experiments: immutable, lazy views over any Target (the
-/// local store or a registry). Attachment bytes are fetched only when asked
-/// for, and verified against their digests.
+/// Reading sealed experiments: immutable, lazy views over any
+/// content::ReadOnlyTarget (the local store, an archive, a registry).
+/// Attachment bytes are fetched only when asked for, and verified against
+/// their digests.
 
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,7 +19,7 @@
 #include "sealrun/codecs/codec.h"
 #include "sealrun/codecs/json.h"
 #include "sealrun/content/target.h"
-#include "sealrun/experiment/experiment.h"
+#include "sealrun/experiment/model.h"
 #include "sealrun/oci/manifest.h"
 
 namespace sealrun {
@@ -28,11 +30,15 @@ namespace sealrun {
 inline constexpr std::size_t max_attachment_read = std::size_t{1} << 30;
 
 /// Attachments is a set of named layers of one sealed manifest, with the
-/// getters SealedRun and SealedExperiment share. Cheap to copy; the Target
-/// must outlive it.
+/// getters SealedRun and SealedExperiment share. Cheap to copy; the target
+/// must outlive it. Its const methods may be called from several threads at
+/// once (the target's are).
 class Attachments {
 public:
-    Attachments(content::Target& target, std::vector<oci::Descriptor> layers, std::map<std::string, std::size_t> table,
+    /// Attachments names `layers` of a manifest read from `target` by
+    /// `table` (attachment name → layer index, already checked), decoded
+    /// with `codecs`.
+    Attachments(content::ReadOnlyTarget& target, std::vector<oci::Descriptor> layers, std::map<std::string, std::size_t> table,
                 const CodecRegistry& codecs);
 
     /// names returns the attachment names, sorted.
@@ -73,7 +79,7 @@ private:
     void check_codec(std::string_view name, std::string_view codec_media_type) const;
     std::unique_ptr<content::ReadStream> open_plain(const oci::Descriptor& d, std::size_t max_size) const;
 
-    content::Target* target_;
+    content::ReadOnlyTarget* target_;
     std::vector<oci::Descriptor> layers_;
     std::map<std::string, std::size_t, std::less<>> table_;
     const CodecRegistry* codecs_;
@@ -83,16 +89,17 @@ private:
 class SealedRun {
 public:
     /// open reads the run manifest `manifest` and its config from `target`
-    /// (nothing else) and checks them: artifact type, config schema, layer
-    /// table in range, titles that are safe relative names equal to their
-    /// table names, known statuses, finished solves with outputs. Throws
-    /// Error(invalid_input) naming the problem.
-    static SealedRun open(content::Target& target, const oci::Descriptor& manifest,
+    /// (nothing else) and checks them by the rulebook validate() applies too
+    /// (docs/FORMAT.md §4.3): artifact type, config schema, layer table in
+    /// range, titles that are safe relative names equal to their table
+    /// names, known statuses, finished solves with outputs, the trace slot.
+    /// Throws Error(invalid_input) naming the first problem.
+    static SealedRun open(content::ReadOnlyTarget& target, const oci::Descriptor& manifest,
                           const CodecRegistry& codecs = CodecRegistry::global());
     /// open resolves `reference` (a tag or digest) in `target` and opens the
     /// run manifest it names, as above; its errors name `reference`, the
     /// subject the caller was given, rather than the manifest's digest.
-    static SealedRun open(content::Target& target, std::string_view reference,
+    static SealedRun open(content::ReadOnlyTarget& target, std::string_view reference,
                           const CodecRegistry& codecs = CodecRegistry::global());
 
     /// run_id returns the run's id within its experiment.
@@ -118,18 +125,26 @@ public:
     /// manifest returns the run manifest's descriptor.
     const oci::Descriptor& manifest() const noexcept { return manifest_; }
 
+    /// attachment_names returns the run's attachment names, sorted.
     std::vector<std::string> attachment_names() const { return attachments_.names(); }
     /// attachment_media_type returns the logical media type of `name` (see Attachments::media_type).
     std::string attachment_media_type(std::string_view name) const { return attachments_.media_type(name); }
     /// attachment_compression returns "zstd" or "" (see Attachments::compression).
     std::string attachment_compression(std::string_view name) const { return attachments_.compression(name); }
+    /// get_attachment decodes `name` with the codec its media type names
+    /// (see Attachments::value); throws Error(not_found), Error(unsupported).
     Value get_attachment(std::string_view name) const { return attachments_.value(name); }
+    /// get_blob returns the verified bytes of `name`, decompressed (see Attachments::blob).
     std::string get_blob(std::string_view name) const { return attachments_.blob(name); }
+    /// get_json decodes `name` as JSON; throws Error(invalid_input) when it
+    /// is not stored as application/json (see Attachments::with_codec).
     nlohmann::json get_json(std::string_view name) const { return attachments_.with_codec<codecs::JsonCodec>(name); }
+    /// get_with_codec decodes `name` with codec C (see Attachments::with_codec).
     template <Codec C>
     typename C::value_type get_with_codec(std::string_view name) const {
         return attachments_.template with_codec<C>(name);
     }
+    /// write_attachment streams `name` to `path`, verified (see Attachments::write).
     std::filesystem::path write_attachment(std::string_view name, const std::filesystem::path& path,
                                            bool overwrite = false) const {
         return attachments_.write(name, path, overwrite);
@@ -138,8 +153,12 @@ public:
     const Attachments& attachments() const noexcept { return attachments_; }
 
 private:
+    friend class SealedExperiment;
+    struct Context;
+    static SealedRun open_part(content::ReadOnlyTarget& target, const oci::Descriptor& manifest,
+                               const CodecRegistry& codecs, const Context& context);
     SealedRun(Attachments a) : attachments_(std::move(a)) {}
-    content::Target* target_ = nullptr;
+    content::ReadOnlyTarget* target_ = nullptr;
     std::optional<oci::Descriptor> trace_;
     oci::Descriptor manifest_;
     Attachments attachments_;
@@ -154,8 +173,11 @@ private:
 /// ParameterTable lines runs up against parameter names for comparison;
 /// a cell is null where a run lacks the parameter.
 struct ParameterTable {
+    /// columns are the parameter names of every run, sorted.
     std::vector<std::string> columns;
+    /// run_ids are the runs, one per row, ascending.
     std::vector<std::int64_t> run_ids;
+    /// rows hold one cell per column: the parameter's JSON value or null.
     std::vector<std::vector<nlohmann::json>> rows;
 };
 
@@ -163,11 +185,12 @@ struct ParameterTable {
 class SealedExperiment {
 public:
     /// open resolves `reference` (a tag or digest) in `target` and reads the
-    /// experiment index, and nothing else. Accepts an index whose OCI 1.1
+    /// experiment index, and nothing else, by the rulebook's index rules
+    /// (docs/FORMAT.md §3.1). Accepts an index whose OCI 1.1
     /// artifactType fields were dropped by an older tool (the annotations
     /// still say what it is). Throws Error(invalid_input) for anything that
     /// is not a sealed experiment.
-    static SealedExperiment open(content::Target& target, std::string_view reference,
+    static SealedExperiment open(content::ReadOnlyTarget& target, std::string_view reference,
                                  const CodecRegistry& codecs = CodecRegistry::global());
 
     /// name returns the experiment's name.
@@ -188,31 +211,46 @@ public:
     /// parameters builds the runs × parameter names table (opens every run).
     ParameterTable parameters() const;
 
-    /// Experiment-level attachments (empty when there are none).
+    /// attachment_names returns the experiment-level attachment names,
+    /// sorted (empty when there are none).
     std::vector<std::string> attachment_names() const;
     /// attachment_media_type returns the logical media type of `name` (see Attachments::media_type).
     std::string attachment_media_type(std::string_view name) const { return attachments().media_type(name); }
     /// attachment_compression returns "zstd" or "" (see Attachments::compression).
     std::string attachment_compression(std::string_view name) const { return attachments().compression(name); }
+    /// get_attachment decodes the experiment attachment `name` (see Attachments::value).
     Value get_attachment(std::string_view name) const { return attachments().value(name); }
+    /// get_blob returns the verified bytes of `name`, decompressed (see Attachments::blob).
     std::string get_blob(std::string_view name) const { return attachments().blob(name); }
+    /// get_json decodes `name` as JSON (see Attachments::with_codec).
     nlohmann::json get_json(std::string_view name) const { return attachments().with_codec<codecs::JsonCodec>(name); }
+    /// get_with_codec decodes `name` with codec C (see Attachments::with_codec).
     template <Codec C>
     typename C::value_type get_with_codec(std::string_view name) const {
         return attachments().template with_codec<C>(name);
     }
+    /// write_attachment streams `name` to `path`, verified (see Attachments::write).
     std::filesystem::path write_attachment(std::string_view name, const std::filesystem::path& path,
                                            bool overwrite = false) const {
         return attachments().write(name, path, overwrite);
     }
     /// attachments returns the experiment-level attachments (an empty set
-    /// when there are none), opening their manifest on first use.
+    /// when there are none), opening their manifest on first use: once, for
+    /// every copy of this view, whichever thread asks first (the others
+    /// wait). Throws Error(invalid_input) when that manifest is not a
+    /// well-formed experiment-attachments manifest, and again on each call.
     const Attachments& attachments() const;
 
 private:
-    SealedExperiment(content::Target& t, const CodecRegistry& c, oci::Descriptor root, oci::ImageIndex index)
+    // AttachmentsCache holds the experiment attachments once opened; copies
+    // of a view share it.
+    struct AttachmentsCache {
+        std::mutex mutex;
+        std::shared_ptr<const Attachments> value;
+    };
+    SealedExperiment(content::ReadOnlyTarget& t, const CodecRegistry& c, oci::Descriptor root, oci::ImageIndex index)
         : target_(&t), codecs_(&c), root_(std::move(root)), index_(std::move(index)) {}
-    content::Target* target_;
+    content::ReadOnlyTarget* target_;
     const CodecRegistry* codecs_;
     oci::Descriptor root_;
     oci::ImageIndex index_;
@@ -220,7 +258,7 @@ private:
     std::string status_;
     std::map<std::int64_t, std::size_t> runs_;  // run id → index entry
     std::optional<std::size_t> attachments_index_;
-    mutable std::shared_ptr<const Attachments> attachments_;  // opened on first use
+    std::shared_ptr<AttachmentsCache> attachments_ = std::make_shared<AttachmentsCache>();  // opened on first use
 };
 
 }  // namespace sealrun

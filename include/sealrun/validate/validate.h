@@ -115,7 +115,7 @@ struct ValidationReport {
 /// unresolvable reference (or a target that fails to resolve it) is one
 /// failed "resolve" check. Should validation itself break down (memory
 /// exhausted), the report ends with a failed "internal" check.
-ValidationReport validate(content::Target& target, std::string_view reference,
+ValidationReport validate(content::ReadOnlyTarget& target, std::string_view reference,
                           const ValidationOptions& options = {});
 
 /// to_text renders the report for people: failures first, then warnings,

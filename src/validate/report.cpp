@@ -1,0 +1,152 @@
+// validate(): the report's renderings, for people (to_text), for programs
+// (to_json) and for CI (to_junit).
+#include <algorithm>
+#include <cstdint>
+
+#include <nlohmann/json.hpp>
+
+#include "sealrun/printable.h"
+#include "sealrun/validate/validate.h"
+#include "util/utf8.h"
+
+namespace sealrun {
+
+namespace {
+
+std::string plural(std::size_t n, std::string_view one, std::string_view many) {
+    return std::to_string(n) + " " + std::string(n == 1 ? one : many);
+}
+
+// xml_char_length returns the length of the valid UTF-8 sequence at `s[i]`
+// holding an XML 1.0 character, or 0.
+std::size_t xml_char_length(std::string_view s, std::size_t i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) return (c >= 0x20 || c == '\t' || c == '\n' || c == '\r') ? 1 : 0;
+    std::uint32_t cp = 0;
+    const auto n = util::utf8_length(s, i, cp);
+    if (cp == 0xfffe || cp == 0xffff) return 0;  // not XML characters
+    return n;
+}
+
+// xml_escape escapes `s` for XML text or (with `attribute`) a double- or
+// single-quoted attribute value; bytes that cannot appear in XML 1.0 are
+// shown as \xNN.
+std::string xml_escape(std::string_view s, bool attribute) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(s.size() + 16);
+    for (std::size_t i = 0; i < s.size();) {
+        const auto n = xml_char_length(s, i);
+        if (n == 0) {
+            const auto c = static_cast<unsigned char>(s[i++]);
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+            continue;
+        }
+        if (n > 1) {
+            out.append(s.substr(i, n));
+            i += n;
+            continue;
+        }
+        const char c = s[i++];
+        switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += attribute ? "&quot;" : "\""; break;
+            case '\'': out += attribute ? "&apos;" : "'"; break;
+            case '\t': out += attribute ? "&#9;" : "\t"; break;
+            case '\n': out += attribute ? "&#10;" : "\n"; break;
+            case '\r': out += "&#13;"; break;
+            default: out += c;
+        }
+    }
+    return out;
+}
+
+std::string attr(std::string_view s) { return "\"" + xml_escape(s, true) + "\""; }
+
+}  // namespace
+
+std::size_t ValidationReport::failures() const noexcept {
+    return static_cast<std::size_t>(std::count_if(checks.begin(), checks.end(), [](const auto& c) { return !c.passed; }));
+}
+
+std::size_t ValidationReport::warnings() const noexcept {
+    return static_cast<std::size_t>(
+        std::count_if(checks.begin(), checks.end(), [](const auto& c) { return c.passed && c.warning; }));
+}
+
+std::string to_text(const ValidationReport& report, bool verbose) {
+    std::string out;
+    auto line = [&](const CheckResult& c, std::string_view mark) {
+        std::string l(mark);
+        l.resize(6, ' ');
+        l += printable(c.name);
+        if (l.size() < 24) l.resize(24, ' ');
+        else l += ' ';
+        l += printable(c.subject);
+        if (!c.message.empty()) l += ": " + printable(c.message);
+        out += l + "\n";
+    };
+    for (const auto& c : report.checks)
+        if (!c.passed) line(c, "FAIL");
+    for (const auto& c : report.checks)
+        if (c.passed && c.warning) line(c, "WARN");
+    if (verbose)
+        for (const auto& c : report.checks)
+            if (c.passed && !c.warning) line(c, "ok");
+    out += printable(report.reference);
+    if (!report.kind.empty()) out += " (" + report.kind + (report.digest.empty() ? "" : " " + report.digest) + ")";
+    out += std::string(": ") + (report.ok() ? "VALID" : "INVALID") + ", " +
+           plural(report.failures(), "failure", "failures") + ", " + plural(report.warnings(), "warning", "warnings") +
+           ", " + std::to_string(report.checks.size() - report.failures()) + " of " +
+           plural(report.checks.size(), "check", "checks") + " passed\n";
+    return out;
+}
+
+std::string to_json(const ValidationReport& report) {
+    nlohmann::json checks = nlohmann::json::array();
+    for (const auto& c : report.checks)
+        checks.push_back({{"name", c.name}, {"subject", c.subject}, {"passed", c.passed}, {"warning", c.warning},
+                          {"message", c.message}});
+    const nlohmann::json doc = {{"reference", report.reference}, {"kind", report.kind},
+                                {"digest", report.digest},       {"ok", report.ok()},
+                                {"failures", report.failures()}, {"warnings", report.warnings()},
+                                {"checks", std::move(checks)}};
+    return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string to_junit(const ValidationReport& report) {
+    const auto tests = std::to_string(report.checks.size());
+    const auto failures = std::to_string(report.failures());
+    std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+    out += "<testsuites name=\"sealrun validate\" tests=\"" + tests + "\" failures=\"" + failures +
+           "\" errors=\"0\" skipped=\"0\">\n";
+    out += "  <testsuite name=" + attr("sealrun validate " + report.reference) + " tests=\"" + tests +
+           "\" failures=\"" + failures + "\" errors=\"0\" skipped=\"0\" time=\"0\">\n";
+    out += "    <properties>\n";
+    out += "      <property name=\"reference\" value=" + attr(report.reference) + "/>\n";
+    out += "      <property name=\"kind\" value=" + attr(report.kind) + "/>\n";
+    out += "      <property name=\"digest\" value=" + attr(report.digest) + "/>\n";
+    out += "      <property name=\"warnings\" value=\"" + std::to_string(report.warnings()) + "\"/>\n";
+    out += "    </properties>\n";
+    for (const auto& c : report.checks) {
+        out += "    <testcase classname=" + attr("sealrun.validate." + c.name) +
+               " name=" + attr(c.subject.empty() ? c.name : c.subject) + " time=\"0\">\n";
+        if (!c.passed) {
+            out += "      <failure message=" + attr(c.message) + " type=" + attr(c.name) + ">" +
+                   xml_escape(c.message, false) + "</failure>\n";
+        } else if (c.warning) {
+            out += "      <system-out>WARNING: " + xml_escape(c.message, false) + "</system-out>\n";
+        } else if (!c.message.empty()) {
+            out += "      <system-out>" + xml_escape(c.message, false) + "</system-out>\n";
+        }
+        out += "    </testcase>\n";
+    }
+    out += "  </testsuite>\n</testsuites>\n";
+    return out;
+}
+
+}  // namespace sealrun

@@ -1,0 +1,173 @@
+// validate(): the sealed format, a thin adapter over the rulebook
+// (src/experiment/rules.h). The rules SealedExperiment and SealedRun apply
+// (with a throwing sink) run here with a collecting sink; their findings
+// become one check per (check name, subject), as validate.h documents.
+#include "validate/validator.h"
+#include "sealrun/error.h"
+#include "sealrun/experiment/format.h"
+
+namespace sealrun::validation {
+
+namespace rules = format::rules;
+
+void Validator::validate_experiment(const oci::ImageIndex& index, rules::Typing typing) {
+    rules::CollectingSink sink;
+    const auto model = rules::read_experiment_index(index, typing, sink);
+    std::string ok = "sealed experiment " + show(model.name) + " with " + plural(model.runs.size(), "run", "runs") +
+                     (model.attachments ? " and experiment-level attachments" : "");
+    if (typing == rules::Typing::by_annotation)
+        ok += "; artifactType was dropped, typed by annotation " + std::string(format::keys::artifact_type);
+    emit_findings(sink.findings, "experiment", "", "experiment", ok);
+
+    std::vector<std::optional<std::string>> statuses;
+    for (const auto& entry : model.runs) {
+        const auto& d = index.manifests[entry.index];
+        RunContext ctx{.in_experiment = true, .entry_id = entry.id, .entry_error = entry.error,
+                       .entry_annotations = d.annotations, .experiment_name = model.name};
+        ctx.subject = entry.id ? "run " + std::to_string(*entry.id) : "manifests[" + std::to_string(entry.index) + "]";
+        ctx.role = ctx.subject + " manifest";
+        statuses.push_back(validate_part(d, Kind::run, ctx));
+    }
+    if (model.attachments) {
+        const RunContext ctx{.subject = "experiment", .role = "experiment-attachments manifest", .in_experiment = true,
+                             .experiment_name = model.name};
+        (void)validate_part(index.manifests[*model.attachments], Kind::attachments, ctx);
+    }
+    for (const auto i : model.foreign) walk(index.manifests[i], "manifests[" + std::to_string(i) + "]", 1);
+    if (index.subject) walk_subject(*index.subject, "index", 0);
+
+    // The experiment's status, and whether it sums up the runs'.
+    if (model.status) rules::check_status_roll_up(*model.status, statuses, sink);
+    const auto status = rules::annotation(index.annotations, format::keys::experiment_status);
+    emit_findings(sink.findings, "status", "", "experiment", "status " + status.value_or(""));
+}
+
+std::optional<std::string> Validator::validate_part(const oci::Descriptor& d, Kind kind, const RunContext& ctx) {
+    rules::CollectingSink sink;
+    if (!rules::check_manifest_type(d, sink)) {
+        fail("artifact-type", ctx.subject, ctx.role + ": the index entry " + sink.findings.back().message);
+        if (ctx.entry_error) fail("run-id", ctx.subject, *ctx.entry_error);
+        walk(d, ctx.role, 1);
+        return std::nullopt;
+    }
+    walked_.insert(key(d));
+    std::string bytes;
+    const auto m = read_manifest(d, ctx.role, &bytes);
+    if (!m) {
+        if (ctx.entry_error) fail("run-id", ctx.subject, *ctx.entry_error);
+        return std::nullopt;
+    }
+    return part_body(d, bytes, *m, kind, ctx, 1);
+}
+
+// read_config verifies and parses a part's config (at most
+// format::max_config_size), reporting its "schema" check once.
+std::optional<nlohmann::json> Validator::read_config(const oci::ImageManifest& m, const std::string& role) {
+    walked_.insert(key(m.config));
+    const auto read = read_blob(m.config, format::max_config_size, role);
+    if (!read.verified) return std::nullopt;
+    const bool first = documents_.insert(key(m.config)).second;
+    if (!read.bytes) {
+        if (first)
+            fail("schema", m.config.digest.str(),
+                 role + ": " + std::to_string(m.config.size) + " bytes exceed the 64 MiB limit on configs");
+        return std::nullopt;
+    }
+    try {
+        auto config = rules::parse_config(*read.bytes, role);
+        if (first) pass("schema", m.config.digest.str(), role + ": a JSON object");
+        return config;
+    } catch (const Error& e) {
+        if (first) fail("schema", m.config.digest.str(), e.what());
+    }
+    return std::nullopt;
+}
+
+// part_body applies the rulebook's part rules (those SealedRun::open and
+// SealedExperiment::attachments apply) to a parsed manifest `m` (the node
+// `d`, whose verified content is `bytes`), then verifies and decodes every
+// layer. Returns the run's status when it is known.
+std::optional<std::string> Validator::part_body(const oci::Descriptor& d, std::string_view bytes,
+                                                const oci::ImageManifest& m, Kind kind, const RunContext& ctx, int depth) {
+    const bool is_run = kind == Kind::run;
+    const std::string role_base = ctx.role.ends_with(" manifest") ? ctx.role.substr(0, ctx.role.size() - 9) : ctx.role;
+    rules::CollectingSink sink;
+    const bool config_typed = rules::check_part_manifest(m, kind, sink);
+    emit_findings(sink.findings, "artifact-type", "", ctx.subject,
+                  "artifactType " + std::string(is_run ? format::run_artifact_type : format::attachments_artifact_type) +
+                      ", config mediaType " + std::string(is_run ? format::run_config_type : format::attachments_config_type));
+    const auto config = config_typed ? read_config(m, role_base + " config") : std::nullopt;
+    if (!config) {  // the rest of the graph gets the generic checks
+        if (ctx.entry_error) fail("run-id", ctx.subject, *ctx.entry_error);
+        walk_children(d, bytes, ctx.role, depth, m.subject);
+        return std::nullopt;
+    }
+    const rules::PartContext pc{.entry_id = ctx.entry_id,
+                                .entry_annotations = ctx.in_experiment ? &ctx.entry_annotations : nullptr,
+                                .manifest_annotations = &m.annotations,
+                                .experiment_name = ctx.experiment_name};
+    std::optional<std::string> status;
+    format::AttachmentTable table;
+    std::optional<std::size_t> trace_layer;
+    const auto& f = sink.findings;
+    const auto attachments = [&] { return "config consistent: " + plural(table.size(), "attachment", "attachments"); };
+    if (is_run) {
+        const auto rc = rules::read_run_config(*config, m.layers, pc, sink);
+        table = rc.attachments;
+        trace_layer = rc.trace_layer;
+        const auto params = config->find("parameters");
+        emit_findings(f, "run-config", "", ctx.subject,
+                      attachments() + (params != config->end() && params->is_object()
+                                           ? ", " + plural(params->size(), "parameter", "parameters")
+                                           : ""));
+        Problems entry;
+        if (ctx.entry_error) entry.fail(*ctx.entry_error);
+        emit_findings(f, "run-id", "", ctx.subject, "run id " + std::to_string(rc.run_id), entry);
+        if (!rc.status.empty()) status = rc.status;
+        emit_findings(f, "status", "", ctx.subject, "status " + rc.status);
+        emit_findings(f, "solves", "", ctx.subject,
+                      rc.solves.empty() ? "no solves" : plural(rc.solves.size(), "solve", "solves") + " consistent");
+    } else {
+        table = rules::read_attachments_config(*config, m.layers, pc, sink).attachments;
+        emit_findings(f, "experiment-config", "", ctx.subject, attachments());
+    }
+    // Titles: one check per attachment, then titled layers outside the table.
+    std::vector<std::string> names;
+    for (const auto& [name, i] : table) {
+        names.push_back(name);
+        emit_findings(f, "title", name, ctx.subject + ": " + name,
+                      "layers[" + std::to_string(i) + "] title matches; a safe relative name");
+    }
+    for (const auto& finding : f)
+        if (finding.check == "title" && !table.contains(finding.item))
+            add("title", ctx.subject + ": " + finding.item, finding.warning, finding.warning, finding.text());
+    // Names: every attachment can be written out beside the others.
+    Problems np;
+    for (auto& why : name_problems(names)) np.warn(std::move(why));
+    if (!np.warned.empty()) emit("names", ctx.subject, np, "");
+    check_layers(m, table, trace_layer, ctx, is_run);
+    walk_children(d, bytes, ctx.role, depth, m.subject);  // what is left: a subject
+    return status;
+}
+
+// check_layers verifies every layer of a part: attachments are decoded by
+// their codec, the trace read as JSON, the rest (the empty layer) verified.
+void Validator::check_layers(const oci::ImageManifest& m, const format::AttachmentTable& table,
+                             std::optional<std::size_t> trace_layer, const RunContext& ctx, bool is_run) {
+    const std::string role_base = ctx.role.ends_with(" manifest") ? ctx.role.substr(0, ctx.role.size() - 9) : ctx.role;
+    std::map<std::size_t, std::string> named;
+    for (const auto& [name, i] : table) named.emplace(i, name);
+    for (std::size_t i = 0; i < m.layers.size(); ++i) {
+        const auto& layer = m.layers[i];
+        walked_.insert(key(layer));
+        if (const auto it = named.find(i); it != named.end())
+            check_codec(layer, ctx.subject + ": " + it->second,
+                        (is_run ? role_base : std::string("experiment")) + " attachment " + show(it->second));
+        else if (trace_layer == i)
+            check_trace(layer, ctx.subject, role_base + " trace");
+        else
+            (void)read_blob(layer, 0, role_base + " layers[" + std::to_string(i) + "]");
+    }
+}
+
+}  // namespace sealrun::validation
