@@ -1,0 +1,23 @@
+#pragma once
+// ArchiveAccess: what the oci-archive writer reads of an OciArchive it
+// carries over (its index of members and its file), without a public API.
+// Internal to the content layer.
+
+#include <memory>
+#include <string>
+
+#include "content/tar_format.h"
+#include "sealrun/content/oci_archive.h"
+#include "util/fs.h"
+
+namespace sealrun::content::detail {
+
+/// ArchiveAccess opens an OciArchive's internals to the writer.
+struct ArchiveAccess {
+    /// members returns the archive's index of layout files.
+    static const TarIndex& members(const OciArchive& archive);
+    /// file returns the archive's open file, read with pread only.
+    static const util::Fd& file(const OciArchive& archive);
+};
+
+}  // namespace sealrun::content::detail
