@@ -2,7 +2,7 @@
 // parts that each obey the distribution-spec grammar and that print back to
 // a reference parsing to the same parts.
 #include "common.h"
-#include "sealrun/content/target.h"
+#include "sealrun/oci/tag.h"
 #include "sealrun/remote/reference.h"
 
 namespace {
@@ -69,14 +69,14 @@ bool oracle_loopback(std::string_view h) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using sealrun::remote::Reference;
     const auto text = fuzz::bytes(data, size);
-    const bool tag_ok = sealrun::content::is_valid_tag(text);
-    FUZZ_EXPECT(tag_ok == fuzz::guarded([&] { sealrun::content::check_tag(text); }), "is_valid_tag and check_tag disagree");
-    if (tag_ok) FUZZ_EXPECT(!sealrun::content::is_digest_reference(text), "a tag is also a digest reference");
+    const bool tag_ok = sealrun::oci::is_valid_tag(text);
+    FUZZ_EXPECT(tag_ok == fuzz::guarded([&] { sealrun::oci::check_tag(text); }), "is_valid_tag and check_tag disagree");
+    if (tag_ok) FUZZ_EXPECT(!sealrun::oci::is_digest_reference(text), "a tag is also a digest reference");
     Reference r;
     if (!fuzz::guarded([&] { r = Reference::parse(text); })) return 0;
     FUZZ_EXPECT(oracle_host(r.registry), "accepted registry host \"" + r.registry + "\"");
     FUZZ_EXPECT(sealrun::remote::is_valid_repository(r.repository), "accepted repository \"" + r.repository + "\"");
-    FUZZ_EXPECT(r.tag.empty() || sealrun::content::is_valid_tag(r.tag), "accepted tag \"" + r.tag + "\"");
+    FUZZ_EXPECT(r.tag.empty() || sealrun::oci::is_valid_tag(r.tag), "accepted tag \"" + r.tag + "\"");
     Reference again;
     FUZZ_EXPECT(fuzz::guarded([&] { again = Reference::parse(r.str()); }), "str() does not parse: " + r.str());
     FUZZ_EXPECT(again.registry == r.registry && again.repository == r.repository && again.tag == r.tag &&

@@ -263,7 +263,7 @@ std::optional<oci::Descriptor> tag_current(Target& dst, std::string_view referen
 // then stored untagged).
 void push_root_by_reference(Graph& g, ReadOnlyTarget& src, Target& dst, ReferencePusher& pusher,
                             const oci::Descriptor& root, std::string_view reference, TagPolicy policy, Hooks& hooks) {
-    check_tag(reference);
+    oci::check_tag(reference);
     if (policy == TagPolicy::keep) {
         if (const auto current = tag_current(dst, reference)) {
             if (current->digest != root.digest) {
@@ -296,7 +296,7 @@ void copy_graph(ReadOnlyTarget& src, Target& dst, const oci::Descriptor& root, c
 oci::Descriptor copy(ReadOnlyTarget& src, std::string_view src_ref, Target& dst, std::string_view dst_ref,
                      const CopyOptions& options) {
     auto root = src.resolve(src_ref);
-    if (dst_ref.empty() && !is_digest_reference(src_ref)) dst_ref = src_ref;
+    if (dst_ref.empty() && !oci::is_digest_reference(src_ref)) dst_ref = src_ref;
     Hooks hooks(options);
     Graph g(src, dst, options, hooks);
     g.run(root);

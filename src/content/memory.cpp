@@ -27,7 +27,7 @@ private:
 oci::Descriptor MemoryTarget::resolve(std::string_view reference) {
     std::lock_guard lock(mu_);
     if (auto it = tags_.find(reference); it != tags_.end()) return it->second;
-    if (is_digest_reference(reference)) {
+    if (oci::is_digest_reference(reference)) {
         if (auto it = blobs_.find(oci::Digest::parse(reference)); it != blobs_.end()) return it->second.desc;
     }
     throw Error(Errc::not_found, "resolve", std::string(reference), "no such tag or digest in memory target");
@@ -58,14 +58,14 @@ void MemoryTarget::push(const oci::Descriptor& desc, ReadStream& content) {
 }
 
 void MemoryTarget::tag(const oci::Descriptor& desc, std::string_view reference) {
-    check_tag(reference);
+    oci::check_tag(reference);
     std::lock_guard lock(mu_);
     if (!blobs_.contains(desc.digest)) throw Error(Errc::not_found, "tag", desc.digest.str(), "not in memory target");
     tags_.insert_or_assign(std::string(reference), desc);
 }
 
 void MemoryTarget::push_reference(const oci::Descriptor& desc, ReadStream& content, std::string_view reference) {
-    check_tag(reference);
+    oci::check_tag(reference);
     push(desc, content);
     tag(desc, reference);
 }

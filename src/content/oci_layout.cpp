@@ -59,7 +59,7 @@ void mentioned_descriptors(const nlohmann::json& doc, std::vector<oci::Descripto
         const auto dg = doc.find("digest");
         const auto sz = doc.find("size");
         if (dg != doc.end() && dg->is_string() && sz != doc.end() && sz->is_number_integer() &&
-            is_digest_reference(dg->get<std::string>())) {
+            oci::is_digest_reference(dg->get<std::string>())) {
             out.push_back({.media_type = doc.value("mediaType", std::string(oci::media_types::octet_stream)),
                            .digest = oci::Digest::parse(dg->get<std::string>()),
                            .size = sz->get<std::int64_t>()});
@@ -151,7 +151,7 @@ oci::Descriptor OciLayout::resolve(std::string_view reference) {
     const auto idx = index();
     for (const auto& d : idx.manifests)
         if (ref_name(d) == reference) return without_ref_name(d);
-    if (is_digest_reference(reference)) {
+    if (oci::is_digest_reference(reference)) {
         const auto digest = oci::Digest::parse(reference);
         for (const auto& d : idx.manifests)
             if (d.digest == digest) return without_ref_name(d);
@@ -262,7 +262,7 @@ void OciLayout::tag(const oci::Descriptor& desc, std::string_view reference) { t
 
 void OciLayout::tag(const oci::Descriptor& desc, std::string_view reference, TagPolicy policy) {
     deny_if_read_only("tag");
-    check_tag(reference);
+    oci::check_tag(reference);
     hold_writer_lock();  // before the index lock, in gc's order
     oci::Descriptor entry{.media_type = desc.media_type, .digest = desc.digest, .size = desc.size};
     entry.artifact_type = desc.artifact_type;
@@ -286,7 +286,7 @@ void OciLayout::tag(const oci::Descriptor& desc, std::string_view reference, Tag
 
 void OciLayout::push_reference(const oci::Descriptor& desc, ReadStream& content, std::string_view reference) {
     deny_if_read_only("push");
-    check_tag(reference);
+    oci::check_tag(reference);
     push(desc, content);
     tag(desc, reference, TagPolicy::replace);
 }
@@ -388,7 +388,7 @@ GcResult OciLayout::gc(const GcOptions& options) {
             for (const auto& blob : fs::directory_iterator(alg_dir.path(), ec)) {
                 if (blob.symlink_status(ec).type() != fs::file_type::regular) continue;
                 const auto name = alg_dir.path().filename().string() + ":" + blob.path().filename().string();
-                if (!is_digest_reference(name)) continue;  // not ours to judge
+                if (!oci::is_digest_reference(name)) continue;  // not ours to judge
                 if (reachable.contains(oci::Digest::parse(name))) continue;
                 const auto age = util::file_age(blob.path());
                 if (!age || *age < options.grace) continue;

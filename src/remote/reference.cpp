@@ -118,7 +118,7 @@ Reference Reference::parse(std::string_view text) {
     const auto colon = rest.find(':', last_slash == std::string_view::npos ? 0 : last_slash);
     if (colon != std::string_view::npos) {
         r.tag = std::string(rest.substr(colon + 1));
-        if (!content::is_valid_tag(r.tag)) bad(text, "bad tag \"" + r.tag + "\"");
+        if (!oci::is_valid_tag(r.tag)) bad(text, "bad tag \"" + r.tag + "\"");
         rest = rest.substr(0, colon);
     }
     r.repository = std::string(rest);

@@ -187,8 +187,8 @@ void Repository::ping() {
 oci::Descriptor Repository::resolve(std::string_view reference) {
     auto& m = *impl_;
     const std::string ref(reference);
-    const bool by_digest = content::is_digest_reference(ref);
-    if (!by_digest) content::check_tag(ref);
+    const bool by_digest = oci::is_digest_reference(ref);
+    if (!by_digest) oci::check_tag(ref);
     const auto subject = m.ref.registry + "/" + m.ref.repository + (by_digest ? "@" : ":") + ref;
     Request r{.method = "HEAD", .url = m.url("/manifests/" + ref), .headers = {accept_manifests}};
     auto resp = m.send(r, m.pull_scope(), true);
@@ -241,13 +241,13 @@ bool Repository::exists(const oci::Descriptor& desc) {
 }
 
 void Repository::tag(const oci::Descriptor& desc, std::string_view reference) {
-    content::check_tag(reference);
+    oci::check_tag(reference);
     const auto bytes = content::read_all(*this, desc, oci::max_manifest_size);
     impl_->put_manifest(desc, bytes, std::string(reference), "tag");
 }
 
 void Repository::push_reference(const oci::Descriptor& desc, content::ReadStream& content, std::string_view reference) {
-    content::check_tag(reference);
+    oci::check_tag(reference);
     if (!is_node(desc))
         throw Error(Errc::invalid_input, "push", desc.digest.str(), "only a manifest or an index can be pushed under a tag");
     const auto bytes = impl_->verified_manifest(desc, content);

@@ -339,7 +339,7 @@ int cmd_show(const Args& a, const Globals& g) {
                         "holds run " + std::to_string(run.run_id()) + " only, not run " + std::to_string(*run_id));
         // A tag naming one run is a copy that kept one manifest of an index;
         // a digest is a run the user picked on purpose.
-        const bool lone = !content::is_digest_reference(loc.reference);
+        const bool lone = !oci::is_digest_reference(loc.reference);
         if (json) {
             auto j = run_json(run);
             if (lone) j["note"] = lone_run_note(run);

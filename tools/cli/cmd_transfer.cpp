@@ -51,7 +51,7 @@ nlohmann::json moved_json(const Moved& m) {
 // 12 hex digits, e.g. "sweep-4b1f2eaf6eef": a digest is never a tag, and an
 // untagged copy would be unreachable (gc frees it).
 std::string default_tag(const Location& src) {
-    if (!content::is_digest_reference(src.reference)) return src.reference;
+    if (!oci::is_digest_reference(src.reference)) return src.reference;
     std::string name = "sealrun";
     if (src.text.starts_with("docker://")) {
         const auto repo = remote::Reference::parse(src.text.substr(9)).repository;
@@ -71,11 +71,11 @@ std::string default_tag(const Location& src) {
 // for a full reference ("ghcr.io/org/repo:v1", as OMMX and other tools write
 // org.opencontainers.image.ref.name) its tag part.
 std::string local_tag(const std::string& ref_name) {
-    if (content::is_valid_tag(ref_name)) return ref_name;
+    if (oci::is_valid_tag(ref_name)) return ref_name;
     const auto slash = ref_name.rfind('/');
     const auto colon = ref_name.rfind(':');
     if (colon != std::string::npos && (slash == std::string::npos || colon > slash) &&
-        content::is_valid_tag(ref_name.substr(colon + 1)))
+        oci::is_valid_tag(ref_name.substr(colon + 1)))
         return ref_name.substr(colon + 1);
     throw Error(Errc::invalid_input, "import", ref_name, "is neither a tag nor a reference ending in one");
 }
@@ -105,7 +105,7 @@ int cmd_copy(const Args& a, const Globals& g) {
         j["media_type"] = root.media_type;
         std::cout << json_text(j) << "\n";
     } else if (!g.quiet) {
-        if (content::is_digest_reference(src.reference) && (a.positional.size() == 1 || dst.reference.empty()))
+        if (oci::is_digest_reference(src.reference) && (a.positional.size() == 1 || dst.reference.empty()))
             std::cerr << "tagged " << printable(dst_ref) << "\n";  // a name sealrun chose
         std::cout << root.digest.str() << "\n";
     }
@@ -118,7 +118,7 @@ int cmd_export(const Args& a, const Globals& g) {
     Args c;
     c.options = a.options;  // --force
     c.positional = {a.positional[0], "oci-archive:" + a.positional[1] + (src.reference.empty() ? "" : ":" + src.reference)};
-    if (content::is_digest_reference(src.reference)) c.positional[1] = "oci-archive:" + a.positional[1];
+    if (oci::is_digest_reference(src.reference)) c.positional[1] = "oci-archive:" + a.positional[1];
     return cmd_copy(c, g);
 }
 

@@ -19,7 +19,7 @@ namespace {
 // one sealed run instead of an experiment: what a plain `skopeo copy` without
 // --all leaves. A run named by digest was picked on purpose and gets none.
 void check_lone_run(ValidationReport& report, content::Target& target, const std::string& reference, bool strict) {
-    if (report.kind != "run" || content::is_digest_reference(reference)) return;
+    if (report.kind != "run" || oci::is_digest_reference(reference)) return;
     std::string note;
     try {
         note = lone_run_note(SealedRun::open(target, target.resolve(reference)));

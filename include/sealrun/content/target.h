@@ -12,6 +12,7 @@
 #include "sealrun/content/stream.h"
 #include "sealrun/error.h"
 #include "sealrun/oci/descriptor.h"
+#include "sealrun/oci/tag.h"  // the tag grammar every target applies
 
 namespace sealrun::content {
 
@@ -151,16 +152,6 @@ void tag_with(Target& target, const oci::Descriptor& desc, std::string_view refe
 /// tag_exists is the one Error(already_exists) for a tag that names
 /// `current` and may not be moved; its message names --force.
 Error tag_exists(std::string_view reference, const oci::Digest& current);
-
-/// is_valid_tag reports whether `reference` is a tag sealrun accepts:
-/// the distribution-spec tag grammar `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`.
-bool is_valid_tag(std::string_view reference) noexcept;
-
-/// check_tag throws Error(invalid_input) when `reference` is not a valid tag.
-void check_tag(std::string_view reference);
-
-/// is_digest_reference reports whether `reference` parses as a digest.
-bool is_digest_reference(std::string_view reference) noexcept;
 
 /// read_all returns the whole verified content of `desc` from `target`.
 /// It is the one way sealrun reads a blob whole; throws Error(too_large)
