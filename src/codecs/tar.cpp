@@ -79,16 +79,21 @@ DirectoryTree DirectoryTree::read(const fs::path& dir, const TarLimits& limits) 
     std::error_code ec;
     for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
         const auto rel = it->path().lexically_relative(dir).generic_string();
-        const auto st = it->symlink_status();
+        const auto st = util::entry_status(it->path());
         TreeEntry e{.path = rel, .mode = static_cast<std::uint32_t>(st.permissions()) & 07777};
         if (fs::is_symlink(st)) {
             e.type = Type::symlink;
-            e.content = fs::read_symlink(it->path()).string();
+            std::error_code lec;
+            e.content = fs::read_symlink(it->path(), lec).string();
+            if (lec) throw util::fs_error("read link", it->path(), lec);
             check_link_target(rel, e.content);
         } else if (fs::is_directory(st)) {
             e.type = Type::directory;
         } else if (fs::is_regular_file(st)) {
-            budget.add(fs::file_size(it->path()), rel);
+            std::error_code sec;
+            const auto size = fs::file_size(it->path(), sec);
+            if (sec) throw util::fs_error("stat", it->path(), sec);
+            budget.add(size, rel);
             e.content = util::read_file(it->path(), limits.max_total_bytes);
         } else {
             refuse(rel, "special files (devices, FIFOs, sockets) are refused");
@@ -102,9 +107,7 @@ DirectoryTree DirectoryTree::read(const fs::path& dir, const TarLimits& limits) 
 }
 
 void DirectoryTree::write(const fs::path& dest, bool overwrite) const {
-    std::error_code ec;
-    fs::create_directories(dest, ec);
-    if (ec) throw Error(Errc::io, "create directory", dest.string(), ec.message());
+    util::make_directories(dest);
     // Directories and files first, links last, so nothing is written
     // through a link this tree created; lstat guards against links that
     // were already there.
@@ -113,7 +116,7 @@ void DirectoryTree::write(const fs::path& dest, bool overwrite) const {
         const fs::path r(rel);
         for (auto it = r.begin(); it != r.end() && std::next(it) != r.end(); ++it) {
             p /= *it;
-            if (fs::is_symlink(fs::symlink_status(p))) refuse(rel, "a parent folder is a symlink");
+            if (fs::is_symlink(util::entry_status(p))) refuse(rel, "a parent folder is a symlink");
         }
     };
     for (int pass = 0; pass < 2; ++pass) {
@@ -122,22 +125,23 @@ void DirectoryTree::write(const fs::path& dest, bool overwrite) const {
             if ((e.type == Type::symlink) != (pass == 1)) continue;
             parent_is_safe(rel);
             const auto target = dest / rel;
-            fs::create_directories(target.parent_path(), ec);
-            if (ec) throw Error(Errc::io, "create directory", target.parent_path().string(), ec.message());
-            const auto st = fs::symlink_status(target);
+            util::make_directories(target.parent_path());
+            const auto st = util::entry_status(target);
             if (e.type == Type::directory) {
                 if (fs::is_symlink(st)) refuse(rel, "exists as a symlink");
-                fs::create_directories(target, ec);
-                if (ec) throw Error(Errc::io, "create directory", target.string(), ec.message());
+                util::make_directories(target);
                 continue;
             }
             if (fs::exists(st) || fs::is_symlink(st)) {
                 if (!overwrite) throw Error(Errc::already_exists, "write", target.string(), "exists; pass --overwrite to replace it");
                 if (fs::is_directory(st) && !fs::is_symlink(st)) refuse(rel, "exists as a directory");
-                fs::remove(target);
+                std::error_code rec;
+                fs::remove(target, rec);
+                if (rec) throw util::fs_error("remove", target, rec);
             }
             if (e.type == Type::symlink) {
                 check_link_target(rel, e.content);
+                std::error_code ec;
                 fs::create_symlink(e.content, target, ec);
                 if (ec) throw Error(Errc::io, "create symlink", target.string(), ec.message());
                 continue;

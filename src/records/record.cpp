@@ -45,7 +45,7 @@ void check_no_symlink(const fs::path& root, const std::string& rel) {
     fs::path p = root;
     for (const auto& part : fs::path(rel)) {
         p /= part;
-        if (fs::is_symlink(fs::symlink_status(p)))
+        if (fs::is_symlink(util::entry_status(p)))
             throw Error(Errc::invalid_input, "write", p.string(), "refusing to write through a symlink in the record");
     }
 }
@@ -71,13 +71,15 @@ RecordStore::RecordStore(fs::path root, CodecRegistry& codecs, RecordStoreOption
 
 std::vector<std::string> RecordStore::identities(std::string_view kind) const {
     std::vector<std::string> out;
+    const auto records = root_ / "records";
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(root_ / "records", ec)) {
-        const auto model = e.path() / std::string(model_file);
-        if (!e.is_directory() || !fs::exists(model)) continue;
+    for (fs::directory_iterator it(records, ec), end; !ec && it != end; it.increment(ec)) {
+        const auto model = it->path() / std::string(model_file);
+        if (!fs::is_directory(util::followed_status(it->path())) || !fs::exists(util::followed_status(model))) continue;
         const auto doc = oci::parse_json_strict(util::read_file(model, max_model_size), model.string(), max_model_size);
-        if (kind.empty() || doc.value("kind", "") == kind) out.push_back(e.path().filename().string());
+        if (kind.empty() || doc.value("kind", "") == kind) out.push_back(it->path().filename().string());
     }
+    if (ec && ec != std::errc::no_such_file_or_directory) throw util::fs_error("list records", records, ec);
     std::sort(out.begin(), out.end());
     return out;
 }
@@ -91,7 +93,8 @@ std::size_t remove_stale_temps(const fs::path& dir, std::uint64_t& bytes) {
     std::error_code ec;
     for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
          it.increment(ec)) {
-        if (it->symlink_status(ec).type() != fs::file_type::regular) continue;
+        std::error_code sec;
+        if (it->symlink_status(sec).type() != fs::file_type::regular) continue;
         if (!it->path().filename().string().starts_with(util::temp_prefix)) continue;
         const auto age = util::file_age(it->path());
         if (!age || *age < stale_temp_age) continue;
@@ -109,8 +112,12 @@ std::uint64_t tree_size(const fs::path& dir) {
     std::uint64_t total = 0;
     std::error_code ec;
     for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
-         it.increment(ec))
-        if (it->symlink_status(ec).type() == fs::file_type::regular) total += it->file_size(ec);
+         it.increment(ec)) {
+        std::error_code sec;
+        if (it->symlink_status(sec).type() != fs::file_type::regular) continue;
+        const auto size = it->file_size(sec);
+        if (!sec) total += size;
+    }
     return total;
 }
 
@@ -123,10 +130,10 @@ CollectResult RecordStore::collect(const std::function<std::set<std::string>()>&
     const auto started = fs::file_time_type::clock::now();
     const auto live = live_roots();
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(records, ec)) {
+    for (fs::directory_iterator it(records, ec), end; !ec && it != end; it.increment(ec)) {
         std::error_code sec;  // an entry removed meanwhile is no directory
-        if (e.symlink_status(sec).type() != fs::file_type::directory) continue;
-        const auto dir = e.path();
+        if (it->symlink_status(sec).type() != fs::file_type::directory) continue;
+        const auto dir = it->path();
         const auto lock_path = records / (dir.filename().string() + ".lock");
         auto lock = util::FileLock::try_for(lock_path, util::LockMode::exclusive, std::chrono::milliseconds(0));
         if (!lock) continue;  // being launched or written
@@ -170,7 +177,7 @@ struct Record::Lock {
 Record::Record(RecordStore& store, std::string kind, nlohmann::json config)
     : store_(&store), kind_(std::move(kind)), config_(std::move(config)) {
     identity_ = std::string(oci::Digest::of(oci::canonical_json({{"config", config_}, {"kind", kind_}})).encoded());
-    materialized_ = fs::exists(dir() / std::string(model_file));
+    materialized_ = fs::exists(util::followed_status(dir() / std::string(model_file)));
 }
 
 Record::~Record() = default;
@@ -207,18 +214,15 @@ void Record::update_model(const nlohmann::json& changes) {
 void Record::materialize() {
     if (materialized_) return;
     const auto records = store_->root() / "records";
-    std::error_code ec;
-    fs::create_directories(records, ec);
-    if (ec) throw Error(Errc::io, "create directory", records.string(), ec.message());
+    util::make_directories(records);
     locked(launch_lock_ != nullptr, records / (identity_ + ".lock"), [&] {
         const auto model_path = dir() / std::string(model_file);
-        if (fs::exists(model_path)) {
+        if (fs::exists(util::followed_status(model_path))) {
             if (model().value("identity", "") != identity_)
                 throw Error(Errc::invalid_input, "materialize", model_path.string(), "model.json names another identity");
             return;
         }
-        fs::create_directories(dir(), ec);
-        if (ec) throw Error(Errc::io, "create directory", dir().string(), ec.message());
+        util::make_directories(dir());
         const nlohmann::json model = {
             {"kind", kind_}, {"config", config_}, {"identity", identity_}, {"version", record_format_version},
             {"created", util::utc_now()}, {"cached", false}, {"status", "new"},
@@ -245,9 +249,7 @@ fs::path Record::local_directory(const std::optional<RecordPath>& sub) {
 void Record::write_file(const std::string& rel, const std::string& bytes, bool tree) {
     check_no_symlink(dir(), rel);
     const auto target = dir() / rel;
-    std::error_code ec;
-    fs::create_directories(target.parent_path(), ec);
-    if (ec) throw Error(Errc::io, "create directory", target.parent_path().string(), ec.message());
+    util::make_directories(target.parent_path());
     if (tree) {
         codecs::TarCodec::decode(bytes).write(target, true);
         return;
@@ -357,7 +359,7 @@ std::optional<std::any> Record::load_any(const RecordPath& path) const {
         return std::nullopt;
     }
     const auto target = dir() / rel;
-    const auto st = fs::status(target);
+    const auto st = util::followed_status(target);
     if (!fs::exists(st)) return std::nullopt;
     if (fs::is_directory(st)) return std::any(codecs::DirectoryTree::read(target));
     return decode(util::read_file(target, max_file_size), target.string());
@@ -370,9 +372,7 @@ void Record::import_file(const RecordPath& path, const fs::path& source, std::st
     materialize();
     check_no_symlink(dir(), rel);
     const auto target = dir() / rel;
-    std::error_code ec;
-    fs::create_directories(target.parent_path(), ec);
-    if (ec) throw Error(Errc::io, "create directory", target.parent_path().string(), ec.message());
+    util::make_directories(target.parent_path());
     auto in = util::open_read(source);
     util::TempFile tmp(target.parent_path());
     std::vector<std::byte> buf(1 << 20);
@@ -410,9 +410,7 @@ void Record::append_jsonl(const RecordPath& path, const nlohmann::json& record) 
     }
     check_no_symlink(dir(), rel);
     const auto target = dir() / rel;
-    std::error_code ec;
-    fs::create_directories(target.parent_path(), ec);
-    if (ec) throw Error(Errc::io, "create directory", target.parent_path().string(), ec.message());
+    util::make_directories(target.parent_path());
     util::Fd fd(::open(target.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));
     if (!fd) util::throw_errno("open", target);
     util::write_all(fd.get(), std::as_bytes(std::span(line.data(), line.size())), target);
@@ -421,9 +419,7 @@ void Record::append_jsonl(const RecordPath& path, const nlohmann::json& record) 
 void Record::launch() {
     if (cached()) return;
     const auto records = store_->root() / "records";
-    std::error_code ec;
-    fs::create_directories(records, ec);
-    if (ec) throw Error(Errc::io, "create directory", records.string(), ec.message());
+    util::make_directories(records);
     launch_lock_ = std::make_unique<Lock>(records / (identity_ + ".lock"));
     struct Release {
         std::unique_ptr<Lock>& lock;
@@ -459,7 +455,7 @@ std::vector<std::string> Record::files() const {
     std::error_code ec;
     for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
          it.increment(ec)) {
-        const auto st = it->symlink_status();
+        const auto st = util::entry_status(it->path());
         const auto rel = it->path().lexically_relative(root).generic_string();
         if (fs::is_directory(st)) continue;
         if (fs::is_symlink(st))

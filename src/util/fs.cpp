@@ -24,6 +24,31 @@ void throw_errno(std::string_view op, const std::filesystem::path& path) {
     throw Error(e == ENOENT ? Errc::not_found : Errc::io, std::string(op), path.string(), std::strerror(e));
 }
 
+Error fs_error(std::string_view op, const std::filesystem::path& path, const std::error_code& ec) {
+    const bool missing = ec == std::errc::no_such_file_or_directory;
+    return Error(missing ? Errc::not_found : Errc::io, std::string(op), path.string(), ec.message());
+}
+
+std::filesystem::file_status entry_status(const std::filesystem::path& path) {
+    std::error_code ec;
+    const auto st = std::filesystem::symlink_status(path, ec);
+    if (ec && st.type() != std::filesystem::file_type::not_found) throw fs_error("stat", path, ec);
+    return st;
+}
+
+std::filesystem::file_status followed_status(const std::filesystem::path& path) {
+    std::error_code ec;
+    const auto st = std::filesystem::status(path, ec);
+    if (ec && st.type() != std::filesystem::file_type::not_found) throw fs_error("stat", path, ec);
+    return st;
+}
+
+void make_directories(const std::filesystem::path& dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) throw Error(Errc::io, "create directory", dir.string(), ec.message());
+}
+
 Fd open_read(const std::filesystem::path& path, Follow follow) {
     // O_NONBLOCK: opening a FIFO for reading would wait for a writer forever.
     const int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | (follow == Follow::no ? O_NOFOLLOW : 0);

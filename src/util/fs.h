@@ -9,6 +9,9 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <system_error>
+
+#include "sealrun/error.h"
 
 namespace sealrun::util {
 
@@ -45,6 +48,28 @@ private:
 // throw_errno throws Error(io) (not_found for ENOENT) naming `op`, `path`
 // and strerror(errno).
 [[noreturn]] void throw_errno(std::string_view op, const std::filesystem::path& path);
+
+// fs_error returns the Error for a std::filesystem call (its
+// std::error_code overload) that failed with `ec` on `path`: not_found for
+// a missing entry, io otherwise, naming `op` and `path`. Library code calls
+// only the error_code overloads of std::filesystem, or the helpers below,
+// so no std::filesystem::filesystem_error escapes (docs/CONVENTIONS.md).
+Error fs_error(std::string_view op, const std::filesystem::path& path, const std::error_code& ec);
+
+// entry_status returns what is at `path` itself (lstat: a symbolic link is
+// not followed); its type is not_found when nothing is there (no entry, or
+// a component above it that is not a directory). Any other failure (a name
+// too long, a loop of links, a folder that cannot be searched) throws
+// Error(io) naming `path`.
+std::filesystem::file_status entry_status(const std::filesystem::path& path);
+
+// followed_status is entry_status following symbolic links (stat).
+std::filesystem::file_status followed_status(const std::filesystem::path& path);
+
+// make_directories creates `dir` and its missing parents (nothing when it
+// is a directory already); throws Error(io) "create directory" naming `dir`
+// when it cannot, e.g. a file stands where a folder is needed.
+void make_directories(const std::filesystem::path& dir);
 
 // Follow says whether opening a path may follow a symbolic link in its last
 // component.

@@ -31,7 +31,7 @@ struct Root {
     std::string artifact_type;  // the document's artifactType; empty when none
 };
 
-Root classify(content::Target& t, const oci::Descriptor& desc) {
+Root classify(content::ReadOnlyTarget& t, const oci::Descriptor& desc) {
     Root r{.desc = desc};
     const bool index = oci::is_index_type(desc.media_type);
     if (!index && !oci::is_manifest_type(desc.media_type)) return r;
@@ -401,8 +401,10 @@ int cmd_get(const Args& a, const Globals& g) {
     }
     if (auto out = a.get("-o")) {
         fs::path path = *out;
-        if (out->ends_with('/')) fs::create_directories(path);
+        std::error_code ec;
+        if (out->ends_with('/')) fs::create_directories(path, ec);
         else make_parent_dirs(path);
+        if (ec) throw Error(Errc::io, "create directory", path.string(), ec.message());
         const auto written = from->write(name, path, a.has("--overwrite"));
         if (!g.quiet) std::cerr << printable(written.string()) << "\n";
         return exit_ok;

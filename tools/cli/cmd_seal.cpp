@@ -4,7 +4,7 @@
 #include <map>
 #include <set>
 #include <iostream>
-#include <sstream>
+#include <vector>
 
 #include <sealrun/experiment/experiment.h>
 #include <sealrun/oci/json.h>
@@ -21,6 +21,37 @@ namespace sealrun::cli {
 namespace fs = std::filesystem;
 
 namespace {
+
+// entry_status returns what is at `p` itself (a symbolic link is not
+// followed; type not_found when nothing is there). Any other failure (a
+// name too long, a folder that cannot be searched) is Error(io) naming `p`:
+// the CLI calls only std::filesystem's error_code overloads, as the library
+// does (util::entry_status, which tools cannot include).
+fs::file_status entry_status(const fs::path& p) {
+    std::error_code ec;
+    const auto st = fs::symlink_status(p, ec);
+    if (ec && st.type() != fs::file_type::not_found) throw Error(Errc::io, "seal", p.string(), ec.message());
+    return st;
+}
+
+bool is_file(const fs::path& p) { return fs::is_regular_file(entry_status(p)); }
+
+// read_model returns the text of `path` (a model.json), at most 64 MiB.
+std::string read_model(const fs::path& path) {
+    constexpr std::size_t max_model = std::size_t{64} << 20;
+    std::ifstream in(path, std::ios::binary);
+    std::string text;
+    std::vector<char> buf(1 << 16);
+    while (in && text.size() <= max_model) {
+        in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+        text.append(buf.data(), static_cast<std::size_t>(in.gcount()));
+    }
+    if (!in.eof()) {
+        if (text.size() > max_model) throw Error(Errc::too_large, "seal", path.string(), "larger than 64 MiB");
+        throw Error(Errc::io, "seal", path.string(), "cannot be read");
+    }
+    return text;
+}
 
 // MediaTypes are the media types the user gave for files of the sealed
 // directories: each DIR's model.json "media_types" object ({"NAME": "TYPE"},
@@ -58,13 +89,13 @@ struct MediaTypes {
                 if (const auto problem = oci::media_type_problem(type.get<std::string>()); !problem.empty())
                     throw Error(Errc::invalid_input, "seal", where,
                                 "media_types: \"" + type.get<std::string>() + "\" (for \"" + name + "\") is not a media type: " + problem);
-                if (!fs::is_regular_file(fs::symlink_status(fs::path(dir) / name)))
+                if (!is_file(fs::path(dir) / name))
                     throw Error(Errc::invalid_input, "seal", where, "media_types names \"" + name + "\", which is not a file in " + dir);
                 out[name] = type.get<std::string>();
             }
         }
         for (const auto& [name, type] : flags)
-            if (fs::is_regular_file(fs::symlink_status(fs::path(dir) / name))) out[name] = type;
+            if (is_file(fs::path(dir) / name)) out[name] = type;
         return out;
     }
 
@@ -73,7 +104,7 @@ struct MediaTypes {
     void check_names(const std::vector<std::string>& dirs) const {
         for (const auto& [name, _] : flags) {
             bool found = false;
-            for (const auto& dir : dirs) found = found || fs::is_regular_file(fs::symlink_status(fs::path(dir) / name));
+            for (const auto& dir : dirs) found = found || is_file(fs::path(dir) / name);
             if (!found) throw UsageError("--media-type " + printable(name) + "=...: no DIR holds a file of that name");
         }
     }
@@ -84,13 +115,16 @@ struct MediaTypes {
 // skipped (seal's one rule for what a directory holds).
 std::vector<std::pair<std::string, fs::path>> regular_files(const fs::path& dir) {
     std::vector<std::pair<std::string, fs::path>> out;
-    for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator(); ++it) {
-        const auto st = it->symlink_status();
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+        const auto st = entry_status(it->path());
         if (fs::is_directory(st)) continue;
         if (fs::is_symlink(st) || !fs::is_regular_file(st))
             throw Error(Errc::invalid_input, "seal", it->path().string(), "only regular files can be sealed (no links)");
         out.emplace_back(it->path().lexically_relative(dir).generic_string(), it->path());
     }
+    if (ec) throw Error(Errc::io, "seal", dir.string(), ec.message());
     std::sort(out.begin(), out.end());
     return out;
 }
@@ -118,7 +152,7 @@ std::vector<std::string> attach_files(Experiment& exp, const Args& a) {
         names.push_back(name);
     };
     for (const auto& given : it->second) {
-        const auto st = fs::symlink_status(given);
+        const auto st = entry_status(given);
         if (fs::is_directory(st)) {
             for (const auto& [rel, path] : regular_files(given)) add(rel, path);
         } else if (fs::is_regular_file(st)) {
@@ -177,14 +211,14 @@ int cmd_seal(const Args& a, const Globals& g) {
     const auto attached = attach_files(exp, a);
     nlohmann::json runs = nlohmann::json::array();
     for (const auto& dir : a.positional) {
-        if (!fs::is_directory(dir)) throw Error(Errc::not_found, "seal", dir, "not a directory");
+        std::error_code ec;
+        const auto st = fs::status(dir, ec);
+        if (ec && st.type() != fs::file_type::not_found) throw Error(Errc::io, "seal", dir, ec.message());
+        if (!fs::is_directory(st)) throw Error(Errc::not_found, "seal", dir, "not a directory");
         Run& run = exp.run();
         nlohmann::json model = nlohmann::json::object();
-        if (fs::exists(fs::path(dir) / "model.json")) {
-            std::ifstream in(fs::path(dir) / "model.json");
-            std::stringstream ss;
-            ss << in.rdbuf();
-            model = oci::parse_json_strict(ss.str(), dir + "/model.json", 64 << 20);
+        if (fs::exists(entry_status(fs::path(dir) / "model.json"))) {
+            model = oci::parse_json_strict(read_model(fs::path(dir) / "model.json"), dir + "/model.json", 64 << 20);
             if (!model.is_object()) throw Error(Errc::invalid_input, "seal", dir + "/model.json", "must be a JSON object");
         }
         if (auto p = model.find("parameters"); p != model.end() && !p->is_null()) {
