@@ -43,27 +43,6 @@ private:
     std::mutex mu_;
 };
 
-// CountingStream reports progress as bytes pass through.
-class CountingStream final : public ReadStream {
-public:
-    CountingStream(ReadStream& inner, const oci::Descriptor& d, Hooks& hooks) : inner_(inner), d_(d), hooks_(hooks) {}
-    std::size_t read(std::span<std::byte> buffer) override {
-        const auto n = inner_.read(buffer);
-        done_ += n;
-        if (n > 0) hooks_.progress(d_, done_);
-        return n;
-    }
-    const oci::Descriptor* verified_whole() const noexcept override {
-        return done_ == 0 ? inner_.verified_whole() : nullptr;
-    }
-
-private:
-    ReadStream& inner_;
-    const oci::Descriptor& d_;
-    Hooks& hooks_;
-    std::uint64_t done_ = 0;
-};
-
 // move_blob makes the blob `d` stored in `dst`: nothing when it is there,
 // a mount when `dst` can take it from `src` without the bytes, otherwise a
 // verified stream from `src` (started again on a network error).
@@ -79,13 +58,11 @@ void move_blob(ReadOnlyTarget& src, Target& dst, const oci::Descriptor& d, Hooks
     }
     for (int attempt = 1;; ++attempt) {
         try {
+            // The fetched stream itself goes to the push, so the bytes are
+            // hashed once (already_verified); progress comes from it too.
             auto in = src.fetch(d);
-            if (hooks.wants_progress()) {
-                CountingStream counted(*in, d, hooks);
-                dst.push(d, counted);
-            } else {
-                dst.push(d, *in);
-            }
+            if (hooks.wants_progress()) in->on_progress([&](std::uint64_t n) { hooks.progress(d, n); });
+            dst.push(d, *in);
             break;
         } catch (const Error& e) {
             if (e.code() != Errc::network || attempt >= attempts) throw;

@@ -1,6 +1,7 @@
 #include "sealrun/content/memory.h"
 
 #include <cstring>
+#include <optional>
 
 #include "sealrun/error.h"
 
@@ -51,8 +52,9 @@ std::unique_ptr<ReadStream> MemoryTarget::open_blob(const oci::Descriptor& desc)
 
 void MemoryTarget::push(const oci::Descriptor& desc, ReadStream& content) {
     if (desc.size < 0) throw Error(Errc::invalid_input, "push", desc.digest.str(), "negative size");
-    VerifyingStream verified(content, desc);  // read_to_string reads to the verified end
-    auto bytes = std::make_shared<std::string>(read_to_string(verified, static_cast<std::size_t>(desc.size), desc.digest.str()));
+    std::optional<VerifyingStream> verifier;  // read_to_string reads to the verified end
+    auto& in = verify_once(content, desc, verifier);
+    auto bytes = std::make_shared<std::string>(read_to_string(in, static_cast<std::size_t>(desc.size), desc.digest.str()));
     std::lock_guard lock(mu_);
     blobs_.try_emplace(desc.digest, Entry{desc, std::move(bytes)});
 }

@@ -214,11 +214,11 @@ void OciLayout::push(const oci::Descriptor& desc, ReadStream& content) {
             --w.pushing;
         }
     } done{*writers_};
-    // Hash once: a stream that already verifies these exact bytes is trusted
-    // to fail before its end if they are wrong.
+    // Hash once: a stream that already verifies these exact bytes fails on
+    // the read that reaches its end if they are wrong, and the loop below
+    // reads until that end before anything is renamed into place.
     std::optional<VerifyingStream> verifier;
-    if (!already_verified(content, desc)) verifier.emplace(content, desc);
-    ReadStream& in = verifier ? static_cast<ReadStream&>(*verifier) : content;
+    auto& in = verify_once(content, desc, verifier);
     const auto ingest = root_ / ingest_dir;
     make_dirs(ingest);
     util::real_directory(ingest);

@@ -36,6 +36,7 @@ std::size_t VerifyingStream::read(std::span<std::byte> buffer) {
                             " bytes");
         hasher_.update(buffer.first(n));
         seen_ += static_cast<std::int64_t>(n);
+        if (progress_) progress_(static_cast<std::uint64_t>(seen_));
         return n;
     }
     // All promised bytes are in: the end of the stream is reported only once
@@ -48,6 +49,11 @@ std::size_t VerifyingStream::read(std::span<std::byte> buffer) {
     if (const auto got = hasher_.finish(); got != expected_.digest)
         throw Error(Errc::digest_mismatch, "verify", d, "digest mismatch: content hashes to " + got.str());
     return 0;
+}
+
+ReadStream& verify_once(ReadStream& content, const oci::Descriptor& desc, std::optional<VerifyingStream>& holder) {
+    if (already_verified(content, desc)) return content;
+    return holder.emplace(content, desc);
 }
 
 void drain(ReadStream& stream) {

@@ -25,7 +25,7 @@ Error tag_exists(std::string_view reference, const oci::Digest& current) {
                  "already names " + current.str() + "; pass --force to move it");
 }
 
-std::unique_ptr<ReadStream> ReadOnlyTarget::fetch(const oci::Descriptor& desc) {
+std::unique_ptr<VerifyingStream> ReadOnlyTarget::fetch(const oci::Descriptor& desc) {
     // Embedded data is verified like stored content: a hand-built
     // descriptor may carry anything.
     auto raw = desc.data ? std::make_unique<BytesStream>(*desc.data) : open_blob(desc);

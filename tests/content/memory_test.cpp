@@ -36,3 +36,24 @@ TEST_CASE("memory: remove drops content and its tags") {
     CHECK(t.tags().empty());
     CHECK(errc_of([&] { t.remove(s.manifest); }) == Errc::not_found);
 }
+
+TEST_CASE("memory: a push from a verifying stream is hashed once and still never stores bad bytes") {
+    content::MemoryTarget t;
+    const std::string good(100000, 'g');
+    const auto d = oci::Descriptor::for_bytes("application/octet-stream", good);
+    std::string bad = good;
+    bad[100] = 'b';
+    content::VerifyingStream lying(std::make_unique<content::BytesStream>(bad), d);
+    REQUIRE(content::already_verified(lying, d));
+    CHECK(errc_of([&] { t.push(d, lying); }) == Errc::digest_mismatch);
+    CHECK_FALSE(t.exists(d));
+    content::VerifyingStream started(std::make_unique<content::BytesStream>(good), d);
+    std::byte one[1];
+    REQUIRE(started.read(one) == 1);
+    CHECK(errc_of([&] { t.push(d, started); }) == Errc::size_mismatch);
+    CHECK_FALSE(t.exists(d));
+    content::MemoryTarget src;
+    content::push_bytes(src, d, good);
+    t.push(d, *src.fetch(d));
+    CHECK(content::read_all(t, d, 1 << 20) == good);
+}

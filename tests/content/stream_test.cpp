@@ -1,6 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include "sealrun/content/stream.h"
 #include "sealrun/error.h"
@@ -50,4 +53,48 @@ TEST_CASE("stream: unknown digest algorithms cannot be verified") {
 TEST_CASE("stream: read_to_string caps the size") {
     BytesStream s(std::string(100, 'a'));
     CHECK(errc_of([&] { content::read_to_string(s, 99, "capped"); }) == Errc::too_large);
+}
+
+namespace {
+// Forward passes another stream's bytes on; it is not that stream.
+class Forward final : public content::ReadStream {
+public:
+    explicit Forward(content::ReadStream& inner) : inner_(inner) {}
+    std::size_t read(std::span<std::byte> buffer) override { return inner_.read(buffer); }
+
+private:
+    content::ReadStream& inner_;
+};
+}  // namespace
+
+TEST_CASE("stream: only an unread VerifyingStream for the same descriptor counts as already verified") {
+    const auto d = oci::Descriptor::for_bytes("text/plain", "hello");
+    const auto other = oci::Descriptor::for_bytes("text/plain", "hellO");
+    VerifyingStream v(std::make_unique<BytesStream>("hello"), d);
+    CHECK(content::already_verified(v, d));
+    CHECK_FALSE(content::already_verified(v, other));
+    Forward around(v);  // a stream around it could change the bytes: it proves nothing
+    CHECK_FALSE(content::already_verified(around, d));
+    BytesStream plain("hello");
+    CHECK_FALSE(content::already_verified(plain, d));
+    std::optional<VerifyingStream> holder;
+    CHECK(&content::verify_once(v, d, holder) == &v);
+    CHECK_FALSE(holder);
+    CHECK(&content::verify_once(around, d, holder) == &*holder);
+    std::byte one[1];
+    REQUIRE(v.read(one) == 1);
+    CHECK_FALSE(content::already_verified(v, d));  // read from: the rest proves nothing about the whole
+}
+
+TEST_CASE("stream: on_progress reports the bytes passed so far and keeps the stream verifying") {
+    const std::string bytes(300000, 'p');
+    const auto d = oci::Descriptor::for_bytes("text/plain", bytes);
+    VerifyingStream v(std::make_unique<BytesStream>(bytes), d);
+    std::vector<std::uint64_t> seen;
+    v.on_progress([&](std::uint64_t n) { seen.push_back(n); });
+    CHECK(content::already_verified(v, d));
+    CHECK(content::read_to_string(v, 1 << 20, "test") == bytes);
+    REQUIRE(!seen.empty());
+    CHECK(std::is_sorted(seen.begin(), seen.end()));
+    CHECK(seen.back() == bytes.size());
 }

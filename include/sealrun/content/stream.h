@@ -3,7 +3,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -19,19 +21,7 @@ public:
     /// read fills at most `buffer.size()` bytes and returns how many; it
     /// returns 0 only at the end of the stream. Throws Error on failure.
     virtual std::size_t read(std::span<std::byte> buffer) = 0;
-
-    /// verified_whole returns the descriptor this stream verifies all of its
-    /// content against, when it does so and nothing has been read from it
-    /// yet; a pusher may then skip hashing the same bytes a second time.
-    virtual const oci::Descriptor* verified_whole() const noexcept { return nullptr; }
 };
-
-/// already_verified reports whether reading `stream` to its end proves the
-/// content is exactly `desc` (see ReadStream::verified_whole).
-inline bool already_verified(const ReadStream& stream, const oci::Descriptor& desc) noexcept {
-    const auto* v = stream.verified_whole();
-    return v != nullptr && v->digest == desc.digest && v->size == desc.size;
-}
 
 /// BytesStream reads from a byte string it owns.
 class BytesStream final : public ReadStream {
@@ -59,10 +49,21 @@ public:
     /// VerifyingStream borrows `inner`, which must outlive it.
     VerifyingStream(ReadStream& inner, oci::Descriptor expected);
     ~VerifyingStream() override;
+    /// read passes the next bytes of `inner` on (see the class comment).
     std::size_t read(std::span<std::byte> buffer) override;
-    const oci::Descriptor* verified_whole() const noexcept override {
-        return seen_ == 0 && !done_ ? &expected_ : nullptr;
+
+    /// verifies reports whether reading this stream to its end proves its
+    /// content is exactly `desc`: it checks `desc`'s digest and size and
+    /// nothing has been read from it yet.
+    bool verifies(const oci::Descriptor& desc) const noexcept {
+        return seen_ == 0 && !done_ && expected_.digest == desc.digest && expected_.size == desc.size;
     }
+
+    /// on_progress calls `report` after every read that passed bytes on,
+    /// with how many have passed so far (before they are verified whole);
+    /// how the copy engine reports progress without a stream around this
+    /// one, which would hide it from already_verified().
+    void on_progress(std::function<void(std::uint64_t)> report) { progress_ = std::move(report); }
 
 private:
     std::unique_ptr<ReadStream> owned_;
@@ -71,7 +72,28 @@ private:
     oci::Hasher hasher_;
     std::int64_t seen_ = 0;
     bool done_ = false;
+    std::function<void(std::uint64_t)> progress_;
 };
+
+/// already_verified reports whether `stream` verifies itself against
+/// `desc` as it is read: it is a VerifyingStream (the seam's own type, as
+/// ReadOnlyTarget::fetch returns; no other stream can claim it) for `desc`
+/// that nothing has read yet. A push given such a stream relies on it
+/// instead of hashing the same bytes again (see verify_once), and must
+/// then read it until read() returns 0 before its content becomes visible:
+/// that last read is the one that fails for wrong content.
+inline bool already_verified(const ReadStream& stream, const oci::Descriptor& desc) noexcept {
+    const auto* v = dynamic_cast<const VerifyingStream*>(&stream);
+    return v != nullptr && v->verifies(desc);
+}
+
+/// verify_once returns the stream a push reads what it stores from:
+/// `content` itself when already_verified(content, desc), otherwise a
+/// VerifyingStream over it constructed in `holder` (which must outlive the
+/// reading). Either way the stream throws Error(size_mismatch) or
+/// Error(digest_mismatch) on the read that would end content that is not
+/// `desc`, so every byte is hashed once on its way in.
+ReadStream& verify_once(ReadStream& content, const oci::Descriptor& desc, std::optional<VerifyingStream>& holder);
 
 /// default_chunk_size is the buffer size streams are copied with (1 MiB).
 inline constexpr std::size_t default_chunk_size = std::size_t{1} << 20;

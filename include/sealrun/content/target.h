@@ -42,8 +42,10 @@ public:
     /// the end of content that is not what `desc` names. Content embedded
     /// in the descriptor (`desc.data`) is served from it, verified the same
     /// way, without asking the backend. Throws Error(not_found) when the
-    /// content is absent.
-    std::unique_ptr<ReadStream> fetch(const oci::Descriptor& desc);
+    /// content is absent. The stream is the seam's VerifyingStream, so a
+    /// push it is handed to does not hash the bytes again
+    /// (already_verified).
+    std::unique_ptr<VerifyingStream> fetch(const oci::Descriptor& desc);
 
     /// tags returns every tag, sorted.
     virtual std::vector<std::string> tags() = 0;
@@ -62,7 +64,10 @@ class Target : public ReadOnlyTarget {
 public:
     /// push stores `content` under `desc`, verifying size and digest while it
     /// streams; content that fails verification is never visible afterwards.
-    /// Pushing content that is already there succeeds.
+    /// Pushing content that is already there succeeds. Implementations read
+    /// `content` through verify_once(): a stream the seam already verifies
+    /// (what fetch() returns) is hashed once, by that stream, any other
+    /// stream by a VerifyingStream the push puts around it.
     virtual void push(const oci::Descriptor& desc, ReadStream& content) = 0;
 
     /// tag points `reference` at the stored manifest or index `desc`,
