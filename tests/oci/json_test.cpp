@@ -415,11 +415,15 @@ TEST_CASE("check_json_strict: memory bounds end the check with a note, never a w
     std::string many = "{";
     for (int i = 0; i < 1000; ++i) many += "\"k" + std::to_string(i) + "\":0,";
     many += "\"k0\":1}";
+    // Either verdict is honest (the duplicate caught, or a note that keys
+    // were checked only in part); a silent pass is not.
     std::string note;
+    bool caught = false;
     try {
         note = oci::check_json_strict(source_of(many, 64), "doc", false, small);
     } catch (const Error& e) {
-        CHECK(contains(e.what(), "duplicate key"));  // caught after all: also acceptable
+        caught = true;
+        CHECK(contains(e.what(), "duplicate key"));
     }
-    if (!note.empty()) CHECK(contains(note, "duplicate keys checked only"));
+    CHECK((caught || contains(note, "duplicate keys checked only")));
 }
