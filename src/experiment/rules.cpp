@@ -126,6 +126,12 @@ void check_status_roll_up(const std::string& status, const std::vector<std::opti
                   "is " + status + " but the runs' statuses make it " + std::string(expected));
 }
 
+void check_declared(const oci::Descriptor& d, std::string_view content_media_type, Sink& sink) {
+    if (content_media_type != d.media_type)
+        sink.fail("schema", "", "content declares media type " + std::string(content_media_type) + " but its descriptor says " +
+                                    d.media_type);
+}
+
 bool check_manifest_type(const oci::Descriptor& d, Sink& sink) {
     if (oci::is_manifest_type(d.media_type)) return true;
     sink.fail("artifact-type", "", "is " + d.media_type + ", not an image manifest");

@@ -112,6 +112,10 @@ ExperimentIndex read_experiment_index(const oci::ImageIndex& index, Typing typin
 void check_status_roll_up(const std::string& status, const std::vector<std::optional<std::string>>& run_statuses,
                           Sink& sink);
 
+// check_declared reports ("schema") a manifest or index whose content
+// declares `content_media_type` but whose descriptor `d` says otherwise.
+void check_declared(const oci::Descriptor& d, std::string_view content_media_type, Sink& sink);
+
 // PartKind is which sealed manifest a part is.
 enum class PartKind { run, attachments };
 

@@ -35,6 +35,7 @@ struct Part {
 Part read_part(content::ReadOnlyTarget& target, const oci::Descriptor& desc, rules::PartKind kind, rules::Sink& sink) {
     rules::check_manifest_type(desc, sink);
     auto manifest = oci::ImageManifest::parse(content::read_all(target, desc, oci::max_manifest_size));
+    rules::check_declared(desc, manifest.media_type, sink);
     rules::check_part_manifest(manifest, kind, sink);
     auto config = rules::parse_config(content::read_all(target, manifest.config, format::max_config_size),
                                       "config " + manifest.config.digest.str());
@@ -195,6 +196,7 @@ SealedExperiment SealedExperiment::open(content::ReadOnlyTarget& target, std::st
         invalid(who, "is not a sealed experiment (artifactType and annotation " + std::string(format::keys::artifact_type) +
                          " do not say so)");
     rules::ThrowingSink sink(who);
+    rules::check_declared(root, index.media_type, sink);
     auto model = rules::read_experiment_index(index, typing, sink);
     SealedExperiment e(target, codecs, std::move(root), std::move(index));
     e.name_ = std::move(model.name);

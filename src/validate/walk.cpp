@@ -200,11 +200,10 @@ std::optional<Doc> Validator::read_node(const oci::Descriptor& d, const std::str
     try {
         auto doc = Doc::parse(*read);
         if (first) {
-            if (doc.media_type != d.media_type)
-                fail("schema", d.digest.str(),
-                     role + ": content declares media type " + doc.media_type + " but its descriptor says " + d.media_type);
-            else
-                pass("schema", d.digest.str(), role + ": " + summary(doc));
+            rules::CollectingSink declared;
+            rules::check_declared(d, doc.media_type, declared);
+            if (!declared.findings.empty()) fail("schema", d.digest.str(), role + ": " + declared.findings.front().text());
+            else pass("schema", d.digest.str(), role + ": " + summary(doc));
         }
         if (bytes != nullptr) *bytes = std::move(*read);
         return doc;
