@@ -53,6 +53,7 @@ std::string type_name(const std::type_info& type);
 /// Value is a decoded attachment of whatever type its codec produces.
 class Value {
 public:
+    /// Value holds `value`, decoded from `media_type`.
     Value(std::string media_type, std::any value) : media_type_(std::move(media_type)), value_(std::move(value)) {}
 
     /// media_type returns the (logical) media type the value was decoded from.
@@ -79,11 +80,16 @@ private:
 
 /// CodecEntry is a codec as the registry holds it, type-erased.
 struct CodecEntry {
+    /// media_type is the (logical) type the codec reads and writes.
     std::string media_type;
+    /// value_type is the C++ type encode takes and decode returns.
     std::type_index value_type;
     /// A readable name of the value type, for error messages.
     std::string value_type_name;
+    /// encode turns a value (held as value_type) into bytes.
     std::function<std::string(const std::any&)> encode;
+    /// decode turns bytes into a value of value_type; Error(invalid_input) on
+    /// bytes it cannot read.
     std::function<std::any(std::string_view)> decode;
     /// check validates a stream with bounded memory (see Codec); empty when
     /// the codec can only decode whole blobs.

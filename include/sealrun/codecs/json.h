@@ -13,7 +13,9 @@ namespace sealrun::codecs {
 /// JsonCodec writes canonical JSON (sorted keys, no whitespace) and reads
 /// strictly (duplicate keys are an error).
 struct JsonCodec {
+    /// value_type is what decode returns: a JSON document.
     using value_type = nlohmann::json;
+    /// media_type is application/json.
     static constexpr std::string_view media_type = "application/json";
     /// encode returns canonical JSON; throws Error(invalid_input) on
     /// invalid UTF-8 in a string.

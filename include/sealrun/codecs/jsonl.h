@@ -14,8 +14,11 @@ namespace sealrun::codecs {
 /// JsonLinesCodec writes one canonical JSON document per line, each ended
 /// by '\n'; it reads lines ended by '\n' or "\r\n", skipping blank lines.
 struct JsonLinesCodec {
+    /// value_type is what decode returns: one JSON value per line.
     using value_type = std::vector<nlohmann::json>;
+    /// media_type is application/jsonl.
     static constexpr std::string_view media_type = "application/jsonl";
+    /// encode writes each record as one canonical JSON line.
     static std::string encode(const std::vector<nlohmann::json>& records);
     /// decode throws Error(invalid_input) naming the 1-based line of a bad
     /// record.

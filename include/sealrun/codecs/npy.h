@@ -57,10 +57,15 @@ constexpr DType dtype_of() {
 /// order, shape (empty for a 0-d array), memory order, the raw element
 /// bytes and, for the flexible dtypes, the units each element takes.
 struct NdArray {
+    /// dtype is the element type.
     DType dtype = DType::float64;
+    /// byte_order is the order of each element's bytes in `data`.
     std::endian byte_order = std::endian::little;
+    /// shape holds the extent of each dimension (empty: a 0-d array).
     std::vector<std::uint64_t> shape;
+    /// fortran_order says `data` is column-major (Fortran) rather than row-major.
     bool fortran_order = false;
+    /// data holds the raw element bytes, exactly as the file stores them.
     std::string data;
     /// length is, for str, bytes and void_, the code points (str) or bytes
     /// one element takes (NumPy's "<U5" has length 5); 0 for the others.
@@ -164,7 +169,9 @@ struct NpyHeader {
 /// structured and other dtypes it does not decode are accepted by check
 /// and refused by decode with Error(unsupported) naming the dtype.
 struct NpyCodec {
+    /// value_type is what decode returns: an NdArray.
     using value_type = NdArray;
+    /// media_type is NumPy's registered type, application/vnd.numpy.
     static constexpr std::string_view media_type = "application/vnd.numpy";
     /// encode writes `array`; throws Error(invalid_input) for an array that
     /// decode would refuse (see check_size()).

@@ -13,9 +13,13 @@ namespace sealrun::codecs {
 /// UTF-8: logs hold what programs printed. It is also the codec of every
 /// other text/ type (CodecRegistry::by_media_type).
 struct TextCodec {
+    /// value_type is what decode returns: the text.
     using value_type = std::string;
+    /// media_type is text/plain.
     static constexpr std::string_view media_type = "text/plain";
+    /// encode returns the text's bytes unchanged.
     static std::string encode(const std::string& text) { return text; }
+    /// decode returns the bytes as text unchanged (check() reports non-UTF-8).
     static std::string decode(std::string_view bytes) { return std::string(bytes); }
     /// check reads the stream to its end with bounded memory and throws
     /// nothing decode would not; it returns where the bytes stop being

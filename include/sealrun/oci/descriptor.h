@@ -16,8 +16,11 @@ namespace sealrun::oci {
 
 /// Annotation keys sealrun reads or writes (image-spec annotations.md).
 namespace annotations {
+/// title names a layer's file (an attachment's name).
 inline constexpr std::string_view title = "org.opencontainers.image.title";
+/// ref_name is the tag of an entry of an OCI layout's index.json.
 inline constexpr std::string_view ref_name = "org.opencontainers.image.ref.name";
+/// created is the creation time (RFC 3339).
 inline constexpr std::string_view created = "org.opencontainers.image.created";
 }  // namespace annotations
 
@@ -25,13 +28,17 @@ inline constexpr std::string_view created = "org.opencontainers.image.created";
 ///
 /// Byte strings in sealrun (blob contents, `data`) are held in std::string.
 struct Descriptor {
+    /// media_type is the type of the content described.
     std::string media_type;
+    /// digest is the content's digest.
     Digest digest;
     std::int64_t size = 0;
+    /// urls are where else the content may be fetched from.
     std::vector<std::string> urls;
     std::map<std::string, std::string> annotations;
     /// Embedded content, already base64-decoded.
     std::optional<std::string> data;
+    /// artifact_type is the described artifact's type, when it has one.
     std::optional<std::string> artifact_type;
     /// Index entries only; kept as it was read.
     std::optional<nlohmann::json> platform;

@@ -59,7 +59,9 @@ public:
     /// Hasher starts a hash for `algorithm` ("sha256" or "sha512"); throws
     /// Error(unsupported) for any other algorithm.
     explicit Hasher(std::string_view algorithm);
+    /// ~Hasher frees the OpenSSL context.
     ~Hasher();
+    /// Hasher moves the hashing state.
     Hasher(Hasher&&) noexcept;
     Hasher& operator=(Hasher&&) noexcept;
 

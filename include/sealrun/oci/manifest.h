@@ -17,10 +17,15 @@ namespace sealrun::oci {
 /// ImageManifest is an OCI image manifest (schemaVersion 2). Docker schema 2
 /// manifests, which share its shape, parse too.
 struct ImageManifest {
+    /// media_type is the manifest's own type.
     std::string media_type{media_types::image_manifest};
+    /// artifact_type is the artifact's type (OCI 1.1), when it has one.
     std::optional<std::string> artifact_type;
+    /// config describes the config blob.
     Descriptor config;
+    /// layers describe the layers (for sealrun: the attachments, in order).
     std::vector<Descriptor> layers;
+    /// subject is the manifest this one refers to (OCI 1.1 referrers), if any.
     std::optional<Descriptor> subject;
     std::map<std::string, std::string> annotations;
 
@@ -41,9 +46,13 @@ struct ImageManifest {
 /// ImageIndex is an OCI image index (schemaVersion 2); Docker manifest lists
 /// parse too.
 struct ImageIndex {
+    /// media_type is the index's own type.
     std::string media_type{media_types::image_index};
+    /// artifact_type is the artifact's type (OCI 1.1), when it has one.
     std::optional<std::string> artifact_type;
+    /// manifests describe the entries.
     std::vector<Descriptor> manifests;
+    /// subject is the manifest this one refers to (OCI 1.1 referrers), if any.
     std::optional<Descriptor> subject;
     std::map<std::string, std::string> annotations;
 

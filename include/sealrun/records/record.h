@@ -30,9 +30,15 @@ namespace sealrun {
 /// paths and '..' segments are refused with Error(invalid_input).
 class RecordPath {
 public:
+    /// RecordPath checks and normalizes `path` (implicit, so a string names a
+    /// file wherever a RecordPath is taken); Error(invalid_input) when unsafe.
     RecordPath(std::string_view path);  // NOLINT: implicit by design
+    /// RecordPath takes a C string as RecordPath(std::string_view).
     RecordPath(const char* path) : RecordPath(std::string_view(path)) {}  // NOLINT
+    /// RecordPath takes a std::string as RecordPath(std::string_view).
     RecordPath(const std::string& path) : RecordPath(std::string_view(path)) {}  // NOLINT
+    /// RecordPath joins `segments` with '/' (empty ones skipped); an absolute
+    /// segment is Error(invalid_input).
     RecordPath(std::initializer_list<std::string_view> segments);
     /// str returns the normalized relative path.
     const std::string& str() const noexcept { return rel_; }
@@ -50,8 +56,11 @@ struct RecordStoreOptions {
 
 /// CollectResult reports what RecordStore::collect removed.
 struct CollectResult {
+    /// records_removed counts the record folders removed.
     std::size_t records_removed = 0;
+    /// temps_removed counts the stale temporary files removed from kept records.
     std::size_t temps_removed = 0;
+    /// bytes_removed is the size of every file removed.
     std::uint64_t bytes_removed = 0;
 };
 
@@ -99,8 +108,11 @@ public:
     /// Record finds the record of `kind` and `config` in `store`, or starts
     /// a new one that exists only in memory until it is materialized.
     Record(RecordStore& store, std::string kind, nlohmann::json config);
+    /// ~Record releases the launch lock if it is held; the record stays on disk.
     virtual ~Record();
+    /// Record moves the record, its pending files and its lock.
     Record(Record&&) noexcept;
+    /// operator= moves the record, its pending files and its lock.
     Record& operator=(Record&&) noexcept;
 
     /// kind returns the record's kind, e.g. "optimize".
