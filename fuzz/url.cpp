@@ -3,7 +3,7 @@
 // base URL, "\n@@@\n", location. Neither may throw anything but
 // sealrun::Error, and a resolved URL has an origin.
 #include "common.h"
-#include "remote/http.h"
+#include "remote/url.h"
 
 namespace detail = sealrun::remote::detail;
 

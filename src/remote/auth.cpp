@@ -1,5 +1,7 @@
 #include "remote/auth.h"
 
+#include "remote/url.h"
+
 #include "sealrun/error.h"
 #include "sealrun/oci/descriptor.h"
 #include "sealrun/oci/json.h"

@@ -1,7 +1,6 @@
 // Registry repository: fetching and pushing content. Blobs stream both
 // ways with bounded memory; every byte is verified against its digest.
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 #include <future>
 #include <optional>
@@ -18,23 +17,23 @@ using detail::Response;
 
 namespace {
 
-// Signals raised inside a download's response check, handled by BlobStream.
-struct Redirected {
-    std::string location;
-};
+// Refused is raised inside a download's response check for any answer
+// but the one expected (200, or 206 for a resumed download); BlobStream
+// hands it to its Call.
 struct Refused {
     Response response;
 };
 
-// BlobStream downloads one blob pull-style. A connection that drops
-// mid-way is resumed with a Range request from the last byte delivered; a
-// redirect to blob storage is followed without our Authorization.
+// BlobStream downloads one blob pull-style under one detail::Call: a
+// connection that drops mid-way is resumed with a Range request from the
+// last byte delivered; a redirect to blob storage is followed without our
+// Authorization; a 401 authenticates; retries keep the Call's budget.
 class BlobStream final : public content::ReadStream {
 public:
-    BlobStream(Repository::Impl& repo, oci::Descriptor desc) : repo_(repo), desc_(std::move(desc)) {
-        url_ = repo_.url("/blobs/" + desc_.digest.str());
-        own_origin_ = detail::origin(url_);
-    }
+    BlobStream(Repository::Impl& repo, oci::Descriptor desc)
+        : repo_(repo),
+          desc_(std::move(desc)),
+          call_(repo_.call(repo_.url("/blobs/" + desc_.digest.str()), repo_.pull_scope(), true, true)) {}
 
     std::size_t read(std::span<std::byte> out) override {
         for (;;) {
@@ -42,66 +41,27 @@ public:
                 if (!inner_) open();
                 const auto n = inner_->read(out);
                 delivered_ += static_cast<std::int64_t>(n);
-                // Real progress (what a window without a stall moves) ends a
-                // run of failures; a drip between failures does not.
-                if (failures_ > 0 && delivered_ - streak_bytes_ >= healthy()) failures_ = 0;
+                call_.delivered(delivered_);
                 return n;
-            } catch (const Redirected& r) {
-                inner_.reset();
-                if (++redirects_ > 5) throw Error(Errc::protocol, "fetch", desc_.digest.str(), "too many redirects");
-                url_ = detail::resolve_url(url_, r.location);
             } catch (const Refused& r) {
                 inner_.reset();
-                if (r.response.status == 401 && !auth_tried_ && detail::origin(url_) == own_origin_ &&
-                    repo_.auth->on_unauthorized(r.response, repo_.pull_scope())) {
-                    auth_tried_ = true;
-                    continue;
-                }
-                if (!retryable_status(r.response.status) || !again(&r.response))
-                    repo_.fail(r.response, "fetch", desc_.digest.str());
+                if (call_.after(r.response) == detail::Call::Next::done) repo_.fail(r.response, "fetch", desc_.digest.str());
             } catch (const Error& e) {
                 inner_.reset();
-                if (e.code() != Errc::network || !again(nullptr)) throw;
+                if (!call_.retry(e)) throw;
                 // then resume where the bytes stopped
             }
         }
     }
 
 private:
-    // healthy is how many bytes count as real progress: what a transfer at
-    // the speed limit moves in one stall window.
-    std::int64_t healthy() const {
-        return std::max<std::int64_t>(1, static_cast<std::int64_t>(repo_.options.low_speed_limit) *
-                                             repo_.options.stall_timeout.count());
-    }
-
-    // again decides (and waits) whether to retry after a failed attempt. A
-    // run of failures is timed from the start of the attempt that began it,
-    // or from its failure when that attempt had made real progress, so a
-    // download that breaks after a long healthy stretch gets a whole budget
-    // while a stalled or drip-fed one does not.
-    bool again(const Response* resp) {
-        if (failures_ == 0) {
-            const bool progressed = delivered_ - opened_bytes_ >= healthy();
-            streak_since_ = progressed ? std::chrono::steady_clock::now() : opened_;
-            streak_bytes_ = delivered_;
-        }
-        return repo_.retry(++failures_, streak_since_, resp);
-    }
-
-private:
     void open() {
         std::vector<std::string> headers;
-        if (detail::origin(url_) == own_origin_)
-            if (auto h = repo_.auth->header(repo_.pull_scope())) headers.push_back(*h);
+        call_.authorize(headers);
         if (delivered_ > 0) headers.push_back("Range: bytes=" + std::to_string(delivered_) + "-");
         const auto from = delivered_;
-        opened_ = std::chrono::steady_clock::now();
-        opened_bytes_ = delivered_;
-        inner_ = repo_.http->open_get(url_, std::move(headers), [from](const Response& resp) {
-            if (resp.status >= 300 && resp.status < 400) {
-                if (auto loc = resp.header("location")) throw Redirected{*loc};
-            }
+        call_.begin_attempt();
+        inner_ = repo_.http->open_get(call_.url(), std::move(headers), [from](const Response& resp) {
             if (from > 0 && resp.status == 206) return;
             if (from == 0 && resp.status == 200) return;
             if (from > 0 && resp.status == 200)
@@ -112,17 +72,9 @@ private:
 
     Repository::Impl& repo_;
     oci::Descriptor desc_;
-    std::string url_;
-    std::string own_origin_;
+    detail::Call call_;
     std::unique_ptr<content::ReadStream> inner_;
     std::int64_t delivered_ = 0;
-    std::chrono::steady_clock::time_point opened_;  // when the current attempt started
-    std::int64_t opened_bytes_ = 0;                 // delivered_ then
-    int failures_ = 0;                              // failed attempts in the current run
-    std::chrono::steady_clock::time_point streak_since_;
-    std::int64_t streak_bytes_ = 0;
-    int redirects_ = 0;
-    bool auth_tried_ = false;
 };
 
 std::string with_digest(const std::string& location, const oci::Digest& d) {
@@ -135,9 +87,12 @@ std::string with_digest(const std::string& location, const oci::Digest& d) {
 void send_chunk(Repository::Impl& m, std::string& location, const std::string& scope, const std::string& subject,
                 std::span<const std::byte> bytes, std::int64_t offset) {
     const auto n = bytes.size();
-    const auto started = std::chrono::steady_clock::now();
+    // The chunk's retries, timed from its start; each PATCH itself is sent
+    // once (authenticated by send), and a failed one resumes from the
+    // upload's status rather than being repeated blindly.
+    auto call = m.call(location, scope, true, false);
     std::size_t sent = 0;
-    for (int attempt = 1; sent < n; ++attempt) {
+    while (sent < n) {
         const auto first = offset + static_cast<std::int64_t>(sent);
         const auto last = offset + static_cast<std::int64_t>(n) - 1;
         Request patch{.method = "PATCH", .url = location,
@@ -148,13 +103,13 @@ void send_chunk(Repository::Impl& m, std::string& location, const std::string& s
         try {
             resp = m.send(patch, scope, false);
         } catch (const Error& e) {
-            if (e.code() != Errc::network || !m.retry(attempt, started, nullptr)) throw;
+            if (!call.retry(e)) throw;
         }
         if (resp && resp->status == 202) {
             if (auto l = resp->header("location")) location = detail::resolve_url(location, *l);
             return;
         }
-        if (resp && (!retryable_status(resp->status) || !m.retry(attempt, started, &*resp)))
+        if (resp && (!detail::retryable_status(resp->status) || !call.wait(&*resp)))
             m.fail(*resp, "upload chunk", subject);
         // Ask the upload how much it holds, and resend from there.
         const auto status = m.send(Request{.url = location}, scope, true);

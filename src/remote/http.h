@@ -1,7 +1,10 @@
 #pragma once
 // A small HTTP/1.1 and HTTP/2 client over libcurl for the registry
 // transport. libcurl is confined to src/remote/; its error codes become
-// sealrun::Error in http.cpp and nowhere else. Redirects are never followed
+// sealrun::Error in engine.cpp (throw_curl) and nowhere else. The engine
+// thread and its transfers are engine.h, the queue of body bytes
+// body_queue.h, URL helpers url.h; retries, authentication and redirects
+// are client.h's. Redirects are never followed
 // here: the caller decides what an Authorization header may cross.
 //
 // Every request of one Http runs on one curl multi handle, driven by one
@@ -17,7 +20,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -82,6 +84,10 @@ struct Request {
     std::size_t max_body = 1 << 20;
 };
 
+class EasyPool;
+class Engine;
+struct Job;
+
 class Http {
 public:
     explicit Http(TlsOptions tls, Deadlines deadlines = {});
@@ -105,39 +111,21 @@ public:
 
     // connections_opened counts the connections curl had to open so far
     // (the rest of the requests reused one).
-    std::int64_t connections_opened() const { return connections_.load(); }
+    std::int64_t connections_opened() const;
     // blocks_allocated counts the body-queue blocks allocated so far; the
     // queues reuse drained blocks, so it stays small whatever the sizes.
     std::int64_t blocks_allocated() const { return blocks_allocated_.load(); }
 
-    struct Easy;  // a pooled CURL easy handle
-    struct Job;   // one transfer in flight
-    class Engine;
-
 private:
-    std::unique_ptr<Easy> acquire();
-    void release(std::unique_ptr<Easy> easy);
-    std::shared_ptr<Job> prepare(Request request);
-    friend class PullStream;
+    // prepare makes a transfer of `request` on a pooled easy handle, its
+    // body queue keeping at most `spare_limit` bytes of drained blocks.
+    std::shared_ptr<Job> prepare(Request request, std::size_t spare_limit);
 
     TlsOptions tls_;
     Deadlines deadlines_;
-    std::mutex mu_;
-    std::vector<std::unique_ptr<Easy>> pool_;
-    std::atomic<std::int64_t> connections_{0};
     std::atomic<std::int64_t> blocks_allocated_{0};
+    std::unique_ptr<EasyPool> pool_;
     std::unique_ptr<Engine> engine_;  // last: stopped before the pool goes
 };
-
-// resolve_url resolves `location` (absolute or relative) against `base`.
-// Throws Error(protocol) unless the result is an http or https URL: it is
-// the one door through which a peer's URLs (redirects, upload locations,
-// pagination links) enter, so a `file://` or `ftp://` Location fails here,
-// at once and not retried.
-std::string resolve_url(const std::string& base, const std::string& location);
-// origin returns "scheme://host:port" of an absolute URL (port made explicit).
-std::string origin(const std::string& url);
-// url_escape percent-encodes a query value.
-std::string url_escape(std::string_view s);
 
 }  // namespace sealrun::remote::detail

@@ -1,7 +1,6 @@
 // Registry repository: connection, authentication, retries, errors,
 // manifests, tags and referrers (distribution-spec v1.1).
-#include <random>
-#include <thread>
+#include <algorithm>
 
 #include "remote/repository_impl.h"
 #include "sealrun/error.h"
@@ -15,8 +14,7 @@ using detail::Response;
 
 namespace {
 
-constexpr int max_redirects = 5;
-constexpr int max_tag_pages = 1000;
+constexpr int max_pages = 1000;  // of a tag list or a referrers list
 constexpr std::size_t max_tag_page = 16 << 20;  // one page of a tag list
 
 std::string strip_params(std::string mt) {
@@ -39,6 +37,19 @@ std::optional<oci::Descriptor> head_descriptor(const Response& resp) {
     } catch (const std::exception&) {
         return std::nullopt;
     }
+}
+
+// next_page returns the URL of the page after `page` that `resp`'s Link
+// header names (rel="next", resolved against `page`), or "" after the last;
+// throws Error(protocol) for a link off the registry's origin `own`.
+std::string next_page(const Response& resp, const std::string& page, const std::string& own, const std::string& op,
+                      const std::string& subject) {
+    const auto link = resp.header("link");
+    const auto target = link ? detail::next_link(*link) : std::nullopt;
+    if (!target) return {};
+    auto next = detail::resolve_url(page, *target);
+    if (detail::origin(next) != own) throw Error(Errc::protocol, op, subject, "pagination link leaves the registry");
+    return next;
 }
 
 }  // namespace
@@ -88,59 +99,13 @@ const std::string& Repository::Impl::ensure_base() {
 
 std::string Repository::Impl::url(const std::string& path) { return ensure_base() + "/v2/" + ref.repository + path; }
 
-bool Repository::Impl::retry(int attempt, std::chrono::steady_clock::time_point since, const Response* resp) const {
-    if (attempt >= options.max_attempts) return false;
-    auto delay = options.backoff * (1 << std::min(attempt - 1, 10));
-    if (delay > options.max_backoff) delay = options.max_backoff;
-    if (resp != nullptr) {
-        if (auto ra = resp->header("retry-after")) {
-            try {
-                const auto secs = std::stol(*ra);
-                if (secs >= 0) delay = std::min<std::chrono::milliseconds>(std::chrono::seconds(secs), options.max_backoff * 6);
-            } catch (const std::exception&) {
-                // An HTTP-date: keep the computed delay.
-            }
-        }
-    }
-    thread_local std::mt19937 rng{std::random_device{}()};
-    const auto wait = delay + std::chrono::milliseconds(std::uniform_int_distribution<long>(0, delay.count() / 4 + 1)(rng));
-    if (std::chrono::steady_clock::now() + wait - since > options.retry_budget) return false;
-    std::this_thread::sleep_for(wait);
-    return true;
+detail::Call Repository::Impl::call(std::string target, const std::string& scope, bool idempotent, bool follow_redirects) {
+    return detail::Call(*auth, options, detail::origin(ensure_base()), std::move(target), scope, idempotent, follow_redirects);
 }
 
 Response Repository::Impl::send(Request r, const std::string& scope, bool idempotent) {
-    const auto own_origin = detail::origin(ensure_base());
-    const auto started = std::chrono::steady_clock::now();
-    int auth_rounds = 0;
-    int redirects = 0;
-    for (int attempt = 1;; ++attempt) {
-        Request req = r;
-        if (detail::origin(req.url) == own_origin)
-            if (auto h = auth->header(scope)) req.headers.push_back(*h);
-        Response resp;
-        try {
-            resp = http->perform(req);
-        } catch (const Error& e) {
-            if (e.code() == Errc::network && idempotent && retry(attempt, started, nullptr)) continue;
-            throw;
-        }
-        if (resp.status == 401 && detail::origin(req.url) == own_origin && auth_rounds < 2 &&
-            auth->on_unauthorized(resp, scope)) {
-            ++auth_rounds;
-            --attempt;
-            continue;
-        }
-        if (resp.status >= 300 && resp.status < 400 && (r.method == "GET" || r.method == "HEAD")) {
-            const auto loc = resp.header("location");
-            if (!loc || ++redirects > max_redirects) fail(resp, r.method, r.url);
-            r.url = detail::resolve_url(req.url, *loc);  // Authorization is added above only for our own origin
-            --attempt;
-            continue;
-        }
-        if (retryable_status(resp.status) && idempotent && retry(attempt, started, &resp)) continue;
-        return resp;
-    }
+    auto c = call(r.url, scope, idempotent, r.method == "GET" || r.method == "HEAD");
+    return detail::send(*http, c, std::move(r));
 }
 
 void Repository::Impl::fail(const Response& resp, const std::string& op, const std::string& subject) const {
@@ -279,7 +244,7 @@ std::vector<std::string> Repository::tags() {
     std::string next = m.url("/tags/list?n=" + std::to_string(m.options.tag_page_size));
     const auto own = detail::origin(next);
     for (int page = 0; !next.empty(); ++page) {
-        if (page >= max_tag_pages) throw Error(Errc::protocol, "list tags", m.ref.repository, "more than 1000 pages");
+        if (page >= max_pages) throw Error(Errc::protocol, "list tags", m.ref.repository, "more than 1000 pages");
         const auto resp = m.send(Request{.url = next, .max_body = max_tag_page}, m.pull_scope(), true);
         if (resp.status == 404) break;  // a repository with no tags yet
         if (resp.status != 200) m.fail(resp, "list tags", m.ref.repository);
@@ -287,15 +252,7 @@ std::vector<std::string> Repository::tags() {
         if (j.contains("tags") && j["tags"].is_array())
             for (const auto& t : j["tags"])
                 if (t.is_string()) out.push_back(t.get<std::string>());
-        next.clear();
-        if (auto link = resp.header("link")) {
-            const auto lt = link->find('<'), gt = link->find('>');
-            if (lt != std::string::npos && gt != std::string::npos && link->find("rel=\"next\"") != std::string::npos) {
-                next = detail::resolve_url(resp.header("location").value_or(m.url("/tags/list")), link->substr(lt + 1, gt - lt - 1));
-                if (detail::origin(next) != own)
-                    throw Error(Errc::protocol, "list tags", m.ref.repository, "pagination link leaves the registry");
-            }
-        }
+        next = next_page(resp, next, own, "list tags", m.ref.repository);
     }
     std::sort(out.begin(), out.end());
     return out;
@@ -311,9 +268,11 @@ void Repository::remove(const oci::Descriptor& desc) {
 
 std::vector<oci::Descriptor> Repository::referrers(const oci::Descriptor& subject) {
     auto& m = *impl_;
-    Request r{.url = m.url("/referrers/" + subject.digest.str()),
+    const auto what = subject.digest.str();
+    Request r{.url = m.url("/referrers/" + what),
               .headers = {"Accept: application/vnd.oci.image.index.v1+json"},
               .max_body = oci::max_manifest_size};
+    const auto own = detail::origin(r.url);
     auto resp = m.send(r, m.pull_scope(), true);
     if (resp.status == 404) {  // no referrers API: the tag schema fallback
         const auto tag = std::string(subject.digest.algorithm()) + "-" + std::string(subject.digest.encoded());
@@ -321,9 +280,19 @@ std::vector<oci::Descriptor> Repository::referrers(const oci::Descriptor& subjec
         r.headers = {accept_manifests};
         resp = m.send(r, m.pull_scope(), true);
         if (resp.status == 404) return {};
+        if (resp.status != 200) m.fail(resp, "list referrers", what);
+        return oci::ImageIndex::parse(resp.body).manifests;
     }
-    if (resp.status != 200) m.fail(resp, "list referrers", subject.digest.str());
-    return oci::ImageIndex::parse(resp.body).manifests;
+    // The referrers API may page its answer through Link headers, as tag lists do.
+    std::vector<oci::Descriptor> out;
+    for (int page = 1;; ++page) {
+        if (resp.status != 200) m.fail(resp, "list referrers", what);
+        for (auto& d : oci::ImageIndex::parse(resp.body).manifests) out.push_back(std::move(d));
+        r.url = next_page(resp, r.url, own, "list referrers", what);
+        if (r.url.empty()) return out;
+        if (page >= max_pages) throw Error(Errc::protocol, "list referrers", what, "more than 1000 pages");
+        resp = m.send(r, m.pull_scope(), true);
+    }
 }
 
 }  // namespace sealrun::remote

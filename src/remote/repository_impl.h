@@ -2,14 +2,15 @@
 // Repository internals shared by repository.cpp (manifests, tags,
 // referrers) and blobs.cpp (blob transfer).
 
-#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "remote/auth.h"
+#include "remote/client.h"
 #include "remote/http.h"
+#include "remote/url.h"
 #include "sealrun/oci/descriptor.h"
 #include "sealrun/oci/media_type.h"
 #include "sealrun/remote/repository.h"
@@ -34,22 +35,19 @@ struct Repository::Impl {
     std::string pull_scope() const { return "repository:" + ref.repository + ":pull"; }
     std::string push_scope() const { return "repository:" + ref.repository + ":pull,push"; }
 
-    // send performs `r` with authentication, same-origin redirects for
-    // GET/HEAD (Authorization dropped across origins), and retries of
-    // idempotent requests on connection errors, 408, 429 (Retry-After) and
-    // 5xx with capped exponential backoff and jitter.
+    // call starts a detail::Call (the one client routine) on `url` for
+    // `scope`: redirects followed for GET and HEAD, retries if `idempotent`.
+    detail::Call call(std::string url, const std::string& scope, bool idempotent, bool follow_redirects);
+
+    // send performs `r` through detail::send: authentication, same-origin
+    // Authorization across redirects of GET/HEAD, and retries of idempotent
+    // requests on connection errors, 408, 429 (Retry-After) and 5xx with
+    // capped exponential backoff and jitter, within the retry budget.
     detail::Response send(detail::Request r, const std::string& scope, bool idempotent);
 
     // fail throws the Error a non-success response means, with the
     // registry's error code and message when its body holds them.
     [[noreturn]] void fail(const detail::Response& resp, const std::string& op, const std::string& subject) const;
-
-    // retry decides whether an operation begun (or last making progress) at
-    // `since` may follow its failed attempt `attempt` (1-based) with another:
-    // false once max_attempts are used or the backoff (honouring the
-    // response's Retry-After) would end past options.retry_budget; else it
-    // sleeps the backoff and returns true.
-    bool retry(int attempt, std::chrono::steady_clock::time_point since, const detail::Response* resp) const;
 
     // verified_manifest reads the manifest or index `content` whole (at most
     // oci::max_manifest_size), verified against `desc` unless it already is
@@ -74,10 +72,6 @@ struct Repository::Impl {
 // is_node says whether `d` is a manifest or an index (stored under
 // /manifests/), not a blob.
 inline bool is_node(const oci::Descriptor& d) { return oci::is_manifest_type(d.media_type) || oci::is_index_type(d.media_type); }
-
-// retryable_status says whether a request answered with `status` may be
-// tried again: 408, 429 and 5xx.
-inline bool retryable_status(long status) { return status == 408 || status == 429 || (status >= 500 && status <= 599); }
 
 // accept_manifests is the Accept header for manifest requests.
 inline constexpr const char* accept_manifests =

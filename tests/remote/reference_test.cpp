@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "remote/auth.h"
-#include "remote/http.h"
+#include "remote/url.h"
 #include "sealrun/remote/reference.h"
 #include "support/expect.h"
 #include "support/tmpdir.h"
@@ -110,6 +110,21 @@ TEST_CASE("http: Locations resolve against the request URL and origins compare s
     CHECK(origin("http://h.example:80/x") == origin("http://h.example/y"));
     CHECK(origin("http://h.example:8080/x") != origin("http://h.example/x"));
     CHECK(origin("https://h.example/x") != origin("http://h.example/x"));
+}
+
+TEST_CASE("http: the Link header's next page is the link whose relation types include next") {
+    using remote::detail::next_link;
+    CHECK(next_link(R"(</v2/r/tags/list?last=b&n=2>; rel="next")") == "/v2/r/tags/list?last=b&n=2");
+    // Not the first link when the first is another relation (a registry may send prev first).
+    CHECK(next_link(R"(</v2/r/tags/list?n=2>; rel="prev", </v2/r/tags/list?last=d&n=2>; rel="next")") ==
+          "/v2/r/tags/list?last=d&n=2");
+    CHECK(next_link(R"(<https://h/x?a=1,2>; title="a, b; c"; REL=next)") == "https://h/x?a=1,2");
+    CHECK(next_link(R"(</a>; rel="prev next")") == "/a");
+    CHECK(next_link(R"(</a>; rel="nextpage", </b>; rel=prev)") == std::nullopt);
+    CHECK(next_link(R"(</a>; title="rel=\"next\"")") == std::nullopt);  // "next" only inside another parameter
+    CHECK(next_link(R"(garbage; rel="next", </b>; rel="next")") == "/b");
+    CHECK(next_link("") == std::nullopt);
+    CHECK(next_link("<unterminated; rel=next") == std::nullopt);
 }
 
 TEST_CASE("auth: credentials come from docker's config.json, auth or username/password") {

@@ -267,3 +267,33 @@ TEST_CASE("registry: a blob whose HEAD reports another length does not count as 
     CHECK(repo.exists(d));
     CHECK(content::read_all(repo, d, 1 << 20) == bytes);
 }
+
+TEST_CASE("registry: a referrers list paged through Link headers is read to its last page, never off the registry") {
+    test::Registry registry;
+    test::FaultProxy proxy(registry);
+    auto repo = repo_at(proxy.host(), "referred");
+    const auto subject = oci::Descriptor::for_bytes(std::string(oci::media_types::image_manifest), "{\"subject\":1}");
+    const auto page = [](const std::string& seed) {
+        const auto d = oci::Descriptor::for_bytes(std::string(oci::media_types::image_manifest), seed);
+        return std::make_pair(d, oci::ImageIndex{.manifests = {d}}.serialize());
+    };
+    const auto [a, first] = page("a");
+    const auto [b, second] = page("b");
+    const auto path = "/v2/referred/referrers/" + subject.digest.str();
+    test::Fault one = test::Fault::respond("GET", "/referrers/sha256:[0-9a-f]+$", 200, -1);
+    one.body = first;
+    one.headers = {{"Link", "<" + path + "?last=a>; rel=\"next\""}};
+    test::Fault two = test::Fault::respond("GET", "last=a$", 200, -1);
+    two.body = second;
+    proxy.add(one);
+    proxy.add(two);
+    const auto found = repo.referrers(subject);
+    REQUIRE(found.size() == 2);
+    CHECK(found[0].digest == a.digest);
+    CHECK(found[1].digest == b.digest);
+
+    proxy.clear_faults();
+    one.headers = {{"Link", "<http://elsewhere.example" + path + "?last=a>; rel=\"next\""}};
+    proxy.add(one);
+    CHECK(errc_of([&] { (void)repo.referrers(subject); }) == Errc::protocol);
+}

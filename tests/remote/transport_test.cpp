@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "remote/http.h"
+#include "remote/url.h"
 #include "sealrun/content/copy.h"
 #include "sealrun/content/memory.h"
 #include "sealrun/error.h"

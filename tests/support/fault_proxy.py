@@ -20,7 +20,8 @@ Faults (JSON objects, from --fault or POST /_proxy/faults):
     times   how often the fault fires; -1 = every time
   kinds:
     "respond"         answer with "status" (default 503) instead of
-                      forwarding; "retry_after": S adds `Retry-After: S`
+                      forwarding; "retry_after": S adds `Retry-After: S`;
+                      "body": TEXT is sent instead of an error document
     "drop"            reset the client connection instead of forwarding
     "delay"           wait "delay_ms" before forwarding
     "reset_response"  forward, then reset the client connection once
@@ -287,6 +288,7 @@ class Fault:
         self.value = str(spec.get("value") or "")
         self.interval_ms = int(spec.get("interval_ms", 500))
         self.max_ms = int(spec.get("max_ms", 20000))
+        self.body = spec.get("body")
         if self.kind == "redirect" and "status" not in spec:
             self.status = 307
         if self.kind == "endless" and "status" not in spec:
@@ -461,6 +463,8 @@ class Proxy:
                       502: "Bad Gateway", 504: "Gateway Timeout"}.get(code, "Injected")
             err = {429: "TOOMANYREQUESTS", 503: "UNAVAILABLE"}.get(code, "UNKNOWN")
             body = json.dumps({"errors": [{"code": err, "message": "injected by fault proxy"}]}).encode()
+            if fault.body is not None:
+                body = str(fault.body).encode()
             extra = list(fault.headers)
             if fault.retry_after is not None:
                 extra.append(("Retry-After", str(fault.retry_after)))

@@ -658,6 +658,7 @@ nlohmann::json Fault::to_json() const {
         {"max_ms", max_ms},
     };
     if (retry_after >= 0) j["retry_after"] = retry_after;
+    if (body) j["body"] = *body;
     return j;
 }
 

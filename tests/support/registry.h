@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -257,6 +258,7 @@ struct Fault {
     int delay_ms = 0;         // delay
     std::string location;     // redirect, relocate
     std::vector<std::pair<std::string, std::string>> headers;  // respond, endless: extra response headers
+    std::optional<std::string> body;  // respond: sent instead of an error document
     std::string name;         // set_header
     std::string value;        // set_header
     int interval_ms = 500;    // drip
