@@ -1,4 +1,5 @@
-// sealrun tag, rm and gc: managing the local store.
+// sealrun tag, rm and gc: managing the local store (rm also removes from
+// layouts and registries).
 #include <charconv>
 #include <iostream>
 #include <set>
@@ -27,20 +28,79 @@ int cmd_tag(const Args& a, const Globals& g) {
     return exit_ok;
 }
 
+namespace {
+
+// is_location reports whether `text` names a location (oci:, oci-archive:,
+// docker://, another transport) rather than a tag of the local store.
+bool is_location(const std::string& text) {
+    return text.starts_with("oci:") || text.starts_with("oci-archive:") || text.find("://") != std::string::npos;
+}
+
+// delete_remote deletes from a registry the manifest `text`
+// (docker://HOST/REPO:TAG or @DIGEST) names, through the Deleter ability:
+// the registry removes it with every tag naming it. Returns false when the
+// reference names nothing there.
+bool delete_remote(const std::string& text, const Globals& g) {
+    auto loc = open_location(text, g, false);
+    if (loc.reference.empty()) throw UsageError("rm " + text + ": name a tag or digest (docker://HOST/REPO:TAG or @DIGEST)");
+    auto* deleter = dynamic_cast<content::Deleter*>(loc.target.get());
+    if (deleter == nullptr) throw Error(Errc::unsupported, "rm", text, "this location cannot delete");
+    oci::Descriptor d;
+    try {
+        d = loc.target->resolve(loc.reference);
+    } catch (const Error& e) {
+        if (e.code() == Errc::not_found) return false;
+        throw;
+    }
+    try {
+        deleter->remove(d);
+    } catch (const Error& e) {
+        // Docker Distribution answers 405 UNSUPPORTED unless it was started
+        // with deletes enabled.
+        if (e.code() != Errc::unsupported && e.reason().find("HTTP 405") == std::string::npos) throw;
+        throw Error(Errc::unsupported, "rm", text,
+                    e.reason() + " (the registry does not allow deletes; Docker Distribution needs storage.delete.enabled)");
+    }
+    return true;
+}
+
+// untag_layout removes the tag of an oci:DIR:TAG location; returns false
+// when there was none. gc frees the blobs in a layout sealrun manages;
+// another tool's layout keeps them until its own gc.
+bool untag_layout(const std::string& text, const Globals& g) {
+    if (!text.starts_with("oci:"))
+        throw UsageError("rm " + text + ": rm removes a local tag, oci:DIR:TAG or docker://HOST/REPO:TAG|@DIGEST");
+    auto loc = open_location(text, g, false);
+    if (loc.reference.empty() || oci::is_digest_reference(loc.reference))
+        throw UsageError("rm " + text + ": name the tag to remove (oci:DIR:TAG)");
+    return open_layout(loc.layout, Access::update, false)->untag(loc.reference);
+}
+
+}  // namespace
+
 int cmd_rm(const Args& a, const Globals& g) {
-    need(a, 1, 1000, "sealrun rm TAG...");
-    auto layout = open_layout(g.store, Access::update, true);
-    auto& store = *layout;
+    need(a, 1, 1000, "sealrun rm TAG|LOCATION...");
+    std::unique_ptr<content::OciLayout> store;  // the local store, opened at its first tag
     int rc = exit_ok;
     nlohmann::json removed = nlohmann::json::array(), missing = nlohmann::json::array();
     for (const auto& t : a.positional) {
-        if (store.untag(t)) {
-            removed.push_back(t);
+        bool found = false;
+        if (t.starts_with("docker://")) {
+            found = delete_remote(t, g);
+        } else if (is_location(t)) {
+            found = untag_layout(t, g);
         } else {
-            std::cerr << "sealrun: rm " << printable(t) << ": no such tag in " << printable(g.store.string()) << "\n";
-            missing.push_back(t);
-            rc = exit_failed;
+            if (!store) store = open_layout(g.store, Access::update, true);
+            found = store->untag(t);
         }
+        if (found) {
+            removed.push_back(t);
+            continue;
+        }
+        std::cerr << "sealrun: rm " << printable(t) << ": "
+                  << (is_location(t) ? std::string("not found") : "no such tag in " + printable(g.store.string())) << "\n";
+        missing.push_back(t);
+        rc = exit_failed;
     }
     if (g.json) std::cout << json_text({{"removed", removed}, {"missing", missing}}) << "\n";
     return rc;
