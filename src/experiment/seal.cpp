@@ -100,7 +100,9 @@ oci::Descriptor seal_part(content::Target& dst, Part part, const CodecRegistry& 
     oci::ImageManifest m{.artifact_type = std::string(part.artifact_type)};
     format::AttachmentTable table;
     std::optional<std::size_t> trace_layer;
-    const auto tmpdir = fs::temp_directory_path();
+    std::error_code ec;
+    const auto tmpdir = fs::temp_directory_path(ec);
+    if (ec) throw Error(Errc::io, "seal", "the temporary directory", ec.message());
     for (const auto& name : part.files) {
         const auto file = part.dir / name;
         // The media type the user gave, else sealrun's rule (media_types.h).

@@ -118,7 +118,7 @@ fs::path Attachments::write(std::string_view name, const fs::path& path, bool ov
         if (ec) throw Error(Errc::io, "create directory", target.parent_path().string(), ec.message());
     }
     const auto st = fs::symlink_status(target, ec);
-    if (ec && ec != std::errc::no_such_file_or_directory)
+    if (st.type() == fs::file_type::none)  // neither there nor absent: lstat failed
         throw Error(Errc::io, "write attachment", target.string(), ec.message());
     if (fs::exists(st) || fs::is_symlink(st)) {
         if (!overwrite) throw Error(Errc::already_exists, "write attachment", target.string(), "exists; pass --overwrite to replace it");

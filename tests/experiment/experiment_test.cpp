@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdlib>
 
 #include "sealrun/content/memory.h"
 #include "sealrun/content/oci_layout.h"
@@ -171,4 +172,29 @@ TEST_CASE("experiment: user files that look temporary are still sealed") {
     content::MemoryTarget t;
     exp.commit(t, "v1");
     CHECK(SealedExperiment::open(t, "v1").run(0).get_blob(".tmp-notes.txt") == "mine");
+}
+
+TEST_CASE("experiment: a TMPDIR that is not a directory is an Error(io) at commit, not a filesystem_error") {
+    test::TempDir dir;
+    RecordStore store(dir / "storage");
+    Experiment exp(store, "x", test::fixed_options());
+    exp.run([](Run& r) { r.save_file("a.txt", "a"); });
+    test::write_file(dir / "not-a-dir", "x");
+    const char* old = std::getenv("TMPDIR");
+    const std::string saved = old != nullptr ? old : "";
+    ::setenv("TMPDIR", (dir / "not-a-dir").c_str(), 1);
+    content::MemoryTarget t;
+    Errc code = Errc::invalid_input;
+    bool other = false;
+    try {
+        exp.commit(t, "v1");
+    } catch (const Error& e) {
+        code = e.code();
+    } catch (...) {
+        other = true;
+    }
+    if (old != nullptr) ::setenv("TMPDIR", saved.c_str(), 1);
+    else ::unsetenv("TMPDIR");
+    CHECK_FALSE(other);
+    CHECK(code == Errc::io);
 }
