@@ -8,6 +8,7 @@
 
 #include "content/tar_format.h"
 #include "sealrun/content/oci_archive.h"
+#include "sealrun/content/stream.h"
 #include "util/fs.h"
 
 namespace sealrun::content::detail {
@@ -19,5 +20,11 @@ struct ArchiveAccess {
     /// file returns the archive's open file, read with pread only.
     static const util::Fd& file(const OciArchive& archive);
 };
+
+/// open_member returns a stream over `member`'s bytes in `fd` (read with
+/// pread, so streams over one file may be read from several threads);
+/// errors name `archive`. A file that ends early is Error(size_mismatch).
+std::unique_ptr<ReadStream> open_member(std::shared_ptr<const util::Fd> fd, const std::string& archive,
+                                        TarMember member);
 
 }  // namespace sealrun::content::detail

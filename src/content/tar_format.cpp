@@ -7,7 +7,7 @@
 
 #include <unistd.h>
 
-#include "sealrun/content/target.h"
+#include "sealrun/oci/tag.h"
 #include "sealrun/error.h"
 #include "sealrun/path.h"
 

@@ -1,5 +1,5 @@
 // The sealrun command line interrupted: signals, SIGKILL at any moment, and
-// what the next command and gc find afterwards (scratch directories, temp
+// what the next command and gc find afterwards (an older sealrun's scratch directories, temp
 // files, the store's tags).
 #include <doctest/doctest.h>
 
@@ -124,19 +124,19 @@ bool wait_until(const std::function<bool()>& ready, std::chrono::milliseconds li
     return false;
 }
 
-// unpacking reports whether a scratch directory under `tmpdir` has started
-// receiving a blob.
-bool unpacking(const fs::path& tmpdir) {
-    std::error_code ec;
-    for (const auto& d : scratch_dirs(tmpdir))
-        for (const auto& b : fs::directory_iterator(d / "layout/blobs/sha256", ec))
-            if (b.file_size(ec) > 0) return true;
-    return false;
-}
-
 }  // namespace
 
-TEST_CASE("cli: the oci-archive scratch directory is private and gone after SIGTERM, SIGINT and failures") {
+// tree lists every entry under `dir` (empty when it does not exist).
+std::vector<std::string> tree(const fs::path& dir) {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+        names.push_back(it->path().string());
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+TEST_CASE("cli: an oci-archive is read without a byte in TMPDIR; a killed import or export leaves no partial file") {
     test::TempDir dir;
     const auto tmp = dir / "tmp";
     fs::create_directories(tmp);
@@ -144,30 +144,64 @@ TEST_CASE("cli: the oci-archive scratch directory is private and gone after SIGT
     big_run(dir / "run", 48);
     REQUIRE(cli({"seal", (dir / "run").string(), "--experiment", "x", "--tag", "v1"}).exit_code == 0);
     REQUIRE(cli({"export", "v1", (dir / "x.tar").string()}).exit_code == 0);
+    const auto archive = "oci-archive:" + (dir / "x.tar").string() + ":v1";
+    // Exported again: the same bytes (members in the walk's order, no times or owners).
+    REQUIRE(cli({"export", "v1", (dir / "again.tar").string()}).exit_code == 0);
+    CHECK(test::read_file(dir / "again.tar") == test::read_file(dir / "x.tar"));
 
-    for (const int sig : {SIGTERM, SIGINT}) {
-        CAPTURE(sig);
-        Child import({"--store", (dir / ("into-" + std::to_string(sig))).string(), "import", (dir / "x.tar").string()},
-                     tmp, dir / "import.log");
-        REQUIRE_MESSAGE(wait_until([&] { return unpacking(tmp); }), test::read_file(dir / "import.log"));
-        const auto scratch = scratch_dirs(tmp);
-        REQUIRE(scratch.size() == 1);
-        struct stat st {};
-        REQUIRE(::stat(scratch[0].c_str(), &st) == 0);
-        CHECK((st.st_mode & 0777) == 0700);
-        import.kill(sig);
-        CHECK(import.wait() == 128 + sig);  // it died of the signal, mid-import
-        CHECK(scratch_dirs(tmp).empty());
+    // Readers of the archive: nothing appears in TMPDIR, the results are the archive's.
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"show", archive}, {"validate", archive}, {"get", archive, "--run", "0", "big.bin"},
+             {"copy", archive, "oci:" + (dir / "layout").string() + ":v1"}}) {
+        CAPTURE(args[0]);
+        Child c(args, tmp, dir / ("read-" + args[0] + ".log"));
+        CHECK(c.wait() == 0);
+        CHECK(tree(tmp).empty());
     }
+    CHECK(test::read_file(dir / "read-get.log").substr(0, 1 << 20) == test::read_file(dir / "run/big.bin").substr(0, 1 << 20));
+    CHECK(cli({"validate", "oci:" + (dir / "layout").string() + ":v1"}).exit_code == 0);
 
-    // An import that fails: the scratch directory goes with the error.
+    int exports_killed = 0;
+    for (const int sig : {SIGTERM, SIGINT, SIGKILL}) {
+        CAPTURE(sig);
+        // An import killed mid-way: TMPDIR stays empty (the store's own writes are covered below).
+        const auto into = dir / ("into-" + std::to_string(sig));
+        Child import({"--store", into.string(), "import", (dir / "x.tar").string()}, tmp, dir / "import.log");
+        wait_until([&] { return tree(into / ".sealrun-ingest").size() > 0; }, 20s);  // it streams a blob
+        import.kill(sig);
+        import.wait();
+        CHECK(tree(tmp).empty());
+        // An export killed mid-way: no archive, no temporary file beside it;
+        // an archive it was adding to is left as it was.
+        for (const auto& out : {dir / "out" / "new.tar", dir / "x.tar"}) {
+            CAPTURE(out);
+            const auto listing = tree(out.parent_path());
+            const auto before = fs::exists(out) ? test::read_file(out) : std::string();
+            Child exp({"--store", cli.store.string(), "export", "v1", out.string(), "--force"}, tmp, dir / "export.log");
+            std::this_thread::sleep_for(30ms);
+            exp.kill(sig);
+            if (exp.wait() != 128 + sig) continue;  // it finished first: nothing to check
+            ++exports_killed;
+            CHECK(tree(out.parent_path()) == listing);
+            CHECK((fs::exists(out) ? test::read_file(out) : std::string()) == before);
+            CHECK(tree(tmp).empty());
+        }
+    }
+    CHECK(exports_killed > 0);
+
+    // Tagging inside an archive rewrites it in place of the old one.
+    REQUIRE(cli({"tag", archive, "v9"}).exit_code == 0);
+    CHECK(cli({"validate", "oci-archive:" + (dir / "x.tar").string() + ":v9"}).exit_code == 0);
+    CHECK(cli({"validate", archive}).exit_code == 0);
+
+    // An import of a corrupt archive fails and leaves nothing in TMPDIR either.
     test::write_file(dir / "corrupt.tar", test::read_file(dir / "x.tar").substr(0, 700000) + std::string(4096, 'z'));
     Child bad({"--store", (dir / "into-bad").string(), "import", (dir / "corrupt.tar").string()}, tmp, dir / "bad.log");
     CHECK(bad.wait() == 1);
-    CHECK(scratch_dirs(tmp).empty());
+    CHECK(tree(tmp).empty());
 }
 
-TEST_CASE("cli: scratch directories of dead processes are removed by the next command, live ones kept") {
+TEST_CASE("cli: gc removes the scratch directories an older sealrun left when their owner is gone, live ones kept") {
     test::TempDir dir;
     const auto tmp = dir / "tmp";
     Cli cli{dir / "storage"};
@@ -200,8 +234,8 @@ TEST_CASE("cli: scratch directories of dead processes are removed by the next co
     // Not ours to judge: another name.
     fs::create_directories(tmp / "unrelated-dir");
 
-    Child exp({"--store", (dir / "storage").string(), "export", "v1", (dir / "x.tar").string()}, tmp, dir / "export.log");
-    CHECK(exp.wait() == 0);
+    Child gc({"--store", (dir / "storage").string(), "gc"}, tmp, dir / "gc.log");
+    CHECK(gc.wait() == 0);
     CHECK_FALSE(fs::exists(dead));
     CHECK_FALSE(fs::exists(old));
     CHECK_FALSE(fs::exists(orphan));

@@ -1,4 +1,4 @@
-// OciArchive: an oci-archive read in place, from its tar headers' index.
+// OciArchive: an oci-archive read in place, from its tar headers' index (the writer is in archive_writer_test.cpp).
 #include <doctest/doctest.h>
 
 #include <chrono>

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <sealrun/content/oci_archive.h>
 #include <sealrun/content/oci_layout.h>
 #include <sealrun/content/target.h>
 #include <sealrun/remote/repository.h>
@@ -44,18 +45,28 @@ struct Args {
     std::optional<std::string> get(const std::string& name) const;
 };
 
-// Location is one side of a transfer: a Target and a reference in it.
+// Location is one side of a transfer: a target and a reference in it.
 struct Location {
     std::string text;                          // as given
-    std::unique_ptr<content::Target> target;
+    // target is what the location reads; a destination's is writable too
+    // (see writable()).
+    std::unique_ptr<content::ReadOnlyTarget> target;
     std::string reference;                     // tag or digest; empty when none was given
     std::filesystem::path archive;             // oci-archive: the tar file
-    std::filesystem::path scratch;             // oci-archive: the unpacked layout (removed on destruction)
+    // archive_writer is the target while an oci-archive is being written
+    // (a destination, or a source being tagged); finish_location commits it.
+    content::OciArchiveWriter* archive_writer = nullptr;
     bool is_local_store = false;
     std::filesystem::path layout;              // oci: and the local store: the layout directory
     Location() = default;
-    Location(Location&&) = default;
+    Location(Location&&) noexcept;
     ~Location();
+
+    // writable returns the target for writing: a destination's, a layout's
+    // opened for update, or, for an oci-archive read in place, a writer
+    // that carries its members over into a new archive (committed by
+    // finish_location). Throws Error(denied) for other read-only targets.
+    content::Target& writable();
 };
 
 // open_location parses skopeo-style locations: oci:DIR[:TAG],
@@ -96,7 +107,9 @@ std::unique_ptr<content::Target> open_reader(const std::filesystem::path& dir, b
 // calls it before writing.
 void make_parent_dirs(const std::filesystem::path& path);
 
-// finish_location writes an oci-archive destination back to its file.
+// finish_location commits an oci-archive being written: the new archive
+// replaces FILE atomically. Without it (an error, a signal) FILE is left as
+// it was and nothing else remains.
 void finish_location(Location& loc);
 
 // remote_options builds RepositoryOptions from the global flags.

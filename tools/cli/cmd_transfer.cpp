@@ -94,7 +94,12 @@ int cmd_copy(const Args& a, const Globals& g) {
     if (dst_ref.empty()) dst_ref = default_tag(src);
     Progress progress(!g.quiet && !g.json);
     Moved moved;
-    const auto root = content::copy(*src.target, src.reference, *dst.target, dst_ref, counting(copy_options(progress, a), moved));
+    auto options = counting(copy_options(progress, a), moved);
+    // An archive written from local content is the same bytes every time:
+    // its members arrive in the walk's order (a registry's blobs still move
+    // four at a time).
+    if (dst.archive_writer != nullptr && !src.text.starts_with("docker://")) options.concurrency = 1;
+    const auto root = content::copy(*src.target, src.reference, dst.writable(), dst_ref, options);
     finish_location(dst);
     if (g.json) {
         auto j = moved_json(moved);

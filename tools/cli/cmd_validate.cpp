@@ -18,7 +18,7 @@ namespace {
 // check_lone_run adds a warning (a failure under --strict) when a tag names
 // one sealed run instead of an experiment: what a plain `skopeo copy` without
 // --all leaves. A run named by digest was picked on purpose and gets none.
-void check_lone_run(ValidationReport& report, content::Target& target, const std::string& reference, bool strict) {
+void check_lone_run(ValidationReport& report, content::ReadOnlyTarget& target, const std::string& reference, bool strict) {
     if (report.kind != "run" || oci::is_digest_reference(reference)) return;
     std::string note;
     try {

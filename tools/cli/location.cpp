@@ -11,7 +11,6 @@
 #include <sealrun/error.h>
 
 #include "cli/cli.h"
-#include "cli/scratch.h"
 
 namespace sealrun::cli {
 
@@ -23,11 +22,20 @@ std::optional<std::string> Args::get(const std::string& name) const {
     return it->second.back();
 }
 
-Location::~Location() {
-    if (!scratch.empty()) {
-        target.reset();
-        remove_scratch(scratch);
+Location::~Location() = default;
+Location::Location(Location&&) noexcept = default;
+
+content::Target& Location::writable() {
+    if (!archive.empty() && archive_writer == nullptr) {
+        // An archive read in place is rewritten to be changed (`tag`): its
+        // members are carried into a new one that replaces it.
+        auto writer = std::make_unique<content::OciArchiveWriter>(
+            archive, dynamic_cast<content::OciArchive*>(target.get()), archive.string());
+        archive_writer = writer.get();
+        target = std::move(writer);
     }
+    if (auto* t = dynamic_cast<content::Target*>(target.get())) return *t;
+    throw Error(Errc::denied, "write", text, "was opened for reading");
 }
 
 remote::RepositoryOptions remote_options(const Globals& g) {
@@ -44,25 +52,23 @@ remote::RepositoryOptions remote_options(const Globals& g) {
 
 namespace {
 
-// unpack_destination unpacks the existing oci-archive `file` into `layout`
-// so that a copy adds to it. A file that is not an oci-archive (another tar,
-// anything else) is never replaced silently: Error(already_exists) naming
-// --force, unless `force` (then the copy starts from an empty layout).
-void unpack_destination(const fs::path& file, const fs::path& layout, bool force) {
+// existing_archive opens the file `file` that an oci-archive destination
+// names, so that a copy adds to it. A file that is not an oci-archive
+// (another tar, a compressed one, anything else) is never replaced silently:
+// Error(already_exists) naming --force, unless `force` (then nullptr: the
+// copy starts a new archive).
+std::unique_ptr<content::OciArchive> existing_archive(const fs::path& file, bool force) {
     std::string why;
     try {
-        content::import_archive(file, layout);
-        if (fs::exists(layout / "oci-layout") && fs::exists(layout / "index.json")) return;
-        why = "it holds no OCI layout";
+        return std::make_unique<content::OciArchive>(file, content::OciArchiveOptions{.name = file.string()});
     } catch (const Error& e) {
-        if (e.code() != Errc::invalid_input) throw;
+        if (e.code() != Errc::invalid_input && e.code() != Errc::unsupported && e.code() != Errc::too_large) throw;
         why = e.what();
     }
     if (!force)
         throw Error(Errc::already_exists, "write", file.string(),
                     "exists and is not an oci-archive (" + why + "); pass --force to replace it");
-    std::error_code ec;
-    fs::remove_all(layout, ec);
+    return nullptr;
 }
 
 // split_tag splits "PATH[:TAG]" at the last colon after the last slash.
@@ -96,13 +102,19 @@ Location open_location(const std::string& text, const Globals& g, bool for_writi
         auto [file, tag] = split_tag(text.substr(12));
         if (file.empty()) throw UsageError("oci-archive: needs a file: oci-archive:FILE[:TAG]");
         loc.archive = file;
-        loc.scratch = make_scratch();
-        const auto layout = loc.scratch / "layout";
-        if (for_writing) make_parent_dirs(loc.archive);
-        if (!for_writing) content::import_archive(file, layout);
-        else if (fs::exists(fs::symlink_status(file))) unpack_destination(file, layout, force);
-        loc.target = std::make_unique<content::OciLayout>(layout, content::OciLayoutOptions{.name = file});
         loc.reference = tag;
+        if (!for_writing) {  // read in place: nothing is unpacked or written
+            loc.target = std::make_unique<content::OciArchive>(file, content::OciArchiveOptions{.name = file});
+            return loc;
+        }
+        make_parent_dirs(loc.archive);
+        std::error_code ec;
+        std::unique_ptr<content::OciArchive> base;
+        if (fs::exists(fs::symlink_status(loc.archive, ec))) base = existing_archive(loc.archive, force);
+        // The new archive streams into a temporary file that finish_location renames over FILE.
+        auto writer = std::make_unique<content::OciArchiveWriter>(loc.archive, base.get(), file);
+        loc.archive_writer = writer.get();
+        loc.target = std::move(writer);
         return loc;
     }
     if (text.find("://") != std::string::npos)
@@ -158,8 +170,7 @@ void make_parent_dirs(const fs::path& path) {
 }
 
 void finish_location(Location& loc) {
-    if (loc.archive.empty()) return;
-    content::export_archive(loc.scratch / "layout", loc.archive);
+    if (loc.archive_writer != nullptr) loc.archive_writer->commit();
 }
 
 std::string human_size(std::uint64_t bytes) {

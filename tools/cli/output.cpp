@@ -46,7 +46,7 @@ std::string param_text(const std::map<std::string, Parameter>& params) {
     return s;
 }
 
-std::uint64_t graph_bytes(content::Target& target, const oci::Descriptor& root) {
+std::uint64_t graph_bytes(content::ReadOnlyTarget& target, const oci::Descriptor& root) {
     std::set<std::string> seen{root.digest.str()};
     std::uint64_t total = static_cast<std::uint64_t>(std::max<std::int64_t>(root.size, 0));
     std::vector<std::pair<oci::Descriptor, int>> todo{{root, 0}};

@@ -38,7 +38,7 @@ std::string param_text(const std::map<std::string, Parameter>& params);
 // root included: every manifest and index is read (verified, at most
 // oci::max_manifest_size) down to oci::max_graph_depth levels, as copy()
 // walks; the blobs themselves are only counted. Throws what the reads throw.
-std::uint64_t graph_bytes(content::Target& target, const oci::Descriptor& root);
+std::uint64_t graph_bytes(content::ReadOnlyTarget& target, const oci::Descriptor& root);
 
 // parse_run_id reads a --run value: a non-negative integer, else UsageError.
 std::int64_t parse_run_id(const std::string& text);

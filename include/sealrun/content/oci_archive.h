@@ -81,21 +81,67 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-/// export_archive packs the OCI layout directory `layout` into the tar file
-/// `archive` (replaced atomically): oci-layout, index.json and blobs/, in a
-/// deterministic order, nothing else. Throws Error(io) or
-/// Error(invalid_input) when `layout` is not a layout.
-void export_archive(const std::filesystem::path& layout, const std::filesystem::path& archive);
+/// OciArchiveWriter is a Target that writes a new oci-archive as one tar
+/// stream, without a scratch copy: each push appends a member (the header
+/// first, since the descriptor gives the size, then the bytes as they are
+/// verified), tags collect index.json entries, and commit() appends
+/// `index.json` and the end of the archive and renames the file over
+/// `file`. Until then the file is a temporary one beside `file` (unnamed
+/// where the file system allows it, see util::TempFile): a failed or killed
+/// writer leaves nothing, and `file` keeps what it held.
+///
+/// Pushes may come from several threads (copy() moves four blobs at once):
+/// appends are serialised; a blob of at most 1 MiB is read and verified
+/// before it waits for its turn, a larger one streams through a 1 MiB
+/// buffer while it holds the file, so memory does not grow with blob size.
+/// A blob already written (or carried over) is not written again. A push
+/// whose bytes fail verification is cut off the file again: the archive
+/// never holds a member that is not what its name says.
+class OciArchiveWriter final : public Target, public ConditionalTagger {
+public:
+    /// OciArchiveWriter starts the archive commit() will put at `file`.
+    /// When `base` is given (usually the archive now at `file`), its blobs
+    /// are copied in first, byte for byte from its index (no unpacking),
+    /// and its index.json entries kept, so the new archive adds to it.
+    /// `name` is how errors name the archive (`file` when empty). Throws
+    /// Error(io) when the temporary file cannot be made or written.
+    explicit OciArchiveWriter(const std::filesystem::path& file, OciArchive* base = nullptr, std::string name = {});
+    ~OciArchiveWriter() override;
+    OciArchiveWriter(const OciArchiveWriter&) = delete;
+    OciArchiveWriter& operator=(const OciArchiveWriter&) = delete;
 
-/// import_archive unpacks the tar file `archive` (a regular file: a FIFO or
-/// device is refused) into the directory `layout` (created; must be empty or
-/// absent). Only what a layout holds is written: oci-layout, index.json and
-/// blobs/<alg>/<encoded> named by a well-formed digest; other entries are
-/// skipped unwritten. Entries must be regular files or directories with safe
-/// relative names (no absolute names, no '..', no links), never sparse; the
-/// bytes written never exceed the archive's own size (a declared size past
-/// what is left of it is refused before a byte is written); at most
-/// 1,000,000 entries. Throws Error(invalid_input) naming the offending entry.
-void import_archive(const std::filesystem::path& archive, const std::filesystem::path& layout);
+    /// resolve follows OciArchive::resolve over what was written so far.
+    oci::Descriptor resolve(std::string_view reference) override;
+    /// exists reports whether a blob of `desc.digest` and `desc.size` bytes
+    /// was written or carried over.
+    bool exists(const oci::Descriptor& desc) override;
+    /// tags returns the tags index.json will hold, sorted.
+    std::vector<std::string> tags() override;
+    /// push appends `content` as the member blobs/<alg>/<encoded> unless it
+    /// is there; throws Error(digest_mismatch) or Error(size_mismatch)
+    /// (having removed what it appended) and Error(denied) after commit().
+    void push(const oci::Descriptor& desc, ReadStream& content) override;
+    /// tag points `reference` at `desc` (TagPolicy::replace).
+    void tag(const oci::Descriptor& desc, std::string_view reference) override;
+    /// tag points `reference` at the stored `desc` under `policy`; throws
+    /// Error(not_found) when `desc` was not written, Error(already_exists)
+    /// (see tag_exists) when `policy` is keep and the tag names another
+    /// digest, Error(invalid_input) for a malformed tag.
+    void tag(const oci::Descriptor& desc, std::string_view reference, TagPolicy policy) override;
+
+    /// commit appends `index.json` and the end-of-archive blocks, fsyncs
+    /// the file and renames it over `file` (then fsyncs its folder). Throws
+    /// Error(too_large) when index.json would pass the 4 MiB manifest cap
+    /// (nothing is replaced then), Error(io).
+    void commit();
+
+protected:
+    /// open_blob reads a written or carried-over blob back from the file.
+    std::unique_ptr<ReadStream> open_blob(const oci::Descriptor& desc) override;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace sealrun::content
