@@ -9,6 +9,7 @@
 #include "sealrun/experiment/sealed.h"
 #include "support/expect.h"
 #include "support/registry.h"
+#include "support/cli.h"
 #include "support/tmpdir.h"
 #include "build_paths.h"
 
@@ -583,7 +584,6 @@ bool raw_control(const std::string& s) {
     return s.find('\x1b') != std::string::npos || s.find("\xc2\x9b") != std::string::npos;
 }
 
-std::size_t lines(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
 
 }  // namespace
 
@@ -600,11 +600,11 @@ TEST_CASE("cli: hostile names, parameter values and error texts reach the termin
     const auto shown = stdout_of(cli, {"show", "v1"});
     INFO(shown);
     CHECK_FALSE(raw_control(shown));
-    CHECK(lines(shown) == 3);  // experiment line, header, one run
+    CHECK(test::line_count(shown) == 3);  // experiment line, header, one run
     CHECK(test::contains(shown, "\\x1b[2J\\x0a"));
     const auto json = stdout_of(cli, {"show", "v1", "--json"});
     CHECK_FALSE(raw_control(json));
-    CHECK(lines(json) == 1);
+    CHECK(test::line_count(json) == 1);
     CHECK(nlohmann::json::parse(json)["name"] == "exp" + evil);
 
     // The run's own manifest: its attachment names.
@@ -613,23 +613,23 @@ TEST_CASE("cli: hostile names, parameter values and error texts reach the termin
     const auto run_shown = stdout_of(cli, {"show", index.manifests.at(0).digest.str()});
     INFO(run_shown);
     CHECK_FALSE(raw_control(run_shown));
-    CHECK(lines(run_shown) == 2);  // run line, one attachment
+    CHECK(test::line_count(run_shown) == 2);  // run line, one attachment
     CHECK(test::contains(run_shown, "\\x1b[2J\\x0aforged\\x09row.txt"));
 
     // Errors and the path get -o reports.
     const auto missing = cli({"get", "v1", "--run", "0", evil});
     CHECK(missing.exit_code == 1);
     CHECK_FALSE(raw_control(missing.output));
-    CHECK(lines(missing.output) == 1);
+    CHECK(test::line_count(missing.output) == 1);
     const auto got = cli({"get", "v1", "--run", "0", evil + ".txt", "-o", (dir / "out").string() + "/"});
     CHECK(got.exit_code == 0);
     CHECK_FALSE(raw_control(got.output));
-    CHECK(lines(got.output) == 1);
+    CHECK(test::line_count(got.output) == 1);
     CHECK(test::read_file(dir / "out" / (evil + ".txt")) == "payload\n");
     const auto no_tag = cli({"show", "no" + evil});
     CHECK(no_tag.exit_code == 1);
     CHECK_FALSE(raw_control(no_tag.output));
-    CHECK(lines(no_tag.output) == 1);
+    CHECK(test::line_count(no_tag.output) == 1);
 
     // A layout whose index.json carries a hostile tag.
     const auto index_path = dir / "storage/index.json";
@@ -640,7 +640,7 @@ TEST_CASE("cli: hostile names, parameter values and error texts reach the termin
         const auto listed = cli(args);
         INFO(listed.output);
         CHECK_FALSE(raw_control(listed.output));
-        CHECK(lines(listed.output) <= 1);
+        CHECK(test::line_count(listed.output) <= 1);
     }
 }
 

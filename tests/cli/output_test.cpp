@@ -11,6 +11,8 @@
 #include "sealrun/experiment/experiment.h"
 #include "sealrun/oci/manifest.h"
 #include "sealrun/records/record.h"
+#include "support/cli.h"
+#include "support/expect.h"
 #include "support/tmpdir.h"
 #include "build_paths.h"
 
@@ -19,8 +21,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool has(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
-std::size_t lines(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
 
 // User runs sealrun in `cwd`, as typed there.
 struct User {
@@ -35,7 +35,7 @@ struct User {
         const auto r = out(args);
         INFO(r.output);
         REQUIRE(r.exit_code == 0);
-        REQUIRE(lines(r.output) == 1);
+        REQUIRE(test::line_count(r.output) == 1);
         return nlohmann::json::parse(r.output);
     }
 
@@ -120,15 +120,15 @@ TEST_CASE("show: annotations, experiment attachments, solves, traces and reasons
     const auto text = user.out({"show", "v1"});
     INFO(text.output);
     CHECK(text.exit_code == 0);
-    CHECK(has(text.output, "experiment gd-sweep  failed  " + root.digest.str() + "\n"));
-    CHECK(has(text.output, "\nannotation team=ml\n"));
-    CHECK(has(text.output, "\nattachment sweep.json\tapplication/json\t"));
-    CHECK(has(text.output, "\nRUN\tSTATUS\tFILES\tSIZE\tSOLVES\tTRACE\tPARAMETERS\tREASON\n"));
-    CHECK(has(text.output, "\n1\tfailed\t1\t"));
-    CHECK(has(text.output, "lr=2.5\tdiverged\n"));
-    CHECK(has(text.output, "\n2\tfinished\t1\t"));
-    CHECK(has(text.output, "\t1\t-\tlr=0.1 steps=3\t\n"));  // one solve, no trace
-    CHECK(has(text.output, "\t0\tyes\tlr=0.01 steps=3\t\n"));
+    CHECK(test::has(text.output, "experiment gd-sweep  failed  " + root.digest.str() + "\n"));
+    CHECK(test::has(text.output, "\nannotation team=ml\n"));
+    CHECK(test::has(text.output, "\nattachment sweep.json\tapplication/json\t"));
+    CHECK(test::has(text.output, "\nRUN\tSTATUS\tFILES\tSIZE\tSOLVES\tTRACE\tPARAMETERS\tREASON\n"));
+    CHECK(test::has(text.output, "\n1\tfailed\t1\t"));
+    CHECK(test::has(text.output, "lr=2.5\tdiverged\n"));
+    CHECK(test::has(text.output, "\n2\tfinished\t1\t"));
+    CHECK(test::has(text.output, "\t1\t-\tlr=0.1 steps=3\t\n"));  // one solve, no trace
+    CHECK(test::has(text.output, "\t0\tyes\tlr=0.01 steps=3\t\n"));
 
     // The same from another directory, with an absolute store.
     const User elsewhere{fs::path("/")};
@@ -167,13 +167,13 @@ TEST_CASE("show --run N: attachments with types, compression and sizes, solves, 
     const auto t0 = user.out({"show", "v1", "--run", "0"}).output;
     INFO(t0);
     CHECK(t0.starts_with("run 0 of gd-sweep  finished  lr=0.1 steps=3\n"));
-    CHECK(has(t0, "\n  result.json\tapplication/json\t13 B\n"));
-    CHECK(has(t0, "\n  solve 0  finished  gd  input.json -> result.json\n"));
-    CHECK_FALSE(has(t0, "trace"));
-    CHECK(has(user.out({"show", "z1", "--run", "0"}).output, "\n  result.json\tapplication/json (zstd)\t"));
+    CHECK(test::has(t0, "\n  result.json\tapplication/json\t13 B\n"));
+    CHECK(test::has(t0, "\n  solve 0  finished  gd  input.json -> result.json\n"));
+    CHECK_FALSE(test::has(t0, "trace"));
+    CHECK(test::has(user.out({"show", "z1", "--run", "0"}).output, "\n  result.json\tapplication/json (zstd)\t"));
     const auto t1 = user.out({"show", "v1", "--run", "1"}).output;
     CHECK(t1.starts_with("run 1 of gd-sweep  failed: diverged  lr=2.5\n"));
-    CHECK(has(user.out({"show", "v1", "--run", "2"}).output, "\n  trace\t"));
+    CHECK(test::has(user.out({"show", "v1", "--run", "2"}).output, "\n  trace\t"));
     const auto r2 = user.json({"show", "v1", "--run", "2", "--json"});
     CHECK(r2["has_trace"] == true);
     CHECK(r2["trace"]["size"] == nlohmann::json({{"events", {1, 2}}}).dump().size());
@@ -182,7 +182,7 @@ TEST_CASE("show --run N: attachments with types, compression and sizes, solves, 
 
     const auto missing = user.err({"show", "v1", "--run", "7"});
     CHECK(missing.exit_code == 1);
-    CHECK(has(missing.output, "7"));
+    CHECK(test::has(missing.output, "7"));
     CHECK(user.run({"show", "v1", "--run", "x"}).exit_code == 2);
     CHECK(user.run({"show", "v1", "--run", "-1"}).exit_code == 2);
 }
@@ -215,10 +215,10 @@ TEST_CASE("show: --status, --where and --sort choose and order runs") {
 
     const auto text = user.out({"show", "v1", "--sort", "-result.json:/loss", "--where", "lr<1"}).output;
     INFO(text);
-    CHECK(has(text, "\nRUN\tSTATUS\tresult.json:/loss\tFILES\t"));
-    CHECK(has(text, "\n0\tfinished\t0.25\t"));
+    CHECK(test::has(text, "\nRUN\tSTATUS\tresult.json:/loss\tFILES\t"));
+    CHECK(test::has(text, "\n0\tfinished\t0.25\t"));
     CHECK(text.find("\n0\tfinished") < text.find("\n2\tfinished"));
-    CHECK_FALSE(has(text, "\n1\t"));
+    CHECK_FALSE(test::has(text, "\n1\t"));
 
     for (const auto& bad : std::vector<std::vector<std::string>>{{"--where", "lr"},
                                                                  {"--where", "lr==1"},
@@ -231,7 +231,7 @@ TEST_CASE("show: --status, --where and --sort choose and order runs") {
         const auto r = user.err(args);
         INFO(bad.front(), " ", bad.back(), ": ", r.output);
         CHECK(r.exit_code == 2);
-        CHECK(lines(r.output) == 1);
+        CHECK(test::line_count(r.output) == 1);
         CHECK(r.output.starts_with("sealrun: --"));
     }
 }
@@ -287,20 +287,20 @@ TEST_CASE("ls: name, status, runs, creation time and size per tag; a foreign art
     const auto text = user.out({"ls"});
     INFO(text.output);
     CHECK(text.exit_code == 0);
-    CHECK(lines(text.output) == 3);
-    CHECK(has(text.output, "v1\tgd-sweep\tfailed\t3 runs\t2025-12-31T23:00:00Z\t"));
-    CHECK(has(text.output, "\t" + v1.digest.str() + "\n"));
-    CHECK(has(text.output, "img\t-\t-\tapplication/vnd.oci.image.manifest.v1+json, not a sealed experiment or run\t-\t"));
+    CHECK(test::line_count(text.output) == 3);
+    CHECK(test::has(text.output, "v1\tgd-sweep\tfailed\t3 runs\t2025-12-31T23:00:00Z\t"));
+    CHECK(test::has(text.output, "\t" + v1.digest.str() + "\n"));
+    CHECK(test::has(text.output, "img\t-\t-\tapplication/vnd.oci.image.manifest.v1+json, not a sealed experiment or run\t-\t"));
 
     // show of the foreign tag says what it is instead of failing on it.
     const auto shown = user.out({"show", "img"});
     CHECK(shown.exit_code == 0);
-    CHECK(has(shown.output, "img: application/vnd.oci.image.manifest.v1+json, not a sealed experiment or run"));
+    CHECK(test::has(shown.output, "img: application/vnd.oci.image.manifest.v1+json, not a sealed experiment or run"));
     CHECK(user.json({"show", "img", "--json"})["kind"] == "other");
     // A tag that is not there is named.
     const auto missing = user.err({"show", "nope"});
     CHECK(missing.exit_code == 1);
-    CHECK(has(missing.output, "nope"));
+    CHECK(test::has(missing.output, "nope"));
 }
 
 TEST_CASE("validate --format text: failures and warnings, then one summary line; --verbose lists every check") {
@@ -318,7 +318,7 @@ TEST_CASE("validate --format text: failures and warnings, then one summary line;
                               std::to_string(n) + " of " + std::to_string(n) + " checks passed\n");
     const auto verbose = user.out({"validate", "v1", "--verbose"});
     CHECK(verbose.exit_code == 0);
-    CHECK(lines(verbose.output) == n + 1);
+    CHECK(test::line_count(verbose.output) == n + 1);
     CHECK(verbose.output.starts_with("ok    "));
 
     // Corrupt one attachment: its failure is shown, the passed checks are not.
@@ -334,12 +334,12 @@ TEST_CASE("validate --format text: failures and warnings, then one summary line;
     INFO(bad.output);
     CHECK(bad.exit_code == 1);
     CHECK(bad.output.starts_with("FAIL  digest"));
-    CHECK_FALSE(has(bad.output, "\nok "));
-    CHECK(lines(bad.output) == 2);
+    CHECK_FALSE(test::has(bad.output, "\nok "));
+    CHECK(test::line_count(bad.output) == 2);
     // JSON still lists every check (a corrupt attachment is not decoded, so one fewer).
     const auto bad_json = nlohmann::json::parse(user.out({"validate", "v1", "--format", "json"}).output);
     const auto m = bad_json["checks"].size();
-    CHECK(has(bad.output, "): INVALID, 1 failure, 0 warnings, " + std::to_string(m - 1) + " of " + std::to_string(m) +
+    CHECK(test::has(bad.output, "): INVALID, 1 failure, 0 warnings, " + std::to_string(m - 1) + " of " + std::to_string(m) +
                               " checks passed\n"));
 }
 
@@ -359,26 +359,26 @@ TEST_CASE("skopeo copy without --all keeps run 0: validate, show and ls say it i
     INFO(v.output);
     CHECK(v.exit_code == 0);
     CHECK(v.output.starts_with("WARN  experiment"));
-    CHECK(has(v.output, note));
-    CHECK(has(v.output, "skopeo copy --all"));
-    CHECK(has(v.output, "VALID, 0 failures, 1 warning"));
+    CHECK(test::has(v.output, note));
+    CHECK(test::has(v.output, "skopeo copy --all"));
+    CHECK(test::has(v.output, "VALID, 0 failures, 1 warning"));
     const auto strict = user.out({"validate", "oci:one:v1", "--strict"});
     CHECK(strict.exit_code == 1);
-    CHECK(has(strict.output, "FAIL  experiment"));
+    CHECK(test::has(strict.output, "FAIL  experiment"));
     const auto vj = user.json({"validate", "oci:one:v1", "--format", "json"});
     CHECK(vj["kind"] == "run");
     CHECK(vj["warnings"] == 1);
-    CHECK(has(vj["checks"].back()["message"].get<std::string>(), note));
+    CHECK(test::has(vj["checks"].back()["message"].get<std::string>(), note));
 
     const auto s = user.out({"show", "oci:one:v1"});
     INFO(s.output);
     CHECK(s.exit_code == 0);
     CHECK(s.output.starts_with("note: " + note));
-    CHECK(has(s.output, "\nrun 0 of gd-sweep  finished  lr=0.1 steps=3\n"));
+    CHECK(test::has(s.output, "\nrun 0 of gd-sweep  finished  lr=0.1 steps=3\n"));
     const auto sj = user.json({"show", "oci:one:v1", "--json"});
     CHECK(sj["kind"] == "run");
     CHECK(sj["experiment"] == "gd-sweep");
-    CHECK(has(sj["note"].get<std::string>(), note));
+    CHECK(test::has(sj["note"].get<std::string>(), note));
     CHECK(user.run({"show", "oci:one:v1", "--run", "1"}).exit_code == 1);
     CHECK(user.run({"show", "oci:one:v1", "--where", "lr<1"}).exit_code == 2);
 
@@ -387,11 +387,11 @@ TEST_CASE("skopeo copy without --all keeps run 0: validate, show and ls say it i
     CHECK(listed[0]["kind"] == "run");
     CHECK(listed[0]["name"] == "gd-sweep");
     CHECK(listed[0]["run_id"] == 0);
-    CHECK(has(user.out({"--store", "one", "ls"}).output, "v1\tgd-sweep\tfinished\trun 0 only, not the experiment"));
+    CHECK(test::has(user.out({"--store", "one", "ls"}).output, "v1\tgd-sweep\tfinished\trun 0 only, not the experiment"));
 
     // The run picked by digest is shown without the note.
     const auto digest = user.json({"--store", "one", "ls", "--json"})[0]["digest"].get<std::string>();
-    CHECK_FALSE(has(user.out({"show", "oci:one:" + digest}).output, "note:"));
+    CHECK_FALSE(test::has(user.out({"show", "oci:one:" + digest}).output, "note:"));
 }
 
 TEST_CASE("ls: a tag whose graph cannot be read is listed with its error, the others still are, and ls exits 1") {
@@ -410,19 +410,19 @@ TEST_CASE("ls: a tag whose graph cannot be read is listed with its error, the ot
     const auto text = user.out({"ls"});
     INFO(text.output);
     CHECK(text.exit_code == 1);
-    CHECK(has(text.output, "ok\tother\tfinished\t1 run\t"));
-    CHECK(has(text.output, "broken\tgd-sweep\tfailed\t3 runs\t"));
+    CHECK(test::has(text.output, "ok\tother\tfinished\t1 run\t"));
+    CHECK(test::has(text.output, "broken\tgd-sweep\tfailed\t3 runs\t"));
     const auto err = user.err({"ls"});
     CHECK(err.output.starts_with("sealrun: broken: "));
     const std::string lost(index.manifests.at(1).digest.encoded());
-    CHECK(has(err.output, lost));
+    CHECK(test::has(err.output, lost));
     const auto listed = user.out({"ls", "--json"});
     CHECK(listed.exit_code == 1);
     const auto j = nlohmann::json::parse(listed.output);
     REQUIRE(j.size() == 2);
     CHECK(j[0]["tag"] == "broken");
     CHECK(j[0]["size"].is_null());
-    CHECK(has(j[0]["error"].get<std::string>(), lost));
+    CHECK(test::has(j[0]["error"].get<std::string>(), lost));
     CHECK_FALSE(j[1].contains("error"));
     CHECK(j[1]["size"].get<std::int64_t>() > 0);
 }

@@ -12,23 +12,16 @@
 #include "support/expect.h"
 #include "support/tmpdir.h"
 #include "build_paths.h"
+#include "support/cli.h"
 
 using namespace sealrun;
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string quoted(const std::string& s) {
-    std::string out = "'";
-    for (const char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
-
-// in_dir runs the CLI in `cwd` with `args` as typed there.
+// in_dir runs the CLI in `cwd` (test::cli_in, tests/support/cli.h).
 test::RunResult in_dir(const fs::path& cwd, const std::vector<std::string>& args) {
-    std::string line = "cd " + quoted(cwd.string()) + " && exec " + quoted(SEALRUN_CLI);
-    for (const auto& a : args) line += " " + quoted(a);
-    return test::run({"sh", "-c", line});
+    return test::cli_in(cwd, args);
 }
 
 }  // namespace

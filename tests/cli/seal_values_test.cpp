@@ -10,6 +10,7 @@
 #include "support/expect.h"
 #include "support/tmpdir.h"
 #include "build_paths.h"
+#include "support/cli.h"
 
 using namespace sealrun;
 namespace fs = std::filesystem;
@@ -18,25 +19,15 @@ namespace {
 
 const std::string python = "/usr/bin/python3";
 
-std::string quoted(const std::string& s) {
-    std::string out = "'";
-    for (const char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
-
-// in_dir runs the CLI in `cwd` with `args` as typed there; `quiet` sends
-// stderr away (for output parsed as data).
+// in_dir runs the CLI in `cwd` (test::cli_in, tests/support/cli.h).
 test::RunResult in_dir(const fs::path& cwd, const std::vector<std::string>& args, bool quiet = false) {
-    std::string line = "cd " + quoted(cwd.string()) + " && exec " + quoted(SEALRUN_CLI);
-    for (const auto& a : args) line += " " + quoted(a);
-    if (quiet) line += " 2>/dev/null";
-    return test::run({"sh", "-c", line});
+    return test::cli_in(cwd, args, quiet);
 }
 
 // numpy runs a Python snippet with numpy imported as np, in `cwd`.
 void numpy(const fs::path& cwd, const std::string& code) {
-    const auto r = test::run({"sh", "-c", "cd " + quoted(cwd.string()) + " && exec " + python + " -c " +
-                                              quoted("import numpy as np\n" + code)});
+    const auto r = test::run({"sh", "-c", "cd " + test::quoted(cwd.string()) + " && exec " + python + " -c " +
+                                              test::quoted("import numpy as np\n" + code)});
     INFO(r.output);
     REQUIRE(r.exit_code == 0);
 }
