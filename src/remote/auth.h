@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "remote/http.h"
-#include "sealrun/remote/repository.h"
+#include "sealrun/remote/credentials.h"
 
 namespace sealrun::remote::detail {
 

@@ -7,18 +7,15 @@
 #include <random>
 
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "remote/auth.h"
+#include "remote/credential_helper.h"
 #include "sealrun/error.h"
 #include "sealrun/oci/descriptor.h"
 #include "sealrun/oci/json.h"
 #include "util/fs.h"
-
-extern char** environ;
 
 namespace sealrun::remote {
 
@@ -27,7 +24,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::size_t max_config_size = 16 << 20;
-constexpr std::size_t max_helper_reply = 1 << 20;
+using detail::max_helper_reply;
 
 // where_broken says where `text` stops being JSON, by position only.
 std::string where_broken(std::string_view text) {
@@ -58,51 +55,8 @@ std::string string_at(const nlohmann::json& obj, const char* key, const std::str
     return it->get<std::string>();
 }
 
-// run_helper runs `docker-credential-<name> get` with `host` on stdin and
-// returns its stdout; nullopt when the helper does not know the host.
-std::optional<std::string> run_helper(const std::string& name, const std::string& host) {
-    const std::string prog = "docker-credential-" + name;
-    int in[2], out[2];
-    if (::pipe(in) != 0) throw Error(Errc::io, "run credential helper", prog, "pipe failed");
-    if (::pipe(out) != 0) {
-        ::close(in[0]);
-        ::close(in[1]);
-        throw Error(Errc::io, "run credential helper", prog, "pipe failed");
-    }
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_addclose(&fa, in[1]);
-    posix_spawn_file_actions_addclose(&fa, out[0]);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    const char* argv[] = {prog.c_str(), "get", nullptr};
-    pid_t pid = 0;
-    const int rc = ::posix_spawnp(&pid, prog.c_str(), &fa, nullptr, const_cast<char**>(argv), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    ::close(in[0]);
-    ::close(out[1]);
-    if (rc != 0) {
-        ::close(in[1]);
-        ::close(out[0]);
-        throw Error(Errc::not_found, "run credential helper", prog, "not found on PATH");
-    }
-    util::write_all(in[1], std::as_bytes(std::span(host.data(), host.size())), prog);
-    ::close(in[1]);
-    std::string result;
-    char buf[4096];
-    ssize_t n = 0;
-    while ((n = ::read(out[0], buf, sizeof buf)) > 0 && result.size() <= max_helper_reply)
-        result.append(buf, static_cast<std::size_t>(n));
-    ::close(out[0]);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;  // "credentials not found"
-    return result;
-}
-
 std::optional<Credentials> from_helper(const std::string& name, const std::string& host) {
-    auto out = run_helper(name, host);
+    auto out = detail::run_credential_helper(name, host);
     if (!out) return std::nullopt;
     const auto what = "the reply of docker-credential-" + name;
     const auto j = detail::parse_secret_json(*out, "run credential helper", what, max_helper_reply);
@@ -136,10 +90,15 @@ std::vector<std::string> auth_keys(const std::string& host) { return {host, "htt
 // which must not hold a credential even for a moment.
 void write_config(fs::path path, const nlohmann::json& doc, const std::string& op) {
     std::error_code ec;
-    if (fs::is_symlink(path, ec)) path = fs::canonical(path);  // like docker: replace the link's target
+    if (fs::is_symlink(path, ec)) {  // like docker: replace the link's target
+        auto target = fs::canonical(path, ec);
+        if (ec) throw Error(Errc::io, op, path.string(), "cannot resolve the symbolic link: " + ec.message());
+        path = std::move(target);
+    }
     const auto dir = util::directory_of(path);
     if (!fs::exists(dir, ec)) {
-        fs::create_directories(util::directory_of(dir));
+        fs::create_directories(util::directory_of(dir), ec);
+        if (ec) throw Error(Errc::io, "create directory", util::directory_of(dir).string(), ec.message());
         if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) util::throw_errno("create directory", dir);
     }
     thread_local std::mt19937_64 rng{std::random_device{}()};

@@ -1,5 +1,6 @@
 #pragma once
-/// Docker's credential store (config.json) as `login` and `logout` change it.
+/// Credentials for a registry, and docker's credential store (config.json)
+/// as `login` and `logout` change it.
 ///
 /// Rules every function here keeps: no error message quotes a byte of a
 /// credentials file or of a credential helper's reply (a parse error names
@@ -10,9 +11,18 @@
 #include <filesystem>
 #include <string>
 
-#include "sealrun/remote/repository.h"
-
 namespace sealrun::remote {
+
+/// Credentials for a registry: a user and password, or an identity token
+/// (an OAuth2 refresh token). Never printed, logged or put in an Error.
+struct Credentials {
+    std::string username;
+    std::string password;
+    std::string identity_token;
+    /// operator== compares every field (whether two repositories are reached
+    /// as the same identity).
+    bool operator==(const Credentials&) const = default;
+};
 
 /// docker_config_file returns the config.json docker reads: `override_path`
 /// when not empty, else $DOCKER_CONFIG/config.json, else

@@ -12,20 +12,10 @@
 #include <vector>
 
 #include "sealrun/content/target.h"
+#include "sealrun/remote/credentials.h"
 #include "sealrun/remote/reference.h"
 
 namespace sealrun::remote {
-
-/// Credentials for a registry: a user and password, or an identity token
-/// (an OAuth2 refresh token). Never printed, logged or put in an Error.
-struct Credentials {
-    std::string username;
-    std::string password;
-    std::string identity_token;
-    /// operator== compares every field (whether two repositories are reached
-    /// as the same identity).
-    bool operator==(const Credentials&) const = default;
-};
 
 /// RepositoryOptions tunes a Repository; the zero value is the safe default.
 struct RepositoryOptions {
@@ -46,6 +36,7 @@ struct RepositoryOptions {
     int max_attempts = 5;
     /// First backoff delay; doubles per attempt up to max_backoff.
     std::chrono::milliseconds backoff{200};
+    /// max_backoff caps one backoff delay (and, times six, a Retry-After).
     std::chrono::milliseconds max_backoff{5000};
     /// retry_budget bounds the time one operation spends retrying: no new
     /// attempt starts once this much time has passed since the operation
@@ -62,6 +53,7 @@ struct RepositoryOptions {
     /// Error(network): headers that never come, a drip-fed body, a transfer
     /// that stops mid-way. (Whole seconds; at least 1.)
     std::chrono::seconds stall_timeout{30};
+    /// low_speed_limit is the bytes per second below which a transfer counts as stalled.
     std::size_t low_speed_limit = 1024;
     /// Blobs up to this size upload in one POST + PUT; larger ones in
     /// chunks (at least the registry's OCI-Chunk-Min-Length).
@@ -91,13 +83,32 @@ public:
     /// (its tag or digest is ignored). Throws Error(invalid_input) for a
     /// reference without a registry or repository.
     explicit Repository(const Reference& reference, RepositoryOptions options = {});
+    /// ~Repository stops the transport's engine thread; streams opened by
+    /// fetch() must be gone first.
     ~Repository() override;
 
+    /// resolve HEADs `/manifests/<reference>` (a tag or a digest), or GETs
+    /// the manifest (at most oci::max_manifest_size) when the HEAD's headers
+    /// do not make a descriptor. Throws Error(not_found) for an unknown
+    /// reference, Error(invalid_input) for a malformed tag and
+    /// Error(digest_mismatch) when the registry answers with other content.
     oci::Descriptor resolve(std::string_view reference) override;
+    /// exists HEADs the blob or manifest; it counts as present only when the
+    /// registry's Content-Length (if it sends one) equals `desc.size`.
     bool exists(const oci::Descriptor& desc) override;
+    /// push PUTs a manifest or index by digest, or uploads a blob (one POST
+    /// and PUT up to monolithic_limit, chunked PATCHes above it, resumed from
+    /// the upload's status after a failure), verified as it streams; tries
+    /// RepositoryOptions::mount_from first.
     void push(const oci::Descriptor& desc, content::ReadStream& content) override;
+    /// tag fetches the stored manifest `desc` (verified) and PUTs it under
+    /// `reference`. Throws Error(invalid_input) for a malformed tag.
     void tag(const oci::Descriptor& desc, std::string_view reference) override;
+    /// tags lists every tag, following the registry's Link pagination
+    /// (tag_page_size per page, at most 1000 pages, never off its origin).
     std::vector<std::string> tags() override;
+    /// remove DELETEs the manifest or blob `desc` (the registry must allow
+    /// deletes). Throws Error(not_found) when it is absent.
     void remove(const oci::Descriptor& desc) override;
 
     /// push_reference PUTs the manifest or index `content` once, to
@@ -134,9 +145,13 @@ public:
     /// base_url returns "scheme://host[:port]" the repository is reached at.
     std::string base_url() const;
 
+    /// Impl is the connection, authentication and transport state (src/remote/repository_impl.h).
     struct Impl;
 
 protected:
+    /// open_blob GETs a manifest whole (at most oci::max_manifest_size) or
+    /// streams a blob, resuming a broken download with a Range request;
+    /// fetch() verifies what it returns.
     std::unique_ptr<content::ReadStream> open_blob(const oci::Descriptor& desc) override;
 
 private:
