@@ -37,6 +37,7 @@ public:
     std::size_t blob_count() const;
 
 protected:
+    /// open_blob streams the stored bytes without copying them.
     std::unique_ptr<ReadStream> open_blob(const oci::Descriptor& desc) override;
 
 private:

@@ -42,7 +42,9 @@ struct GcOptions {
 
 /// GcResult reports what OciLayout::gc removed.
 struct GcResult {
+    /// blobs_removed is how many blob files gc deleted.
     std::size_t blobs_removed = 0;
+    /// bytes_removed is their total size.
     std::uint64_t bytes_removed = 0;
 };
 
@@ -80,6 +82,9 @@ public:
     OciLayout(const OciLayout&) = delete;
     OciLayout& operator=(const OciLayout&) = delete;
 
+    /// resolve returns the index.json entry tagged `reference`, or for a
+    /// digest the entry or stored manifest it names (its media type read from
+    /// its own content); throws Error(not_found) naming the layout otherwise.
     oci::Descriptor resolve(std::string_view reference) override;
     /// exists reports whether a regular file of `desc.size` bytes is stored
     /// under `desc.digest` (a writable layout takes the writer lock first).
@@ -100,7 +105,11 @@ public:
     /// (TagPolicy::replace, the graph below `desc` checked under the index
     /// lock); the tag is checked first, so a malformed one stores nothing.
     void push_reference(const oci::Descriptor& desc, ReadStream& content, std::string_view reference) override;
+    /// tags returns every tag of index.json, sorted.
     std::vector<std::string> tags() override;
+    /// remove deletes the blob `desc` names and every index.json entry naming
+    /// it; throws Error(not_found) when neither exists, Error(denied) when
+    /// read-only.
     void remove(const oci::Descriptor& desc) override;
 
     /// untag removes the tag `reference`; returns false when there was none.
@@ -126,6 +135,8 @@ public:
     std::filesystem::path blob_path(const oci::Digest& digest) const;
 
 protected:
+    /// open_blob opens the blob file without following links; throws
+    /// Error(size_mismatch) when its size is not `desc.size`.
     std::unique_ptr<ReadStream> open_blob(const oci::Descriptor& desc) override;
 
 private:

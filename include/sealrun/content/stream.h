@@ -28,6 +28,7 @@ class BytesStream final : public ReadStream {
 public:
     /// BytesStream takes ownership of `bytes`.
     explicit BytesStream(std::string bytes) : bytes_(std::move(bytes)) {}
+    /// read copies out the next bytes of the string.
     std::size_t read(std::span<std::byte> buffer) override;
 
 private:
