@@ -7,6 +7,7 @@
 //   sealrun-bench pull REF LAYOUT TAG   [--profile] [diagnostics]
 //   sealrun-bench make-large LAYOUT TAG SIZE_MIB
 //   sealrun-bench make-small LAYOUT TAG N
+//   sealrun-bench make-runs LAYOUT TAG N
 //   sealrun-bench largest-blob LAYOUT TAG
 //
 // push and pull print one line on stdout: the elapsed seconds of the copy
@@ -279,22 +280,29 @@ void fill_random(std::vector<char>& buf, std::uint64_t& state) {
 
 std::uint64_t seed() { return std::random_device{}() * 0x100000001B3ULL ^ std::random_device{}(); }
 
-// with_experiment records one run into a throw-away record store next to
-// the layout, seals it into the layout under `tag` and removes the records.
-void with_experiment(const fs::path& layout_dir, const std::string& tag, const std::string& name,
-                     const std::function<void(Run&)>& body) {
+// with_runs records runs with `record` into a throw-away record store next
+// to the layout, seals them into the layout under `tag` and removes the
+// records.
+void with_runs(const fs::path& layout_dir, const std::string& tag, const std::string& name,
+               const std::function<void(Experiment&)>& record) {
     const fs::path scratch = layout_dir.string() + ".records";
     fs::remove_all(scratch);
     {
         RecordStore store(scratch, CodecRegistry::global(), RecordStoreOptions{.skip_fsync = true});
         Experiment exp(store, name);
-        exp.run(body);
+        record(exp);
         content::OciLayout layout(layout_dir, content::OciLayoutOptions{.skip_fsync = true});
         const auto root = exp.commit(layout, tag);
         std::cerr << "sealed " << name << " into " << layout_dir.string() << ":" << tag << " (" << root.digest.str()
                   << ")\n";
     }
     fs::remove_all(scratch);
+}
+
+// with_experiment seals one run recorded by `body` (see with_runs).
+void with_experiment(const fs::path& layout_dir, const std::string& tag, const std::string& name,
+                     const std::function<void(Run&)>& body) {
+    with_runs(layout_dir, tag, name, [&](Experiment& exp) { exp.run(body); });
 }
 
 int cmd_make_large(const Options& o) {
@@ -346,6 +354,24 @@ int cmd_make_small(const Options& o) {
     return 0;
 }
 
+// make-runs seals N runs of two small files each (a result.json and a
+// log.txt, both distinct per run): the many-small-manifests case, a sweep.
+int cmd_make_runs(const Options& o) {
+    need(o, 3, "make-runs LAYOUT TAG N");
+    const std::uint64_t n = std::stoull(o.positional[2]);
+    const std::uint64_t salt = seed();
+    with_runs(o.positional[0], o.positional[1], "bench-runs", [&](Experiment& exp) {
+        for (std::uint64_t i = 0; i < n; ++i) {
+            Run& run = exp.run();
+            run.log_parameter("seed", static_cast<std::int64_t>(i));
+            run.save_file("result.json", nlohmann::json{{"seed", i}, {"salt", salt}, {"loss", 1.0 / double(i + 1)}});
+            run.save_file("log.txt", "run " + std::to_string(i) + " of " + std::to_string(salt) + "\n");
+            run.finish();
+        }
+    });
+    return 0;
+}
+
 int cmd_largest_blob(const Options& o) {
     need(o, 2, "largest-blob LAYOUT TAG");
     content::OciLayout layout(o.positional[0]);
@@ -371,6 +397,7 @@ constexpr const char* usage =
     "       sealrun-bench pull REF LAYOUT TAG [--profile] [DIAGNOSTICS]\n"
     "       sealrun-bench make-large LAYOUT TAG SIZE_MIB\n"
     "       sealrun-bench make-small LAYOUT TAG N\n"
+    "       sealrun-bench make-runs LAYOUT TAG N\n"
     "       sealrun-bench largest-blob LAYOUT TAG\n"
     "diagnostics: --concurrency N, --no-fsync, --chunk-mib N\n";
 
@@ -394,6 +421,7 @@ int main(int argc, char** argv) {
         }
         if (cmd == "make-large") return cmd_make_large(o);
         if (cmd == "make-small") return cmd_make_small(o);
+        if (cmd == "make-runs") return cmd_make_runs(o);
         if (cmd == "largest-blob") return cmd_largest_blob(o);
         std::cerr << usage;
         return 2;

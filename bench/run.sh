@@ -8,6 +8,7 @@
 # Environment:
 #   BENCH_LARGE_MIB=512   size of the one attachment of case (a)
 #   BENCH_SMALL_N=1000    number of ~100-byte attachments of case (b)
+#   BENCH_RUNS=2000       runs (two small files each) of case (c), a sweep; 0 skips it
 #   BENCH_REPS=3          repetitions; the table shows the median
 #   BENCH_PROFILE=1       after the table, print where sealrun's time goes
 #                         (time inside each Target call) for one push and pull
@@ -20,6 +21,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LARGE_MIB=${BENCH_LARGE_MIB:-512}
 SMALL_N=${BENCH_SMALL_N:-1000}
+RUNS_N=${BENCH_RUNS:-2000}
 REPS=${BENCH_REPS:-3}
 PROFILE=${BENCH_PROFILE:-1}
 HUGE=${BENCH_HUGE:-0}
@@ -237,6 +239,18 @@ for rep in $(seq 1 "$REPS"); do
     ((n >= SMALL_N)) || die "skopeo pull of the small case has $n blobs"
     rm -rf "$WORK/pull-skopeo"
 
+    # (c) a sweep: many runs of two small files, so many small manifests.
+    # skopeo needs --all to copy every run of the index (it then rewrites
+    # the index, which is not sealrun's any more; only the time is compared).
+    if ((RUNS_N > 0)); then
+        R=$WORK/src-runs-$rep
+        "$BENCH" make-runs "$R" v1 "$RUNS_N" 2>>"$WORK/logs/make.log"
+        timed "runs-push-sealrun-$rep" "$BENCH" push "$R" v1 "$HOST/runs-sealrun-$rep:v1"; record "runs|push|sealrun"
+        SK=(skopeo --insecure-policy copy --all --dest-tls-verify=false "oci:$R:v1" "docker://$HOST/runs-skopeo-$rep:v1")
+        timed "runs-push-skopeo-$rep" "${SK[@]}"; record "runs|push|skopeo"
+        rm -rf "$R"
+    fi
+
     rm -rf "$L" "$S"
 done
 
@@ -255,6 +269,7 @@ row() {  # row CASE-LABEL KEY-CASE OP [CURL-KEY-OP]
 }
 LBL_L="(a) 1 x $LARGE_MIB MiB"
 LBL_S="(b) $SMALL_N x 100 B"
+LBL_R="(c) $RUNS_N runs x 2 files"
 echo
 echo "Median of $REPS repetition(s), wall seconds; ratios below 1 mean sealrun is faster."
 echo
@@ -265,6 +280,7 @@ row "$LBL_L" large pull pull "pull"
 row "$LBL_L" large pull pull-null "pull (null)"
 row "$LBL_S" small push push "push"
 row "$LBL_S" small pull pull "pull"
+((RUNS_N > 0)) && row "$LBL_R" runs push push "push"
 echo
 echo "curl: push = POST + one streamed PUT (curl -T) of the blob; pull = GET of the blob to a file;"
 echo "pull (null) = the same sealrun pull against a GET to /dev/null. curl moves one blob and verifies nothing."
