@@ -18,7 +18,7 @@ namespace {
 constexpr std::size_t default_concurrency = 4;
 constexpr int default_blob_attempts = 3;
 
-bool is_node(const oci::Descriptor& d) { return oci::is_manifest_type(d.media_type) || oci::is_index_type(d.media_type); }
+bool is_node(const oci::Descriptor& d) { return oci::is_node_type(d.media_type); }
 
 // Hooks serializes the user's callbacks.
 class Hooks {

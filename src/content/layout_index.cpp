@@ -50,7 +50,7 @@ oci::Descriptor resolve_in(const oci::ImageIndex& index, std::string_view refere
                 .media_type = std::string(oci::media_types::octet_stream), .digest = digest, .size = *stored_size};
             const auto doc = oci::parse_json_strict(read_all(target, desc, oci::max_manifest_size), reference);
             const auto mt = doc.is_object() ? doc.value("mediaType", "") : std::string();
-            if (!oci::is_manifest_type(mt) && !oci::is_index_type(mt))
+            if (!oci::is_node_type(mt))
                 throw Error(Errc::invalid_input, "resolve", std::string(reference),
                             "blob does not declare a manifest or index mediaType");
             desc.media_type = mt;

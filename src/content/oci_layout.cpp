@@ -49,7 +49,7 @@ void make_dirs(const fs::path& p) {
     if (ec) throw Error(Errc::io, "create directory", p.string(), ec.message());
 }
 
-bool is_node(const oci::Descriptor& d) { return oci::is_manifest_type(d.media_type) || oci::is_index_type(d.media_type); }
+bool is_node(const oci::Descriptor& d) { return oci::is_node_type(d.media_type); }
 
 // mentioned_descriptors collects every descriptor-shaped object (a "digest"
 // that parses and an integer "size") anywhere in `doc`: how gc keeps what a
@@ -165,7 +165,7 @@ oci::Descriptor OciLayout::resolve(std::string_view reference) {
                                         .size = *size};
             const auto doc = oci::parse_json_strict(read_all(*this, desc, oci::max_manifest_size), reference);
             const auto mt = doc.is_object() ? doc.value("mediaType", "") : std::string();
-            if (!oci::is_manifest_type(mt) && !oci::is_index_type(mt))
+            if (!oci::is_node_type(mt))
                 throw Error(Errc::invalid_input, "resolve", std::string(reference),
                             "blob does not declare a manifest or index mediaType");
             desc.media_type = mt;

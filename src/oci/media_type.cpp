@@ -54,4 +54,8 @@ bool is_index_type(std::string_view media_type) noexcept {
     return media_type == media_types::image_index || media_type == media_types::docker_manifest_list;
 }
 
+bool is_node_type(std::string_view media_type) noexcept {
+    return is_manifest_type(media_type) || is_index_type(media_type);
+}
+
 }  // namespace sealrun::oci

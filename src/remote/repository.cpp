@@ -29,7 +29,7 @@ std::optional<oci::Descriptor> head_descriptor(const Response& resp) {
     const auto content_type = strip_params(resp.header("content-type").value_or(""));
     const auto digest = resp.header("docker-content-digest");
     const auto length = resp.header("content-length");
-    if (!digest || !length || !(oci::is_manifest_type(content_type) || oci::is_index_type(content_type))) return std::nullopt;
+    if (!digest || !length || !oci::is_node_type(content_type)) return std::nullopt;
     try {
         const auto size = std::stoll(*length);
         if (size < 0 || static_cast<std::size_t>(size) > oci::max_manifest_size) return std::nullopt;
@@ -167,11 +167,11 @@ oci::Descriptor Repository::resolve(std::string_view reference) {
         resp = m.send(r, m.pull_scope(), true);
         if (resp.status != 200) m.fail(resp, "resolve", subject);
         auto mt = strip_params(resp.header("content-type").value_or(""));
-        if (!oci::is_manifest_type(mt) && !oci::is_index_type(mt)) {
+        if (!oci::is_node_type(mt)) {
             const auto doc = oci::parse_json_strict(resp.body, subject);
             mt = doc.is_object() ? doc.value("mediaType", "") : "";
         }
-        if (!oci::is_manifest_type(mt) && !oci::is_index_type(mt))
+        if (!oci::is_node_type(mt))
             throw Error(Errc::protocol, "resolve", subject, "response is neither a manifest nor an index");
         d = oci::Descriptor::for_bytes(mt, resp.body);
         // The GET's own header must name what it sent (by digest, the

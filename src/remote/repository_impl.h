@@ -71,7 +71,7 @@ struct Repository::Impl {
 
 // is_node says whether `d` is a manifest or an index (stored under
 // /manifests/), not a blob.
-inline bool is_node(const oci::Descriptor& d) { return oci::is_manifest_type(d.media_type) || oci::is_index_type(d.media_type); }
+inline bool is_node(const oci::Descriptor& d) { return oci::is_node_type(d.media_type); }
 
 // accept_manifests is the Accept header for manifest requests.
 inline constexpr const char* accept_manifests =

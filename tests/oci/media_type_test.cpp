@@ -138,7 +138,7 @@ TEST_CASE("media type: check_media_type throws invalid_input naming the field") 
     CHECK(std::string(g->what()).size() < 1000);
 }
 
-TEST_CASE("media type: is_manifest_type and is_index_type") {
+TEST_CASE("media type: is_manifest_type, is_index_type and is_node_type") {
     CHECK(is_manifest_type(media_types::image_manifest));
     CHECK(is_manifest_type(media_types::docker_manifest));
     CHECK(is_index_type(media_types::image_index));
@@ -148,6 +148,9 @@ TEST_CASE("media type: is_manifest_type and is_index_type") {
     CHECK_FALSE(is_manifest_type(media_types::docker_manifest_list));
     CHECK_FALSE(is_index_type(media_types::image_manifest));
     CHECK_FALSE(is_index_type(media_types::docker_manifest));
+    for (std::string_view node : {media_types::image_manifest, media_types::docker_manifest, media_types::image_index,
+                                  media_types::docker_manifest_list})
+        CHECK(is_node_type(node));
 
     for (std::string_view other : {media_types::image_config, media_types::layer_tar, media_types::empty,
                                    media_types::octet_stream, std::string_view(""), std::string_view("text/plain"),
@@ -158,6 +161,7 @@ TEST_CASE("media type: is_manifest_type and is_index_type") {
         CAPTURE(other);
         CHECK_FALSE(is_manifest_type(other));
         CHECK_FALSE(is_index_type(other));
+        CHECK_FALSE(is_node_type(other));
     }
 }
 

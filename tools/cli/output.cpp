@@ -54,7 +54,7 @@ std::uint64_t graph_bytes(content::ReadOnlyTarget& target, const oci::Descriptor
         auto [node, depth] = std::move(todo.back());
         todo.pop_back();
         if (depth >= oci::max_graph_depth ||
-            !(oci::is_manifest_type(node.media_type) || oci::is_index_type(node.media_type)))
+            !oci::is_node_type(node.media_type))
             continue;
         for (auto& child : oci::successors(node, content::read_all(target, node, oci::max_manifest_size))) {
             if (!seen.insert(child.digest.str()).second) continue;

@@ -45,5 +45,9 @@ bool is_manifest_type(std::string_view media_type) noexcept;
 /// is_index_type reports whether `media_type` names an index (OCI image
 /// index or Docker manifest list).
 bool is_index_type(std::string_view media_type) noexcept;
+/// is_node_type reports whether `media_type` names a node of the graph (a
+/// manifest or an index: it has successors and is stored under a
+/// registry's /manifests/), not a blob. The one node test.
+bool is_node_type(std::string_view media_type) noexcept;
 
 }  // namespace sealrun::oci
