@@ -1,7 +1,7 @@
 #pragma once
-// What an OCI image layout's index.json and oci-layout mean, for the
-// backends that read a layout without being one (the oci-archive reader and
-// writer). Internal to the content layer.
+// What an OCI image layout's index.json and oci-layout mean, for every
+// backend over a layout: OciLayout (a directory), the oci-archive reader and
+// writer (a tar of one). Internal to the content layer.
 
 #include <optional>
 #include <string>
@@ -24,7 +24,7 @@ std::vector<std::string> tag_names(const oci::ImageIndex& index);
 /// `reference`.
 oci::Descriptor tagged(oci::Descriptor desc, std::string_view reference);
 
-/// resolve_in resolves `reference` as OciLayout does: an entry of `index`
+/// resolve_in resolves `reference` in a layout: an entry of `index`
 /// tagged so, else an entry of that digest, else a stored manifest or index
 /// of that digest (`stored_size`: its size in `target`, or nullopt), whose
 /// media type is read from its own content through `target`. The tag

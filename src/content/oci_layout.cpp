@@ -11,6 +11,7 @@
 #include "sealrun/error.h"
 #include "sealrun/oci/json.h"
 #include "content/file_stream.h"
+#include "content/layout_index.h"
 #include "util/fs.h"
 
 namespace sealrun::content {
@@ -19,7 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::string_view layout_version = "1.0.0";
 // index.json is local bookkeeping, not a manifest a registry limits; it may
 // list many tags.
 constexpr std::size_t max_index_json = 256 * 1024 * 1024;
@@ -32,16 +32,7 @@ constexpr std::string_view index_lock_file = "index.json.lock";
 constexpr std::string_view writers_lock_file = ".sealrun-writers.lock";
 constexpr std::string_view gate_lock_file = ".sealrun-gc.lock";
 
-std::optional<std::string> ref_name(const oci::Descriptor& d) {
-    auto it = d.annotations.find(std::string(oci::annotations::ref_name));
-    if (it == d.annotations.end()) return std::nullopt;
-    return it->second;
-}
-
-oci::Descriptor without_ref_name(oci::Descriptor d) {
-    d.annotations.erase(std::string(oci::annotations::ref_name));
-    return d;
-}
+using detail::ref_name;
 
 void make_dirs(const fs::path& p) {
     std::error_code ec;
@@ -69,14 +60,6 @@ void mentioned_descriptors(const nlohmann::json& doc, std::vector<oci::Descripto
         for (const auto& v : doc) mentioned_descriptors(v, out);
 }
 
-void check_layout_version(const fs::path& root, const std::string& bytes, const fs::path& file) {
-    const auto doc = oci::parse_json_strict(bytes, file.string());
-    const auto v = doc.is_object() ? doc.find("imageLayoutVersion") : doc.end();
-    if (!doc.is_object() || v == doc.end() || !v->is_string() || v->get<std::string>() != layout_version)
-        throw Error(Errc::invalid_input, "open layout", root.string(),
-                    "oci-layout must declare imageLayoutVersion \"1.0.0\"");
-}
-
 }  // namespace
 
 // Writers is this object's share of the writer lock.
@@ -97,7 +80,7 @@ OciLayout::OciLayout(fs::path root, OciLayoutOptions options)
             if (e.code() != Errc::not_found) throw;
             throw Error(Errc::not_found, "open layout", root_.string(), "is not an OCI layout (no oci-layout file)");
         }
-        check_layout_version(root_, bytes, layout_file);
+        detail::check_layout_file(bytes, root_.string());
         return;
     }
     make_dirs(root_ / "blobs" / "sha256");
@@ -105,10 +88,10 @@ OciLayout::OciLayout(fs::path root, OciLayoutOptions options)
     util::real_directory(root_ / "blobs" / "sha256");
     util::FileLock lock(root_ / index_lock_file);
     try {
-        check_layout_version(root_, util::read_file(layout_file, 64 * 1024, util::Follow::no), layout_file);
+        detail::check_layout_file(util::read_file(layout_file, 64 * 1024, util::Follow::no), root_.string());
     } catch (const Error& e) {
         if (e.code() != Errc::not_found) throw;
-        util::write_file_atomic(layout_file, oci::canonical_json({{"imageLayoutVersion", layout_version}}));
+        util::write_file_atomic(layout_file, detail::layout_file_bytes());
     }
     std::error_code ec;
     if (!fs::exists(fs::symlink_status(root_ / "index.json", ec)))
@@ -148,33 +131,9 @@ oci::ImageIndex OciLayout::index() const {
 }
 
 oci::Descriptor OciLayout::resolve(std::string_view reference) {
-    const auto idx = index();
-    for (const auto& d : idx.manifests)
-        if (ref_name(d) == reference) return without_ref_name(d);
-    if (oci::is_digest_reference(reference)) {
-        const auto digest = oci::Digest::parse(reference);
-        for (const auto& d : idx.manifests)
-            if (d.digest == digest) return without_ref_name(d);
-        // An untagged manifest: learn its media type from its own content.
-        if (const auto size = stored_size(digest)) {
-            if (*size > static_cast<std::int64_t>(oci::max_manifest_size))
-                throw Error(Errc::invalid_input, "resolve", std::string(reference),
-                            "blob is too large to be a manifest or index");
-            auto desc = oci::Descriptor{.media_type = std::string(oci::media_types::octet_stream),
-                                        .digest = digest,
-                                        .size = *size};
-            const auto doc = oci::parse_json_strict(read_all(*this, desc, oci::max_manifest_size), reference);
-            const auto mt = doc.is_object() ? doc.value("mediaType", "") : std::string();
-            if (!oci::is_node_type(mt))
-                throw Error(Errc::invalid_input, "resolve", std::string(reference),
-                            "blob does not declare a manifest or index mediaType");
-            desc.media_type = mt;
-            if (auto at = doc.find("artifactType"); at != doc.end() && at->is_string())
-                desc.artifact_type = at->get<std::string>();
-            return desc;
-        }
-    }
-    throw Error(Errc::not_found, "resolve", std::string(reference), "no such tag or digest in " + (options_.name.empty() ? root_.string() : options_.name));
+    std::optional<std::int64_t> size;
+    if (oci::is_digest_reference(reference)) size = stored_size(oci::Digest::parse(reference));
+    return detail::resolve_in(index(), reference, size, *this, options_.name.empty() ? root_.string() : options_.name);
 }
 
 bool OciLayout::exists(const oci::Descriptor& desc) {
@@ -299,12 +258,7 @@ bool OciLayout::untag(std::string_view reference) {
     return removed;
 }
 
-std::vector<std::string> OciLayout::tags() {
-    std::set<std::string> names;
-    for (const auto& d : index().manifests)
-        if (auto n = ref_name(d)) names.insert(*n);
-    return {names.begin(), names.end()};
-}
+std::vector<std::string> OciLayout::tags() { return detail::tag_names(index()); }
 
 void OciLayout::remove(const oci::Descriptor& desc) {
     bool had_entry = false;
