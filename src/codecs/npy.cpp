@@ -9,9 +9,19 @@
 #include <map>
 
 #include "sealrun/error.h"
-#include "util/utf8.h"
+#include "codecs/npy_detail.h"
 
 namespace sealrun::codecs {
+
+namespace npy_detail {
+
+void bad(const std::string& why) { throw Error(Errc::invalid_input, "decode", "application/vnd.numpy", why); }
+
+bool flexible(DType t) noexcept { return t == DType::str || t == DType::bytes || t == DType::void_; }
+
+}  // namespace npy_detail
+
+using namespace npy_detail;
 
 namespace {
 
@@ -20,12 +30,10 @@ constexpr std::size_t max_header = 16 * 1024 * 1024;
 // NumPy keeps an element's size in a C int: no dtype is larger.
 constexpr std::uint64_t max_item_size = 0x7fffffff;
 
-[[noreturn]] void bad(const std::string& why) { throw Error(Errc::invalid_input, "decode", "application/vnd.numpy", why); }
 [[noreturn]] void unsupported(const std::string& why) {
     throw Error(Errc::unsupported, "decode", "application/vnd.numpy", why);
 }
 
-bool flexible(DType t) noexcept { return t == DType::str || t == DType::bytes || t == DType::void_; }
 
 // The flexible dtypes: NumPy's kind letter, and bytes per unit of length.
 struct FlexibleCode {
@@ -34,69 +42,6 @@ struct FlexibleCode {
     DType dtype;
 };
 constexpr FlexibleCode flexible_codes[] = {{'U', 4, DType::str}, {'S', 1, DType::bytes}, {'V', 1, DType::void_}};
-
-// scalar_value reports whether a UCS-4 code unit is a Unicode scalar value
-// (what UTF-8 can encode): not a surrogate, not past U+10FFFF.
-bool scalar_value(std::uint32_t u) noexcept { return u <= 0x10ffff && (u < 0xd800 || u > 0xdfff); }
-
-std::uint32_t code_unit(const char* p, std::endian order) noexcept {
-    const auto b = [&](int i) { return static_cast<std::uint32_t>(static_cast<unsigned char>(p[i])); };
-    return order == std::endian::big ? (b(0) << 24) | (b(1) << 16) | (b(2) << 8) | b(3)
-                                     : (b(3) << 24) | (b(2) << 16) | (b(1) << 8) | b(0);
-}
-
-// check_code_units throws unless every UCS-4 unit of `data` (a multiple of
-// 4 bytes) is a scalar value; `offset` is where `data` starts in the array.
-void check_code_units(std::string_view data, std::endian order, std::uint64_t offset) {
-    for (std::size_t i = 0; i + 4 <= data.size(); i += 4) {
-        const auto u = code_unit(data.data() + i, order);
-        if (!scalar_value(u)) {
-            char hex[16];
-            std::snprintf(hex, sizeof hex, "0x%08X", u);
-            bad("str code unit " + std::to_string((offset + i) / 4) + " is " + hex +
-                ", not a Unicode scalar value (a surrogate or past U+10FFFF)");
-        }
-    }
-}
-
-void append_utf8(std::string& out, std::uint32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xc0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3f));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xe0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-        out += static_cast<char>(0x80 | (cp & 0x3f));
-    } else {
-        out += static_cast<char>(0xf0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-        out += static_cast<char>(0x80 | (cp & 0x3f));
-    }
-}
-
-// utf8_code_points decodes UTF-8 (RFC 3629, util/utf8.h) or throws.
-std::vector<std::uint32_t> utf8_code_points(std::string_view s, std::size_t index) {
-    std::vector<std::uint32_t> out;
-    for (std::size_t i = 0; i < s.size();) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c < 0x80) {
-            out.push_back(c);
-            ++i;
-            continue;
-        }
-        std::uint32_t cp = 0;
-        const auto n = util::utf8_length(s, i, cp);
-        if (n == 0)
-            throw Error(Errc::invalid_input, "encode", "application/vnd.numpy",
-                        "str value " + std::to_string(index) + " is not UTF-8 (byte " + std::to_string(i) + ")");
-        out.push_back(cp);
-        i += n;
-    }
-    return out;
-}
 
 struct TypeCode {
     char kind;
@@ -115,118 +60,6 @@ const TypeCode& code_of(DType t) {
         if (c.dtype == t) return c;
     bad("unknown dtype");
 }
-
-// The NPY header is a Python dict literal; this reads the subset NumPy
-// writes: quoted strings, True/False, and tuples of integers.
-struct Literal {
-    enum Kind { string, boolean, tuple, list } kind;
-    std::string text;
-    bool flag = false;
-    std::vector<std::uint64_t> ints;
-};
-
-class HeaderParser {
-public:
-    explicit HeaderParser(std::string_view s) : s_(s) {}
-
-    std::map<std::string, Literal> dict() {
-        std::map<std::string, Literal> out;
-        expect('{');
-        for (;;) {
-            skip();
-            if (peek() == '}') break;
-            auto key = quoted();
-            expect(':');
-            if (!out.emplace(key, value()).second) bad("header repeats key '" + key + "'");
-            skip();
-            if (peek() == ',') {
-                ++i_;
-                continue;
-            }
-            skip();
-            if (peek() != '}') bad("header: expected ',' or '}'");
-        }
-        ++i_;
-        skip();
-        if (i_ != s_.size()) bad("header has trailing characters");
-        return out;
-    }
-
-private:
-    char peek() const { return i_ < s_.size() ? s_[i_] : '\0'; }
-    void skip() {
-        while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\t' || s_[i_] == '\r')) ++i_;
-    }
-    void expect(char c) {
-        skip();
-        if (peek() != c) bad(std::string("header: expected '") + c + "'");
-        ++i_;
-    }
-    std::string quoted() {
-        skip();
-        const char q = peek();
-        if (q != '\'' && q != '"') bad("header: expected a quoted string");
-        const auto end = s_.find(q, i_ + 1);
-        if (end == std::string_view::npos) bad("header: unterminated string");
-        std::string out(s_.substr(i_ + 1, end - i_ - 1));
-        i_ = end + 1;
-        return out;
-    }
-    Literal value() {
-        skip();
-        const char c = peek();
-        if (c == '\'' || c == '"') return {Literal::string, quoted()};
-        if (s_.substr(i_, 4) == "True") {
-            i_ += 4;
-            return {Literal::boolean, {}, true};
-        }
-        if (s_.substr(i_, 5) == "False") {
-            i_ += 5;
-            return {Literal::boolean, {}, false};
-        }
-        if (c == '[') {  // structured dtype: kept as text, not decoded
-            const auto start = i_;
-            int depth = 0;
-            char quote = 0;
-            for (; i_ < s_.size(); ++i_) {
-                const char ch = s_[i_];
-                if (quote != 0) {
-                    if (ch == quote) quote = 0;
-                } else if (ch == '\'' || ch == '"') {
-                    quote = ch;
-                } else if (ch == '[' || ch == '(') {
-                    ++depth;
-                } else if ((ch == ']' || ch == ')') && --depth == 0) {
-                    ++i_;
-                    return {Literal::list, std::string(s_.substr(start, i_ - start))};
-                }
-            }
-            bad("header: unterminated list");
-        }
-        if (c != '(') bad("header: unexpected value");
-        ++i_;
-        Literal t{Literal::tuple};
-        for (;;) {
-            skip();
-            if (peek() == ')') break;
-            const auto start = i_;
-            while (i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9') ++i_;
-            if (i_ == start) bad("header: shape must hold non-negative integers");
-            const auto digits = s_.substr(start, i_ - start);
-            if (digits.size() > 19) bad("header: shape dimension too large");
-            t.ints.push_back(std::stoull(std::string(digits)));
-            if (peek() == 'L') ++i_;  // Python 2 long
-            skip();
-            if (peek() == ',') ++i_;
-            else if (peek() != ')') bad("header: expected ',' or ')' in shape");
-        }
-        ++i_;
-        return t;
-    }
-
-    std::string_view s_;
-    std::size_t i_ = 0;
-};
 
 // short_descr is a descr fit for a message: a structured dtype's list can
 // be megabytes long.
@@ -398,75 +231,6 @@ void NdArray::copy_native(void* out) const {
     for (std::size_t i = 0; i < data.size(); i += unit) std::reverse(p + i, p + i + unit);
 }
 
-std::vector<std::string> NdArray::strings() const {
-    if (!flexible(dtype))
-        throw Error(Errc::invalid_input, "read array", std::string(dtype_name(dtype)), "asked for strings");
-    check_size();
-    const auto item = static_cast<std::size_t>(item_size());
-    std::vector<std::string> out;
-    out.reserve(static_cast<std::size_t>(element_count()));
-    for (std::size_t at = 0; at < data.size(); at += item) {  // check_size: item > 0
-        std::string_view e(data.data() + at, item);
-        std::string s;
-        if (dtype == DType::str) {
-            std::size_t units = item / 4;
-            while (units > 0 && code_unit(e.data() + 4 * (units - 1), byte_order) == 0) --units;
-            for (std::size_t k = 0; k < units; ++k) append_utf8(s, code_unit(e.data() + 4 * k, byte_order));
-        } else if (dtype == DType::bytes) {
-            const auto last = e.find_last_not_of('\0');
-            s.assign(last == std::string_view::npos ? std::string_view() : e.substr(0, last + 1));
-        } else {
-            s.assign(e);
-        }
-        out.push_back(std::move(s));
-    }
-    return out;
-}
-
-NdArray NdArray::from_strings(std::vector<std::uint64_t> shape, std::span<const std::string> values, DType kind) {
-    if (!flexible(kind))
-        throw Error(Errc::invalid_input, "encode", "application/vnd.numpy",
-                    "from_strings makes str, bytes or void arrays, not " + std::string(dtype_name(kind)));
-    NdArray a{.dtype = kind, .byte_order = std::endian::native, .shape = std::move(shape)};
-    const auto trailing_nul = [](const std::string& v, std::size_t i) {
-        if (!v.empty() && v.back() == '\0')
-            throw Error(Errc::invalid_input, "encode", "application/vnd.numpy",
-                        "value " + std::to_string(i) + " ends in NUL, which NumPy drops: it could not be read back");
-    };
-    if (kind == DType::str) {
-        std::vector<std::vector<std::uint32_t>> points;
-        a.length = 1;
-        for (std::size_t i = 0; i < values.size(); ++i) {
-            trailing_nul(values[i], i);
-            points.push_back(utf8_code_points(values[i], i));
-            a.length = std::max<std::uint64_t>(a.length, points.back().size());
-        }
-        a.data.reserve(static_cast<std::size_t>(values.size() * a.length * 4));
-        for (const auto& p : points) {
-            for (std::uint64_t k = 0; k < a.length; ++k) {
-                const std::uint32_t u = k < p.size() ? p[k] : 0;
-                a.data.append(reinterpret_cast<const char*>(&u), 4);  // native order
-            }
-        }
-    } else {
-        a.length = kind == DType::bytes ? 1 : (values.empty() ? 1 : values.front().size());
-        for (std::size_t i = 0; i < values.size(); ++i) {
-            if (kind == DType::bytes) trailing_nul(values[i], i);
-            else if (values[i].size() != a.length)
-                throw Error(Errc::invalid_input, "encode", "application/vnd.numpy",
-                            "void value " + std::to_string(i) + " holds " + std::to_string(values[i].size()) +
-                                " bytes, value 0 " + std::to_string(a.length));
-            a.length = std::max<std::uint64_t>(a.length, values[i].size());
-        }
-        for (const auto& v : values) {
-            a.data += v;
-            a.data.append(static_cast<std::size_t>(a.length - v.size()), '\0');
-        }
-    }
-    a.check_size();
-    return a;
-}
-
 std::vector<double> NdArray::as_double() const {
     std::vector<double> out;
     out.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(element_count(), data.size())));
@@ -558,7 +322,7 @@ NpyHeader NpyCodec::header(std::string_view bytes) {
     const auto text = bytes.substr(start, h.size - start);
     if (h.major < 3 && std::any_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) > 127; }))
         bad("NPY 1.0/2.0 header must be ASCII");
-    auto dict = HeaderParser(text).dict();
+    auto dict = parse_header_dict(text);
     for (const auto* key : {"descr", "fortran_order", "shape"})
         if (!dict.contains(key)) bad(std::string("header lacks '") + key + "'");
     if (dict.size() != 3) bad("header holds keys besides descr, fortran_order and shape");

@@ -1,9 +1,11 @@
 #pragma once
-// UTF-8 decoding shared by the terminal escaper (printable.cpp) and the
-// XML writer of validate's JUnit report: one reading of RFC 3629.
+// UTF-8 (RFC 3629) read and written once: decoding shared by the terminal
+// escaper (printable.cpp), the XML writer of validate's JUnit report and the
+// NumPy str codec; encoding by the NumPy str codec and validate's name keys.
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace sealrun::util {
@@ -36,6 +38,26 @@ inline std::size_t utf8_length(std::string_view s, std::size_t i, std::uint32_t&
     if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff))) return 0;
     if (cp >= 0xd800 && cp <= 0xdfff) return 0;
     return n;
+}
+
+// append_utf8 appends the UTF-8 encoding of the scalar value `cp` (at most
+// U+10FFFF, not a surrogate: callers check) to `out`.
+inline void append_utf8(std::string& out, std::uint32_t cp) {
+    if (cp < 0x80) {
+        out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+        out += static_cast<char>(0xc0 | (cp >> 6));
+        out += static_cast<char>(0x80 | (cp & 0x3f));
+    } else if (cp < 0x10000) {
+        out += static_cast<char>(0xe0 | (cp >> 12));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+        out += static_cast<char>(0x80 | (cp & 0x3f));
+    } else {
+        out += static_cast<char>(0xf0 | (cp >> 18));
+        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+        out += static_cast<char>(0x80 | (cp & 0x3f));
+    }
 }
 
 }  // namespace sealrun::util

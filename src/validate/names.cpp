@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 
+#include "util/utf8.h"
 #include "validate/validator.h"
 
 namespace sealrun::validation {
@@ -44,8 +45,7 @@ std::string name_key(std::string_view name) {
                 if (cp == 0xff) base = 'Y', mark = 0x308;  // ÿ (its upper-case slot is ß)
                 if (base != '-') {
                     out += static_cast<char>(base + ('a' - 'A'));
-                    out += static_cast<char>(0xc0 | (mark >> 6));
-                    out += static_cast<char>(0x80 | (mark & 0x3f));
+                    util::append_utf8(out, mark);
                     ++i;
                     continue;
                 }
