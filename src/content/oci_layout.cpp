@@ -334,20 +334,21 @@ GcResult OciLayout::gc(const GcOptions& options) {
     // Sweep: regular files with digest names only; a symbolic link or a
     // directory under blobs/ is not followed.
     GcResult result;
-    std::error_code ec;
+    std::error_code ec;  // a listing that fails: gc stops and says so
     const auto blobs = root_ / "blobs";
     if (util::real_directory(blobs)) {
-        for (const auto& alg_dir : fs::directory_iterator(blobs, ec)) {
-            if (!alg_dir.is_directory(ec) || alg_dir.is_symlink(ec)) continue;
-            for (const auto& blob : fs::directory_iterator(alg_dir.path(), ec)) {
-                if (blob.symlink_status(ec).type() != fs::file_type::regular) continue;
-                const auto name = alg_dir.path().filename().string() + ":" + blob.path().filename().string();
+        for (fs::directory_iterator alg_dir(blobs, ec), end; !ec && alg_dir != end; alg_dir.increment(ec)) {
+            std::error_code sec;  // an entry removed meanwhile is skipped
+            if (alg_dir->symlink_status(sec).type() != fs::file_type::directory) continue;
+            for (fs::directory_iterator blob(alg_dir->path(), ec); !ec && blob != end; blob.increment(ec)) {
+                if (blob->symlink_status(sec).type() != fs::file_type::regular) continue;
+                const auto name = alg_dir->path().filename().string() + ":" + blob->path().filename().string();
                 if (!oci::is_digest_reference(name)) continue;  // not ours to judge
                 if (reachable.contains(oci::Digest::parse(name))) continue;
-                const auto age = util::file_age(blob.path());
+                const auto age = util::file_age(blob->path());
                 if (!age || *age < options.grace) continue;
-                const auto bytes = util::regular_file_size(blob.path());
-                if (!fs::remove(blob.path(), ec)) continue;
+                const auto bytes = util::regular_file_size(blob->path());
+                if (!fs::remove(blob->path(), sec)) continue;
                 result.bytes_removed += static_cast<std::uint64_t>(bytes.value_or(0));
                 ++result.blobs_removed;
             }
@@ -357,12 +358,12 @@ GcResult OciLayout::gc(const GcOptions& options) {
     // Temporary files: no writer is live (the writer lock is ours) and
     // index.json's writers hold the index lock, so every one is stale.
     const auto remove_temps = [&](const fs::path& dir, bool only_prefixed) {
-        std::error_code dec;
-        for (const auto& f : fs::directory_iterator(dir, dec)) {
-            const auto type = f.symlink_status(dec).type();
+        std::error_code dec, sec;
+        for (fs::directory_iterator f(dir, dec), end; !dec && f != end; f.increment(dec)) {
+            const auto type = f->symlink_status(sec).type();
             if (type != fs::file_type::regular && type != fs::file_type::symlink) continue;
-            if (only_prefixed && !f.path().filename().string().starts_with(util::temp_prefix)) continue;
-            fs::remove(f.path(), dec);
+            if (only_prefixed && !f->path().filename().string().starts_with(util::temp_prefix)) continue;
+            fs::remove(f->path(), sec);
         }
     };
     if (util::real_directory(root_ / ingest_dir)) remove_temps(root_ / ingest_dir, false);

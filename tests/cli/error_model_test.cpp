@@ -57,14 +57,6 @@ std::string object_of(const std::string& line) {
     return colon == std::string::npos ? fs::path(obj).filename().string() : obj.substr(colon + 1);
 }
 
-// pending are the objects whose owners are removing their throwing calls in
-// this round of work (issue 12); each entry goes when its file is fixed.
-const std::set<std::string> pending = {
-    "src_content_oci_layout.cpp.o",  // gc's range-for over a directory_iterator
-    "src_remote_credentials.cpp.o",  // fixed in the work tree, not yet committed
-    "cli_scratch.cpp.o",             // the sweep's range-for over a directory_iterator
-};
-
 }  // namespace
 
 TEST_CASE("error model: the check sees a throwing std::filesystem call (this binary's canary)") {
@@ -84,18 +76,10 @@ TEST_CASE("error model: no library or CLI object calls a std::filesystem overloa
         if (it->path().extension() == ".o") files.push_back(it->path());
     const auto none = "no CLI object files in " + cli_objects.string();
     REQUIRE_MESSAGE(files.size() > 5, none);
-    std::set<std::string> offending;
     for (const auto& f : files)
         for (const auto& line : throwing_fs_calls(f)) {
-            const auto object = object_of(line);
-            const auto finding = "a call that throws std::filesystem_error: " + line;
-            if (!pending.contains(object)) FAIL_CHECK(finding);
-            offending.insert(object);
-        }
-    for (const auto& object : pending)
-        if (!offending.contains(object)) {
-            const auto note = "fixed now; remove it from `pending`: " + object;
-            MESSAGE(note);
+            const auto finding = "a call that throws std::filesystem_error (" + object_of(line) + "): " + line;
+            FAIL_CHECK(finding);
         }
 }
 

@@ -68,11 +68,11 @@ std::size_t sweep_scratch() noexcept {
         std::error_code ec;
         const auto tmp = fs::temp_directory_path(ec);
         if (ec) return 0;
-        for (const auto& e : fs::directory_iterator(tmp, ec)) {
-            if (!e.path().filename().string().starts_with(prefix)) continue;
+        for (fs::directory_iterator e(tmp, ec), end; !ec && e != end; e.increment(ec)) {
+            if (!e->path().filename().string().starts_with(prefix)) continue;
             struct stat st {};
-            if (::lstat(e.path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()) continue;
-            if (remove_if_stale(e.path(), st)) ++removed;
+            if (::lstat(e->path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()) continue;
+            if (remove_if_stale(e->path(), st)) ++removed;
         }
     } catch (...) {
         // Sweeping is best effort; it never fails a command.
