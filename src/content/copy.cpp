@@ -18,8 +18,6 @@ namespace {
 constexpr std::size_t default_concurrency = 4;
 constexpr int default_blob_attempts = 3;
 
-bool is_node(const oci::Descriptor& d) { return oci::is_node_type(d.media_type); }
-
 // Hooks serializes the user's callbacks.
 class Hooks {
 public:
@@ -128,7 +126,7 @@ private:
             n = slot.get();
             if (parent == nullptr) root_ = n;
         }
-        if (!is_node(d)) {
+        if (!oci::is_node_type(d.media_type)) {
             pool_.post([this, n] {
                 move_blob(src_, dst_, n->desc, hooks_, attempts_);
                 done(*n);
@@ -284,7 +282,7 @@ oci::Descriptor copy(ReadOnlyTarget& src, std::string_view src_ref, Target& dst,
     // conditional tagger to keep it.
     auto* pusher = dynamic_cast<ReferencePusher*>(&dst);
     const bool conditional = dynamic_cast<ConditionalTagger*>(&dst) != nullptr;
-    if (!dst_ref.empty() && is_node(root) && pusher != nullptr && !(conditional && policy == TagPolicy::keep)) {
+    if (!dst_ref.empty() && oci::is_node_type(root.media_type) && pusher != nullptr && !(conditional && policy == TagPolicy::keep)) {
         push_root_by_reference(g, src, dst, *pusher, root, dst_ref, policy, hooks);
         return root;
     }

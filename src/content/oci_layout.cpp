@@ -40,8 +40,6 @@ void make_dirs(const fs::path& p) {
     if (ec) throw Error(Errc::io, "create directory", p.string(), ec.message());
 }
 
-bool is_node(const oci::Descriptor& d) { return oci::is_node_type(d.media_type); }
-
 // mentioned_descriptors collects every descriptor-shaped object (a "digest"
 // that parses and an integer "size") anywhere in `doc`: how gc keeps what a
 // manifest of a type it does not know points to.
@@ -211,7 +209,7 @@ void OciLayout::check_graph(const oci::Descriptor& root, std::string_view refere
         if (stored_size(d.digest) != d.size)
             throw Error(Errc::not_found, "tag", std::string(reference),
                         "blob " + d.digest.str() + " of " + root.digest.str() + " is not in " + (options_.name.empty() ? root_.string() : options_.name));
-        if (is_node(d))
+        if (oci::is_node_type(d.media_type))
             for (auto& child : oci::successors(d, read_all(*this, d, oci::max_manifest_size)))
                 todo.push_back(std::move(child));
     }
@@ -308,13 +306,13 @@ GcResult OciLayout::gc(const GcOptions& options) {
         auto [d, maybe_manifest] = std::move(todo.back());
         todo.pop_back();
         if (!reachable.insert(d.digest).second) continue;
-        if (!is_node(d) && !maybe_manifest) continue;
+        if (!oci::is_node_type(d.media_type) && !maybe_manifest) continue;
         const auto size = stored_size(d.digest);
         if (!size || *size > static_cast<std::int64_t>(oci::max_manifest_size)) continue;
         // A reachable document that cannot be read (corrupt, wrong size)
         // throws here: gc removes nothing rather than guess.
         const auto bytes = read_all(*this, d, oci::max_manifest_size);
-        if (is_node(d)) {
+        if (oci::is_node_type(d.media_type)) {
             try {
                 for (auto& child : oci::successors(d, bytes)) todo.emplace_back(std::move(child), oci::is_index_type(d.media_type));
                 continue;

@@ -135,7 +135,7 @@ void send_chunk(Repository::Impl& m, std::string& location, const std::string& s
 
 std::unique_ptr<content::ReadStream> Repository::open_blob(const oci::Descriptor& desc) {
     auto& m = *impl_;
-    if (is_node(desc)) {
+    if (oci::is_node_type(desc.media_type)) {
         if (desc.size > static_cast<std::int64_t>(oci::max_manifest_size))
             throw Error(Errc::too_large, "fetch", desc.digest.str(), "manifest exceeds 4 MiB");
         Request r{.url = m.url("/manifests/" + desc.digest.str()), .headers = {accept_manifests}};
@@ -150,7 +150,7 @@ std::unique_ptr<content::ReadStream> Repository::open_blob(const oci::Descriptor
 void Repository::push(const oci::Descriptor& desc, content::ReadStream& content) {
     auto& m = *impl_;
     const auto subject = desc.digest.str();
-    if (is_node(desc)) {
+    if (oci::is_node_type(desc.media_type)) {
         m.put_manifest(desc, m.verified_manifest(desc, content), subject, "push manifest");
         return;
     }
@@ -219,7 +219,7 @@ void Repository::push(const oci::Descriptor& desc, content::ReadStream& content)
 
 bool Repository::mount(const oci::Descriptor& desc, content::ReadOnlyTarget& source) {
     auto* other = dynamic_cast<Repository*>(&source);
-    if (other == nullptr || other == this || is_node(desc)) return false;
+    if (other == nullptr || other == this || oci::is_node_type(desc.media_type)) return false;
     auto& m = *impl_;
     auto& from = *other->impl_;
     if (from.ref.repository == m.ref.repository || !m.reached_like(from)) return false;

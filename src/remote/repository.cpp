@@ -187,7 +187,7 @@ oci::Descriptor Repository::resolve(std::string_view reference) {
 
 bool Repository::exists(const oci::Descriptor& desc) {
     auto& m = *impl_;
-    const bool node = is_node(desc);
+    const bool node = oci::is_node_type(desc.media_type);
     Request r{.method = "HEAD", .url = m.url((node ? "/manifests/" : "/blobs/") + desc.digest.str())};
     if (node) r.headers.push_back(accept_manifests);
     const auto resp = m.send(r, m.pull_scope(), true);
@@ -213,7 +213,7 @@ void Repository::tag(const oci::Descriptor& desc, std::string_view reference) {
 
 void Repository::push_reference(const oci::Descriptor& desc, content::ReadStream& content, std::string_view reference) {
     oci::check_tag(reference);
-    if (!is_node(desc))
+    if (!oci::is_node_type(desc.media_type))
         throw Error(Errc::invalid_input, "push", desc.digest.str(), "only a manifest or an index can be pushed under a tag");
     const auto bytes = impl_->verified_manifest(desc, content);
     impl_->put_manifest(desc, bytes, std::string(reference), "push manifest");
@@ -260,7 +260,7 @@ std::vector<std::string> Repository::tags() {
 
 void Repository::remove(const oci::Descriptor& desc) {
     auto& m = *impl_;
-    const bool node = is_node(desc);
+    const bool node = oci::is_node_type(desc.media_type);
     const auto resp = m.send(Request{.method = "DELETE", .url = m.url((node ? "/manifests/" : "/blobs/") + desc.digest.str())},
                              "repository:" + m.ref.repository + ":delete", true);
     if (resp.status != 202 && resp.status != 200) m.fail(resp, "delete", desc.digest.str());

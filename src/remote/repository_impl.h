@@ -69,10 +69,6 @@ struct Repository::Impl {
     bool reached_like(Impl& other);
 };
 
-// is_node says whether `d` is a manifest or an index (stored under
-// /manifests/), not a blob.
-inline bool is_node(const oci::Descriptor& d) { return oci::is_node_type(d.media_type); }
-
 // accept_manifests is the Accept header for manifest requests.
 inline constexpr const char* accept_manifests =
     "Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, "
