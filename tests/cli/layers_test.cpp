@@ -30,6 +30,7 @@ const std::map<std::string, std::set<std::string>> below = {
     {"experiment", {"base", "util", "oci", "content", "codecs", "records"}},
     {"validate", {"base", "util", "oci", "content", "codecs", "records", "experiment"}},
     {"remote", {"base", "util", "oci", "content"}},
+    {"location", {"base", "util", "oci", "content", "remote"}},
 };
 
 // layer_private are internal headers no other layer may include.

@@ -9,9 +9,7 @@
 #include <string>
 #include <vector>
 
-#include <sealrun/content/oci_archive.h>
-#include <sealrun/content/oci_layout.h>
-#include <sealrun/content/target.h>
+#include <sealrun/location/location.h>
 #include <sealrun/remote/repository.h>
 
 namespace sealrun::cli {
@@ -45,72 +43,25 @@ struct Args {
     std::optional<std::string> get(const std::string& name) const;
 };
 
-// Location is one side of a transfer: a target and a reference in it.
-struct Location {
-    std::string text;                          // as given
-    // target is what the location reads; a destination's is writable too
-    // (see writable()).
-    std::unique_ptr<content::ReadOnlyTarget> target;
-    std::string reference;                     // tag or digest; empty when none was given
-    std::filesystem::path archive;             // oci-archive: the tar file
-    // archive_writer is the target while an oci-archive is being written
-    // (a destination, or a source being tagged); finish_location commits it.
-    content::OciArchiveWriter* archive_writer = nullptr;
-    bool is_local_store = false;
-    std::filesystem::path layout;              // oci: and the local store: the layout directory
-    Location() = default;
-    Location(Location&&) noexcept;
-    ~Location();
+// The locations of the library (sealrun/location/location.h), opened with
+// the global options.
+using sealrun::Access;
+using sealrun::Location;
+using sealrun::make_parent_dirs;
+using sealrun::open_layout;
+using sealrun::open_reader;
+using sealrun::refuse_file;
 
-    // writable returns the target for writing: a destination's, a layout's
-    // opened for update, or, for an oci-archive read in place, a writer
-    // that carries its members over into a new archive (committed by
-    // finish_location). Throws Error(denied) for other read-only targets.
-    content::Target& writable();
-};
+// location_options builds the library's LocationOptions from the global flags.
+LocationOptions location_options(const Globals& g);
 
-// open_location parses skopeo-style locations: oci:DIR[:TAG],
-// oci-archive:FILE[:TAG], docker://HOST/REPO[:TAG|@DIGEST], or a bare TAG
-// (or digest) in the local store. `for_writing` prepares a destination
-// (a layout is created when absent, an oci-archive is added to); otherwise
-// the location is read: the store or layout must exist and is opened
-// read-only, so a mistyped path creates nothing.
-// An existing oci-archive destination is added to; an existing file that is
-// not one is refused with Error(already_exists) naming --force unless
-// `force` (then it is replaced).
+// parse_location_text parses a location (see sealrun::parse_location); one
+// that does not parse is a UsageError.
+LocationSpec parse_location_text(const std::string& text);
+
+// open_location opens a location (see sealrun::open_location) with the
+// global options; a location string that does not parse is a UsageError.
 Location open_location(const std::string& text, const Globals& g, bool for_writing, bool force = false);
-
-// Access says how a command uses a layout.
-enum class Access {
-    read,    // must exist; opened read-only: nothing is created or locked for writing
-    update,  // must exist; writable (tag, rm, gc)
-    create,  // created when absent (seal, import, copy destinations)
-};
-
-// open_layout opens the OCI layout at `dir` (`store`: the local store) for
-// `access`; a missing one is Error(not_found) "no sealrun store" or "not an
-// OCI layout" unless `access` is create.
-std::unique_ptr<content::OciLayout> open_layout(const std::filesystem::path& dir, Access access, bool store);
-
-// refuse_file throws Error(invalid_input) when `dir` (`store`: the local
-// store) is a file, so the user reads "is a file", not a failure inside it.
-void refuse_file(const std::filesystem::path& dir, bool store);
-
-// open_reader opens the layout at `dir` for reading (Access::read). A local
-// store (`store`) that holds records but has sealed nothing yet reads as
-// empty; nothing is created either way.
-std::unique_ptr<content::Target> open_reader(const std::filesystem::path& dir, bool store);
-
-// make_parent_dirs creates the missing folders above the output file `path`
-// ("sub/x.tar", "out/r.json"), as `get -o DIR/` creates DIR; a bare name
-// ("x.tar") needs none. Every command that writes a file the user named
-// calls it before writing.
-void make_parent_dirs(const std::filesystem::path& path);
-
-// finish_location commits an oci-archive being written: the new archive
-// replaces FILE atomically. Without it (an error, a signal) FILE is left as
-// it was and nothing else remains.
-void finish_location(Location& loc);
 
 // remote_options builds RepositoryOptions from the global flags.
 remote::RepositoryOptions remote_options(const Globals& g);

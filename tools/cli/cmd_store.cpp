@@ -23,7 +23,7 @@ int cmd_tag(const Args& a, const Globals& g) {
     const auto d = loc.target->resolve(loc.reference);
     if (!loc.layout.empty()) loc.target = open_layout(loc.layout, Access::update, loc.is_local_store);
     content::tag_with(loc.writable(), d, a.positional[1], a.has("--force") ? content::TagPolicy::replace : content::TagPolicy::keep);
-    finish_location(loc);
+    loc.commit();
     if (g.json) std::cout << json_text({{"source", loc.text}, {"tag", a.positional[1]}, {"digest", d.digest.str()}}) << "\n";
     return exit_ok;
 }

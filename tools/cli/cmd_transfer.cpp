@@ -1,13 +1,10 @@
 // sealrun copy, push, pull, export and import: moving artifacts between locations.
 #include <algorithm>
-#include <cctype>
 #include <iostream>
 
 #include <sealrun/content/copy.h>
-#include <sealrun/content/oci_layout.h>
 #include <sealrun/error.h>
 #include <sealrun/printable.h>
-#include <sealrun/remote/reference.h>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
@@ -44,75 +41,29 @@ nlohmann::json moved_json(const Moved& m) {
     return {{"blobs_copied", m.blobs_copied}, {"blobs_skipped", m.blobs_skipped}, {"bytes_copied", m.bytes_copied}};
 }
 
-// default_tag is the tag a copy gives a destination that names none: the
-// source's tag, or, for a source named by digest, NAME-HEX where NAME is the
-// last component of the source's repository (docker://) or file name (oci:,
-// oci-archive:), "sealrun" for the local store, and HEX the digest's first
-// 12 hex digits, e.g. "sweep-4b1f2eaf6eef": a digest is never a tag, and an
-// untagged copy would be unreachable (gc frees it).
-std::string default_tag(const Location& src) {
-    if (!oci::is_digest_reference(src.reference)) return src.reference;
-    std::string name = "sealrun";
-    if (src.text.starts_with("docker://")) {
-        const auto repo = remote::Reference::parse(src.text.substr(9)).repository;
-        name = repo.substr(repo.rfind('/') + 1);
-    } else if (!src.archive.empty() || !src.layout.empty()) {
-        const auto stem = (src.archive.empty() ? src.layout : src.archive).stem().string();
-        std::string clean;
-        for (char c : stem)
-            if (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-') clean += c;
-        if (!clean.empty() && std::isalnum(static_cast<unsigned char>(clean[0])) && !src.is_local_store) name = clean.substr(0, 100);
-    }
-    const auto colon = src.reference.find(':');
-    return name + "-" + src.reference.substr(colon + 1, 12);
-}
-
-// local_tag is the local tag for an archive's ref name: the name itself, or
-// for a full reference ("ghcr.io/org/repo:v1", as OMMX and other tools write
-// org.opencontainers.image.ref.name) its tag part.
-std::string local_tag(const std::string& ref_name) {
-    if (oci::is_valid_tag(ref_name)) return ref_name;
-    const auto slash = ref_name.rfind('/');
-    const auto colon = ref_name.rfind(':');
-    if (colon != std::string::npos && (slash == std::string::npos || colon > slash) &&
-        oci::is_valid_tag(ref_name.substr(colon + 1)))
-        return ref_name.substr(colon + 1);
-    throw Error(Errc::invalid_input, "import", ref_name, "is neither a tag nor a reference ending in one");
-}
-
 }  // namespace
 
 int cmd_copy(const Args& a, const Globals& g) {
     need(a, 1, 2, "sealrun copy SRC [DST]");
-    auto src = open_location(a.positional[0], g, false);
-    if (src.reference.empty()) throw UsageError("the source needs a tag or digest: " + src.text);
-    // One argument: into the local store under the source's tag (or a name
-    // made from its digest, see default_tag).
-    const std::string dst_text = a.positional.size() == 2 ? a.positional[1] : default_tag(src);
-    auto dst = open_location(dst_text, g, true, a.has("--force"));
-    std::string dst_ref = dst.reference;
-    if (dst_ref.empty()) dst_ref = default_tag(src);
+    // Grammar errors are usage errors, found before anything is opened.
+    if (parse_location_text(a.positional[0]).reference.empty())
+        throw UsageError("the source needs a tag or digest: " + a.positional[0]);
+    if (a.positional.size() == 2) parse_location_text(a.positional[1]);
     Progress progress(!g.quiet && !g.json);
     Moved moved;
-    auto options = counting(copy_options(progress, a), moved);
-    // An archive written from local content is the same bytes every time:
-    // its members arrive in the walk's order (a registry's blobs still move
-    // four at a time).
-    if (dst.archive_writer != nullptr && !src.text.starts_with("docker://")) options.concurrency = 1;
-    const auto root = content::copy(*src.target, src.reference, dst.writable(), dst_ref, options);
-    finish_location(dst);
+    const auto done = transfer(a.positional[0], a.positional.size() == 2 ? a.positional[1] : "", location_options(g),
+                               counting(copy_options(progress, a), moved), a.has("--force"));
     if (g.json) {
         auto j = moved_json(moved);
-        j["source"] = src.text;
-        j["destination"] = dst.text;
-        j["tag"] = dst_ref;
-        j["digest"] = root.digest.str();
-        j["media_type"] = root.media_type;
+        j["source"] = a.positional[0];
+        j["destination"] = a.positional.size() == 2 ? a.positional[1] : done.tag;
+        j["tag"] = done.tag;
+        j["digest"] = done.root.digest.str();
+        j["media_type"] = done.root.media_type;
         std::cout << json_text(j) << "\n";
     } else if (!g.quiet) {
-        if (oci::is_digest_reference(src.reference) && (a.positional.size() == 1 || dst.reference.empty()))
-            std::cerr << "tagged " << printable(dst_ref) << "\n";  // a name sealrun chose
-        std::cout << root.digest.str() << "\n";
+        if (done.chosen_tag) std::cerr << "tagged " << printable(done.tag) << "\n";  // a name sealrun chose
+        std::cout << done.root.digest.str() << "\n";
     }
     return exit_ok;
 }

@@ -148,8 +148,7 @@ nlohmann::json help_json(const Command& c) {
 
 int run(int argc, char** argv) {
     Globals g;
-    if (const char* s = std::getenv("SEALRUN_STORE"); s != nullptr && *s != '\0') g.store = s;
-    else g.store = "storage";
+    g.store = default_store();
     std::vector<std::string> words(argv + 1, argv + argc);
     const Command* cmd = nullptr;
     Args args;

@@ -195,6 +195,12 @@ public:
         if (const T* p = std::any_cast<T>(&*v)) return *p;
         throw_wrong_type(path.str(), v->type(), typeid(T));
     }
+    /// load_value returns the decoded file as its codec's value type
+    /// (type-erased: what the codec its extension picks decodes to), or
+    /// nullopt when it does not exist; for callers that learn the type at
+    /// run time (the Python package). Throws Error(invalid_input) naming the
+    /// file when it is corrupt.
+    std::optional<std::any> load_value(const RecordPath& path) const { return load_any(path); }
     /// load_file returns the decoded file, or `fallback` when it does not exist.
     template <class T>
     T load_file(const RecordPath& path, T fallback) const {

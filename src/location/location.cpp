@@ -1,0 +1,236 @@
+#include "sealrun/location/location.h"
+
+#include <cctype>
+#include <cstdlib>
+
+#include "sealrun/content/memory.h"
+#include "sealrun/error.h"
+#include "sealrun/oci/tag.h"
+#include "sealrun/remote/reference.h"
+
+namespace sealrun {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::string_view docker_prefix = "docker://";
+constexpr std::string_view layout_prefix = "oci:";
+constexpr std::string_view archive_prefix = "oci-archive:";
+
+// split_tag splits "PATH[:TAG]" at the first colon after the last slash.
+std::pair<std::string, std::string> split_tag(std::string_view s) {
+    const auto slash = s.rfind('/');
+    const auto colon = s.find(':', slash == std::string_view::npos ? 0 : slash);
+    if (colon == std::string_view::npos) return {std::string(s), ""};
+    return {std::string(s.substr(0, colon)), std::string(s.substr(colon + 1))};
+}
+
+// existing_archive opens the file `file` that an oci-archive destination
+// names, so that a copy adds to it. A file that is not an oci-archive
+// (another tar, a compressed one, anything else) is never replaced silently:
+// Error(already_exists) naming --force, unless `force` (then nullptr: the
+// copy starts a new archive).
+std::unique_ptr<content::OciArchive> existing_archive(const fs::path& file, bool force) {
+    std::string why;
+    try {
+        return std::make_unique<content::OciArchive>(file, content::OciArchiveOptions{.name = file.string()});
+    } catch (const Error& e) {
+        if (e.code() != Errc::invalid_input && e.code() != Errc::unsupported && e.code() != Errc::too_large) throw;
+        why = e.what();
+    }
+    if (!force)
+        throw Error(Errc::already_exists, "write", file.string(),
+                    "exists and is not an oci-archive (" + why + "); pass --force to replace it");
+    return nullptr;
+}
+
+}  // namespace
+
+LocationSpec parse_location(std::string_view text) {
+    LocationSpec spec;
+    spec.text = std::string(text);
+    if (text.starts_with(docker_prefix)) {
+        spec.transport = Transport::docker;
+        spec.reference = remote::Reference::parse(text.substr(docker_prefix.size())).reference();
+        return spec;
+    }
+    if (text.starts_with(layout_prefix) || text.starts_with(archive_prefix)) {
+        const bool layout = text.starts_with(layout_prefix);
+        auto [path, tag] = split_tag(text.substr(layout ? layout_prefix.size() : archive_prefix.size()));
+        if (path.empty())
+            throw Error(Errc::invalid_input, "parse location", spec.text,
+                        layout ? "oci: needs a directory: oci:DIR[:TAG]" : "oci-archive: needs a file: oci-archive:FILE[:TAG]");
+        spec.transport = layout ? Transport::oci_layout : Transport::oci_archive;
+        spec.path = path;
+        spec.reference = tag;
+        return spec;
+    }
+    if (text.find("://") != std::string_view::npos)
+        throw Error(Errc::invalid_input, "parse location", spec.text, "unknown transport (oci:, oci-archive:, docker://)");
+    spec.reference = std::string(text);
+    return spec;
+}
+
+fs::path default_store() {
+    if (const char* s = std::getenv("SEALRUN_STORE"); s != nullptr && *s != '\0') return s;
+    return "storage";
+}
+
+Location::~Location() = default;
+Location::Location(Location&&) noexcept = default;
+Location& Location::operator=(Location&&) noexcept = default;
+
+content::Target& Location::writable() {
+    if (!archive.empty() && archive_writer == nullptr) {
+        // An archive read in place is rewritten to be changed (`tag`): its
+        // members are carried into a new one that replaces it.
+        auto writer = std::make_unique<content::OciArchiveWriter>(
+            archive, dynamic_cast<content::OciArchive*>(target.get()), archive.string());
+        archive_writer = writer.get();
+        target = std::move(writer);
+    }
+    if (auto* t = dynamic_cast<content::Target*>(target.get())) return *t;
+    throw Error(Errc::denied, "write", text, "was opened for reading");
+}
+
+void Location::commit() {
+    if (archive_writer != nullptr) archive_writer->commit();
+}
+
+Location open_location(const LocationSpec& spec, const LocationOptions& options, bool for_writing, bool force) {
+    Location loc;
+    loc.text = spec.text;
+    loc.transport = spec.transport;
+    loc.reference = spec.reference;
+    switch (spec.transport) {
+    case Transport::docker:
+        loc.target = std::make_unique<remote::Repository>(
+            remote::Reference::parse(std::string_view(spec.text).substr(docker_prefix.size())), options.remote);
+        return loc;
+    case Transport::oci_layout:
+        loc.layout = spec.path;
+        loc.target = for_writing ? open_layout(loc.layout, Access::create, false) : open_reader(loc.layout, false);
+        return loc;
+    case Transport::oci_archive: {
+        loc.archive = spec.path;
+        const auto name = spec.path.string();
+        if (!for_writing) {  // read in place: nothing is unpacked or written
+            loc.target = std::make_unique<content::OciArchive>(spec.path, content::OciArchiveOptions{.name = name});
+            return loc;
+        }
+        make_parent_dirs(loc.archive);
+        std::error_code ec;
+        std::unique_ptr<content::OciArchive> base;
+        if (fs::exists(fs::symlink_status(loc.archive, ec))) base = existing_archive(loc.archive, force);
+        // The new archive streams into a temporary file that commit() renames over FILE.
+        auto writer = std::make_unique<content::OciArchiveWriter>(loc.archive, base.get(), name);
+        loc.archive_writer = writer.get();
+        loc.target = std::move(writer);
+        return loc;
+    }
+    case Transport::store:
+        break;
+    }
+    loc.layout = options.store.empty() ? default_store() : options.store;
+    loc.target = for_writing ? open_layout(loc.layout, Access::create, true) : open_reader(loc.layout, true);
+    loc.is_local_store = true;
+    return loc;
+}
+
+Location open_location(std::string_view text, const LocationOptions& options, bool for_writing, bool force) {
+    return open_location(parse_location(text), options, for_writing, force);
+}
+
+void refuse_file(const fs::path& dir, bool store) {
+    std::error_code ec;
+    const auto st = fs::status(dir, ec);
+    if (fs::exists(st) && !fs::is_directory(st))
+        throw Error(Errc::invalid_input, "open", dir.string(),
+                    store ? "is a file, not a sealrun store (--store DIR or $SEALRUN_STORE chooses it)"
+                          : "is a file, not an OCI layout directory");
+}
+
+std::unique_ptr<content::OciLayout> open_layout(const fs::path& dir, Access access, bool store) {
+    refuse_file(dir, store);
+    if (access == Access::create) return std::make_unique<content::OciLayout>(dir);
+    std::unique_ptr<content::OciLayout> layout;
+    try {
+        layout = std::make_unique<content::OciLayout>(dir, content::OciLayoutOptions{.read_only = true});
+    } catch (const Error& e) {
+        if (e.code() != Errc::not_found) throw;
+        throw Error(Errc::not_found, "open", dir.string(),
+                    store ? "no sealrun store here (--store DIR or $SEALRUN_STORE chooses it)" : "not an OCI layout");
+    }
+    if (access == Access::update) layout = std::make_unique<content::OciLayout>(dir);
+    return layout;
+}
+
+std::unique_ptr<content::Target> open_reader(const fs::path& dir, bool store) {
+    try {
+        return open_layout(dir, Access::read, store);
+    } catch (const Error& e) {
+        // `seal` writes records before the layout: such a store is empty, not missing.
+        std::error_code ec;
+        if (e.code() != Errc::not_found || !store || !fs::is_directory(fs::symlink_status(dir / "records", ec))) throw;
+        return std::make_unique<content::MemoryTarget>();
+    }
+}
+
+void make_parent_dirs(const fs::path& path) {
+    const auto parent = path.parent_path();
+    std::error_code ec;
+    if (parent.empty() || fs::is_directory(parent, ec)) return;
+    fs::create_directories(parent, ec);
+    if (ec) throw Error(Errc::io, "create directory", parent.string(), ec.message());
+}
+
+std::string default_tag(const Location& src) {
+    if (!oci::is_digest_reference(src.reference)) return src.reference;
+    std::string name = "sealrun";
+    if (src.transport == Transport::docker) {
+        const auto repo = remote::Reference::parse(std::string_view(src.text).substr(docker_prefix.size())).repository;
+        name = repo.substr(repo.rfind('/') + 1);
+    } else if (!src.is_local_store && (!src.archive.empty() || !src.layout.empty())) {
+        const auto stem = (src.archive.empty() ? src.layout : src.archive).stem().string();
+        std::string clean;
+        for (char c : stem)
+            if (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-') clean += c;
+        if (!clean.empty() && std::isalnum(static_cast<unsigned char>(clean[0]))) name = clean.substr(0, 100);
+    }
+    const auto colon = src.reference.find(':');
+    return name + "-" + src.reference.substr(colon + 1, 12);
+}
+
+std::string local_tag(const std::string& ref_name) {
+    if (oci::is_valid_tag(ref_name)) return ref_name;
+    const auto slash = ref_name.rfind('/');
+    const auto colon = ref_name.rfind(':');
+    if (colon != std::string::npos && (slash == std::string::npos || colon > slash) &&
+        oci::is_valid_tag(ref_name.substr(colon + 1)))
+        return ref_name.substr(colon + 1);
+    throw Error(Errc::invalid_input, "import", ref_name, "is neither a tag nor a reference ending in one");
+}
+
+Transferred transfer(std::string_view source, std::string_view destination, const LocationOptions& options,
+                     content::CopyOptions copy_options, bool force) {
+    auto src = open_location(source, options, false);
+    if (src.reference.empty())
+        throw Error(Errc::invalid_input, "copy", src.text, "the source needs a tag or digest");
+    Transferred out;
+    // No destination: into the local store under the source's tag (or a
+    // name made from its digest, see default_tag).
+    const std::string dst_text = destination.empty() ? default_tag(src) : std::string(destination);
+    auto dst = open_location(dst_text, options, true, force);
+    out.tag = dst.reference.empty() ? default_tag(src) : dst.reference;
+    out.chosen_tag = oci::is_digest_reference(src.reference) && (destination.empty() || dst.reference.empty());
+    // An archive written from local content is the same bytes every time:
+    // its members arrive in the walk's order (a registry's blobs still move
+    // several at a time).
+    if (dst.archive_writer != nullptr && src.transport != Transport::docker) copy_options.concurrency = 1;
+    out.root = content::copy(*src.target, src.reference, dst.writable(), out.tag, copy_options);
+    dst.commit();
+    return out;
+}
+
+}  // namespace sealrun
