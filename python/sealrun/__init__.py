@@ -1,0 +1,18 @@
+"""sealrun: archive experiment runs as OCI artifacts, from Python.
+
+Record runs (:class:`Experiment`, :class:`Record`), seal them into the local
+store, move them with :func:`copy`, :func:`push` and :func:`pull`, and open
+sealed experiments anywhere with :func:`open` as immutable
+:class:`SealedExperiment` / :class:`SealedRun` views whose attachments are
+verified against their digests before they are decoded.
+"""
+
+from . import _errors  # before _core: its error translator builds these classes
+from . import _core  # noqa: F401
+from . import _record, _sealed, _transfer
+from ._errors import *  # noqa: F401,F403
+from ._record import *  # noqa: F401,F403
+from ._sealed import *  # noqa: F401,F403
+from ._transfer import *  # noqa: F401,F403
+
+__all__ = [name for module in (_errors, _sealed, _record, _transfer) for name in getattr(module, "__all__", [])]
