@@ -1,7 +1,7 @@
 // The layers of docs/ARCHITECTURE.md, checked on the source tree: each
 // layer includes only the layers below it (docs/CONVENTIONS.md "Layers"),
 // public headers never include an internal one, the CLI includes only public
-// headers, and a layer's private headers stay inside it.
+// headers (the Python module too), and a layer's private headers stay inside it.
 #include <doctest/doctest.h>
 
 #include <fstream>
@@ -84,12 +84,13 @@ std::vector<std::string> violations(const fs::path& root, const std::string& kin
         const auto ext = it->path().extension();
         if (ext != ".h" && ext != ".cpp") continue;
         const auto rel = it->path().lexically_relative(root).generic_string();
-        const auto own = kind == "tools" ? std::string("tools") : layer_of(rel);
+        const bool front = kind == "tools" || kind == "python";  // the CLI and the Python module: public API only
+        const auto own = front ? kind : layer_of(rel);
         for (const auto& inc : includes_of(it->path())) {
             const auto where = kind + "/" + rel + " includes " + inc.name;
-            if (kind == "tools" && !inc.is_public) out.push_back(where + ": the CLI uses public headers only");
+            if (front && !inc.is_public) out.push_back(where + ": the " + (kind == "tools" ? "CLI" : "Python module") + " uses public headers only");
             if (kind == "include" && !inc.is_public) out.push_back(where + ": a public header includes an internal one");
-            if (kind == "tools" || own.empty() || inc.layer == own) {
+            if (front || own.empty() || inc.layer == own) {
                 if (const auto p = layer_private.find(inc.name); p != layer_private.end() && p->second != own)
                     out.push_back(where + ": private to " + p->second);
                 continue;
@@ -108,7 +109,8 @@ std::vector<std::string> violations(const fs::path& root, const std::string& kin
 TEST_CASE("layers: every include runs downhill") {
     const fs::path source = SEALRUN_SOURCE_DIR;
     std::vector<std::string> found;
-    for (const auto& [dir, kind] : {std::pair{"src", "src"}, {"include/sealrun", "include"}, {"tools/cli", "tools"}})
+    for (const auto& [dir, kind] : {std::pair{"src", "src"}, {"include/sealrun", "include"}, {"tools/cli", "tools"},
+                              {"python/src", "python"}})
         for (auto& v : violations(source / dir, kind)) found.push_back(std::move(v));
     for (const auto& v : found) FAIL_CHECK(v);
     CHECK(found.empty());
