@@ -8,6 +8,7 @@
 // and each one releases the GIL while it fetches, verifies, decodes or
 // writes, touching Python objects only once it holds the GIL again.
 #include <any>
+#include <cstring>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -92,6 +93,22 @@ NdArray read_npy(const Attachments& a, std::string_view name) {
     return array;
 }
 
+// bytes_object copies `data` into a new bytes object; a large copy (and the
+// page faults of fresh memory) runs without the GIL: the object is not
+// visible to any other thread until it is returned.
+py::bytes bytes_object(const std::string& data) {
+    PyObject* b = PyBytes_FromStringAndSize(nullptr, static_cast<py::ssize_t>(data.size()));
+    if (!b) throw py::error_already_set();
+    auto out = py::reinterpret_steal<py::bytes>(b);
+    if (data.size() < (std::size_t{1} << 20)) {
+        std::memcpy(PyBytes_AS_STRING(b), data.data(), data.size());
+    } else {
+        py::gil_scoped_release unlocked;
+        std::memcpy(PyBytes_AS_STRING(b), data.data(), data.size());
+    }
+    return out;
+}
+
 py::object text_object(const std::string& text) {
     // Text is not required to be UTF-8 (logs hold what programs printed):
     // bytes that are not become lone surrogates, and
@@ -112,9 +129,9 @@ py::object value_object(Value& v, std::string_view name, bool allow_pickle) {
     }
     if (v.is<NdArray>()) return to_numpy(take<NdArray>(v));
     if (v.is<std::string>()) return text_object(v.as<std::string>());
-    if (v.is<codecs::Bytes>()) return py::bytes(v.as<codecs::Bytes>().data);
+    if (v.is<codecs::Bytes>()) return bytes_object(v.as<codecs::Bytes>().data);
     if (v.is<codecs::Pickle>()) {
-        py::bytes data(v.as<codecs::Pickle>().data);
+        py::bytes data = bytes_object(v.as<codecs::Pickle>().data);
         if (!allow_pickle) return data;
         return py::module_::import("pickle").attr("loads")(data);
     }
@@ -151,7 +168,7 @@ py::bytes get_blob(const View& view, const std::string& name) {
         py::gil_scoped_release unlocked;
         bytes = view.attachments().blob(name);
     }
-    return py::bytes(bytes);
+    return bytes_object(bytes);
 }
 
 // get_blob_for_codec returns the bytes of `name` for a Python codec of
@@ -170,7 +187,7 @@ py::bytes get_blob_for_codec(const View& view, const std::string& name, const st
                         "is stored as " + stored + ", the codec reads " + media_type);
         bytes = a.blob(name);
     }
-    return py::bytes(bytes);
+    return bytes_object(bytes);
 }
 
 template <class View>
@@ -271,7 +288,7 @@ void init_sealed(py::module_& m) {
              [](const TreeView& t, const std::string& path) -> py::bytes {
                  const auto it = t.files.find(path);
                  if (it == t.files.end()) throw py::key_error(path);
-                 return py::bytes(t.tree->entries[it->second].content);
+                 return bytes_object(t.tree->entries[it->second].content);
              })
         .def("entries",
              [](const TreeView& t) {
