@@ -294,7 +294,12 @@ class Record(_core.Record):
     the record's identity: two records of the same kind and config are the
     same record, in this process and in others. ``store`` is the local store
     (None: ``$SEALRUN_STORE``, else ``./storage``); records live under
-    ``<store>/records/<identity>/``.
+    ``<store>/records/<identity>/``. A subclass with its own ``__init__``
+    must call ``super().__init__(config, store=..., kind=...)``.
+
+    Calls from several threads are serialized, and launch() holds the record
+    while its body runs: a body must not wait for another thread that uses
+    the same record.
 
     Example::
 

@@ -139,8 +139,12 @@ codecs::NdArray from_numpy(const py::handle& array) {
         Py_buffer* v;
         ~Release() { PyBuffer_Release(v); }
     } release{&view};
-    out.data.assign(static_cast<const char*>(view.buf), static_cast<std::size_t>(view.len));
-    out.check_size();
+    {
+        // The export keeps the elements in place while they are copied.
+        py::gil_scoped_release unlocked;
+        out.data.assign(static_cast<const char*>(view.buf), static_cast<std::size_t>(view.len));
+        out.check_size();
+    }
     return out;
 }
 
