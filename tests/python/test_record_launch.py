@@ -140,6 +140,24 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
+def wait_for_a_waiter(lock: pathlib.Path) -> None:
+    """Waits until a process or thread is blocked on the flock of `lock`
+    (a "->" line of /proc/locks naming its inode)."""
+    deadline = time.monotonic() + 60
+    while True:
+        if lock.exists():
+            inode = f":{lock.stat().st_ino} "
+            if any("->" in line and inode in line for line in pathlib.Path("/proc/locks").read_text().splitlines()):
+                return
+        assert time.monotonic() < deadline, "nobody waited on " + str(lock)
+        time.sleep(0.01)
+
+
+class Slow(sealrun.Record):  # the script's record: same kind and config
+    def __call__(self) -> None:
+        raise AssertionError("the other process ran the body")
+
+
 def test_two_processes_launching_one_record_run_its_body_once(tmp_path):
     store, work = tmp_path / "s", tmp_path / "w"
     work.mkdir()
@@ -152,8 +170,7 @@ def test_two_processes_launching_one_record_run_its_body_once(tmp_path):
         time.sleep(0.01)
     second = subprocess.Popen([sys.executable, str(script), str(store), str(work)])
     # The second one waits on the record's lock while the first one's body runs.
-    time.sleep(0.3)
-    assert second.poll() is None
+    wait_for_a_waiter(store / "records" / (Slow({"n": 1}, store=store).identity + ".lock"))
     (work / "go").touch()
     assert first.wait(60) == 0 and second.wait(60) == 0
     assert (work / "count").read_text() == "1"
@@ -169,17 +186,14 @@ def test_waiting_for_the_launch_lock_releases_the_gil(tmp_path):
     while not (work / "started").exists():
         assert other.poll() is None and time.monotonic() < deadline
         time.sleep(0.01)
-
-    class Slow(sealrun.Record):  # the script's record: same kind and config
-        def __call__(self) -> None:
-            raise AssertionError("the other process ran the body")
-
     rec = Slow({"n": 1}, store=store)
     waiter = threading.Thread(target=rec.launch)
     waiter.start()
-    # While the waiter blocks on the lock, this thread keeps running Python.
+    # While the waiter blocks on the lock, this thread keeps running Python
+    # (it could not even see the waiter if launch() held the GIL).
+    wait_for_a_waiter(store / "records" / (rec.identity + ".lock"))
     spins = 0
-    stop = time.monotonic() + 0.5
+    stop = time.monotonic() + 0.2
     while time.monotonic() < stop:
         spins += 1
     assert waiter.is_alive()
