@@ -493,3 +493,28 @@ def test_hostile_tree_attachment_is_refused(tmp_path, cli):
     with pytest.raises(sealrun.InvalidInput, match=r"\.\./evil"):
         run.get_attachment("evil.tar")
     assert run.get_blob("evil.tar") == buf.getvalue()  # the bytes themselves are fine to read
+
+
+def test_solves_and_trace_recorded_from_python(tmp_path):
+    """Recorded with sealrun.Experiment (the C++ writer behind it), read back from the local store."""
+    with sealrun.Experiment("py", store=tmp_path / "s", tag="py") as exp:
+        with exp.run() as run:
+            run.save_file("in.json", {"a": 1})
+            run.save_file("out.json", {"b": 2})
+            run.log_solve("in.json", "out.json", adapter="highs", adapter_options={"t": 1},
+                          diagnostics={"iters": 5, "gap": 0.0})
+            run.log_solve("in.json", status="failed", adapter="highs")
+            run.save_trace({"spans": [{"name": "solve", "ms": 12}]})
+        with exp.run():
+            pass
+    sealed_exp = sealrun.open("py", store=tmp_path / "s")
+    r0, r1 = sealed_exp.runs
+    assert r0.solves == [
+        sealrun.Solve(solve_id=0, status="finished", input="in.json", output="out.json", adapter="highs",
+                      adapter_options={"t": 1}, diagnostics={"iters": 5, "gap": 0.0}),
+        sealrun.Solve(solve_id=1, status="failed", input="in.json", output=None, adapter="highs",
+                      adapter_options={}, diagnostics=None),
+    ]
+    assert r0.trace == {"spans": [{"name": "solve", "ms": 12}]}
+    assert "trace.json" not in r0.attachment_names  # the trace is not an attachment
+    assert r1.trace is None and r1.solves == []
