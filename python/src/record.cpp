@@ -171,49 +171,76 @@ py::object from_value(std::any value, const std::string& rel, bool allow_pickle)
     throw Error(Errc::unsupported, "load_file", rel, "its codec decodes " + type_name(value.type()) + ", which has no Python form");
 }
 
-// The operations every record-like object has (a Record, a Run, an
-// experiment's attachments), given the record and the lock guarding it.
+// Files is what the file operations of a record-like object (a Record, a
+// Run, an experiment's attachments) work on: the record, the lock guarding
+// it and the store whose codecs it encodes with.
+struct Files {
+    Record& rec;
+    Mutex& mu;
+    RecordStore& store;
+};
 
-void save_file(Record& rec, Mutex& mu, RecordStore& store, const py::handle& path, const py::handle& data,
-               const std::optional<std::string>& media_type) {
+void save_file(const Files& f, const py::handle& path, const py::handle& data, const std::optional<std::string>& media_type) {
     const RecordPath rp = record_path(path);
     if (auto raw = bytes_of(data)) {
         codecs::Bytes b{std::move(*raw)};
-        serialized(mu, [&] { rec.save_file(rp, b, media_type.value_or("")); });
+        serialized(f.mu, [&] { f.rec.save_file(rp, b, media_type.value_or("")); });
         return;
     }
     if (media_type)
         throw Error(Errc::invalid_input, "save_file", rp.str(), "a media type is given with bytes, not a " + type_of(data));
-    auto codec = store.codecs().by_extension(rp.str());
+    auto codec = f.store.codecs().by_extension(rp.str());
     if (!codec) throw Error(Errc::unsupported, "save_file", rp.str(), "no codec for this extension and no text codec");
     std::any value = to_value(*codec, rp.str(), data);
-    serialized(mu, [&] { rec.save_file(rp, value); });
+    serialized(f.mu, [&] { f.rec.save_file(rp, value); });
 }
 
-py::object load_file(Record& rec, Mutex& mu, const py::handle& path, const py::object& fallback, bool allow_pickle) {
+py::object load_file(const Files& f, const py::handle& path, const py::object& fallback, bool allow_pickle) {
     const RecordPath rp = record_path(path);
-    auto value = serialized(mu, [&] { return rec.load_value(rp); });
+    auto value = serialized(f.mu, [&] { return f.rec.load_value(rp); });
     if (!value) return fallback;
     return from_value(std::move(*value), rp.str(), allow_pickle);
 }
 
-fs::path local_directory(Record& rec, Mutex& mu, const py::args& parts) {
-    std::optional<RecordPath> sub;
-    if (!parts.empty()) sub = record_path(parts);
-    return serialized(mu, [&] { return rec.local_directory(sub); });
-}
-
-void mark(Record& rec, Mutex& mu, const std::string& name, const py::handle& value) {
-    auto v = to_json(value);
-    serialized(mu, [&] { rec.mark(name, std::move(v)); });
-}
-
-py::object marker(Record& rec, Mutex& mu, const std::string& name, const py::object& fallback) {
+py::object marker(const Files& f, const std::string& name, const py::object& fallback) {
     // A discarded value is never a marker (to_json makes none), so it tells
     // "unset" from a marker set to None.
-    auto v = serialized(mu, [&] { return rec.marker(name, nlohmann::json(nlohmann::json::value_t::discarded)); });
+    auto v = serialized(f.mu, [&] { return f.rec.marker(name, nlohmann::json(nlohmann::json::value_t::discarded)); });
     if (v.is_discarded()) return fallback;
     return to_python(v);
+}
+
+// bind_files binds the file operations and markers on `cls`, whose objects
+// `files` turns into the Files they work on.
+template <class Class, class Access>
+void bind_files(Class& cls, Access files) {
+    using T = typename Class::type;
+    cls.def("save_file",
+            [files](T& self, const py::object& path, const py::object& data, std::optional<std::string> type) {
+                save_file(files(self), path, data, type);
+            },
+            py::arg("path"), py::arg("data"), py::arg("media_type"))
+        .def("load_file",
+             [files](T& self, const py::object& path, const py::object& fallback, bool allow_pickle) {
+                 return load_file(files(self), path, fallback, allow_pickle);
+             },
+             py::arg("path"), py::arg("default"), py::arg("allow_pickle"))
+        .def("local_directory",
+             [files](T& self, const py::args& parts) {
+                 const Files f = files(self);
+                 std::optional<RecordPath> sub;
+                 if (!parts.empty()) sub = record_path(parts);
+                 return serialized(f.mu, [&] { return f.rec.local_directory(sub); });
+             })
+        .def("mark",
+             [files](T& self, const std::string& name, const py::handle& value) {
+                 const Files f = files(self);
+                 auto v = to_json(value);
+                 serialized(f.mu, [&] { f.rec.mark(name, std::move(v)); });
+             })
+        .def("marker", [files](T& self, const std::string& name, const py::object& fallback) {
+            return marker(files(self), name, fallback);
+        });
 }
 
 // Experiment owns its store; runs keep it alive through the shared_ptr.
@@ -272,8 +299,8 @@ py::object parameter_value(const Parameter& p) {
 }
 
 void bind_experiment(py::module_& m) {
-    py::class_<ExperimentHolder, std::shared_ptr<ExperimentHolder>>(m, "Experiment")
-        .def(py::init([](const py::object& store, std::string name) {
+    py::class_<ExperimentHolder, std::shared_ptr<ExperimentHolder>> cls(m, "Experiment");
+    cls.def(py::init([](const py::object& store, std::string name) {
                  return std::make_shared<ExperimentHolder>(store_root(store), std::move(name));
              }),
              py::arg("store"), py::arg("name"))
@@ -292,25 +319,14 @@ void bind_experiment(py::module_& m) {
                      return h.experiment.commit(tag, SealOptions{.compress = compress, .force = force}).digest.str();
                  });
              },
-             py::arg("tag"), py::arg("compress"), py::arg("force"))
-        .def("save_file",
-             [](ExperimentHolder& h, const py::object& path, const py::object& data, std::optional<std::string> type) {
-                 save_file(h.experiment.attachments(), h.mu, h.store, path, data, type);
-             },
-             py::arg("path"), py::arg("data"), py::arg("media_type"))
-        .def("load_file",
-             [](ExperimentHolder& h, const py::object& path, const py::object& fallback, bool allow_pickle) {
-                 return load_file(h.experiment.attachments(), h.mu, path, fallback, allow_pickle);
-             },
-             py::arg("path"), py::arg("default"), py::arg("allow_pickle"))
-        .def("local_directory", [](ExperimentHolder& h, const py::args& parts) {
-            return local_directory(h.experiment.attachments(), h.mu, parts);
-        });
+             py::arg("tag"), py::arg("compress"), py::arg("force"));
+    bind_files(cls, [](ExperimentHolder& h) { return Files{h.experiment.attachments(), h.mu, h.store}; });
 }
 
 void bind_run(py::module_& m) {
-    py::class_<RunHandle>(m, "Run")
-        .def_property_readonly("run_id", [](RunHandle& r) { return r.run->run_id(); })
+    py::class_<RunHandle> cls(m, "Run");
+    bind_files(cls, [](RunHandle& r) { return Files{*r.run, r.owner->mu, r.owner->store}; });
+    cls.def_property_readonly("run_id", [](RunHandle& r) { return r.run->run_id(); })
         .def_property_readonly("closed", [](RunHandle& r) { return serialized(r.owner->mu, [&] { return r.run->closed(); }); })
         .def_property_readonly("status", [](RunHandle& r) {
             return serialized(r.owner->mu, [&] { return r.run->closed() ? r.run->run_status() : std::string("running"); });
@@ -326,21 +342,6 @@ void bind_run(py::module_& m) {
             Parameter p = parameter_from_json(to_json(value), name);
             serialized(r.owner->mu, [&] { r.run->log_parameter(name, p); });
         })
-        .def("save_file",
-             [](RunHandle& r, const py::object& path, const py::object& data, std::optional<std::string> type) {
-                 save_file(*r.run, r.owner->mu, r.owner->store, path, data, type);
-             },
-             py::arg("path"), py::arg("data"), py::arg("media_type"))
-        .def("load_file",
-             [](RunHandle& r, const py::object& path, const py::object& fallback, bool allow_pickle) {
-                 return load_file(*r.run, r.owner->mu, path, fallback, allow_pickle);
-             },
-             py::arg("path"), py::arg("default"), py::arg("allow_pickle"))
-        .def("mark", [](RunHandle& r, const std::string& name, const py::handle& v) { mark(*r.run, r.owner->mu, name, v); })
-        .def("marker", [](RunHandle& r, const std::string& name, const py::object& fallback) {
-            return marker(*r.run, r.owner->mu, name, fallback);
-        })
-        .def("local_directory", [](RunHandle& r, const py::args& parts) { return local_directory(*r.run, r.owner->mu, parts); })
         .def("log_solve",
              [](RunHandle& r, std::string input, std::optional<std::string> output, std::string adapter,
                 const py::object& adapter_options, std::string status, const py::object& diagnostics) {
@@ -369,8 +370,9 @@ void bind_run(py::module_& m) {
 }
 
 void bind_record_class(py::module_& m) {
-    py::class_<BoundRecord>(m, "Record")
-        .def(py::init([](const py::object& store, std::string kind, const py::handle& config) {
+    py::class_<BoundRecord> cls(m, "Record");
+    bind_files(cls, [](BoundRecord& r) { return Files{r, r.mu, r.record_store()}; });
+    cls.def(py::init([](const py::object& store, std::string kind, const py::handle& config) {
                  auto c = to_json(config);
                  return new BoundRecord(store_root(store), std::move(kind), std::move(c));
              }),
@@ -400,22 +402,7 @@ void bind_record_class(py::module_& m) {
                  });
              },
              py::arg("value"))
-        .def("save_file",
-             [](BoundRecord& r, const py::object& path, const py::object& data, std::optional<std::string> type) {
-                 save_file(r, r.mu, r.record_store(), path, data, type);
-             },
-             py::arg("path"), py::arg("data"), py::arg("media_type"))
-        .def("load_file",
-             [](BoundRecord& r, const py::object& path, const py::object& fallback, bool allow_pickle) {
-                 return load_file(r, r.mu, path, fallback, allow_pickle);
-             },
-             py::arg("path"), py::arg("default"), py::arg("allow_pickle"))
-        .def("files", [](BoundRecord& r) { return serialized(r.mu, [&] { return r.files(); }); })
-        .def("mark", [](BoundRecord& r, const std::string& name, const py::handle& v) { mark(r, r.mu, name, v); })
-        .def("marker", [](BoundRecord& r, const std::string& name, const py::object& fallback) {
-            return marker(r, r.mu, name, fallback);
-        })
-        .def("local_directory", [](BoundRecord& r, const py::args& parts) { return local_directory(r, r.mu, parts); });
+        .def("files", [](BoundRecord& r) { return serialized(r.mu, [&] { return r.files(); }); });
 }
 
 }  // namespace
