@@ -211,3 +211,29 @@ def test_records_use_the_default_store(tmp_path, monkeypatch):
     rec.launch()
     assert rec.local_directory().is_relative_to(tmp_path / "storage" / "records")
     assert os.path.isabs(rec.local_directory())
+
+
+def test_two_threads_launching_one_record_run_its_body_once(tmp_path):
+    counter = tmp_path / "count"
+    started, go = threading.Event(), threading.Event()
+
+    class Gated(sealrun.Record):
+        def __call__(self) -> None:
+            started.set()
+            assert go.wait(60)
+            counter.write_text(str(int(counter.read_text()) + 1) if counter.exists() else "1")
+
+    first = Gated({"g": 1}, store=tmp_path / "s")
+    second = Gated({"g": 1}, store=tmp_path / "s")
+    t1 = threading.Thread(target=first.launch)
+    t1.start()
+    assert started.wait(60)
+    t2 = threading.Thread(target=second.launch)
+    t2.start()
+    wait_for_a_waiter(tmp_path / "s" / "records" / (first.identity + ".lock"))
+    go.set()
+    t1.join(60)
+    t2.join(60)
+    assert not t1.is_alive() and not t2.is_alive()
+    assert counter.read_text() == "1"
+    assert first.cached() and second.cached()
