@@ -270,11 +270,7 @@ std::string run_repr(const RunView& v) {
            ", " + r.manifest().digest.str() + ">";
 }
 
-}  // namespace
-
-void init_sealed(py::module_& m) {
-    using R = py::call_guard<py::gil_scoped_release>;
-
+void bind_tree(py::module_& m) {
     py::class_<TreeView> tree(m, "DirectoryTree", "Native half of sealrun.DirectoryTree.");
     tree.def("__len__", [](const TreeView& t) { return t.files.size(); })
         .def("paths",
@@ -310,7 +306,9 @@ void init_sealed(py::module_& m) {
             }
             return path_object(dir);
         }, py::arg("dest"), py::arg("overwrite") = false);
+}
 
+void bind_run(py::module_& m) {
     py::class_<RunView> run(m, "SealedRun", "Native half of sealrun.SealedRun.");
     run.def_property_readonly("run_id", [](const RunView& v) { return v.run.run_id(); })
         .def_property_readonly("status", [](const RunView& v) { return v.run.status(); })
@@ -335,7 +333,26 @@ void init_sealed(py::module_& m) {
              })
         .def("__repr__", &run_repr);
     bind_attachments(run);
+}
 
+py::tuple parameter_table(const ExperimentView& v) {
+    // (run ids, {parameter name: [value or None per run]}), columns sorted.
+    ParameterTable t;
+    {
+        py::gil_scoped_release unlocked;
+        t = v.experiment.parameters();
+    }
+    py::dict columns;
+    for (std::size_t c = 0; c < t.columns.size(); ++c) {
+        py::list cells(t.rows.size());
+        for (std::size_t r = 0; r < t.rows.size(); ++r) cells[r] = to_python(t.rows[r][c]);
+        columns[py::str(t.columns[c])] = std::move(cells);
+    }
+    return py::make_tuple(py::cast(t.run_ids), std::move(columns));
+}
+
+void bind_experiment(py::module_& m) {
+    using R = py::call_guard<py::gil_scoped_release>;
     py::class_<ExperimentView> exp(m, "SealedExperiment", "Native half of sealrun.SealedExperiment.");
     exp.def_property_readonly("name", [](const ExperimentView& v) { return v.experiment.name(); })
         .def_property_readonly("status", [](const ExperimentView& v) { return v.experiment.status(); })
@@ -352,25 +369,17 @@ void init_sealed(py::module_& m) {
                  return out;
              },
              R())
-        .def("parameter_table",
-             [](const ExperimentView& v) {
-                 // (run ids, {parameter name: [value or None per run]}), columns sorted.
-                 ParameterTable t;
-                 {
-                     py::gil_scoped_release unlocked;
-                     t = v.experiment.parameters();
-                 }
-                 py::dict columns;
-                 for (std::size_t c = 0; c < t.columns.size(); ++c) {
-                     py::list cells(t.rows.size());
-                     for (std::size_t r = 0; r < t.rows.size(); ++r) cells[r] = to_python(t.rows[r][c]);
-                     columns[py::str(t.columns[c])] = std::move(cells);
-                 }
-                 return py::make_tuple(py::cast(t.run_ids), std::move(columns));
-             })
+        .def("parameter_table", &parameter_table)
         .def("__repr__", &experiment_repr);
     bind_attachments(exp);
+}
 
+}  // namespace
+
+void init_sealed(py::module_& m) {
+    bind_tree(m);
+    bind_run(m);
+    bind_experiment(m);
     m.def(
         "open",
         [](const std::string& location, const py::object& store, const py::object& plain_http, bool insecure,
