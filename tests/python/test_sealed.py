@@ -518,3 +518,29 @@ def test_solves_and_trace_recorded_from_python(tmp_path):
     assert r0.trace == {"spans": [{"name": "solve", "ms": 12}]}
     assert "trace.json" not in r0.attachment_names  # the trace is not an attachment
     assert r1.trace is None and r1.solves == []
+
+
+def test_a_media_type_without_codec_reads_through_get_blob_or_a_codec(tmp_path, cli):
+    run_dir = tmp_path / "r"
+    run_dir.mkdir()
+    (run_dir / "m.csv2").write_bytes(b"a;b\n1;2\n")
+    cli("seal", str(run_dir), "--experiment", "u", "--tag", "u", "--media-type", "m.csv2=application/x-sealrun-test",
+        store=tmp_path / "s")
+    run = sealrun.open("u", store=tmp_path / "s").run(0)
+    assert run.attachment_media_type("m.csv2") == "application/x-sealrun-test"
+    with pytest.raises(sealrun.Unsupported, match="get_blob"):
+        run.get_attachment("m.csv2")
+    assert run.get_blob("m.csv2") == b"a;b\n1;2\n"
+
+    class Semicolons:
+        media_type = "application/x-sealrun-test"
+
+        @staticmethod
+        def encode(rows) -> bytes:
+            return "".join(";".join(r) + "\n" for r in rows).encode()
+
+        @staticmethod
+        def decode(data: bytes):
+            return [line.split(";") for line in data.decode().splitlines()]
+
+    assert run.get_with_codec(Semicolons, "m.csv2") == [["a", "b"], ["1", "2"]]
