@@ -16,8 +16,10 @@ namespace py = pybind11;
 /// to_python converts JSON to dict / list / str / int / float / bool / None.
 py::object to_python(const nlohmann::json& value);
 /// to_json converts a Python object built of dict (str keys), list, tuple,
-/// str, int, float, bool and None to JSON; sealrun.InvalidInput for anything
-/// else (naming the type), a NaN or an infinity.
+/// str, int, float, bool, None and numpy scalars of kind b/i/u/f (through
+/// .item()) to JSON, at most oci::max_json_depth levels deep;
+/// sealrun.InvalidInput for anything else (naming the type), a NaN or an
+/// infinity.
 nlohmann::json to_json(const py::handle& value);
 
 /// to_numpy returns a numpy.ndarray viewing `array` (moved in, owned by the

@@ -16,7 +16,7 @@ namespace py = pybind11;
 void init_errors(py::module_& m);
 /// init_sealed binds open(), SealedExperiment, SealedRun (sealed.cpp).
 void init_sealed(py::module_& m);
-/// init_record binds RecordStore, Record, Experiment, Run (record.cpp).
+/// init_record binds Record, Experiment, Run (record.cpp).
 void init_record(py::module_& m);
 /// init_transfer binds copy and validate (transfer.cpp).
 void init_transfer(py::module_& m);
