@@ -544,3 +544,18 @@ def test_a_media_type_without_codec_reads_through_get_blob_or_a_codec(tmp_path, 
             return [line.split(";") for line in data.decode().splitlines()]
 
     assert run.get_with_codec(Semicolons, "m.csv2") == [["a", "b"], ["1", "2"]]
+
+
+@pytest.mark.parametrize("transport", ["oci-archive", "docker"])
+def test_a_run_outlives_the_experiment_it_came_from(sealed, transport):
+    import gc
+
+    _, files, locations, _ = sealed
+    location, kw = locations[transport]
+    exp = sealrun.open(location, **kw)
+    run = exp.run(0)
+    tree = run.get_attachment("tree.tar")
+    del exp
+    gc.collect()  # the run (and the tree) keep the location's target open
+    assert run.get_blob("data.bin") == files["r0"]["data.bin"]
+    assert run.get_attachment("tree.tar")["a.txt"] == tree["a.txt"] == b"A"
