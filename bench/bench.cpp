@@ -9,6 +9,11 @@
 //   sealrun-bench make-small LAYOUT TAG N
 //   sealrun-bench make-runs LAYOUT TAG N
 //   sealrun-bench largest-blob LAYOUT TAG
+//   sealrun-bench make-sweep LAYOUT TAG N
+//   sealrun-bench make-npy LAYOUT TAG SIZE_MIB
+//   sealrun-bench params LOCATION [--store DIR] [--reps N]
+//   sealrun-bench attachment LOCATION RUN NAME [--store DIR] [--reps N]
+//   sealrun-bench read-floor LOCATION RUN NAME [--store DIR] [--reps N]
 //
 // push and pull print one line on stdout: the elapsed seconds of the copy
 // (opening the layout and the repository included, process start-up not).
@@ -21,6 +26,16 @@
 //   --chunk-mib N     RepositoryOptions::chunk_size (default 16 MiB)
 // largest-blob prints "DIGEST SIZE PATH" of the largest layer of the
 // experiment TAG names (the blob raw curl moves).
+//
+// make-sweep, make-npy, params and attachment are the C++ side of
+// bench/python_bench.py (issue 13): make-sweep seals N runs with five
+// parameters each, make-npy one run with a float64 array of SIZE_MIB MiB as
+// "a.npy"; params times opening LOCATION (any CLI location; --store is the
+// local store a bare tag names) and building its ParameterTable, attachment
+// the reading of one attachment, both in-process, N repetitions
+// (default 5), one line per repetition on stdout (see cmd_params);
+// read-floor reads the same attachment's verified stream into three kinds
+// of memory, to show what the buffer costs (see cmd_read_floor).
 //
 // REF is host[:port]/repository[:tag]; a loopback registry is reached over
 // plain HTTP automatically. Nothing here is a test: it only measures.
@@ -46,12 +61,17 @@
 
 #include <sealrun/content/copy.h>
 #include <sealrun/content/oci_layout.h>
+#include <sealrun/codecs/npy.h>
 #include <sealrun/error.h>
 #include <sealrun/experiment/experiment.h>
+#include <sealrun/experiment/sealed.h>
+#include <sealrun/location/location.h>
 #include <sealrun/oci/manifest.h>
 #include <sealrun/records/record.h>
 #include <sealrun/remote/reference.h>
 #include <sealrun/remote/repository.h>
+
+#include <sys/mman.h>
 
 using namespace sealrun;
 namespace fs = std::filesystem;
@@ -180,6 +200,8 @@ struct Options {
     bool profile = false;
     bool no_fsync = false;
     std::size_t chunk_mib = 0;
+    std::size_t reps = 5;
+    std::string store;
 };
 
 Options parse(int argc, char** argv, int first) {
@@ -190,6 +212,8 @@ Options parse(int argc, char** argv, int first) {
         else if (a == "--profile") o.profile = true;
         else if (a == "--no-fsync") o.no_fsync = true;
         else if (a == "--chunk-mib" && i + 1 < argc) o.chunk_mib = std::stoul(argv[++i]);
+        else if (a == "--reps" && i + 1 < argc) o.reps = std::stoul(argv[++i]);
+        else if (a == "--store" && i + 1 < argc) o.store = argv[++i];
         else if (a.starts_with("--")) throw UsageError("unknown option " + a);
         else o.positional.push_back(a);
     }
@@ -392,6 +416,185 @@ int cmd_largest_blob(const Options& o) {
     return 0;
 }
 
+// make-sweep seals N runs shaped like a parameter sweep: five parameters of
+// all four kinds (two integers, a float, text, a bool) and one small
+// result.json per run.
+int cmd_make_sweep(const Options& o) {
+    need(o, 3, "make-sweep LAYOUT TAG N");
+    const std::uint64_t n = std::stoull(o.positional[2]);
+    static constexpr const char* optimizers[] = {"sgd", "adam", "lbfgs"};
+    with_runs(o.positional[0], o.positional[1], "bench-sweep", [&](Experiment& exp) {
+        for (std::uint64_t i = 0; i < n; ++i) {
+            Run& run = exp.run();
+            run.log_parameter("seed", static_cast<std::int64_t>(i));
+            run.log_parameter("batch", static_cast<std::int64_t>(16 << (i % 4)));
+            run.log_parameter("lr", 1e-4 * static_cast<double>(1 + i % 10));
+            run.log_parameter("optimizer", optimizers[i % 3]);
+            run.log_parameter("augment", i % 2 == 0);
+            run.save_file("result.json", nlohmann::json{{"seed", i}, {"loss", 1.0 / double(i + 1)}});
+            run.finish();
+        }
+    });
+    return 0;
+}
+
+// make-npy seals one run whose attachment "a.npy" is a C-order float64
+// array of SIZE_MIB MiB (shape [SIZE_MIB * 1024, 128]) of random bits.
+int cmd_make_npy(const Options& o) {
+    need(o, 3, "make-npy LAYOUT TAG SIZE_MIB");
+    const std::uint64_t mib = std::stoull(o.positional[2]);
+    codecs::NdArray a{.dtype = codecs::DType::float64, .byte_order = std::endian::native, .shape = {mib * 1024, 128}};
+    {
+        std::vector<char> buf(mib << 20);
+        std::uint64_t state = seed();
+        fill_random(buf, state);
+        // Random bits include NaNs and infinities; keep every double finite
+        // by clearing the top exponent bit (values stay random, all finite).
+        for (std::size_t i = 7; i < buf.size(); i += 8) buf[i] = static_cast<char>(buf[i] & 0xBF);
+        a.data.assign(buf.data(), buf.size());
+    }
+    with_experiment(o.positional[0], o.positional[1], "bench-npy", [&](Run& run) {
+        run.log_parameter("size_mib", static_cast<std::int64_t>(mib));
+        run.save_file("a.npy", a);
+    });
+    return 0;
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const auto n = v.size();
+    return n == 0 ? 0 : n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+LocationOptions location_options(const Options& o) {
+    LocationOptions lo;
+    if (!o.store.empty()) lo.store = o.store;
+    return lo;
+}
+
+// params: what sealrun.open(LOCATION).parameters() does, in C++. Each
+// repetition opens the location afresh (open_location), opens the
+// experiment (its index) and builds the ParameterTable (every run manifest
+// and config read and verified). Prints per repetition
+//   params REP TOTAL_S OPEN_S TABLE_S RUNS COLUMNS
+// and a last line "params median TOTAL_S OPEN_S TABLE_S RUNS COLUMNS".
+int cmd_params(const Options& o) {
+    need(o, 1, "params LOCATION [--store DIR] [--reps N]");
+    const auto lo = location_options(o);
+    std::vector<double> total, open, table;
+    std::size_t runs = 0, columns = 0;
+    for (std::size_t rep = 0; rep < std::max<std::size_t>(o.reps, 1); ++rep) {
+        const auto t0 = Clock::now();
+        auto loc = open_location(o.positional[0], lo, false);
+        const auto exp = SealedExperiment::open(*loc.target, loc.reference);
+        const double t_open = seconds_since(t0);
+        const auto t1 = Clock::now();
+        const auto t = exp.parameters();
+        const double t_table = seconds_since(t1);
+        const double t_total = seconds_since(t0);
+        runs = t.run_ids.size();
+        columns = t.columns.size();
+        total.push_back(t_total);
+        open.push_back(t_open);
+        table.push_back(t_table);
+        std::printf("params %zu %.6f %.6f %.6f %zu %zu\n", rep, t_total, t_open, t_table, runs, columns);
+    }
+    std::printf("params median %.6f %.6f %.6f %zu %zu\n", median(total), median(open), median(table), runs, columns);
+    return 0;
+}
+
+// attachment: what SealedRun::get_attachment (decode to the codec's value,
+// an NdArray for .npy) and get_blob (the verified bytes) cost in C++, the
+// run opened once. Prints per repetition
+//   attachment REP DECODE_S BLOB_S BYTES
+// and a last line "attachment median DECODE_S BLOB_S BYTES".
+int cmd_attachment(const Options& o) {
+    need(o, 3, "attachment LOCATION RUN NAME [--store DIR] [--reps N]");
+    auto loc = open_location(o.positional[0], location_options(o), false);
+    const auto exp = SealedExperiment::open(*loc.target, loc.reference);
+    const auto run = exp.run(std::stoll(o.positional[1]));
+    const std::string& name = o.positional[2];
+    std::vector<double> decode, blob;
+    std::size_t bytes = 0;
+    for (std::size_t rep = 0; rep < std::max<std::size_t>(o.reps, 1); ++rep) {
+        auto t0 = Clock::now();
+        {
+            const auto v = run.get_attachment(name);
+            if (v.is<codecs::NdArray>()) bytes = v.as<codecs::NdArray>().data.size();
+        }
+        const double t_decode = seconds_since(t0);
+        t0 = Clock::now();
+        bytes = std::max(bytes, run.get_blob(name).size());
+        const double t_blob = seconds_since(t0);
+        decode.push_back(t_decode);
+        blob.push_back(t_blob);
+        std::printf("attachment %zu %.6f %.6f %zu\n", rep, t_decode, t_blob, bytes);
+    }
+    std::printf("attachment median %.6f %.6f %zu\n", median(decode), median(blob), bytes);
+    return 0;
+}
+
+// read-floor: where get_blob's time goes. Each repetition drains the
+// attachment's verifying stream (target.fetch: read plus SHA-256, the only
+// way content is read) three ways and prints
+//   read-floor REP READ_ALL_S RESERVED_S HUGEPAGE_S BYTES
+// READ_ALL is content::read_all (what get_blob does: a string grown from
+// empty, 64 KiB at a time), RESERVED a string of the descriptor's size
+// reserved up front and read into in 1 MiB pieces, HUGEPAGE the same into
+// an anonymous mapping advised MADV_HUGEPAGE (as numpy's own allocations
+// of 4 MiB and more are). Last line: "read-floor median ...".
+int cmd_read_floor(const Options& o) {
+    need(o, 3, "read-floor LOCATION RUN NAME [--store DIR] [--reps N]");
+    auto loc = open_location(o.positional[0], location_options(o), false);
+    const auto exp = SealedExperiment::open(*loc.target, loc.reference);
+    const auto run = exp.run(std::stoll(o.positional[1]));
+    const oci::Descriptor d = run.attachments().descriptor(o.positional[2]);
+    const auto size = static_cast<std::size_t>(d.size);
+    const auto drain = [&](std::byte* out) {
+        const auto in = loc.target->fetch(d);
+        std::size_t pos = 0;
+        while (pos < size) {
+            const auto n = in->read(std::span(out + pos, std::min<std::size_t>(size - pos, 1 << 20)));
+            if (n == 0) break;
+            pos += n;
+        }
+        // The stream proves the content only on the read that sees its end.
+        std::byte extra[1];
+        if (in->read(extra) != 0 || pos != size) throw std::runtime_error("short or long read");
+    };
+    std::vector<double> all, reserved, huge;
+    for (std::size_t rep = 0; rep < std::max<std::size_t>(o.reps, 1); ++rep) {
+        auto t0 = Clock::now();
+        if (content::read_all(*loc.target, d, max_attachment_read).size() != size) throw std::runtime_error("size");
+        all.push_back(seconds_since(t0));
+        t0 = Clock::now();
+        {
+            std::string s;
+            s.resize(size);  // what reserve(size) + appends would touch
+            drain(reinterpret_cast<std::byte*>(s.data()));
+        }
+        reserved.push_back(seconds_since(t0));
+        t0 = Clock::now();
+        {
+            const std::size_t len = (size + (std::size_t{2} << 20)) & ~((std::size_t{2} << 20) - 1);
+            void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (p == MAP_FAILED) throw std::runtime_error("mmap");
+            ::madvise(p, len, MADV_HUGEPAGE);
+            try {
+                drain(static_cast<std::byte*>(p));
+            } catch (...) {
+                ::munmap(p, len);
+                throw;
+            }
+            ::munmap(p, len);
+        }
+        huge.push_back(seconds_since(t0));
+        std::printf("read-floor %zu %.6f %.6f %.6f %zu\n", rep, all.back(), reserved.back(), huge.back(), size);
+    }
+    std::printf("read-floor median %.6f %.6f %.6f %zu\n", median(all), median(reserved), median(huge), size);
+    return 0;
+}
+
 constexpr const char* usage =
     "usage: sealrun-bench push LAYOUT TAG REF [--profile] [DIAGNOSTICS]\n"
     "       sealrun-bench pull REF LAYOUT TAG [--profile] [DIAGNOSTICS]\n"
@@ -399,6 +602,11 @@ constexpr const char* usage =
     "       sealrun-bench make-small LAYOUT TAG N\n"
     "       sealrun-bench make-runs LAYOUT TAG N\n"
     "       sealrun-bench largest-blob LAYOUT TAG\n"
+    "       sealrun-bench make-sweep LAYOUT TAG N\n"
+    "       sealrun-bench make-npy LAYOUT TAG SIZE_MIB\n"
+    "       sealrun-bench params LOCATION [--store DIR] [--reps N]\n"
+    "       sealrun-bench attachment LOCATION RUN NAME [--store DIR] [--reps N]\n"
+    "       sealrun-bench read-floor LOCATION RUN NAME [--store DIR] [--reps N]\n"
     "diagnostics: --concurrency N, --no-fsync, --chunk-mib N\n";
 
 }  // namespace
@@ -423,6 +631,11 @@ int main(int argc, char** argv) {
         if (cmd == "make-small") return cmd_make_small(o);
         if (cmd == "make-runs") return cmd_make_runs(o);
         if (cmd == "largest-blob") return cmd_largest_blob(o);
+        if (cmd == "make-sweep") return cmd_make_sweep(o);
+        if (cmd == "make-npy") return cmd_make_npy(o);
+        if (cmd == "params") return cmd_params(o);
+        if (cmd == "attachment") return cmd_attachment(o);
+        if (cmd == "read-floor") return cmd_read_floor(o);
         std::cerr << usage;
         return 2;
     } catch (const UsageError& e) {
