@@ -134,7 +134,10 @@ _BY_CODE = {cls.code: cls for cls in (NotFound, AlreadyExists, DigestMismatch, S
 def _from_native(code: str, operation: str, subject: str, reason: str, message: str) -> Error:
     """Builds the exception for a C++ sealrun::Error (called by the extension module)."""
     cls = _BY_CODE.get(code, Error)
-    if cls is NotFound and operation.startswith("open") and subject and not os.path.lexists(subject):
+    # Opening a store, layout or archive that is not there: the operation is
+    # exactly "open" and the subject the path (a run, blob or tag that is
+    # missing is a NotFound of another operation, or names no path).
+    if cls is NotFound and operation == "open" and subject and not os.path.lexists(subject):
         cls = FileNotFound
     exc = cls(message, operation=operation, subject=subject, reason=reason)
     if cls is Error:

@@ -173,18 +173,14 @@ py::bytes get_blob(const View& view, const std::string& name) {
 
 // get_blob_for_codec returns the bytes of `name` for a Python codec of
 // `media_type`, refusing a stored (logical) type that differs before the
-// codec sees a byte: Attachments::with_codec's rule (its check_codec), for
-// a codec known only at run time.
+// codec sees a byte (Attachments::check_codec, with_codec's rule).
 template <class View>
 py::bytes get_blob_for_codec(const View& view, const std::string& name, const std::string& media_type) {
     std::string bytes;
     {
         py::gil_scoped_release unlocked;
         const auto& a = view.attachments();
-        const auto& stored = a.descriptor(name).media_type;
-        if (logical_media_type(stored) != media_type)
-            throw Error(Errc::invalid_input, "get attachment", name,
-                        "is stored as " + stored + ", the codec reads " + media_type);
+        a.check_codec(name, media_type);
         bytes = a.blob(name);
     }
     return bytes_object(bytes);

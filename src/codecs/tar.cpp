@@ -133,7 +133,7 @@ void DirectoryTree::write(const fs::path& dest, bool overwrite) const {
                 continue;
             }
             if (fs::exists(st) || fs::is_symlink(st)) {
-                if (!overwrite) throw Error(Errc::already_exists, "write", target.string(), "exists; pass --overwrite to replace it");
+                if (!overwrite) throw Error(Errc::already_exists, "write", target.string(), "exists, and overwriting it was not asked for");
                 if (fs::is_directory(st) && !fs::is_symlink(st)) refuse(rel, "exists as a directory");
                 std::error_code rec;
                 fs::remove(target, rec);

@@ -1,6 +1,7 @@
 #include "sealrun/content/target.h"
 
 #include <optional>
+#include <span>
 
 #include "sealrun/error.h"
 
@@ -37,7 +38,18 @@ std::string read_all(ReadOnlyTarget& target, const oci::Descriptor& desc, std::s
         throw Error(Errc::too_large, "read", desc.digest.str(),
                     "size " + std::to_string(desc.size) + " exceeds the limit of " + std::to_string(max_size) +
                         " bytes");
-    return read_to_string(*target.fetch(desc), max_size, desc.digest.str());
+    // The size is known and checked: one buffer of exactly that size, read
+    // into in place (no regrowth, no staging copy), then one more read
+    // reaches the end, where the stream verifies size and digest.
+    auto stream = target.fetch(desc);
+    std::string out(static_cast<std::size_t>(desc.size), '\0');
+    const auto got = read_fully(*stream, std::as_writable_bytes(std::span(out.data(), out.size())));
+    std::byte extra[1];
+    if (got != out.size() || stream->read(extra) != 0)
+        throw Error(Errc::size_mismatch, "read", desc.digest.str(),
+                    "content is " + std::string(got != out.size() ? "shorter" : "longer") + " than its descriptor's " +
+                        std::to_string(desc.size) + " bytes");
+    return out;
 }
 
 void push_bytes(Target& target, const oci::Descriptor& desc, std::string bytes) {

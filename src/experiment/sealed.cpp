@@ -121,7 +121,7 @@ fs::path Attachments::write(std::string_view name, const fs::path& path, bool ov
     if (st.type() == fs::file_type::none)  // neither there nor absent: lstat failed
         throw Error(Errc::io, "write attachment", target.string(), ec.message());
     if (fs::exists(st) || fs::is_symlink(st)) {
-        if (!overwrite) throw Error(Errc::already_exists, "write attachment", target.string(), "exists; pass --overwrite to replace it");
+        if (!overwrite) throw Error(Errc::already_exists, "write attachment", target.string(), "exists, and overwriting it was not asked for");
         if (fs::is_directory(st)) throw Error(Errc::already_exists, "write attachment", target.string(), "is a directory");
     }
     util::TempFile tmp(util::directory_of(target));

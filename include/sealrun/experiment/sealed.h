@@ -68,6 +68,11 @@ public:
         check_codec(name, C::media_type);
         return C::decode(blob(name));
     }
+    /// check_codec throws Error(invalid_input) when the stored (logical)
+    /// media type of `name` is not `codec_media_type`, the check with_codec
+    /// makes before decoding; for codecs known only at run time (the
+    /// Python package's codec classes). Throws Error(not_found) too.
+    void check_codec(std::string_view name, std::string_view codec_media_type) const;
     /// write streams the attachment to `path` (or, when `path` is an existing
     /// directory, to the attachment's name inside it), verified before it
     /// becomes visible; keeps an existing file unless `overwrite`. Returns the
@@ -76,7 +81,6 @@ public:
     std::filesystem::path write(std::string_view name, const std::filesystem::path& path, bool overwrite) const;
 
 private:
-    void check_codec(std::string_view name, std::string_view codec_media_type) const;
     std::unique_ptr<content::ReadStream> open_plain(const oci::Descriptor& d, std::size_t max_size) const;
 
     content::ReadOnlyTarget* target_;
