@@ -13,6 +13,7 @@ from . import _record, _sealed, _transfer
 from ._errors import *  # noqa: F401,F403
 from ._record import *  # noqa: F401,F403
 from ._sealed import *  # noqa: F401,F403
+from ._sealed import open  # noqa: F401,A001  (not in __all__: "import *" must not hide the builtin)
 from ._transfer import *  # noqa: F401,F403
 
 __all__ = [name for module in (_errors, _sealed, _record, _transfer) for name in getattr(module, "__all__", [])]

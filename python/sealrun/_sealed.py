@@ -20,8 +20,9 @@ from typing import Any, Generic, Optional, Protocol, TypeVar, Union, runtime_che
 
 from . import _core
 
+# open is sealrun.open, imported by name in __init__.py: left out of
+# __all__ so that "from sealrun import *" never hides the builtin open.
 __all__ = [
-    "open",
     "SealedExperiment",
     "SealedRun",
     "Solve",
