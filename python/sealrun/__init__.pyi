@@ -1,1 +1,37 @@
+# Type stubs of the sealrun package. Every public name is defined, with its
+# annotations and docstring, in the module that implements it (all of them
+# annotated, see py.typed); this stub re-exports them, so type checkers and
+# IDEs see the same signatures the code has and nothing is written twice.
 
+from ._errors import AlreadyExists as AlreadyExists
+from ._errors import Denied as Denied
+from ._errors import DigestMismatch as DigestMismatch
+from ._errors import Error as Error
+from ._errors import FileNotFound as FileNotFound
+from ._errors import InvalidInput as InvalidInput
+from ._errors import IOFailure as IOFailure
+from ._errors import NetworkError as NetworkError
+from ._errors import NotFound as NotFound
+from ._errors import ProtocolError as ProtocolError
+from ._errors import SizeMismatch as SizeMismatch
+from ._errors import TooLarge as TooLarge
+from ._errors import Unauthorized as Unauthorized
+from ._errors import Unsupported as Unsupported
+from ._record import Experiment as Experiment
+from ._record import Record as Record
+from ._record import Run as Run
+from ._sealed import AttachmentCodec as AttachmentCodec
+from ._sealed import DirectoryTree as DirectoryTree
+from ._sealed import SealedExperiment as SealedExperiment
+from ._sealed import SealedRun as SealedRun
+from ._sealed import Solve as Solve
+from ._sealed import open as open
+from ._transfer import Check as Check
+from ._transfer import CopyResult as CopyResult
+from ._transfer import ValidationReport as ValidationReport
+from ._transfer import copy as copy
+from ._transfer import pull as pull
+from ._transfer import push as push
+from ._transfer import validate as validate
+
+__all__: list[str]

@@ -170,9 +170,13 @@ class Run:
         self._run.interrupt(reason)
 
     def __enter__(self) -> "Run":
+        """Returns the run; leaving the block closes it (see :meth:`__exit__`)."""
         return self
 
     def __exit__(self, exc_type: Any, exc: Optional[BaseException], tb: Any) -> bool:
+        """Closes a run still open: finished when the block ended normally,
+        interrupted on KeyboardInterrupt, failed on any other exception (its
+        last traceback line is the reason). The exception propagates."""
         if not self._run.closed:
             if exc is None:
                 self._run.finish()
@@ -274,10 +278,14 @@ class Experiment:
         return self._exp.commit(self.tag if tag is None else tag, compress, force)
 
     def __enter__(self) -> "Experiment":
+        """Checks the tag the block will commit under (InvalidInput before any
+        work when it is not a valid tag) and returns the experiment."""
         _core.check_tag(self.tag)  # refused before the work, not when committing it
         return self
 
     def __exit__(self, exc_type: Any, exc: Optional[BaseException], tb: Any) -> bool:
+        """Commits under the experiment's tag when the block ended normally;
+        commits nothing when it raised (the records stay in the store)."""
         if exc is None:
             self.commit(self.tag, compress=self._compress, force=self._force)
         return False
