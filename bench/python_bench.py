@@ -239,9 +239,15 @@ def case_params(args, bench: Path, store: Path) -> None:
 
     reps, st = args.reps, str(store)
     cpp: dict[str, list[float]] = {"total": [], "open": [], "table": []}
-    py: dict[str, list[float]] = {"params": [], "df": []}
+    py: dict[str, list[float]] = {k: [] for k in ("params", "df", "open", "table", "native", "dfonly", "pandas")}
     n_runs = n_cols = 0
-    # Rounds alternate the two sides, so a change of machine load hits both.
+    exp = sealrun.open(SWEEP_TAG, store=st)
+    native = exp._native
+    cols = exp.parameters()
+    run_ids = cols["run_id"]
+    data = {k: v for k, v in cols.items() if k != "run_id"}
+    # Rounds alternate the two sides, so a change of machine load hits both;
+    # every number below is the median over all rounds.
     for _ in range(args.rounds):
         out = run_bench(bench, "params", SWEEP_TAG, "--store", st, "--reps", str(reps + 1))
         rows = [l.split() for l in out.splitlines() if l.startswith("params ") and l.split()[1] != "median"][1:]
@@ -252,21 +258,19 @@ def case_params(args, bench: Path, store: Path) -> None:
         n_runs, n_cols = int(rows[0][5]), int(rows[0][6])
         py["params"] += timed(lambda: sealrun.open(SWEEP_TAG, store=st).parameters(), reps)[1]
         py["df"] += timed(lambda: sealrun.open(SWEEP_TAG, store=st).run_parameters_df(), reps)[1]
+        # The parts: open alone; parameters(), the native table (C++ table
+        # plus its conversion to Python lists) and run_parameters_df() on an
+        # open experiment; pandas' own cost of the same frame.
+        py["open"] += timed(lambda: sealrun.open(SWEEP_TAG, store=st), reps)[1]
+        py["table"] += timed(lambda: exp.parameters(), reps)[1]
+        py["native"] += timed(lambda: native.parameter_table(), reps)[1]
+        py["dfonly"] += timed(lambda: exp.run_parameters_df(), reps)[1]
+        py["pandas"] += timed(lambda: pandas.DataFrame(data, index=pandas.Index(run_ids, name="run_id", dtype="int64"),
+                                                       columns=list(data)), reps)[1]
     cpp_total, cpp_open, cpp_table = (median(cpp[k]) for k in ("total", "open", "table"))
-    py_params, py_df = median(py["params"]), median(py["df"])
-
-    # The parts, on the Python side: open alone, parameters() and
-    # run_parameters_df() on an open experiment, pandas' own cost of the
-    # same frame, and the C++ table plus its conversion to Python objects.
-    py_open, _, exp = timed(lambda: sealrun.open(SWEEP_TAG, store=st), reps)
-    py_table, _, cols = timed(lambda: exp.parameters(), reps)
-    py_dfonly, _, df = timed(lambda: exp.run_parameters_df(), reps)
-    native = exp._native
-    py_native, _, _ = timed(lambda: native.parameter_table(), reps)
-    run_ids = cols["run_id"]
-    data = {k: v for k, v in cols.items() if k != "run_id"}
-    pd_build, _, _ = timed(lambda: pandas.DataFrame(data, index=pandas.Index(run_ids, name="run_id", dtype="int64"),
-                                                    columns=list(data)), reps)
+    py_params, py_df, py_open, py_table, py_native, py_dfonly, pd_build = (
+        median(py[k]) for k in ("params", "df", "open", "table", "native", "dfonly", "pandas"))
+    df = exp.run_parameters_df()
 
     assert len(df) == n_runs == len(run_ids), (len(df), n_runs)
     assert len(df.columns) == n_cols, (list(df.columns), n_cols)
@@ -280,7 +284,7 @@ def case_params(args, bench: Path, store: Path) -> None:
         ["Python sealrun.open(tag, store=...).run_parameters_df()", ms(py_df), f"{py_df / cpp_total:.2f}"],
     ]
     print(fmt_table(["work", "ms", "x C++"], rows))
-    print(f"\nParts (median of {reps}, after the rounds):\n")
+    print("\nParts (medians over the same rounds):\n")
     rows = [
         ["open (location + index)", ms(cpp_open), ms(py_open)],
         ["parameters() on an open experiment", ms(cpp_table), ms(py_table)],
