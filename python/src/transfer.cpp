@@ -111,7 +111,9 @@ ValidationReport validate_location(const std::string& location, bool strict, con
     ValidationOptions o;
     o.strict = strict;
     o.codec_allow = codec_allow;
-    return validate(*loc.target, loc.reference, o);
+    auto report = validate(*loc.target, loc.reference, o);
+    check_lone_run(report, *loc.target, loc.reference, strict);  // as `sealrun validate`
+    return report;
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sealrun/error.h"
+#include "sealrun/experiment/sealed.h"
 #include "sealrun/printable.h"
 #include "sealrun/validate/validate.h"
 #include "util/utf8.h"
@@ -76,6 +78,31 @@ std::size_t ValidationReport::failures() const noexcept {
 std::size_t ValidationReport::warnings() const noexcept {
     return static_cast<std::size_t>(
         std::count_if(checks.begin(), checks.end(), [](const auto& c) { return c.passed && c.warning; }));
+}
+
+std::string lone_run_note(const SealedRun& run) {
+    const auto& c = run.config();
+    const auto it = c.find("experiment");
+    const std::string name = it != c.end() && it->is_string() ? "\"" + printable(it->get<std::string>()) + "\"" : "?";
+    return "a single sealed run (run " + std::to_string(run.run_id()) + ") of experiment " + name +
+           ", not the experiment: a plain skopeo copy keeps one manifest of an index; copy the experiment with "
+           "skopeo copy --all";
+}
+
+void check_lone_run(ValidationReport& report, content::ReadOnlyTarget& target, std::string_view reference, bool strict) {
+    if (report.kind != "run" || oci::is_digest_reference(reference)) return;
+    std::string note;
+    try {
+        note = lone_run_note(SealedRun::open(target, target.resolve(reference)));
+    } catch (const Error&) {
+        note = "a single run manifest, not an experiment: a plain skopeo copy keeps one manifest of an index; copy the "
+               "experiment with skopeo copy --all";
+    }
+    report.checks.push_back({.name = "experiment",
+                             .subject = std::string(reference),
+                             .passed = !strict,
+                             .warning = !strict,
+                             .message = strict ? "strict: " + note : note});
 }
 
 std::string to_text(const ValidationReport& report, bool verbose) {

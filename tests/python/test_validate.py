@@ -136,3 +136,25 @@ def test_a_location_that_cannot_be_opened_raises(tmp_path, monkeypatch, cli):
     with pytest.raises(sealrun.InvalidInput):
         sealrun.validate("oci:")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_tag_naming_one_run_is_flagged_as_the_cli_does(scratch, cli):
+    sealrun.copy("gd-v1", "oci:layout:v1")
+    root = json.loads(pathlib.Path("layout/index.json").read_text())["manifests"][0]["digest"]
+    index = json.loads(pathlib.Path("layout/blobs/sha256", root.split(":")[1]).read_bytes())
+    run = index["manifests"][0]["digest"]
+    sealrun.copy(f"oci:layout:{run}", "oci:lone:r0")  # what a plain skopeo copy (without --all) keeps
+
+    report = sealrun.validate("oci:lone:r0")
+    assert report.valid and report.kind == "run"
+    [note] = report.warnings
+    assert note.name == "experiment" and note.subject == "r0"
+    assert note.message.startswith('a single sealed run (run 0) of experiment "gd-sweep", not the experiment')
+    same_as_cli(report, cli, "oci:lone:r0", cwd=scratch)
+
+    strict = sealrun.validate("oci:lone:r0", strict=True)
+    assert [c.message for c in strict.failures] == ["strict: " + note.message]
+    same_as_cli(strict, cli, "oci:lone:r0", "--strict", cwd=scratch)
+
+    picked = sealrun.validate(f"oci:lone:{run}")  # named by digest: picked on purpose
+    assert picked.valid and picked.warnings == []

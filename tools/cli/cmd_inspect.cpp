@@ -8,6 +8,7 @@
 #include <sealrun/experiment/sealed.h>
 #include <sealrun/error.h>
 #include <sealrun/printable.h>
+#include <sealrun/validate/validate.h>
 
 #include "cli/cli.h"
 #include "cli/commands.h"

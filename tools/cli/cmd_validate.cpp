@@ -1,40 +1,13 @@
 // sealrun validate: checking an archive for CI.
 #include <iostream>
 
-#include <sealrun/content/target.h>
-#include <sealrun/experiment/sealed.h>
 #include <sealrun/validate/validate.h>
-#include <sealrun/error.h>
-#include <sealrun/printable.h>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 
 namespace sealrun::cli {
-
-namespace {
-
-// check_lone_run adds a warning (a failure under --strict) when a tag names
-// one sealed run instead of an experiment: what a plain `skopeo copy` without
-// --all leaves. A run named by digest was picked on purpose and gets none.
-void check_lone_run(ValidationReport& report, content::ReadOnlyTarget& target, const std::string& reference, bool strict) {
-    if (report.kind != "run" || oci::is_digest_reference(reference)) return;
-    std::string note;
-    try {
-        note = lone_run_note(SealedRun::open(target, target.resolve(reference)));
-    } catch (const Error&) {
-        note = "a single run manifest, not an experiment: a plain skopeo copy keeps one manifest of an index; copy the "
-               "experiment with skopeo copy --all";
-    }
-    report.checks.push_back({.name = "experiment",
-                             .subject = reference,
-                             .passed = !strict,
-                             .warning = !strict,
-                             .message = strict ? "strict: " + note : note});
-}
-
-}  // namespace
 
 int cmd_validate(const Args& a, const Globals& g) {
     need(a, 1, 1, "sealrun validate SRC [--format text|json|junit] [--strict] [--codec-allow TYPE] [--verbose]");

@@ -73,13 +73,4 @@ std::int64_t parse_run_id(const std::string& text) {
     return id;
 }
 
-std::string lone_run_note(const SealedRun& run) {
-    const auto& c = run.config();
-    const auto it = c.find("experiment");
-    const std::string name = it != c.end() && it->is_string() ? "\"" + printable(it->get<std::string>()) + "\"" : "?";
-    return "a single sealed run (run " + std::to_string(run.run_id()) + ") of experiment " + name +
-           ", not the experiment: a plain skopeo copy keeps one manifest of an index; copy the experiment with "
-           "skopeo copy --all";
-}
-
 }  // namespace sealrun::cli

@@ -43,9 +43,4 @@ std::uint64_t graph_bytes(content::ReadOnlyTarget& target, const oci::Descriptor
 // parse_run_id reads a --run value: a non-negative integer, else UsageError.
 std::int64_t parse_run_id(const std::string& text);
 
-// lone_run_note says what a tag naming one sealed run is: a run of an
-// experiment, not the experiment, the shape a plain `skopeo copy` (without
-// --all) leaves, since it keeps one manifest of an index.
-std::string lone_run_note(const SealedRun& run);
-
 }  // namespace sealrun::cli

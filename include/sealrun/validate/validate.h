@@ -13,6 +13,8 @@
 
 namespace sealrun {
 
+class SealedRun;  // sealrun/experiment/sealed.h
+
 /// ValidationOptions tunes validate(); the zero value is the default.
 struct ValidationOptions {
     /// strict turns every warning into a failure (its message then starts
@@ -117,6 +119,20 @@ struct ValidationReport {
 /// exhausted), the report ends with a failed "internal" check.
 ValidationReport validate(content::ReadOnlyTarget& target, std::string_view reference,
                           const ValidationOptions& options = {});
+
+/// lone_run_note says what a tag naming one sealed run is: a run of an
+/// experiment, not the experiment, the shape a plain `skopeo copy` (without
+/// --all) leaves, since it keeps one manifest of an index. Names escaped
+/// with sealrun::printable().
+std::string lone_run_note(const SealedRun& run);
+
+/// check_lone_run adds to `report` (of validate(target, reference, …)) the
+/// check `sealrun validate` adds when `reference` is a tag naming one sealed
+/// run instead of an experiment: an "experiment" check that passes with a
+/// warning (lone_run_note()), or, when `strict`, fails with "strict: " and
+/// the note. A run named by digest was picked on purpose and gets none; nor
+/// does any other kind. Throws only what allocation throws.
+void check_lone_run(ValidationReport& report, content::ReadOnlyTarget& target, std::string_view reference, bool strict);
 
 /// to_text renders the report for people: failures first, then warnings,
 /// one line each ("FAIL", "WARN"), then, only when `verbose`, every passed
