@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pathlib
 import shutil
 import subprocess
+import sys
 import threading
 import time
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -188,3 +191,19 @@ def test_the_gil_is_released_while_a_copy_runs(tmp_path, monkeypatch, cli):
     # long as the copy took; released, only for a switch interval or so.
     assert result["seconds"] > 0.1
     assert longest < result["seconds"] / 2, (longest, result["seconds"])
+
+
+def test_the_readme_python_section_runs_as_written(tmp_path, registry):
+    readme = (pathlib.Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("<!-- python -->", 1)[1].split("<!-- /python -->", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    env = dict(os.environ, REGISTRY=registry, PYTHONPATH=str(pathlib.Path(sealrun.__file__).resolve().parents[1]))
+    env.pop("SEALRUN_STORE", None)
+    p = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert p.stdout.startswith("sweep finished [0, 1]\n"), p.stdout
+    assert "no-such-tag" in p.stdout.splitlines()[-1]  # the NotFound's message
+    assert (tmp_path / "out" / "trajectory.npy").is_file() and (tmp_path / "sweep.tar").is_file()
+    assert ET.fromstring((tmp_path / "report.xml").read_text()).tag == "testsuites"
+    pulled = sealrun.validate("v1", store=tmp_path / "elsewhere")
+    assert pulled.valid and pulled.digest == sealrun.validate("sweep", store=tmp_path / "storage").digest
