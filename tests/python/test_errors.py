@@ -141,23 +141,31 @@ def test_an_index_that_is_not_json(scratch, cli):
     refused(sealrun.InvalidInput, cli, ["copy", "oci:garbled:v1", "oci-archive:out.tar:v1"],
             lambda: sealrun.copy("oci:garbled:v1", "oci-archive:out.tar:v1"), scratch)
     nothing_at(scratch / "out.tar")
+    refused(sealrun.InvalidInput, cli, ["show", "oci:garbled:v1"], lambda: sealrun.open("oci:garbled:v1"), scratch)
 
 
-def test_a_manifest_over_4_mib(scratch, cli):
+@pytest.mark.parametrize("kind", ["manifest", "index"])
+def test_a_manifest_or_index_over_4_mib(scratch, cli, kind):
     shutil.copytree("good", "huge")
-    big = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                      "padding": "x" * (4 << 20)}).encode()
+    media_type = f"application/vnd.oci.image.{kind}.v1+json"
+    doc = {"schemaVersion": 2, "mediaType": media_type, "padding": "x" * (4 << 20)}
+    desc = {"mediaType": media_type, "annotations": {"org.opencontainers.image.ref.name": "v1"}}
+    if kind == "index":  # typed as a sealed experiment, so open() reads it too
+        doc.update(artifactType="application/vnd.sealrun.experiment.v1", manifests=[])
+        desc.update(artifactType="application/vnd.sealrun.experiment.v1")
+    big = json.dumps(doc).encode()
     digest = "sha256:" + hashlib.sha256(big).hexdigest()
     blob_path(scratch / "huge", digest).write_bytes(big)
     index = json.loads((scratch / "huge" / "index.json").read_text())
-    index["manifests"] = [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest,
-                           "size": len(big), "annotations": {"org.opencontainers.image.ref.name": "v1"}}]
+    index["manifests"] = [dict(desc, digest=digest, size=len(big))]
     (scratch / "huge" / "index.json").write_text(json.dumps(index))
     e = refused(sealrun.TooLarge, cli, ["copy", "oci:huge:v1", "oci-archive:out.tar:v1"],
                 lambda: sealrun.copy("oci:huge:v1", "oci-archive:out.tar:v1"), scratch)
     assert digest in str(e)
     nothing_at(scratch / "out.tar")
     assert not sealrun.validate("oci:huge:v1").valid
+    if kind == "index":
+        refused(sealrun.TooLarge, cli, ["show", "oci:huge:v1"], lambda: sealrun.open("oci:huge:v1"), scratch)
 
 
 def rewrite_tar(src: pathlib.Path, dst: pathlib.Path, extra: list[tuple[str, bytes]]) -> None:
@@ -301,3 +309,38 @@ def check_wrong_bytes(scratch, cli, remote, layer):
     nothing_at(scratch / "out.tar")
     report = sealrun.validate(remote, plain_http=True)
     assert not report.valid and "digest" in {c.name for c in report.failures}
+
+
+# --- the same content through sealrun.open and the views ------------------------------------------------------
+
+
+def title_of(layer: dict) -> str:
+    return layer["annotations"]["org.opencontainers.image.title"]
+
+
+def test_open_and_get_blob_refuse_what_copy_refuses(scratch, cli):
+    shutil.copytree("good", "bad")
+    _, _, run = graph(scratch / "bad")
+    layer = run["layers"][0]
+    path = blob_path(scratch / "bad", layer["digest"])
+    data = bytearray(path.read_bytes())
+    data[0] ^= 1
+    path.write_bytes(bytes(data))
+    name = title_of(layer)
+
+    exp = sealrun.open("oci:bad:v1")  # the index and the run manifests are intact
+    for read in (lambda: exp.run(0).get_blob(name), lambda: exp.run(0).get_attachment(name)):
+        refused(sealrun.DigestMismatch, cli, ["get", "oci:bad:v1", "--run", "0", name, "-o", "out/"], read, scratch)
+    with pytest.raises(sealrun.DigestMismatch):
+        exp.run(0).write_attachment(name, scratch / "written")
+    nothing_at(scratch / "written", scratch / "out" / name)
+
+    rewrite_tar(scratch / "good.tar", scratch / "hostile.tar", [("../escape", b"x")])
+    refused(sealrun.InvalidInput, cli, ["show", "oci-archive:hostile.tar:v1"],
+            lambda: sealrun.open("oci-archive:hostile.tar:v1"), scratch)
+    refused(sealrun.FileNotFound, cli, ["show", "oci-archive:absent.tar:v1"],
+            lambda: sealrun.open("oci-archive:absent.tar:v1"), scratch)
+    refused(sealrun.NotFound, cli, ["show", "oci:good:nope"], lambda: sealrun.open("oci:good:nope"), scratch)
+    with pytest.raises(sealrun.NotFound) as e:
+        sealrun.open("oci:good:v1").run(0).get_blob("no-such-attachment")
+    assert isinstance(e.value, LookupError)
