@@ -207,3 +207,23 @@ def test_the_readme_python_section_runs_as_written(tmp_path, registry):
     assert ET.fromstring((tmp_path / "report.xml").read_text()).tag == "testsuites"
     pulled = sealrun.validate("v1", store=tmp_path / "elsewhere")
     assert pulled.valid and pulled.digest == sealrun.validate("sweep", store=tmp_path / "storage").digest
+
+
+def test_copies_and_validations_run_side_by_side_in_threads(scratch):
+    results: dict[str, object] = {}
+
+    def copy_to(name):
+        results[name] = sealrun.copy("gd-v1", f"oci-archive:{name}.tar:v1").digest
+
+    def check():
+        results["report"] = sealrun.validate("gd-v1")
+
+    threads = [threading.Thread(target=copy_to, args=(f"t{i}",)) for i in range(3)] + [threading.Thread(target=check)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    digests = {results[f"t{i}"] for i in range(3)}
+    assert len(digests) == 1
+    assert results["report"].valid and results["report"].digest in digests
+    assert len({(scratch / f"t{i}.tar").read_bytes() for i in range(3)}) == 1
