@@ -67,6 +67,7 @@ class CopyResult:
     bytes_copied: int
 
     def __str__(self) -> str:
+        """The root's digest, as ``sealrun copy`` prints it."""
         return self.digest
 
 
@@ -146,6 +147,7 @@ class Check:
     message: str
 
     def __str__(self) -> str:
+        """One line: ``FAIL``, ``WARN`` or ``ok``, the name, the subject and the message."""
         label = "FAIL" if not self.passed else "WARN" if self.warning else "ok"
         return f"{label} {self.name} {self.subject}: {self.message}"
 
@@ -207,9 +209,11 @@ class ValidationReport:
         return self._native.to_junit()
 
     def __bool__(self) -> bool:
+        """:attr:`valid`: no check failed."""
         return self.valid
 
     def __repr__(self) -> str:
+        """E.g. ``<ValidationReport 'sweep-v1' (experiment sha256:…): valid, 0 failures, 0 warnings, 95 checks>``."""
         state = "valid" if self.valid else "INVALID"
         return (f"<ValidationReport {self.reference!r} ({self.kind or '?'} {self.digest or '-'}): {state}, "
                 f"{len(self.failures)} failures, {len(self.warnings)} warnings, {len(self.checks)} checks>")
