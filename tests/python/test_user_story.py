@@ -526,3 +526,20 @@ def test_recording_reprs_and_live_state(tmp_path, monkeypatch):
     assert e.run(0).parameters == {"lr": 0.5}
     assert e.run(1).reason == "stopped"
 
+
+
+def test_missing_run_is_not_a_missing_file(story, here):
+    # A run id the experiment lacks is a NotFound (a LookupError), not an
+    # OSError about a file: `except FileNotFoundError` around a file read must
+    # not swallow it, and the class must not depend on what the cwd holds.
+    e = _open(story, "store")
+    with pytest.raises(sealrun.NotFound) as exc:
+        e.run(99)
+    assert not isinstance(exc.value, FileNotFoundError), type(exc.value).__mro__
+    (here / "run 99").write_text("a file named like the subject")
+    try:
+        with pytest.raises(sealrun.NotFound) as exc:
+            e.run(99)
+        assert not isinstance(exc.value, FileNotFoundError)
+    finally:
+        (here / "run 99").unlink()
