@@ -538,9 +538,10 @@ int cmd_attachment(const Options& o) {
 // attachment's verifying stream (target.fetch: read plus SHA-256, the only
 // way content is read) three ways and prints
 //   read-floor REP READ_ALL_S RESERVED_S HUGEPAGE_S BYTES
-// READ_ALL is content::read_all (what get_blob does: a string grown from
-// empty, 64 KiB at a time), RESERVED a string of the descriptor's size
-// reserved up front and read into in 1 MiB pieces, HUGEPAGE the same into
+// READ_ALL is content::read_all (what get_blob does; since 78352ae one
+// string of the verified size, before it a string grown from empty),
+// RESERVED a string of the descriptor's size read into in 1 MiB pieces
+// here (the same thing done by hand), HUGEPAGE the same into
 // an anonymous mapping advised MADV_HUGEPAGE (as numpy's own allocations
 // of 4 MiB and more are). Last line: "read-floor median ...".
 int cmd_read_floor(const Options& o) {
