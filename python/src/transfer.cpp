@@ -82,7 +82,6 @@ py::dict copy_location(const std::string& source, const std::string& destination
     try {
         py::gil_scoped_release release;
         auto copy_options = moved.options();
-        copy_options.force = force;  // as `sealrun copy --force`: the tag too, not only a file to replace
         done = transfer(source, destination, options, std::move(copy_options), force);
     } catch (const Error&) {
         moved.rethrow();

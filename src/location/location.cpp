@@ -228,6 +228,7 @@ Transferred transfer(std::string_view source, std::string_view destination, cons
     // its members arrive in the walk's order (a registry's blobs still move
     // several at a time).
     if (dst.archive_writer != nullptr && src.transport != Transport::docker) copy_options.concurrency = 1;
+    copy_options.force = copy_options.force || force;
     out.root = content::copy(*src.target, src.reference, dst.writable(), out.tag, copy_options);
     dst.commit();
     return out;
