@@ -200,8 +200,11 @@ template <class View>
 py::object write_attachment(const View& view, const std::string& name, const py::handle& path, bool overwrite) {
     const auto dest = to_path(path);
     fs::path written;
+    std::error_code ec;
     {
         py::gil_scoped_release unlocked;
+        // As `sealrun get -o`: missing folders above the destination file are created.
+        if (!fs::is_directory(dest, ec)) make_parent_dirs(dest);
         written = view.attachments().write(name, dest, overwrite);
     }
     return path_object(written);
@@ -380,7 +383,13 @@ void init_sealed(py::module_& m) {
         "open",
         [](const std::string& location, const py::object& store, const py::object& plain_http, bool insecure,
            const py::object& ca_file) {
-            const auto options = location_options(store, plain_http, insecure, ca_file);
+            auto options = location_options(store, plain_http, insecure, ca_file);
+            // A view outlives this call: relative paths are resolved against
+            // today's working directory, so a later chdir (a notebook's %cd)
+            // does not move what the view reads.
+            std::error_code ec;
+            options.base = std::filesystem::current_path(ec);
+            if (ec) throw Error(Errc::io, "open", location, "no working directory: " + ec.message());
             py::gil_scoped_release unlocked;
             auto loc = std::make_shared<Location>(open_location(location, options, false));
             if (loc->reference.empty())

@@ -68,6 +68,13 @@ LocationSpec parse_location(std::string_view text) {
     }
     if (text.find("://") != std::string_view::npos)
         throw Error(Errc::invalid_input, "parse location", spec.text, "unknown transport (oci:, oci-archive:, docker://)");
+    // A bare word names the local store; one that can be neither a tag nor a
+    // digest is a mistyped transport ("oci-achive:x.tar") or a registry
+    // reference without docker://, never a tag to look for.
+    if (!text.empty() && !oci::is_valid_tag(text) && !oci::is_digest_reference(text))
+        throw Error(Errc::invalid_input, "parse location", spec.text,
+                    "is neither a tag or digest in the local store nor a location (oci:DIR[:TAG], "
+                    "oci-archive:FILE[:TAG], docker://HOST/REPO[:TAG|@DIGEST])");
     spec.reference = std::string(text);
     return spec;
 }
@@ -99,6 +106,7 @@ void Location::commit() {
 }
 
 Location open_location(const LocationSpec& spec, const LocationOptions& options, bool for_writing, bool force) {
+    const auto resolved = [&](const fs::path& p) { return options.base.empty() || p.is_absolute() ? p : options.base / p; };
     Location loc;
     loc.text = spec.text;
     loc.transport = spec.transport;
@@ -109,8 +117,9 @@ Location open_location(const LocationSpec& spec, const LocationOptions& options,
             remote::Reference::parse(std::string_view(spec.text).substr(docker_prefix.size())), options.remote);
         return loc;
     case Transport::oci_layout:
-        loc.layout = spec.path;
-        loc.target = for_writing ? open_layout(loc.layout, Access::create, false) : open_reader(loc.layout, false);
+        loc.layout = resolved(spec.path);
+        loc.target = for_writing ? open_layout(loc.layout, Access::create, false, spec.path.string())
+                                 : open_reader(loc.layout, false, spec.path.string());
         return loc;
     case Transport::oci_archive: {
         loc.archive = spec.path;
@@ -132,8 +141,10 @@ Location open_location(const LocationSpec& spec, const LocationOptions& options,
     case Transport::store:
         break;
     }
-    loc.layout = options.store.empty() ? default_store() : options.store;
-    loc.target = for_writing ? open_layout(loc.layout, Access::create, true) : open_reader(loc.layout, true);
+    const auto store = options.store.empty() ? default_store() : options.store;
+    loc.layout = resolved(store);
+    loc.target = for_writing ? open_layout(loc.layout, Access::create, true, store.string())
+                             : open_reader(loc.layout, true, store.string());
     loc.is_local_store = true;
     return loc;
 }
@@ -142,33 +153,33 @@ Location open_location(std::string_view text, const LocationOptions& options, bo
     return open_location(parse_location(text), options, for_writing, force);
 }
 
-void refuse_file(const fs::path& dir, bool store) {
+void refuse_file(const fs::path& dir, bool store, const std::string& name) {
     std::error_code ec;
     const auto st = fs::status(dir, ec);
     if (fs::exists(st) && !fs::is_directory(st))
-        throw Error(Errc::invalid_input, "open", dir.string(),
+        throw Error(Errc::invalid_input, "open", name.empty() ? dir.string() : name,
                     store ? "is a file, not a sealrun store (--store DIR or $SEALRUN_STORE chooses it)"
                           : "is a file, not an OCI layout directory");
 }
 
-std::unique_ptr<content::OciLayout> open_layout(const fs::path& dir, Access access, bool store) {
-    refuse_file(dir, store);
-    if (access == Access::create) return std::make_unique<content::OciLayout>(dir);
+std::unique_ptr<content::OciLayout> open_layout(const fs::path& dir, Access access, bool store, const std::string& name) {
+    refuse_file(dir, store, name);
+    if (access == Access::create) return std::make_unique<content::OciLayout>(dir, content::OciLayoutOptions{.name = name});
     std::unique_ptr<content::OciLayout> layout;
     try {
-        layout = std::make_unique<content::OciLayout>(dir, content::OciLayoutOptions{.read_only = true});
+        layout = std::make_unique<content::OciLayout>(dir, content::OciLayoutOptions{.read_only = true, .name = name});
     } catch (const Error& e) {
         if (e.code() != Errc::not_found) throw;
-        throw Error(Errc::not_found, "open", dir.string(),
+        throw Error(Errc::not_found, "open", name.empty() ? dir.string() : name,
                     store ? "no sealrun store here (--store DIR or $SEALRUN_STORE chooses it)" : "not an OCI layout");
     }
-    if (access == Access::update) layout = std::make_unique<content::OciLayout>(dir);
+    if (access == Access::update) layout = std::make_unique<content::OciLayout>(dir, content::OciLayoutOptions{.name = name});
     return layout;
 }
 
-std::unique_ptr<content::Target> open_reader(const fs::path& dir, bool store) {
+std::unique_ptr<content::Target> open_reader(const fs::path& dir, bool store, const std::string& name) {
     try {
-        return open_layout(dir, Access::read, store);
+        return open_layout(dir, Access::read, store, name);
     } catch (const Error& e) {
         // `seal` writes records before the layout: such a store is empty, not missing.
         std::error_code ec;

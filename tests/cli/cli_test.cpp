@@ -627,7 +627,7 @@ TEST_CASE("cli: hostile names, parameter values and error texts reach the termin
     CHECK(test::line_count(got.output) == 1);
     CHECK(test::read_file(dir / "out" / (evil + ".txt")) == "payload\n");
     const auto no_tag = cli({"show", "no" + evil});
-    CHECK(no_tag.exit_code == 1);
+    CHECK(no_tag.exit_code == 2);  // neither a tag nor a location: a usage error
     CHECK_FALSE(raw_control(no_tag.output));
     CHECK(test::line_count(no_tag.output) == 1);
 

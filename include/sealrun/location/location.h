@@ -40,7 +40,9 @@ struct LocationSpec {
 
 /// parse_location parses `text`; throws Error(invalid_input) for an oci:
 /// without a directory, an oci-archive: without a file, an unknown
-/// transport ("http://…") or a docker:// reference that does not parse.
+/// transport ("http://…"), a docker:// reference that does not parse, or a
+/// bare word that is neither a tag nor a digest ("oci-achive:x.tar",
+/// "ghcr.io/org/repo:v1" without docker://).
 LocationSpec parse_location(std::string_view text);
 
 /// default_store returns the local store: $SEALRUN_STORE when set and not
@@ -54,6 +56,12 @@ struct LocationOptions {
     std::filesystem::path store;
     /// remote configures docker:// locations (TLS, plain HTTP, timeouts).
     remote::RepositoryOptions remote;
+    /// base, when set (an absolute directory), resolves a relative store or
+    /// oci: directory once, at open, so a later chdir does not move what a
+    /// long-lived view reads (the Python package passes the working
+    /// directory); messages still name the path as given. Empty: relative
+    /// paths stay relative to the working directory of each access.
+    std::filesystem::path base;
 };
 
 /// Access says how a layout is opened.
@@ -116,16 +124,19 @@ Location open_location(std::string_view text, const LocationOptions& options, bo
 /// open_layout opens the OCI layout at `dir` (`store`: the local store) for
 /// `access`; a missing one is Error(not_found) "no sealrun store" or "not an
 /// OCI layout" unless `access` is create; a file there is Error(invalid_input).
-std::unique_ptr<content::OciLayout> open_layout(const std::filesystem::path& dir, Access access, bool store);
+/// `name` is how messages name it (default: `dir`).
+std::unique_ptr<content::OciLayout> open_layout(const std::filesystem::path& dir, Access access, bool store,
+                                                const std::string& name = {});
 
 /// refuse_file throws Error(invalid_input) when `dir` (`store`: the local
-/// store) is a file, so the user reads "is a file", not a failure inside it.
-void refuse_file(const std::filesystem::path& dir, bool store);
+/// store) is a file, so the user reads "is a file", not a failure inside it;
+/// `name` is how the message names it (default: `dir`).
+void refuse_file(const std::filesystem::path& dir, bool store, const std::string& name = {});
 
 /// open_reader opens the layout at `dir` for reading (Access::read). A local
 /// store (`store`) that holds records but has sealed nothing yet reads as
 /// empty; nothing is created either way.
-std::unique_ptr<content::Target> open_reader(const std::filesystem::path& dir, bool store);
+std::unique_ptr<content::Target> open_reader(const std::filesystem::path& dir, bool store, const std::string& name = {});
 
 /// make_parent_dirs creates the missing folders above the output file `path`
 /// ("sub/x.tar", "out/r.json"); a bare name ("x.tar") needs none. Throws
