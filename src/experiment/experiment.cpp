@@ -28,7 +28,13 @@ Run::~Run() {
     }
 }
 
+void Run::refuse_closed(std::string_view operation) const {
+    if (closed())
+        throw Error(Errc::invalid_input, std::string(operation), "run " + std::to_string(run_id_), "is closed as " + run_status_);
+}
+
 void Run::set_parameter(const std::string& name, Parameter value) {
+    refuse_closed("log_parameter");
     if (name.empty()) throw Error(Errc::invalid_input, "log_parameter", "run " + std::to_string(run_id_), "empty name");
     // The one parameter rule: a double NaN or infinity is refused as JSON refuses it.
     if (const auto* d = std::get_if<double>(&value)) (void)parameter_from_json(nlohmann::json(*d), name);
@@ -36,12 +42,14 @@ void Run::set_parameter(const std::string& name, Parameter value) {
 }
 
 std::int64_t Run::reserve_solve_id() {
+    refuse_closed("reserve_solve_id");
     const std::int64_t id = solves_.empty() ? 0 : solves_.rbegin()->first + 1;
     solves_.emplace(id, std::nullopt);
     return id;
 }
 
 std::int64_t Run::log_solve(SolveRecord solve) {
+    refuse_closed("log_solve");
     if (solve.solve_id < 0) solve.solve_id = reserve_solve_id();
     solve.check();
     auto it = solves_.find(solve.solve_id);
@@ -62,7 +70,7 @@ std::vector<SolveRecord> Run::solves() const {
 void Run::save_trace(const nlohmann::json& trace) {
     const auto who = "run " + std::to_string(run_id_);
     if (trace_) throw Error(Errc::already_exists, "save_trace", who, "a run holds at most one trace");
-    if (closed()) throw Error(Errc::invalid_input, "save_trace", who, "is closed as " + run_status_);
+    refuse_closed("save_trace");
     // Under a reserved name (path.h), apart from the user's files: never an
     // attachment, never overwritten by one (docs/RECORDS.md).
     util::write_file_atomic(local_directory() / std::string(detail::record_trace_file), oci::canonical_json(trace));
@@ -71,7 +79,7 @@ void Run::save_trace(const nlohmann::json& trace) {
 
 void Run::describe(std::string kind, nlohmann::json config) {
     const auto who = "run " + std::to_string(run_id_);
-    if (closed()) throw Error(Errc::invalid_input, "describe", who, "the run is closed");
+    refuse_closed("describe");
     if (!config.is_null() && !config.is_object()) throw Error(Errc::invalid_input, "describe", who, "config must be a JSON object");
     described_kind_ = std::move(kind);
     described_config_ = std::move(config);

@@ -154,6 +154,7 @@ void Record::write_file(const std::string& rel, const std::string& bytes, bool t
 }
 
 void Record::save_any(const RecordPath& path, const std::any& value, std::string_view media_type) {
+    before_write("save_file");
     const auto& rel = path.str();
     refuse_reserved("save_file", rel);
     if (!media_type.empty()) media::check_override(rel, media_type);
@@ -260,6 +261,7 @@ std::optional<std::any> Record::load_any(const RecordPath& path) const {
 }
 
 void Record::import_file(const RecordPath& path, const fs::path& source, std::string_view media_type) {
+    before_write("import_file");
     const auto& rel = path.str();
     refuse_reserved("import_file", rel);
     if (!media_type.empty()) media::check_override(rel, media_type);
@@ -286,6 +288,7 @@ void Record::note_sealed(const std::string& digest) {
 }
 
 void Record::append_jsonl(const RecordPath& path, const nlohmann::json& record) {
+    before_write("append_jsonl");
     const auto& rel = path.str();
     refuse_reserved("append_jsonl", rel);
     auto codec = store_->codecs().by_extension(rel);

@@ -41,7 +41,10 @@ public:
     /// log_parameter sets a scalar parameter (bool, any integer, any
     /// floating point, text or a Parameter); the last write wins. Throws
     /// Error(invalid_input) for an empty name, an unsigned value past
-    /// 2^63-1, or a NaN or infinity.
+    /// 2^63-1, or a NaN or infinity, and once the run is closed (as do
+    /// log_solve, reserve_solve_id, save_trace, describe and the record's
+    /// save_file, import_file and append_jsonl: a closed run is what is
+    /// sealed).
     template <class T>
     void log_parameter(const std::string& name, const T& value) {
         if constexpr (std::is_same_v<T, Parameter> || std::is_same_v<T, bool>)
@@ -97,9 +100,16 @@ public:
     /// neither an object nor null.
     void describe(std::string kind, nlohmann::json config);
 
+protected:
+    /// before_write refuses changes to the files of a closed run: what a
+    /// closed run holds is what is sealed.
+    void before_write(std::string_view operation) const override { refuse_closed(operation); }
+
 private:
     void close(std::string status, std::string reason);
     void set_parameter(const std::string& name, Parameter value);
+    // refuse_closed throws Error(invalid_input) naming `operation` once the run is closed.
+    void refuse_closed(std::string_view operation) const;
 
     std::int64_t run_id_;
     std::function<std::string()> clock_;

@@ -239,6 +239,12 @@ protected:
     /// body is the work launch() runs once; the default does nothing.
     virtual void body() {}
 
+    /// before_write is called before every change to the record's files
+    /// (save_file, import_file, append_jsonl) with the operation's name; a
+    /// derived record refuses there by throwing (a closed Run). The default
+    /// accepts.
+    virtual void before_write(std::string_view operation) const { (void)operation; }
+
     /// update_model sets each top-level key of `changes` in model.json (a
     /// null value removes the key) under the record's lock, atomically;
     /// materializes first.
