@@ -42,6 +42,14 @@ ParameterValue = Union[bool, int, float, str]
 StoreLike = Union[str, "os.PathLike[str]", None]
 
 
+def _local_directory(path: Any, create: bool) -> pathlib.Path:
+    """local_directory's result as a Path, made a directory when ``create``."""
+    out = pathlib.Path(path)
+    if create:
+        out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
 def _failure_reason(exc: BaseException) -> str:
     """The reason a failed run or record is closed with: the exception's last
     traceback line, e.g. ``"ValueError: diverged"`` (``"KeyboardInterrupt"``)."""
@@ -126,10 +134,11 @@ class Run:
         """The marker ``name``, or ``default`` when it is unset."""
         return self._run.marker(name, default)
 
-    def local_directory(self, *parts: Union[str, "os.PathLike[str]"]) -> pathlib.Path:
-        """The run's record directory, or a path inside it; creates the
-        directory first."""
-        return pathlib.Path(self._run.local_directory(*parts))
+    def local_directory(self, *parts: Union[str, "os.PathLike[str]"], create: bool = False) -> pathlib.Path:
+        """The run's record directory (created first), or a path inside it;
+        ``create=True`` makes that path a directory too (as machinable's
+        ``local_directory(..., create=True)``), e.g. to save figures into."""
+        return _local_directory(self._run.local_directory(*parts), create)
 
     def log_solve(self, input: str, output: Optional[str] = None, *, adapter: str = "",
                   adapter_options: Optional[Mapping[str, Any]] = None, status: str = "finished",
@@ -261,9 +270,10 @@ class Experiment:
         """Read back an experiment-level attachment, or ``default`` (see :meth:`Run.load_file`)."""
         return self._exp.load_file(path, default, allow_pickle)
 
-    def local_directory(self, *parts: Union[str, "os.PathLike[str]"]) -> pathlib.Path:
-        """The directory of the experiment-level attachments, or a path inside it."""
-        return pathlib.Path(self._exp.local_directory(*parts))
+    def local_directory(self, *parts: Union[str, "os.PathLike[str]"], create: bool = False) -> pathlib.Path:
+        """The directory of the experiment-level attachments, or a path inside
+        it; ``create=True`` makes that path a directory too."""
+        return _local_directory(self._exp.local_directory(*parts), create)
 
     def commit(self, tag: Optional[str] = None, *, compress: bool = False, force: bool = False) -> str:
         """Seal every run (all must be closed) and the experiment-level
@@ -393,10 +403,12 @@ class Record(_core.Record):
         """The marker ``name``, or ``default`` when unset."""
         return super().marker(name, default)
 
-    def local_directory(self, *parts: Union[str, "os.PathLike[str]"]) -> pathlib.Path:
+    def local_directory(self, *parts: Union[str, "os.PathLike[str]"], create: bool = False) -> pathlib.Path:
         """The record directory (``<store>/records/<identity>/``), or a path
-        inside it; materializes the record first."""
-        return pathlib.Path(super().local_directory(*parts))
+        inside it; materializes the record first. ``create=True`` makes the
+        path a directory too."""
+        return _local_directory(super().local_directory(*parts), create)
 
     def __repr__(self) -> str:
+        """E.g. ``<sealrun.Record optimize 0f2a… status='finished'>``."""
         return f"<sealrun.Record {self.kind} {self.identity[:12]} status={self.status!r}>"

@@ -222,7 +222,8 @@ class _Attachments:
 
         If path names an existing directory, the attachment's stored name is
         used inside that directory (its folders created). Otherwise path is
-        treated as the destination file path. The bytes stream to disk in
+        treated as the destination file path, whose missing folders are
+        created (as ``sealrun get -o`` does). The bytes stream to disk in
         bounded memory and are verified before the file appears; an existing
         file is kept unless ``overwrite`` (sealrun.AlreadyExists). Returns the
         path written.
@@ -305,6 +306,21 @@ class SealedRun(_Attachments):
     def __repr__(self) -> str:
         """E.g. ``<SealedRun run_id=0 finished, 2 attachments, 1 solve, sha256:…>``."""
         return repr(self._native)
+
+
+def _column(pandas: Any, values: list) -> Any:
+    """A DataFrame column that keeps every parameter exact: integers (with
+    gaps) as pandas' nullable Int64, booleans (with gaps) as its nullable
+    boolean, integers mixed with floats as objects (float64 would round
+    integers past 2**53); anything else as pandas decides."""
+    kinds = {type(v) for v in values if v is not None}
+    if kinds == {int}:
+        return pandas.array(values, dtype="Int64")
+    if kinds == {bool}:
+        return pandas.array(values, dtype="boolean")
+    if int in kinds and float in kinds:
+        return pandas.array(values, dtype=object)
+    return values
 
 
 class SealedExperiment(_Attachments):
@@ -401,8 +417,11 @@ class SealedExperiment(_Attachments):
     def run_parameters_df(self) -> Any:
         """Parameters of every run as a pandas DataFrame indexed by ``run_id``.
 
-        One column per parameter name (sorted); a missing value is None or NaN
-        as pandas stores it. Needs pandas: ImportError naming it otherwise.
+        One column per parameter name (sorted), every value exact: integer
+        and boolean columns use pandas' nullable Int64 and boolean types (a
+        missing value is pandas.NA), a column mixing integers and floats
+        holds objects, float columns use NaN for a gap. Needs pandas:
+        ImportError naming it otherwise.
         """
         try:
             import pandas
@@ -410,7 +429,8 @@ class SealedExperiment(_Attachments):
             raise ImportError("run_parameters_df() needs pandas (Debian: apt install python3-pandas; "
                               "pip: pip install pandas)", name="pandas") from e
         run_ids, columns = self._native.parameter_table()
-        return pandas.DataFrame(columns, index=pandas.Index(run_ids, name="run_id", dtype="int64"),
+        index = pandas.Index(run_ids, name="run_id", dtype="int64")
+        return pandas.DataFrame({name: _column(pandas, values) for name, values in columns.items()}, index=index,
                                 columns=list(columns))
 
     def __repr__(self) -> str:

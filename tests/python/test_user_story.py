@@ -543,3 +543,89 @@ def test_missing_run_is_not_a_missing_file(story, here):
         assert not isinstance(exc.value, FileNotFoundError)
     finally:
         (here / "run 99").unlink()
+
+
+def test_typo_in_transport_is_invalid_input(story, here):
+    # "oci-achive:..." and a registry reference without docker:// can never be
+    # tags (a tag has no ':' or '/'); "no such tag or digest in storage" sent
+    # the user looking in the wrong place.
+    for typo in ("oci-achive:sweep.tar:v1", story["repo"].removeprefix("docker://") + ":v1"):
+        with pytest.raises(sealrun.InvalidInput) as exc:
+            sealrun.open(typo, store="storage")
+        assert typo.split(":")[0] in str(exc.value)
+        assert "neither a tag or digest" in str(exc.value)
+
+
+def test_dataframe_keeps_integer_parameters_exact(tmp_path):
+    # An integer parameter missing from one run must not become float64:
+    # seeds and ids past 2^53 would silently change.
+    with sealrun.Experiment("ints", store=tmp_path / "s") as exp:
+        with exp.run() as run:
+            run.log_parameter("seed", 2**62 + 1)
+            run.log_parameter("flag", True)
+            run.log_parameter("mixed", 2**60 + 1)
+        with exp.run() as run:
+            run.log_parameter("lr", 0.5)
+            run.log_parameter("mixed", 0.25)
+    e = sealrun.open("ints", store=tmp_path / "s")
+    assert e.parameters()["seed"] == [2**62 + 1, None]
+    df = e.run_parameters_df()
+    assert int(df.loc[0, "seed"]) == 2**62 + 1
+    assert str(df["seed"].dtype) == "Int64" and df["seed"].isna().tolist() == [False, True]
+    assert str(df["flag"].dtype) == "boolean" and bool(df.loc[0, "flag"]) is True
+    assert df.loc[0, "mixed"] == 2**60 + 1 and df.loc[1, "mixed"] == 0.25
+    assert df["lr"].dtype == np.float64
+
+
+def test_view_opened_by_relative_location_survives_chdir(story, here, monkeypatch, tmp_path):
+    # Experiment makes its store absolute so a later os.chdir() does not split
+    # a record; a view opened by a relative location keeps reading after a
+    # notebook's %cd too.
+    views = [sealrun.open("sweep", store="storage"), sealrun.open("oci:layout:v1"),
+             sealrun.open("oci-archive:sweep.tar:v1")]
+    monkeypatch.chdir(tmp_path)
+    for e in views:
+        assert e.run(1).get_attachment("metrics.json") == {"final": 0.005, "hist": [1, 2]}, e.location
+    # Messages still name the path as the user typed it.
+    with pytest.raises(sealrun.NotFound) as exc:
+        sealrun.open("oci:layout:nope")
+    assert "no such tag or digest" in str(exc.value) or "not an OCI layout" in str(exc.value)
+    assert str(tmp_path) not in str(exc.value)
+
+
+def test_write_attachment_creates_missing_folders(story, here, tmp_path):
+    # As `sealrun get -o out/new/x`: the folders above the destination are made.
+    run = _open(story, "store").run(0)
+    dest = tmp_path / "no" / "such" / "loss.npy"
+    assert run.write_attachment("loss.npy", dest) == dest
+    assert np.array_equal(np.load(dest), run.get_attachment("loss.npy"))
+
+
+def test_closed_run_refuses_writes(tmp_path):
+    # After its with block a run is closed: what it holds is what is sealed,
+    # so late parameters, files and solves are refused, never silently dropped.
+    exp = sealrun.Experiment("late", store=tmp_path / "s")
+    with exp.run() as run:
+        run.log_parameter("lr", 0.1)
+        run.save_file("in.json", {})
+    for late in (lambda: run.log_parameter("late", 1), lambda: run.save_file("late.json", {"x": 1}),
+                 lambda: run.log_solve("in.json", "in.json")):
+        with pytest.raises(sealrun.InvalidInput) as exc:
+            late()
+        assert "is closed as finished" in str(exc.value)
+    exp.commit()
+    sealed = sealrun.open("late", store=tmp_path / "s").run(0)
+    assert sealed.parameters == {"lr": 0.1} and sealed.attachment_names == ["in.json"]
+
+
+def test_local_directory_create(tmp_path):
+    # machinable's local_directory("plots", create=True) is a directory one
+    # can save a figure into; without create the path is only named.
+    exp = sealrun.Experiment("dirs", store=tmp_path / "s")
+    with exp.run() as run:
+        assert not run.local_directory("later").exists()
+        plots = run.local_directory("plots", create=True)
+        assert plots.is_dir() and plots.parent == run.local_directory()
+        (plots / "curve.png").write_bytes(b"png")
+    exp.commit()
+    assert "plots/curve.png" in sealrun.open("dirs", store=tmp_path / "s").run(0).attachment_names

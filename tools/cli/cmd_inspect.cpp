@@ -406,7 +406,13 @@ int cmd_get(const Args& a, const Globals& g) {
         if (out->ends_with('/')) fs::create_directories(path, ec);
         else make_parent_dirs(path);
         if (ec) throw Error(Errc::io, "create directory", path.string(), ec.message());
-        const auto written = from->write(name, path, a.has("--overwrite"));
+        fs::path written;
+        try {
+            written = from->write(name, path, a.has("--overwrite"));
+        } catch (const Error& e) {
+            if (e.code() != Errc::already_exists) throw;
+            throw Error(e.code(), e.operation(), e.subject(), e.reason() + "; pass --overwrite to replace it");
+        }
         if (!g.quiet) std::cerr << printable(written.string()) << "\n";
         return exit_ok;
     }
