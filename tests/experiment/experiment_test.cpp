@@ -120,6 +120,41 @@ TEST_CASE("experiment: at most one trace") {
     CHECK(errc_of([&] { r.save_trace({}); }) == Errc::already_exists);
 }
 
+TEST_CASE("experiment: a closed run refuses every write, so what it holds is what is sealed") {
+    test::TempDir dir;
+    RecordStore store(dir / "storage");
+    Experiment exp(store, "late", test::fixed_options());
+    Run& r = exp.run([](Run& run) {
+        run.log_parameter("lr", 0.1);
+        run.save_file("in.json", nlohmann::json::object());
+    });
+    REQUIRE(r.run_status() == "finished");
+    const auto source = dir / "source.txt";
+    test::write_file(source, "x");
+    const std::vector<std::function<void()>> late = {
+        [&] { r.log_parameter("late", 1); },
+        [&] { r.save_file("late.json", nlohmann::json{{"x", 1}}); },
+        [&] { r.append_jsonl("late.jsonl", nlohmann::json{{"x", 1}}); },
+        [&] { r.import_file("late.txt", source); },
+        [&] { r.log_solve({.input = "in.json", .output = "in.json"}); },
+        [&] { r.reserve_solve_id(); },
+        [&] { r.save_trace(nlohmann::json::object()); },
+        [&] { r.describe("train", nullptr); },
+    };
+    for (const auto& write : late) {
+        const auto e = test::thrown(write);
+        CHECK(e.code == Errc::invalid_input);
+        CHECK(test::contains(e.message, "run 0: is closed as finished"));
+    }
+    content::MemoryTarget dst;
+    exp.commit(dst, "t");
+    const auto sealed = SealedExperiment::open(dst, "t").run(0);
+    CHECK(sealed.parameters().size() == 1);
+    CHECK(sealed.attachment_names() == std::vector<std::string>{"in.json"});
+    CHECK(sealed.solves().empty());
+    CHECK_FALSE(sealed.trace_descriptor().has_value());
+}
+
 TEST_CASE("experiment: commit refuses open runs and solves naming missing attachments") {
     test::TempDir dir;
     RecordStore store(dir / "storage");
