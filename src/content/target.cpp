@@ -4,6 +4,7 @@
 #include <span>
 
 #include "sealrun/error.h"
+#include "util/fs.h"
 
 namespace sealrun::content {
 
@@ -42,7 +43,7 @@ std::string read_all(ReadOnlyTarget& target, const oci::Descriptor& desc, std::s
     // into in place (no regrowth, no staging copy), then one more read
     // reaches the end, where the stream verifies size and digest.
     auto stream = target.fetch(desc);
-    std::string out(static_cast<std::size_t>(desc.size), '\0');
+    std::string out = util::buffer_for(static_cast<std::size_t>(desc.size));
     const auto got = read_fully(*stream, std::as_writable_bytes(std::span(out.data(), out.size())));
     std::byte extra[1];
     if (got != out.size() || stream->read(extra) != 0)

@@ -1,12 +1,14 @@
 #include "util/fs.h"
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <random>
 #include <thread>
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -269,6 +271,20 @@ std::optional<FileLock> FileLock::try_for(const std::filesystem::path& path, Loc
 
 FileLock::~FileLock() {
     if (fd_) ::flock(fd_.get(), LOCK_UN);
+}
+
+std::string buffer_for(std::size_t size) {
+    std::string out;
+    constexpr std::size_t huge = std::size_t{2} << 20;
+    if (size > 2 * huge) {
+        out.reserve(size);  // allocated, not yet touched
+        const auto begin = reinterpret_cast<std::uintptr_t>(out.data());
+        const auto first = (begin + huge - 1) / huge * huge;
+        const auto last = (begin + size) / huge * huge;
+        if (last > first) (void)::madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+    }
+    out.resize(size);
+    return out;
 }
 
 }  // namespace sealrun::util
