@@ -167,7 +167,9 @@ def test_the_gil_is_released_while_a_copy_runs(tmp_path, monkeypatch, cli):
     monkeypatch.chdir(tmp_path)
     run = tmp_path / "runs" / "big"
     run.mkdir(parents=True)
-    (run / "data.bin").write_bytes(os.urandom(48 << 20))
+    # Big enough that the copy (hash + write) outlasts a few switch intervals
+    # even in the release build on a fast disk: 192 MiB.
+    (run / "data.bin").write_bytes(os.urandom(1 << 20) * 192)
     cli("seal", "runs/big", "--experiment", "big", "--tag", "big-v1", cwd=tmp_path)
 
     result: dict = {}
@@ -186,7 +188,7 @@ def test_the_gil_is_released_while_a_copy_runs(tmp_path, monkeypatch, cli):
         longest = max(longest, now - last)
         last = now
     t.join()
-    assert result["done"].bytes_copied > 48 << 20
+    assert result["done"].bytes_copied > 192 << 20
     # Held for the whole copy, the GIL would stall this loop for about as
     # long as the copy took; released, only for a switch interval or so.
     assert result["seconds"] > 0.1
