@@ -118,6 +118,15 @@ def gd_sweep(tmp_path_factory) -> tuple[pathlib.Path, str]:
     return store, "gd-v1"
 
 
+@pytest.fixture
+def scratch(tmp_path, monkeypatch, gd_sweep):
+    """A working directory holding a copy of the sweep's store as ./storage (the default store)."""
+    store, _ = gd_sweep
+    shutil.copytree(store, tmp_path / "storage", symlinks=True)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
 @pytest.fixture(autouse=True)
 def _no_store_from_environment(monkeypatch):
     """Tests choose their store explicitly; a user's $SEALRUN_STORE never leaks in."""

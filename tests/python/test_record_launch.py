@@ -158,17 +158,24 @@ class Slow(sealrun.Record):  # the script's record: same kind and config
         raise AssertionError("the other process ran the body")
 
 
-def test_two_processes_launching_one_record_run_its_body_once(tmp_path):
-    store, work = tmp_path / "s", tmp_path / "w"
+def start_slow(tmp_path, store, work) -> subprocess.Popen:
+    """Starts SCRIPT (as tmp_path/slow.py) launching the record in `store`, and
+    returns once its body runs (it then waits for `work`/go)."""
     work.mkdir()
     script = tmp_path / "slow.py"
     script.write_text(SCRIPT)
-    first = subprocess.Popen([sys.executable, str(script), str(store), str(work)])
+    proc = subprocess.Popen([sys.executable, str(script), str(store), str(work)])
     deadline = time.monotonic() + 60
     while not (work / "started").exists():
-        assert first.poll() is None and time.monotonic() < deadline
+        assert proc.poll() is None and time.monotonic() < deadline
         time.sleep(0.01)
-    second = subprocess.Popen([sys.executable, str(script), str(store), str(work)])
+    return proc
+
+
+def test_two_processes_launching_one_record_run_its_body_once(tmp_path):
+    store, work = tmp_path / "s", tmp_path / "w"
+    first = start_slow(tmp_path, store, work)
+    second = subprocess.Popen([sys.executable, str(tmp_path / "slow.py"), str(store), str(work)])
     # The second one waits on the record's lock while the first one's body runs.
     wait_for_a_waiter(store / "records" / (Slow({"n": 1}, store=store).identity + ".lock"))
     (work / "go").touch()
@@ -178,14 +185,7 @@ def test_two_processes_launching_one_record_run_its_body_once(tmp_path):
 
 def test_waiting_for_the_launch_lock_releases_the_gil(tmp_path):
     store, work = tmp_path / "s", tmp_path / "w"
-    work.mkdir()
-    script = tmp_path / "slow.py"
-    script.write_text(SCRIPT)
-    other = subprocess.Popen([sys.executable, str(script), str(store), str(work)])
-    deadline = time.monotonic() + 60
-    while not (work / "started").exists():
-        assert other.poll() is None and time.monotonic() < deadline
-        time.sleep(0.01)
+    other = start_slow(tmp_path, store, work)
     rec = Slow({"n": 1}, store=store)
     waiter = threading.Thread(target=rec.launch)
     waiter.start()

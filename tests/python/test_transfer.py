@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import os
 import pathlib
-import shutil
 import subprocess
 import sys
 import threading
@@ -29,15 +28,6 @@ def sha256(data: bytes) -> str:
 
 def skopeo_raw(*args: str) -> bytes:
     return subprocess.run(["skopeo", "inspect", "--raw", *args], check=True, capture_output=True, timeout=120).stdout
-
-
-@pytest.fixture
-def scratch(tmp_path, monkeypatch, gd_sweep):
-    """A working directory holding a copy of the sweep's store as ./storage (the default store)."""
-    store, _ = gd_sweep
-    shutil.copytree(store, tmp_path / "storage", symlinks=True)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def test_copy_store_to_oci_layout_with_relative_paths(scratch, cli):

@@ -9,21 +9,11 @@ from __future__ import annotations
 
 import json
 import pathlib
-import shutil
 import xml.etree.ElementTree as ET
 
 import pytest
 
 import sealrun
-
-
-@pytest.fixture
-def scratch(tmp_path, monkeypatch, gd_sweep):
-    """A working directory holding a copy of the sweep's store as ./storage (the default store)."""
-    store, _ = gd_sweep
-    shutil.copytree(store, tmp_path / "storage", symlinks=True)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def same_as_cli(report: sealrun.ValidationReport, cli, *args: str, cwd: pathlib.Path) -> None:
