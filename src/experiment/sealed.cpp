@@ -11,6 +11,7 @@
 #include "sealrun/oci/json.h"
 #include "sealrun/oci/media_type.h"
 #include "sealrun/path.h"
+#include "experiment/ommx_experiment.h"
 #include "experiment/rules.h"
 #include "util/fs.h"
 
@@ -101,6 +102,44 @@ void Attachments::check_codec(std::string_view name, std::string_view codec_medi
                     "is stored as " + stored + ", the codec reads " + std::string(codec_media_type));
 }
 
+namespace {
+
+// decode_ommx decodes the OMMX payload `name` as T from its v1 or v2 media
+// type; `what` names T for the error.
+template <class T>
+T decode_ommx(const Attachments& a, std::string_view name, std::string_view what) {
+    const auto type = a.media_type(name);
+    ommx::Version version;
+    if (type == T::media_type_v1) version = ommx::Version::v1;
+    else if (type == T::media_type_v2) version = ommx::Version::v2;
+    else
+        throw Error(Errc::invalid_input, "get attachment", std::string(name),
+                    "is stored as " + type + ", not as an OMMX " + std::string(what) + " (" +
+                        std::string(T::media_type_v1) + " or " + std::string(T::media_type_v2) + ")");
+    const auto bytes = a.blob(name);
+    try {
+        return T::decode(bytes, version);
+    } catch (const Error& e) {
+        if (e.code() != Errc::invalid_input) throw;
+        throw Error(Errc::invalid_input, "get attachment", std::string(name), e.reason());
+    }
+}
+
+}  // namespace
+
+ommx::Instance Attachments::instance(std::string_view name) const {
+    return decode_ommx<ommx::Instance>(*this, name, "Instance");
+}
+ommx::ParametricInstance Attachments::parametric_instance(std::string_view name) const {
+    return decode_ommx<ommx::ParametricInstance>(*this, name, "ParametricInstance");
+}
+ommx::Solution Attachments::solution(std::string_view name) const {
+    return decode_ommx<ommx::Solution>(*this, name, "Solution");
+}
+ommx::SampleSet Attachments::sample_set(std::string_view name) const {
+    return decode_ommx<ommx::SampleSet>(*this, name, "SampleSet");
+}
+
 fs::path Attachments::write(std::string_view name, const fs::path& path, bool overwrite) const {
     const auto& d = descriptor(name);
     const auto rel = safe_relative_path(name);
@@ -187,6 +226,8 @@ SealedExperiment SealedExperiment::open(content::ReadOnlyTarget& target, std::st
                                         const CodecRegistry& codecs) {
     auto root = target.resolve(reference);
     const std::string who(reference);
+    // An OMMX experiment is one image manifest; its reader says when it is not one.
+    if (oci::is_manifest_type(root.media_type)) return detail::OmmxExperimentReader::open(target, root, codecs, who);
     if (!oci::is_index_type(root.media_type))
         invalid(who, "is not a sealed experiment (" + root.media_type + ", not an experiment index)");
     auto index = oci::ImageIndex::parse(content::read_all(target, root, oci::max_manifest_size));
@@ -209,11 +250,19 @@ SealedExperiment SealedExperiment::open(content::ReadOnlyTarget& target, std::st
 
 std::vector<std::int64_t> SealedExperiment::run_ids() const {
     std::vector<std::int64_t> out;
+    if (opened_runs_)
+        for (const auto& [id, _] : *opened_runs_) out.push_back(id);
     for (const auto& [id, _] : runs_) out.push_back(id);
     return out;
 }
 
 SealedRun SealedExperiment::run(std::int64_t id) const {
+    if (opened_runs_) {
+        const auto found = opened_runs_->find(id);
+        if (found == opened_runs_->end())
+            throw Error(Errc::not_found, "open run", std::to_string(id), "the experiment has no such run");
+        return found->second;
+    }
     auto it = runs_.find(id);
     if (it == runs_.end()) throw Error(Errc::not_found, "open run", std::to_string(id), "the experiment has no such run");
     const auto& entry = index_.manifests[it->second];
@@ -225,7 +274,7 @@ SealedRun SealedExperiment::run(std::int64_t id) const {
 
 std::vector<SealedRun> SealedExperiment::runs() const {
     std::vector<SealedRun> out;
-    for (const auto& [id, _] : runs_) out.push_back(run(id));
+    for (const auto id : run_ids()) out.push_back(run(id));
     return out;
 }
 

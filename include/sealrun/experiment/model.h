@@ -84,6 +84,33 @@ struct SolveRecord {
     void check() const;
 };
 
+/// SamplingRecord is one sampler call of a run (docs/FORMAT.md §4.2
+/// "Samplings"): like a solve, with a SampleSet as its output.
+struct SamplingRecord {
+    /// The sampling id; -1 in log_sampling() takes the next free id.
+    std::int64_t sampling_id = -1;
+    /// "finished", "failed" or "interrupted".
+    std::string status = "finished";
+    /// Name of the run attachment holding the sampler's input.
+    std::string input;
+    /// Name of the attachment holding the output (a SampleSet): required
+    /// when finished, absent otherwise.
+    std::optional<std::string> output;
+    /// The adapter (sampler interface) that ran it, e.g. "openjij".
+    std::string adapter;
+    /// adapter_options are the options given to the adapter; an object.
+    nlohmann::json adapter_options = nlohmann::json::object();
+    /// Free-form diagnostics; null when none.
+    nlohmann::json diagnostics;
+
+    /// to_json returns the record as stored in the run config.
+    nlohmann::json to_json() const;
+    /// from_json reads one strictly; throws Error(invalid_input) naming `path`.
+    static SamplingRecord from_json(const nlohmann::json& value, const std::string& path);
+    /// check throws Error(invalid_input) as SolveRecord::check does.
+    void check() const;
+};
+
 namespace format {
 
 /// max_config_size is the largest run or experiment config readers accept

@@ -18,11 +18,18 @@
 
 #include "sealrun/codecs/codec.h"
 #include "sealrun/codecs/json.h"
+#include "sealrun/codecs/ommx.h"
 #include "sealrun/content/target.h"
 #include "sealrun/experiment/model.h"
 #include "sealrun/oci/manifest.h"
 
 namespace sealrun {
+
+namespace detail {
+// OmmxExperimentReader builds the views of an OMMX experiment archive
+// (src/experiment/ommx_experiment.cpp); it fills their private parts.
+struct OmmxExperimentReader;
+}  // namespace detail
 
 /// max_attachment_read is the most get_attachment / get_blob read into
 /// memory (1 GiB, after zstd decompression); write_attachment streams (and
@@ -73,6 +80,15 @@ public:
     /// makes before decoding; for codecs known only at run time (the
     /// Python package's codec classes). Throws Error(not_found) too.
     void check_codec(std::string_view name, std::string_view codec_media_type) const;
+    /// instance, parametric_instance, solution and sample_set decode an
+    /// OMMX payload stored under its v1 or v2 media type (the value says
+    /// which); they throw Error(invalid_input) before reading anything when
+    /// the attachment is of another type, and for bytes that are not the
+    /// message. Error(not_found) too.
+    ommx::Instance instance(std::string_view name) const;
+    ommx::ParametricInstance parametric_instance(std::string_view name) const;
+    ommx::Solution solution(std::string_view name) const;
+    ommx::SampleSet sample_set(std::string_view name) const;
     /// write streams the attachment to `path` (or, when `path` is an existing
     /// directory, to the attachment's name inside it), verified before it
     /// becomes visible; keeps an existing file unless `overwrite`. Returns the
@@ -116,6 +132,9 @@ public:
     const std::map<std::string, Parameter>& parameters() const noexcept { return parameters_; }
     /// solves returns the run's solves ordered by solve id.
     const std::vector<SolveRecord>& solves() const noexcept { return solves_; }
+    /// samplings returns the run's samplings (a sampler's calls: an input
+    /// and a SampleSet output) ordered by sampling id.
+    const std::vector<SamplingRecord>& samplings() const noexcept { return samplings_; }
     /// trace returns the run's trace, read from its own layer (or, in a
     /// version-1 run, from the attachment holding it) and verified, or
     /// nullopt when the run has none. Throws Error(digest_mismatch) for
@@ -143,6 +162,14 @@ public:
     /// get_json decodes `name` as JSON; throws Error(invalid_input) when it
     /// is not stored as application/json (see Attachments::with_codec).
     nlohmann::json get_json(std::string_view name) const { return attachments_.with_codec<codecs::JsonCodec>(name); }
+    /// get_instance, get_parametric_instance, get_solution and
+    /// get_sample_set decode an OMMX payload (see Attachments::instance).
+    ommx::Instance get_instance(std::string_view name) const { return attachments_.instance(name); }
+    ommx::ParametricInstance get_parametric_instance(std::string_view name) const {
+        return attachments_.parametric_instance(name);
+    }
+    ommx::Solution get_solution(std::string_view name) const { return attachments_.solution(name); }
+    ommx::SampleSet get_sample_set(std::string_view name) const { return attachments_.sample_set(name); }
     /// get_with_codec decodes `name` with codec C (see Attachments::with_codec).
     template <Codec C>
     typename C::value_type get_with_codec(std::string_view name) const {
@@ -158,6 +185,7 @@ public:
 
 private:
     friend class SealedExperiment;
+    friend struct detail::OmmxExperimentReader;
     struct Context;
     static SealedRun open_part(content::ReadOnlyTarget& target, const oci::Descriptor& manifest,
                                const CodecRegistry& codecs, const Context& context);
@@ -172,6 +200,7 @@ private:
     std::string reason_;
     std::map<std::string, Parameter> parameters_;
     std::vector<SolveRecord> solves_;
+    std::vector<SamplingRecord> samplings_;
 };
 
 /// ParameterTable lines runs up against parameter names for comparison;
@@ -228,6 +257,14 @@ public:
     std::string get_blob(std::string_view name) const { return attachments().blob(name); }
     /// get_json decodes `name` as JSON (see Attachments::with_codec).
     nlohmann::json get_json(std::string_view name) const { return attachments().with_codec<codecs::JsonCodec>(name); }
+    /// get_instance, get_parametric_instance, get_solution and
+    /// get_sample_set decode an OMMX payload (see Attachments::instance).
+    ommx::Instance get_instance(std::string_view name) const { return attachments().instance(name); }
+    ommx::ParametricInstance get_parametric_instance(std::string_view name) const {
+        return attachments().parametric_instance(name);
+    }
+    ommx::Solution get_solution(std::string_view name) const { return attachments().solution(name); }
+    ommx::SampleSet get_sample_set(std::string_view name) const { return attachments().sample_set(name); }
     /// get_with_codec decodes `name` with codec C (see Attachments::with_codec).
     template <Codec C>
     typename C::value_type get_with_codec(std::string_view name) const {
@@ -252,6 +289,7 @@ private:
         std::mutex mutex;
         std::shared_ptr<const Attachments> value;
     };
+    friend struct detail::OmmxExperimentReader;
     SealedExperiment(content::ReadOnlyTarget& t, const CodecRegistry& c, oci::Descriptor root, oci::ImageIndex index)
         : target_(&t), codecs_(&c), root_(std::move(root)), index_(std::move(index)) {}
     content::ReadOnlyTarget* target_;
@@ -263,6 +301,10 @@ private:
     std::map<std::int64_t, std::size_t> runs_;  // run id → index entry
     std::optional<std::size_t> attachments_index_;
     std::shared_ptr<AttachmentsCache> attachments_ = std::make_shared<AttachmentsCache>();  // opened on first use
+    // opened_runs_ holds every run of an experiment whose format keeps them
+    // all in one document (an OMMX experiment), opened with the view; null
+    // for a sealrun experiment, whose runs open one manifest each.
+    std::shared_ptr<const std::map<std::int64_t, SealedRun>> opened_runs_;
 };
 
 }  // namespace sealrun

@@ -1,0 +1,346 @@
+#pragma once
+/// OMMX payloads: the optimization types OMMX stores as Protocol Buffers
+/// messages (`ommx.v1.Instance`, `ParametricInstance`, `Solution`,
+/// `SampleSet`, and OMMX 3's `ommx.v2` forms of them), as typed values with
+/// the accessors an analyst needs, and one codec per media type.
+///
+/// A value holds the decoded message itself (the schema is the project's
+/// own, proto/ommx/, wire-compatible with OMMX's), so encode() gives back
+/// every field, unknown fields a newer OMMX added included; the accessors
+/// read the v1 and the v2 forms alike. The headers never name protobuf: the
+/// generated classes stay inside the library.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace sealrun::ommx {
+
+/// The media types OMMX gives its payload layers.
+namespace media_types {
+inline constexpr std::string_view instance = "application/org.ommx.v1.instance";
+inline constexpr std::string_view parametric_instance = "application/org.ommx.v1.parametric-instance";
+inline constexpr std::string_view solution = "application/org.ommx.v1.solution";
+inline constexpr std::string_view sample_set = "application/org.ommx.v1.sample-set";
+inline constexpr std::string_view instance_v2 = "application/org.ommx.v2.instance";
+inline constexpr std::string_view parametric_instance_v2 = "application/org.ommx.v2.parametric-instance";
+inline constexpr std::string_view solution_v2 = "application/org.ommx.v2.solution";
+inline constexpr std::string_view sample_set_v2 = "application/org.ommx.v2.sample-set";
+}  // namespace media_types
+
+/// Sense is an objective's direction.
+enum class Sense { unspecified, minimize, maximize };
+/// Kind is a decision variable's kind.
+enum class Kind { unspecified, binary, integer, continuous, semi_integer, semi_continuous };
+/// Equality says how a constraint's function compares with zero.
+enum class Equality { unspecified, equal_to_zero, less_than_or_equal_to_zero };
+/// Optimality is what the solver proved about a solution.
+enum class Optimality { unspecified, optimal, not_optimal };
+/// Relaxation says whether a solution is of the LP relaxation.
+enum class Relaxation { unspecified, lp_relaxed };
+
+/// to_string names an enumerator as OMMX's schema does, without the prefix
+/// ("minimize", "binary", "equal_to_zero", "optimal", "lp_relaxed",
+/// "unspecified").
+std::string_view to_string(Sense value) noexcept;
+std::string_view to_string(Kind value) noexcept;
+std::string_view to_string(Equality value) noexcept;
+std::string_view to_string(Optimality value) noexcept;
+std::string_view to_string(Relaxation value) noexcept;
+
+/// Bound is a decision variable's range.
+struct Bound {
+    double lower = 0;
+    double upper = 0;
+};
+
+/// Term is one monomial of a function: the product of the variables `ids`
+/// (a variable appears once per power; empty for the constant term) times
+/// `coefficient`.
+struct Term {
+    std::vector<std::uint64_t> ids;
+    double coefficient = 0;
+};
+
+/// Function is an objective or a constraint's left-hand side as its terms.
+struct Function {
+    /// Form is how the function is stored: none set (the zero function), a
+    /// constant, linear, quadratic or polynomial.
+    enum class Form { zero, constant, linear, quadratic, polynomial };
+    Form form = Form::zero;
+    /// terms are the monomials as stored (the constant term last, when it
+    /// is not zero).
+    std::vector<Term> terms;
+    /// constant returns the coefficient of the constant term (0 when none).
+    double constant() const noexcept;
+    /// degree returns the largest number of ids in a term (0 for a constant).
+    std::size_t degree() const noexcept;
+    /// coefficient returns the coefficient of the monomial `ids` (order of
+    /// ids does not matter), 0 when there is none.
+    double coefficient(std::vector<std::uint64_t> ids) const;
+};
+
+/// Labels are the modelling names OMMX keeps beside a variable, constraint
+/// or parameter.
+struct Labels {
+    std::optional<std::string> name;
+    std::vector<std::int64_t> subscripts;
+    std::map<std::string, std::string> parameters;
+    std::optional<std::string> description;
+};
+
+/// DecisionVariable is one variable of an instance.
+struct DecisionVariable : Labels {
+    std::uint64_t id = 0;
+    Kind kind = Kind::unspecified;
+    std::optional<Bound> bound;
+    /// substituted_value is the value the variable was fixed to, if any.
+    std::optional<double> substituted_value;
+};
+
+/// Constraint is one constraint: function (==|<=) 0.
+struct Constraint : Labels {
+    std::uint64_t id = 0;
+    Equality equality = Equality::unspecified;
+    Function function;
+    /// removed_reason is set for a constraint the instance keeps as removed
+    /// (Instance::removed_constraints).
+    std::optional<std::string> removed_reason;
+};
+
+/// Description is an instance's free-form provenance.
+struct Description {
+    std::optional<std::string> name;
+    std::optional<std::string> description;
+    std::vector<std::string> authors;
+    std::optional<std::string> created_by;
+    std::optional<std::string> created;
+    std::optional<std::string> license;
+    std::optional<std::string> dataset;
+};
+
+/// Parameter is one parameter of a parametric instance.
+struct Parameter : Labels {
+    std::uint64_t id = 0;
+};
+
+/// EvaluatedConstraint is a constraint evaluated at a solution.
+struct EvaluatedConstraint : Labels {
+    std::uint64_t id = 0;
+    Equality equality = Equality::unspecified;
+    double evaluated_value = 0;
+    std::optional<double> dual_variable;
+    /// feasible is what the payload says (v2 stores it; for v1 it is
+    /// derived from equality and evaluated_value with OMMX's tolerance, 1e-6).
+    bool feasible = false;
+    std::optional<std::string> removed_reason;
+};
+
+/// State maps decision variable ids to values.
+using State = std::map<std::uint64_t, double>;
+
+/// Version is the schema version a value was decoded from (and encodes to).
+enum class Version { v1 = 1, v2 = 2 };
+
+namespace detail {
+struct Message;  // the decoded protobuf message; defined in the library
+}
+
+/// Payload is what the four value types share: the message, its bytes and
+/// its JSON. Copies share the message; a setter copies it first.
+class Payload {
+public:
+    /// version returns the schema version.
+    Version version() const noexcept { return version_; }
+    /// media_type returns the media type of version() for this payload type.
+    std::string_view media_type() const noexcept;
+    /// encode returns the wire bytes (deterministic; unknown fields kept).
+    std::string encode() const;
+    /// to_json renders the message through protobuf's JSON mapping (field
+    /// names in lowerCamelCase, 64-bit integers as strings, as protobuf's
+    /// JSON mapping has them).
+    nlohmann::json to_json() const;
+    /// type_name returns the message's full name, e.g. "ommx.v1.Instance".
+    std::string type_name() const;
+
+protected:
+    Payload(std::shared_ptr<detail::Message> message, Version version) : message_(std::move(message)), version_(version) {}
+    /// mutable_message copies the message when it is shared (copy on write).
+    detail::Message& mutable_message();
+    std::shared_ptr<detail::Message> message_;
+    Version version_;
+};
+
+/// check_version throws Error(invalid_input) when `value` is not of
+/// `version`, naming `media_type` (OmmxCodec::encode).
+void check_version(const Payload& value, Version version, std::string_view media_type);
+
+/// Instance is an optimization problem (ommx.v1.Instance / ommx.v2.Instance).
+class Instance : public Payload {
+public:
+    static constexpr std::string_view media_type_v1 = media_types::instance;
+    static constexpr std::string_view media_type_v2 = media_types::instance_v2;
+    /// Instance is an empty v1 instance (no variables, zero objective).
+    Instance();
+    /// decode parses `bytes` as the message of `version`; throws
+    /// Error(invalid_input) naming what is wrong for bytes that are not one
+    /// (truncated, a length past the end, nesting deeper than 100, a wrong
+    /// wire type).
+    static Instance decode(std::string_view bytes, Version version = Version::v1);
+    /// from_json parses protobuf's JSON mapping of a v1 instance; throws
+    /// Error(invalid_input).
+    static Instance from_json(const nlohmann::json& json);
+
+    Sense sense() const;
+    std::vector<DecisionVariable> decision_variables() const;
+    Function objective() const;
+    /// constraints returns the active (regular) constraints, by id.
+    std::vector<Constraint> constraints() const;
+    /// removed_constraints returns the constraints kept as removed.
+    std::vector<Constraint> removed_constraints() const;
+    Description description() const;
+    /// parameters returns the parameter values a parametric instance was
+    /// given (empty when none).
+    std::map<std::uint64_t, double> parameters() const;
+    std::map<std::string, std::string> annotations() const;
+
+    /// Setters build a v1 instance; on a v2 value they throw
+    /// Error(unsupported) (convert by encoding as v1 is not offered).
+    void set_sense(Sense sense);
+    void add_decision_variable(const DecisionVariable& variable);
+    void set_objective(const Function& objective);
+    void add_constraint(const Constraint& constraint);
+    void set_description(const Description& description);
+
+private:
+    using Payload::Payload;
+};
+
+/// ParametricInstance is an instance whose functions may name parameters.
+class ParametricInstance : public Payload {
+public:
+    static constexpr std::string_view media_type_v1 = media_types::parametric_instance;
+    static constexpr std::string_view media_type_v2 = media_types::parametric_instance_v2;
+    ParametricInstance();
+    static ParametricInstance decode(std::string_view bytes, Version version = Version::v1);
+    static ParametricInstance from_json(const nlohmann::json& json);
+
+    Sense sense() const;
+    std::vector<DecisionVariable> decision_variables() const;
+    std::vector<Parameter> parameters() const;
+    Function objective() const;
+    std::vector<Constraint> constraints() const;
+    Description description() const;
+
+private:
+    using Payload::Payload;
+};
+
+/// Solution is a solver's answer evaluated against its instance.
+class Solution : public Payload {
+public:
+    static constexpr std::string_view media_type_v1 = media_types::solution;
+    static constexpr std::string_view media_type_v2 = media_types::solution_v2;
+    Solution();
+    static Solution decode(std::string_view bytes, Version version = Version::v1);
+    static Solution from_json(const nlohmann::json& json);
+
+    double objective() const;
+    bool feasible() const;
+    std::optional<bool> feasible_relaxed() const;
+    Optimality optimality() const;
+    Relaxation relaxation() const;
+    Sense sense() const;
+    State state() const;
+    std::vector<DecisionVariable> decision_variables() const;
+    std::vector<EvaluatedConstraint> evaluated_constraints() const;
+
+    /// Setters build a v1 solution (Error(unsupported) on a v2 value).
+    void set_objective(double objective);
+    void set_feasible(bool feasible);
+    void set_optimality(Optimality optimality);
+    void set_sense(Sense sense);
+    void set_state(const State& state);
+    void add_evaluated_constraint(const EvaluatedConstraint& constraint);
+
+private:
+    using Payload::Payload;
+};
+
+/// Sample is one sample of a SampleSet.
+struct Sample {
+    std::uint64_t id = 0;
+    double objective = 0;
+    bool feasible = false;
+    State state;
+};
+
+/// SampleSet is the samples a sampler returned, evaluated.
+class SampleSet : public Payload {
+public:
+    static constexpr std::string_view media_type_v1 = media_types::sample_set;
+    static constexpr std::string_view media_type_v2 = media_types::sample_set_v2;
+    SampleSet();
+    static SampleSet decode(std::string_view bytes, Version version = Version::v1);
+    static SampleSet from_json(const nlohmann::json& json);
+
+    Sense sense() const;
+    /// sample_ids returns every sample id, ascending.
+    std::vector<std::uint64_t> sample_ids() const;
+    /// objectives maps sample ids to objective values.
+    std::map<std::uint64_t, double> objectives() const;
+    /// feasible maps sample ids to feasibility.
+    std::map<std::uint64_t, bool> feasible() const;
+    /// sample returns one sample; throws Error(not_found).
+    Sample sample(std::uint64_t id) const;
+    /// best_feasible returns the feasible sample with the best objective
+    /// for the sense (lowest id among equals), or nullopt when none is
+    /// feasible.
+    std::optional<Sample> best_feasible() const;
+    std::vector<DecisionVariable> decision_variables() const;
+
+    /// add_sample adds a sample to a v1 set (Error(unsupported) on v2;
+    /// Error(already_exists) for a used id).
+    void add_sample(const Sample& sample);
+    void set_sense(Sense sense);
+
+private:
+    using Payload::Payload;
+};
+
+}  // namespace sealrun::ommx
+
+namespace sealrun::codecs {
+
+/// OmmxCodec is the codec of OMMX payload type T (ommx::Instance,
+/// ParametricInstance, Solution, SampleSet) in schema version V. The v1 and
+/// v2 codecs of a type decode into the same value type; encode refuses a
+/// value of the other version (Error(invalid_input)) rather than convert it.
+template <class T, ommx::Version V>
+struct OmmxCodec {
+    static constexpr std::string_view media_type = V == ommx::Version::v1 ? T::media_type_v1 : T::media_type_v2;
+    using value_type = T;
+    static std::string encode(const T& value) {
+        ommx::check_version(value, V, media_type);
+        return value.encode();
+    }
+    static T decode(std::string_view bytes) { return T::decode(bytes, V); }
+};
+
+/// The eight OMMX codecs, registered in CodecRegistry::global().
+using OmmxInstanceCodec = OmmxCodec<ommx::Instance, ommx::Version::v1>;
+using OmmxParametricInstanceCodec = OmmxCodec<ommx::ParametricInstance, ommx::Version::v1>;
+using OmmxSolutionCodec = OmmxCodec<ommx::Solution, ommx::Version::v1>;
+using OmmxSampleSetCodec = OmmxCodec<ommx::SampleSet, ommx::Version::v1>;
+using OmmxInstanceV2Codec = OmmxCodec<ommx::Instance, ommx::Version::v2>;
+using OmmxParametricInstanceV2Codec = OmmxCodec<ommx::ParametricInstance, ommx::Version::v2>;
+using OmmxSolutionV2Codec = OmmxCodec<ommx::Solution, ommx::Version::v2>;
+using OmmxSampleSetV2Codec = OmmxCodec<ommx::SampleSet, ommx::Version::v2>;
+
+}  // namespace sealrun::codecs
