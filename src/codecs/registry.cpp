@@ -4,6 +4,7 @@
 #include "sealrun/codecs/json.h"
 #include "sealrun/codecs/jsonl.h"
 #include "sealrun/codecs/npy.h"
+#include "sealrun/codecs/ommx.h"
 #include "sealrun/codecs/pickle.h"
 #include "sealrun/codecs/tar.h"
 #include "sealrun/codecs/text.h"
@@ -20,6 +21,15 @@ CodecRegistry& CodecRegistry::global() {
         r.add<codecs::TextCodec>({".txt", ".log", ".sh"});
         r.add<codecs::BytesCodec>();
         r.add<codecs::TarCodec>();
+        // OMMX payloads: by media type only (OMMX names no file extension).
+        r.add<codecs::OmmxInstanceCodec>();
+        r.add<codecs::OmmxParametricInstanceCodec>();
+        r.add<codecs::OmmxSolutionCodec>();
+        r.add<codecs::OmmxSampleSetCodec>();
+        r.add<codecs::OmmxInstanceV2Codec>();
+        r.add<codecs::OmmxParametricInstanceV2Codec>();
+        r.add<codecs::OmmxSolutionV2Codec>();
+        r.add<codecs::OmmxSampleSetV2Codec>();
         return r;
     }();
     return registry;

@@ -130,14 +130,22 @@ struct Parameter : Labels {
     std::uint64_t id = 0;
 };
 
+/// default_atol is the absolute tolerance OMMX judges feasibility with
+/// unless told otherwise (OMMX's ATol default; its OMMX_DEFAULT_ATOL
+/// environment variable changes OMMX's, not sealrun's).
+inline constexpr double default_atol = 1e-6;
+
 /// EvaluatedConstraint is a constraint evaluated at a solution.
 struct EvaluatedConstraint : Labels {
     std::uint64_t id = 0;
     Equality equality = Equality::unspecified;
     double evaluated_value = 0;
     std::optional<double> dual_variable;
-    /// feasible is what the payload says (v2 stores it; for v1 it is
-    /// derived from equality and evaluated_value with OMMX's tolerance, 1e-6).
+    /// feasible is what the payload says (v2 stores it). v1 stores none,
+    /// so it is derived as OMMX derives it (rust/ommx/src/constraint.rs,
+    /// is_feasible_with_tolerance): equal_to_zero is feasible when
+    /// |evaluated_value| < default_atol, less_than_or_equal_to_zero when
+    /// evaluated_value < default_atol (both strict), unspecified never.
     bool feasible = false;
     std::optional<std::string> removed_reason;
 };
@@ -193,9 +201,9 @@ public:
     /// (truncated, a length past the end, nesting deeper than 100, a wrong
     /// wire type).
     static Instance decode(std::string_view bytes, Version version = Version::v1);
-    /// from_json parses protobuf's JSON mapping of a v1 instance; throws
-    /// Error(invalid_input).
-    static Instance from_json(const nlohmann::json& json);
+    /// from_json parses protobuf's JSON mapping (to_json's output) of an
+    /// instance of `version`; throws Error(invalid_input) naming the field.
+    static Instance from_json(const nlohmann::json& json, Version version = Version::v1);
 
     Sense sense() const;
     std::vector<DecisionVariable> decision_variables() const;
@@ -229,13 +237,17 @@ public:
     static constexpr std::string_view media_type_v2 = media_types::parametric_instance_v2;
     ParametricInstance();
     static ParametricInstance decode(std::string_view bytes, Version version = Version::v1);
-    static ParametricInstance from_json(const nlohmann::json& json);
+    /// from_json parses protobuf's JSON mapping of a ParametricInstance of `version`;
+    /// throws Error(invalid_input).
+    static ParametricInstance from_json(const nlohmann::json& json, Version version = Version::v1);
 
     Sense sense() const;
     std::vector<DecisionVariable> decision_variables() const;
     std::vector<Parameter> parameters() const;
     Function objective() const;
     std::vector<Constraint> constraints() const;
+    /// removed_constraints returns the constraints kept as removed.
+    std::vector<Constraint> removed_constraints() const;
     Description description() const;
 
 private:
@@ -249,7 +261,9 @@ public:
     static constexpr std::string_view media_type_v2 = media_types::solution_v2;
     Solution();
     static Solution decode(std::string_view bytes, Version version = Version::v1);
-    static Solution from_json(const nlohmann::json& json);
+    /// from_json parses protobuf's JSON mapping of a Solution of `version`;
+    /// throws Error(invalid_input).
+    static Solution from_json(const nlohmann::json& json, Version version = Version::v1);
 
     double objective() const;
     bool feasible() const;
@@ -288,7 +302,9 @@ public:
     static constexpr std::string_view media_type_v2 = media_types::sample_set_v2;
     SampleSet();
     static SampleSet decode(std::string_view bytes, Version version = Version::v1);
-    static SampleSet from_json(const nlohmann::json& json);
+    /// from_json parses protobuf's JSON mapping of a SampleSet of `version`;
+    /// throws Error(invalid_input).
+    static SampleSet from_json(const nlohmann::json& json, Version version = Version::v1);
 
     Sense sense() const;
     /// sample_ids returns every sample id, ascending.
