@@ -18,7 +18,7 @@ import pathlib
 from collections.abc import Iterator, Mapping
 from typing import Any, Generic, Optional, Protocol, TypeVar, Union, runtime_checkable
 
-from . import _core
+from . import _core, _ommx
 
 # open is sealrun.open, imported by name in __init__.py: left out of
 # __all__ so that "from sealrun import *" never hides the builtin open.
@@ -26,6 +26,8 @@ __all__ = [
     "SealedExperiment",
     "SealedRun",
     "Solve",
+    "Sampling",
+    "OmmxArtifact",
     "DirectoryTree",
     "AttachmentCodec",
 ]
@@ -73,6 +75,27 @@ class Solve:
     """The options given to the adapter."""
     diagnostics: Any
     """Free-form diagnostics the solve recorded; None when none."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Sampling:
+    """One sampler call of a run, as ``Run.log_sample`` recorded it (a Solve
+    whose output is a SampleSet)."""
+
+    sampling_id: int
+    """Identifier of the sampling within its run (counted apart from solves)."""
+    status: str
+    """``"finished"``, ``"failed"`` or ``"interrupted"``."""
+    input: str
+    """Name of the run attachment holding the sampler's input (an Instance)."""
+    output: Optional[str]
+    """Name of the run attachment holding its SampleSet (None unless finished)."""
+    adapter: str
+    """The adapter (sampler interface) that ran it, e.g. ``"openjij"``."""
+    adapter_options: dict[str, Any]
+    """The options given to the adapter."""
+    diagnostics: Any
+    """Free-form diagnostics the sampling recorded; None when none."""
 
 
 class DirectoryTree(Mapping[str, bytes]):
@@ -217,6 +240,30 @@ class _Attachments:
                             "encode(value) -> bytes and decode(bytes) -> object")
         return codec.decode(self._native.get_blob_for_codec(name, media_type))
 
+    def get_instance(self, name: str) -> Any:
+        """Read an Instance attachment by name.
+
+        The attachment must be stored as an OMMX Instance
+        (``application/org.ommx.v1.instance`` or ``…v2.instance``);
+        sealrun.InvalidInput otherwise, before anything is decoded, and for
+        bytes that are not the message. Returns an ``ommx.v1.Instance`` (OMMX
+        3: ``ommx.Instance``) when the ``ommx`` package is importable, else a
+        :class:`sealrun.Instance` with the same attribute names.
+        """
+        return _ommx._user_value(self._native.get_instance(name))
+
+    def get_parametric_instance(self, name: str) -> Any:
+        """Read a ParametricInstance attachment by name (as :meth:`get_instance`)."""
+        return _ommx._user_value(self._native.get_parametric_instance(name))
+
+    def get_solution(self, name: str) -> Any:
+        """Read a Solution attachment by name (as :meth:`get_instance`)."""
+        return _ommx._user_value(self._native.get_solution(name))
+
+    def get_sample_set(self, name: str) -> Any:
+        """Read a SampleSet attachment by name (as :meth:`get_instance`)."""
+        return _ommx._user_value(self._native.get_sample_set(name))
+
     def write_attachment(self, name: str, path: PathLike, overwrite: bool = False) -> pathlib.Path:
         """Write an attachment to a filesystem path.
 
@@ -285,6 +332,14 @@ class SealedRun(_Attachments):
         Solve records logged in this run, ordered by solve_id.
         """
         return [Solve(**s) for s in self._native.solves]
+
+    @property
+    def samplings(self) -> list[Sampling]:
+        """Read-only property.
+
+        Sampling records logged in this run (``Run.log_sample``), ordered by sampling_id.
+        """
+        return [Sampling(**s) for s in self._native.samplings]
 
     @property
     def trace(self) -> Optional[Any]:
@@ -435,6 +490,87 @@ class SealedExperiment(_Attachments):
 
     def __repr__(self) -> str:
         """E.g. ``<SealedExperiment 'sweep' finished, 3 runs, sha256:…>``."""
+        return repr(self._native)
+
+
+class OmmxArtifact(_Attachments):
+    """Immutable view of an OMMX artifact: a manifest OMMX wrote whose layers
+    are OMMX payloads (``artifactType application/org.ommx.v1.artifact``).
+
+    OMMX gives its layers no names, so layer ``i`` is the attachment ``"i"``
+    (``"0"`` for the first); a layer's digest (``"sha256:…"``) names it too.
+    The getters are a run's: :meth:`get_instance` and the other OMMX getters,
+    :meth:`get_blob`, :meth:`get_attachment`, :meth:`write_attachment`.
+    Made by :meth:`open`: an ``.ommx`` file in place, or the tag ``sealrun
+    import`` gave it. An OMMX 3 experiment opens with :func:`sealrun.open`.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, native: Any) -> None:
+        """Wraps a native artifact (made by :meth:`open`, not by users)."""
+        self._native = native
+
+    @classmethod
+    def open(cls, location: PathLike, *, store: Optional[PathLike] = None, plain_http: Optional[bool] = None,
+             insecure: bool = False, ca_file: Optional[PathLike] = None) -> "OmmxArtifact":
+        """Open an OMMX artifact from any location :func:`sealrun.open` takes.
+
+        ``oci-archive:FILE.ommx`` opens an ``.ommx`` file in place (without a
+        tag: the one image it holds); ``TAG`` one imported into the local
+        store; ``docker://HOST/REPO:TAG`` one in a registry. Only the
+        manifest is read now. Raises sealrun.InvalidInput ("is not an OMMX
+        artifact", saying why), sealrun.NotFound.
+        """
+        return cls(_core.open_ommx_artifact(os.fspath(location), store=store, plain_http=plain_http,
+                                            insecure=insecure, ca_file=ca_file))
+
+    @property
+    def digest(self) -> str:
+        """Read-only property.
+
+        Digest of the artifact's manifest (``sha256:…``).
+        """
+        return self._native.digest
+
+    @property
+    def location(self) -> str:
+        """Read-only property.
+
+        The location the artifact was opened from, as given to :meth:`open`.
+        """
+        return self._native.location
+
+    @property
+    def annotations(self) -> dict[str, str]:
+        """Read-only property.
+
+        The manifest's annotations.
+        """
+        return self._native.annotations
+
+    @property
+    def layer_count(self) -> int:
+        """Read-only property.
+
+        How many layers the artifact has.
+        """
+        return self._native.layer_count
+
+    def layer_index(self, name: str) -> int:
+        """The index of the layer ``name`` names (``"2"`` or a digest); sealrun.NotFound when none."""
+        return self._native.layer_index(name)
+
+    def layer_annotations(self, name: str) -> dict[str, str]:
+        """Every annotation of the layer ``name`` names (e.g. ``org.ommx.v1.instance.title``)."""
+        return self._native.layer_annotations(name)
+
+    def __len__(self) -> int:
+        """How many layers the artifact has."""
+        return self._native.layer_count
+
+    def __repr__(self) -> str:
+        """E.g. ``<OmmxArtifact 'oci-archive:lp.ommx', 1 layer, sha256:…>``."""
         return repr(self._native)
 
 

@@ -1,5 +1,6 @@
 // C++ values → Python objects (the reading direction).
 #include <bit>
+#include <cstring>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -10,6 +11,22 @@
 #include "convert.h"
 
 namespace sealrun::python {
+
+// bytes_object copies `data` into a new bytes object; a large copy (and the
+// page faults of fresh memory) runs without the GIL: the object is not
+// visible to any other thread until it is returned.
+py::bytes bytes_object(const std::string& data) {
+    PyObject* b = PyBytes_FromStringAndSize(nullptr, static_cast<py::ssize_t>(data.size()));
+    if (!b) throw py::error_already_set();
+    auto out = py::reinterpret_steal<py::bytes>(b);
+    if (data.size() < (std::size_t{1} << 20)) {
+        std::memcpy(PyBytes_AS_STRING(b), data.data(), data.size());
+    } else {
+        py::gil_scoped_release unlocked;
+        std::memcpy(PyBytes_AS_STRING(b), data.data(), data.size());
+    }
+    return out;
+}
 
 py::object to_python(const nlohmann::json& value) {
     using T = nlohmann::json::value_t;

@@ -22,6 +22,10 @@ py::object to_python(const nlohmann::json& value);
 /// infinity.
 nlohmann::json to_json(const py::handle& value);
 
+/// bytes_object copies `data` into a new bytes object, without the GIL
+/// for a large copy (nothing else sees the object until it is returned).
+py::bytes bytes_object(const std::string& data);
+
 /// to_numpy returns a numpy.ndarray viewing `array` (moved in, owned by the
 /// array's base object: no copy of the elements), with its dtype, byte
 /// order, shape and memory order.

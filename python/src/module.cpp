@@ -1,5 +1,6 @@
 // sealrun._core: the extension module the package is built on.
 #include "module.h"
+#include "ommx.h"
 
 #include <pybind11/stl.h>
 
@@ -27,6 +28,7 @@ LocationOptions location_options(const py::object& store, const py::object& plai
 PYBIND11_MODULE(_core, m) {
     m.doc() = "The native core of sealrun; use the sealrun package, not this module.";
     sealrun::python::init_errors(m);
+    sealrun::python::init_ommx(m);  // before the views and runs that return and take its classes
     sealrun::python::init_sealed(m);
     sealrun::python::init_record(m);
     sealrun::python::init_transfer(m);

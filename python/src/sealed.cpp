@@ -8,7 +8,6 @@
 // and each one releases the GIL while it fetches, verifies, decodes or
 // writes, touching Python objects only once it holds the GIL again.
 #include <any>
-#include <cstring>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -28,11 +27,13 @@
 #include <sealrun/codecs/pickle.h>
 #include <sealrun/codecs/tar.h>
 #include <sealrun/error.h>
+#include <sealrun/experiment/ommx_artifact.h>
 #include <sealrun/experiment/sealed.h>
 #include <sealrun/location/location.h>
 
 #include "convert.h"
 #include "module.h"
+#include "ommx.h"
 
 namespace sealrun::python {
 
@@ -48,6 +49,8 @@ struct ExperimentView {
     std::shared_ptr<Location> location;
     SealedExperiment experiment;
     const Attachments& attachments() const { return experiment.attachments(); }
+    std::vector<std::string> names() const { return attachments().names(); }
+    const std::string& key(const std::string& name) const { return name; }
 };
 
 // RunView is one run of a sealed experiment and the location it was read from.
@@ -55,6 +58,19 @@ struct RunView {
     std::shared_ptr<Location> location;
     SealedRun run;
     const Attachments& attachments() const { return run.attachments(); }
+    std::vector<std::string> names() const { return attachments().names(); }
+    const std::string& key(const std::string& name) const { return name; }
+};
+
+// ArtifactView is an OMMX generic artifact and the location it was read
+// from. Its attachments are its layers, named "0" … "n-1" in layer order;
+// a layer's digest names it too (OmmxArtifact::layer_index).
+struct ArtifactView {
+    std::shared_ptr<Location> location;
+    OmmxArtifact artifact;
+    const Attachments& attachments() const { return artifact.attachments(); }
+    std::vector<std::string> names() const { return artifact.attachment_names(); }
+    std::string key(const std::string& name) const { return std::to_string(artifact.layer_index(name)); }
 };
 
 // TreeView is a decoded directory tree and an index of its regular files.
@@ -91,22 +107,6 @@ NdArray read_npy(const Attachments& a, std::string_view name) {
     array.data.erase(0, h.size);
     array.check_size();
     return array;
-}
-
-// bytes_object copies `data` into a new bytes object; a large copy (and the
-// page faults of fresh memory) runs without the GIL: the object is not
-// visible to any other thread until it is returned.
-py::bytes bytes_object(const std::string& data) {
-    PyObject* b = PyBytes_FromStringAndSize(nullptr, static_cast<py::ssize_t>(data.size()));
-    if (!b) throw py::error_already_set();
-    auto out = py::reinterpret_steal<py::bytes>(b);
-    if (data.size() < (std::size_t{1} << 20)) {
-        std::memcpy(PyBytes_AS_STRING(b), data.data(), data.size());
-    } else {
-        py::gil_scoped_release unlocked;
-        std::memcpy(PyBytes_AS_STRING(b), data.data(), data.size());
-    }
-    return out;
 }
 
 py::object text_object(const std::string& text) {
@@ -154,8 +154,9 @@ py::object get_attachment(const View& view, const std::string& name, bool allow_
     {
         py::gil_scoped_release unlocked;
         const auto& a = view.attachments();
-        if (a.media_type(name) == NpyCodec::media_type) array = read_npy(a, name);
-        else value.emplace(a.value(name));
+        const std::string key = view.key(name);
+        if (a.media_type(key) == NpyCodec::media_type) array = read_npy(a, key);
+        else value.emplace(a.value(key));
     }
     if (array) return to_numpy(std::move(*array));
     return value_object(*value, name, allow_pickle);
@@ -166,7 +167,7 @@ py::bytes get_blob(const View& view, const std::string& name) {
     std::string bytes;
     {
         py::gil_scoped_release unlocked;
-        bytes = view.attachments().blob(name);
+        bytes = view.attachments().blob(view.key(name));
     }
     return bytes_object(bytes);
 }
@@ -180,8 +181,9 @@ py::bytes get_blob_for_codec(const View& view, const std::string& name, const st
     {
         py::gil_scoped_release unlocked;
         const auto& a = view.attachments();
-        a.check_codec(name, media_type);
-        bytes = a.blob(name);
+        const std::string key = view.key(name);
+        a.check_codec(key, media_type);
+        bytes = a.blob(key);
     }
     return bytes_object(bytes);
 }
@@ -191,7 +193,7 @@ py::object get_json(const View& view, const std::string& name) {
     nlohmann::json j;
     {
         py::gil_scoped_release unlocked;
-        j = view.attachments().template with_codec<codecs::JsonCodec>(name);
+        j = view.attachments().template with_codec<codecs::JsonCodec>(view.key(name));
     }
     return to_python(j);
 }
@@ -205,7 +207,7 @@ py::object write_attachment(const View& view, const std::string& name, const py:
         py::gil_scoped_release unlocked;
         // As `sealrun get -o`: missing folders above the destination file are created.
         if (!fs::is_directory(dest, ec)) make_parent_dirs(dest);
-        written = view.attachments().write(name, dest, overwrite);
+        written = view.attachments().write(view.key(name), dest, overwrite);
     }
     return path_object(written);
 }
@@ -214,15 +216,26 @@ py::object write_attachment(const View& view, const std::string& name, const py:
 template <class View>
 void bind_attachments(py::class_<View>& c) {
     using R = py::call_guard<py::gil_scoped_release>;
-    c.def("attachment_names", [](const View& v) { return v.attachments().names(); }, R())
-        .def("attachment_media_type", [](const View& v, const std::string& name) { return v.attachments().media_type(name); },
+    c.def("attachment_names", [](const View& v) { return v.names(); }, R())
+        .def("attachment_media_type", [](const View& v, const std::string& name) { return v.attachments().media_type(v.key(name)); },
              py::arg("name"), R())
         .def("attachment_compression",
-             [](const View& v, const std::string& name) { return v.attachments().compression(name); }, py::arg("name"), R())
+             [](const View& v, const std::string& name) { return v.attachments().compression(v.key(name)); }, py::arg("name"), R())
         .def("attachment_size",
-             [](const View& v, const std::string& name) { return v.attachments().descriptor(name).size; }, py::arg("name"), R())
+             [](const View& v, const std::string& name) { return v.attachments().descriptor(v.key(name)).size; }, py::arg("name"), R())
         .def("attachment_digest",
-             [](const View& v, const std::string& name) { return v.attachments().descriptor(name).digest.str(); },
+             [](const View& v, const std::string& name) { return v.attachments().descriptor(v.key(name)).digest.str(); },
+             py::arg("name"), R())
+        // The OMMX getters return the library's values (sealrun._core.Ommx*),
+        // decoded by the rule Attachments::instance & co. apply.
+        .def("get_instance", [](const View& v, const std::string& name) { return v.attachments().instance(v.key(name)); },
+             py::arg("name"), R())
+        .def("get_parametric_instance",
+             [](const View& v, const std::string& name) { return v.attachments().parametric_instance(v.key(name)); },
+             py::arg("name"), R())
+        .def("get_solution", [](const View& v, const std::string& name) { return v.attachments().solution(v.key(name)); },
+             py::arg("name"), R())
+        .def("get_sample_set", [](const View& v, const std::string& name) { return v.attachments().sample_set(v.key(name)); },
              py::arg("name"), R())
         .def("get_attachment", &get_attachment<View>, py::arg("name"), py::arg("allow_pickle") = false)
         .def("get_blob", &get_blob<View>, py::arg("name"))
@@ -244,6 +257,18 @@ py::dict parameters_object(const std::map<std::string, Parameter>& parameters) {
 py::dict solve_object(const SolveRecord& s) {
     py::dict d;
     d["solve_id"] = s.solve_id;
+    d["status"] = s.status;
+    d["input"] = s.input;
+    d["output"] = s.output ? py::object(py::str(*s.output)) : py::object(py::none());
+    d["adapter"] = s.adapter;
+    d["adapter_options"] = to_python(s.adapter_options);
+    d["diagnostics"] = to_python(s.diagnostics);
+    return d;
+}
+
+py::dict sampling_object(const SamplingRecord& s) {
+    py::dict d;
+    d["sampling_id"] = s.sampling_id;
     d["status"] = s.status;
     d["input"] = s.input;
     d["output"] = s.output ? py::object(py::str(*s.output)) : py::object(py::none());
@@ -320,6 +345,12 @@ void bind_run(py::module_& m) {
                                    for (const auto& s : v.run.solves()) out.append(solve_object(s));
                                    return out;
                                })
+        .def_property_readonly("samplings",
+                               [](const RunView& v) {
+                                   py::list out;
+                                   for (const auto& s : v.run.samplings()) out.append(sampling_object(s));
+                                   return out;
+                               })
         .def_property_readonly("has_trace", [](const RunView& v) { return v.run.trace_descriptor().has_value(); })
         .def("trace",
              [](const RunView& v) -> py::object {
@@ -373,12 +404,74 @@ void bind_experiment(py::module_& m) {
     bind_attachments(exp);
 }
 
+std::string artifact_repr(const ArtifactView& v) {
+    const auto n = v.artifact.layer_count();
+    return "<OmmxArtifact " + py::repr(py::str(v.location->text)).cast<std::string>() + ", " + std::to_string(n) +
+           (n == 1 ? " layer, " : " layers, ") + v.artifact.descriptor().digest.str() + ">";
+}
+
+void bind_artifact(py::module_& m) {
+    using R = py::call_guard<py::gil_scoped_release>;
+    py::class_<ArtifactView> c(m, "OmmxArtifact", "Native half of sealrun.OmmxArtifact.");
+    c.def_property_readonly("digest", [](const ArtifactView& v) { return v.artifact.descriptor().digest.str(); })
+        .def_property_readonly("location", [](const ArtifactView& v) { return v.location->text; })
+        .def_property_readonly("annotations", [](const ArtifactView& v) { return v.artifact.annotations(); })
+        .def_property_readonly("layer_count", [](const ArtifactView& v) { return v.artifact.layer_count(); })
+        .def("layer_index", [](const ArtifactView& v, const std::string& name) { return v.artifact.layer_index(name); },
+             py::arg("name"), R())
+        .def("layer_annotations",
+             [](const ArtifactView& v, const std::string& name) { return v.artifact.layer(name).annotations; },
+             py::arg("name"), R())
+        .def("__repr__", &artifact_repr);
+    bind_attachments(c);
+}
+
+// view_location opens `location` for reading, as open() and
+// open_ommx_artifact() take it: relative paths resolved against today's
+// working directory (a view outlives the call, and a notebook's %cd must
+// not move what it reads). Call without the GIL.
+std::shared_ptr<Location> view_location(const std::string& location, LocationOptions options, const fs::path& cwd) {
+    options.base = cwd;
+    return std::make_shared<Location>(open_location(location, options, false));
+}
+
+fs::path working_directory(const std::string& location) {
+    std::error_code ec;
+    auto cwd = fs::current_path(ec);
+    if (ec) throw Error(Errc::io, "open", location, "no working directory: " + ec.message());
+    return cwd;
+}
+
 }  // namespace
 
 void init_sealed(py::module_& m) {
     bind_tree(m);
     bind_run(m);
     bind_experiment(m);
+    bind_artifact(m);
+    m.def(
+        "open_ommx_artifact",
+        [](const std::string& location, const py::object& store, const py::object& plain_http, bool insecure,
+           const py::object& ca_file) {
+            auto options = location_options(store, plain_http, insecure, ca_file);
+            const auto cwd = working_directory(location);
+            py::gil_scoped_release unlocked;
+            auto loc = view_location(location, std::move(options), cwd);
+            std::string reference = loc->reference;
+            if (reference.empty()) {
+                // An .ommx file (or a layout) holding one image: its one name.
+                const auto tags = loc->target->tags();
+                if (tags.size() != 1)
+                    throw Error(Errc::invalid_input, "open", location,
+                                "names no tag or digest, and it holds " + std::to_string(tags.size()) +
+                                    " tags (name one: oci-archive:FILE:TAG, TAG, …)");
+                reference = tags.front();
+            }
+            auto artifact = OmmxArtifact::open(*loc->target, reference);
+            return ArtifactView{std::move(loc), std::move(artifact)};
+        },
+        py::arg("location"), py::kw_only(), py::arg("store") = py::none(), py::arg("plain_http") = py::none(),
+        py::arg("insecure") = false, py::arg("ca_file") = py::none());
     m.def(
         "open",
         [](const std::string& location, const py::object& store, const py::object& plain_http, bool insecure,
