@@ -1,5 +1,6 @@
 // The rulebook of the sealed format: the run config (§4.2 to §4.5) and the
 // experiment-attachments config (§5), checked against their manifests.
+#include <algorithm>
 #include <set>
 
 #include "experiment/rules.h"
@@ -232,26 +233,42 @@ void read_status(const json& config, const PartContext& ctx, RunConfig& rc, Sink
     }
 }
 
-// read_solves applies the solve rules (§4.2 "Solves", §4.3).
-void read_solves(const json& config, RunConfig& rc, Sink& sink) {
-    const auto* solves = member(config, "solves");
-    if (solves == nullptr) return;
-    if (!solves->is_array()) return sink.fail("solves", "config.solves", "must be an array");
+// read_calls applies the rules of solves and samplings (§4.2 "Solves",
+// "Samplings", §4.3) to the array `key` of the config: each record read
+// strictly (R::from_json), ids unique (`id` the record's id member), input
+// and output in the attachments table. Findings go to the "solves" check,
+// which covers both. Returns the records by ascending id.
+template <class R>
+std::vector<R> read_calls(const json& config, const char* key, std::int64_t R::*id, std::string_view what,
+                          const RunConfig& rc, Sink& sink) {
+    std::vector<R> out;
+    const auto* calls = member(config, key);
+    if (calls == nullptr) return out;
+    const auto base = "config." + std::string(key);
+    if (!calls->is_array()) return sink.fail("solves", base, "must be an array"), out;
     std::set<std::int64_t> ids;
-    for (std::size_t i = 0; i < solves->size(); ++i) {
-        const auto path = "config.solves[" + std::to_string(i) + "]";
+    bool ascending = true;
+    for (std::size_t i = 0; i < calls->size(); ++i) {
+        const auto path = base + "[" + std::to_string(i) + "]";
         try {
-            auto s = SolveRecord::from_json((*solves)[i], path);
-            if (!ids.insert(s.solve_id).second) sink.fail("solves", path, "solve id " + std::to_string(s.solve_id) + " repeats");
-            if (!rc.attachments.contains(s.input)) sink.fail("solves", path, "input " + show(s.input) + " is not an attachment");
-            if (s.output && !rc.attachments.contains(*s.output))
-                sink.fail("solves", path, "output " + show(*s.output) + " is not an attachment");
-            rc.solves.push_back(std::move(s));
+            auto r = R::from_json((*calls)[i], path);
+            if (!ids.insert(r.*id).second)
+                sink.fail("solves", path, std::string(what) + " id " + std::to_string(r.*id) + " repeats");
+            else if (ascending && *ids.rbegin() != r.*id) {
+                ascending = false;  // once is enough: readers sort
+                sink.warn("solves", path, std::string(what) + " id " + std::to_string(r.*id) +
+                                              " comes after a larger one (writers write ids ascending)");
+            }
+            if (!rc.attachments.contains(r.input)) sink.fail("solves", path, "input " + show(r.input) + " is not an attachment");
+            if (r.output && !rc.attachments.contains(*r.output))
+                sink.fail("solves", path, "output " + show(*r.output) + " is not an attachment");
+            out.push_back(std::move(r));
         } catch (const Error& e) {
             sink.fail("solves", e.subject(), e.reason());
         }
     }
-    std::sort(rc.solves.begin(), rc.solves.end(), [](const auto& a, const auto& b) { return a.solve_id < b.solve_id; });
+    std::sort(out.begin(), out.end(), [id](const R& a, const R& b) { return a.*id < b.*id; });
+    return out;
 }
 
 }  // namespace
@@ -267,7 +284,8 @@ RunConfig read_run_config(const json& config, const std::vector<oci::Descriptor>
     trace_slot(config, rc.version, layers, rc, sink);
     read_run_id(config, ctx, rc, sink);
     read_status(config, ctx, rc, sink);
-    read_solves(config, rc, sink);
+    rc.solves = read_calls(config, "solves", &SolveRecord::solve_id, "solve", rc, sink);
+    rc.samplings = read_calls(config, "samplings", &SamplingRecord::sampling_id, "sampling", rc, sink);
     return rc;
 }
 

@@ -41,30 +41,151 @@ void Run::set_parameter(const std::string& name, Parameter value) {
     parameters_.insert_or_assign(name, std::move(value));
 }
 
+namespace {
+
+// Solves and samplings are logged alike (OMMX's Run keeps the two apart,
+// each with its ids): reserve, log and list share one code path over the
+// run's map of either. A reserved id holds nullopt until it is logged.
+template <class R>
+using Calls = std::map<std::int64_t, std::optional<R>>;
+
+template <class R>
+std::int64_t reserve_id(Calls<R>& calls) {
+    const std::int64_t id = calls.empty() ? 0 : calls.rbegin()->first + 1;
+    calls.emplace(id, std::nullopt);
+    return id;
+}
+
+// log_call checks `r` and logs it under its id (`id` its member), taking
+// the next free id for -1; an id logged already is refused.
+template <class R>
+std::int64_t log_call(Calls<R>& calls, R r, std::int64_t R::*id, std::string_view operation, std::string_view what) {
+    if (r.*id < 0) r.*id = reserve_id(calls);
+    r.check();
+    const auto it = calls.find(r.*id);
+    if (it != calls.end() && it->second)
+        throw Error(Errc::invalid_input, std::string(operation), std::string(what) + " " + std::to_string(r.*id),
+                    "id already logged");
+    const auto logged = r.*id;
+    calls.insert_or_assign(logged, std::move(r));
+    return logged;
+}
+
+template <class R>
+std::vector<R> logged_calls(const Calls<R>& calls) {
+    std::vector<R> out;
+    for (const auto& [id, r] : calls)
+        if (r) out.push_back(*r);
+    return out;
+}
+
+template <class R>
+nlohmann::json calls_json(const Calls<R>& calls) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : logged_calls(calls)) out.push_back(r.to_json());
+    return out;
+}
+
+// save_payload saves an OMMX value's bytes under the media type of its
+// schema version, through the record's one write path (its checks and its
+// refusal of a closed run).
+void save_payload(Record& record, const RecordPath& name, const ommx::Payload& value) {
+    record.save_file(name, codecs::Bytes{value.encode()}, value.media_type());
+}
+
+}  // namespace
+
 std::int64_t Run::reserve_solve_id() {
     refuse_closed("reserve_solve_id");
-    const std::int64_t id = solves_.empty() ? 0 : solves_.rbegin()->first + 1;
-    solves_.emplace(id, std::nullopt);
-    return id;
+    return reserve_id(solves_);
 }
 
 std::int64_t Run::log_solve(SolveRecord solve) {
     refuse_closed("log_solve");
-    if (solve.solve_id < 0) solve.solve_id = reserve_solve_id();
-    solve.check();
-    auto it = solves_.find(solve.solve_id);
-    if (it != solves_.end() && it->second)
-        throw Error(Errc::invalid_input, "log_solve", "solve " + std::to_string(solve.solve_id), "id already logged");
-    const auto id = solve.solve_id;
-    solves_.insert_or_assign(id, std::move(solve));
-    return id;
+    return log_call(solves_, std::move(solve), &SolveRecord::solve_id, "log_solve", "solve");
 }
 
-std::vector<SolveRecord> Run::solves() const {
-    std::vector<SolveRecord> out;
-    for (const auto& [id, s] : solves_)
-        if (s) out.push_back(*s);
-    return out;
+std::vector<SolveRecord> Run::solves() const { return logged_calls(solves_); }
+
+std::int64_t Run::reserve_sampling_id() {
+    refuse_closed("reserve_sampling_id");
+    return reserve_id(samplings_);
+}
+
+std::int64_t Run::log_sampling(SamplingRecord sampling) {
+    refuse_closed("log_sampling");
+    return log_call(samplings_, std::move(sampling), &SamplingRecord::sampling_id, "log_sampling", "sampling");
+}
+
+std::vector<SamplingRecord> Run::samplings() const { return logged_calls(samplings_); }
+
+void Run::log_instance(const RecordPath& name, const ommx::Instance& instance) {
+    refuse_closed("log_instance");
+    save_payload(*this, name, instance);
+}
+void Run::log_parametric_instance(const RecordPath& name, const ommx::ParametricInstance& instance) {
+    refuse_closed("log_parametric_instance");
+    save_payload(*this, name, instance);
+}
+void Run::log_solution(const RecordPath& name, const ommx::Solution& solution) {
+    refuse_closed("log_solution");
+    save_payload(*this, name, solution);
+}
+void Run::log_sample_set(const RecordPath& name, const ommx::SampleSet& sample_set) {
+    refuse_closed("log_sample_set");
+    save_payload(*this, name, sample_set);
+}
+
+// call_names returns the attachment names of a call's input and output:
+// the given ones, else "<kind>/<id>/input" and "<kind>/<id>/output". A
+// default name the run already holds is refused rather than replaced.
+std::pair<std::string, std::string> Run::call_names(const CallOptions& options, std::string_view kind, std::int64_t id,
+                                                    std::string_view operation) {
+    const auto who = "run " + std::to_string(run_id_);
+    const auto prefix = std::string(kind) + "/" + std::to_string(id) + "/";
+    std::pair<std::string, std::string> names{RecordPath(options.input.empty() ? prefix + "input" : options.input).str(),
+                                              RecordPath(options.output.empty() ? prefix + "output" : options.output).str()};
+    if (names.first == names.second)
+        throw Error(Errc::invalid_input, std::string(operation), who,
+                    "input and output are both attachment \"" + names.first + "\"");
+    if (!options.adapter_options.is_object())
+        throw Error(Errc::invalid_input, std::string(operation), who, "adapter_options must be a JSON object");
+    for (const auto* given : {&options.input, &options.output}) {
+        if (!given->empty()) continue;
+        const auto& name = given == &options.input ? names.first : names.second;
+        std::error_code ec;
+        if (std::filesystem::exists(std::filesystem::symlink_status(local_directory() / name, ec)))
+            throw Error(Errc::already_exists, std::string(operation), name,
+                        "the run already holds this file; name the attachments in the options");
+    }
+    return names;
+}
+
+std::int64_t Run::log_solve(const ommx::Instance& input, const ommx::Solution& output, std::string adapter,
+                            CallOptions options) {
+    refuse_closed("log_solve");
+    const auto id = solves_.empty() ? 0 : solves_.rbegin()->first + 1;  // the id reserve_id would take
+    const auto [in, out] = call_names(options, "solves", id, "log_solve");
+    SolveRecord solve{.solve_id = id, .input = in, .output = out, .adapter = std::move(adapter),
+                      .adapter_options = std::move(options.adapter_options), .diagnostics = std::move(options.diagnostics)};
+    solve.check();
+    log_instance(in, input);
+    log_solution(out, output);
+    return log_solve(std::move(solve));
+}
+
+std::int64_t Run::log_sample(const ommx::Instance& input, const ommx::SampleSet& output, std::string adapter,
+                             CallOptions options) {
+    refuse_closed("log_sample");
+    const auto id = samplings_.empty() ? 0 : samplings_.rbegin()->first + 1;
+    const auto [in, out] = call_names(options, "samplings", id, "log_sample");
+    SamplingRecord sampling{.sampling_id = id, .input = in, .output = out, .adapter = std::move(adapter),
+                            .adapter_options = std::move(options.adapter_options),
+                            .diagnostics = std::move(options.diagnostics)};
+    sampling.check();
+    log_instance(in, input);
+    log_sample_set(out, output);
+    return log_sampling(std::move(sampling));
 }
 
 void Run::save_trace(const nlohmann::json& trace) {
@@ -94,8 +215,6 @@ void Run::close(std::string status, std::string reason) {
         throw Error(Errc::invalid_input, "close", "run " + std::to_string(run_id_), "already closed as " + run_status_);
     nlohmann::json params = nlohmann::json::object();
     for (const auto& [k, v] : parameters_) params[k] = parameter_to_json(v);
-    nlohmann::json solves = nlohmann::json::array();
-    for (const auto& s : this->solves()) solves.push_back(s.to_json());
     update_model({
         {"run_id", run_id_},
         {"status", status},
@@ -103,7 +222,8 @@ void Run::close(std::string status, std::string reason) {
         {"started", started_},
         {"ended", clock_()},
         {"parameters", params},
-        {"solves", solves},
+        {"solves", calls_json(solves_)},
+        {"samplings", calls_json(samplings_)},
         {"run_kind", described_kind_.empty() ? nlohmann::json(nullptr) : nlohmann::json(described_kind_)},
         {"run_config", described_config_},
         {"trace", trace_ ? nlohmann::json(*trace_) : nlohmann::json(nullptr)},
@@ -155,6 +275,19 @@ Run& Experiment::run(const std::function<void(Run&)>& body) {
     }
     if (!r.closed()) r.finish();
     return r;
+}
+
+void Experiment::log_instance(const RecordPath& name, const ommx::Instance& instance) {
+    save_payload(*attachments_, name, instance);
+}
+void Experiment::log_parametric_instance(const RecordPath& name, const ommx::ParametricInstance& instance) {
+    save_payload(*attachments_, name, instance);
+}
+void Experiment::log_solution(const RecordPath& name, const ommx::Solution& solution) {
+    save_payload(*attachments_, name, solution);
+}
+void Experiment::log_sample_set(const RecordPath& name, const ommx::SampleSet& sample_set) {
+    save_payload(*attachments_, name, sample_set);
 }
 
 std::vector<Run*> Experiment::runs() const {

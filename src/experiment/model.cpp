@@ -1,5 +1,5 @@
 // The typed model of the format (include/sealrun/experiment/model.h):
-// parameters, solves and the config documents, to and from JSON.
+// parameters, solves, samplings and the config documents, to and from JSON.
 #include "sealrun/experiment/model.h"
 
 #include <algorithm>
@@ -34,13 +34,6 @@ Parameter parameter_from_json(const json& v, const std::string& name) {
     }
 }
 
-json SolveRecord::to_json() const {
-    json j = {{"solve_id", solve_id}, {"status", status}, {"input", input}, {"adapter", adapter},
-              {"adapter_options", adapter_options}, {"diagnostics", diagnostics}};
-    j["output"] = output ? json(*output) : json(nullptr);
-    return j;
-}
-
 namespace {
 
 [[noreturn]] void bad(const std::string& path, const std::string& why) { throw Error(Errc::invalid_input, "parse", path, why); }
@@ -52,45 +45,89 @@ std::string text_member(const json& v, const std::string& path, const char* key)
     return it->get<std::string>();
 }
 
-}  // namespace
+// Solves and samplings are the same record but for the name of their id
+// (FORMAT §4.2): one reader, writer and check serve both. CallTraits names
+// the id member and says what the record is called in messages.
+template <class R>
+struct CallTraits;
+template <>
+struct CallTraits<SolveRecord> {
+    static constexpr auto id = &SolveRecord::solve_id;
+    static constexpr const char* id_key = "solve_id";
+    static constexpr const char* what = "solve";
+};
+template <>
+struct CallTraits<SamplingRecord> {
+    static constexpr auto id = &SamplingRecord::sampling_id;
+    static constexpr const char* id_key = "sampling_id";
+    static constexpr const char* what = "sampling";
+};
 
-SolveRecord SolveRecord::from_json(const json& v, const std::string& path) {
+template <class R>
+json call_to_json(const R& r) {
+    using T = CallTraits<R>;
+    json j = {{T::id_key, r.*T::id}, {"status", r.status}, {"input", r.input}, {"adapter", r.adapter},
+              {"adapter_options", r.adapter_options}, {"diagnostics", r.diagnostics}};
+    j["output"] = r.output ? json(*r.output) : json(nullptr);
+    return j;
+}
+
+template <class R>
+R call_from_json(const json& v, const std::string& path) {
+    using T = CallTraits<R>;
     if (!v.is_object()) bad(path, "must be a JSON object");
-    SolveRecord s;
-    const auto id = v.find("solve_id");
-    if (id == v.end()) bad(path + ".solve_id", "is required");
-    if (id->is_number_unsigned() && id->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
-        bad(path + ".solve_id", "is larger than 2^63-1");
-    if (!id->is_number_integer()) bad(path + ".solve_id", "must be an integer");
-    s.solve_id = id->get<std::int64_t>();
-    s.status = text_member(v, path, "status");
-    s.input = text_member(v, path, "input");
-    s.adapter = text_member(v, path, "adapter");
+    R r;
+    const auto id = v.find(T::id_key);
+    const auto id_path = path + "." + T::id_key;
+    if (id == v.end()) bad(id_path, "is required");
+    if (id->is_number_unsigned() && id->template get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
+        bad(id_path, "is larger than 2^63-1");
+    if (!id->is_number_integer()) bad(id_path, "must be an integer");
+    r.*T::id = id->template get<std::int64_t>();
+    r.status = text_member(v, path, "status");
+    r.input = text_member(v, path, "input");
+    r.adapter = text_member(v, path, "adapter");
     if (const auto o = v.find("output"); o != v.end() && !o->is_null()) {
         if (!o->is_string()) bad(path + ".output", "must be a string or null");
-        s.output = o->get<std::string>();
+        r.output = o->template get<std::string>();
     }
     if (const auto o = v.find("adapter_options"); o != v.end()) {
         if (!o->is_object()) bad(path + ".adapter_options", "must be an object");
-        s.adapter_options = *o;
+        r.adapter_options = *o;
     }
-    if (const auto d = v.find("diagnostics"); d != v.end()) s.diagnostics = *d;
+    if (const auto d = v.find("diagnostics"); d != v.end()) r.diagnostics = *d;
     try {
-        s.check();
+        r.check();
     } catch (const Error& e) {
         bad(path, e.reason());
     }
-    return s;
+    return r;
 }
 
-void SolveRecord::check() const {
-    const auto id = "solve " + std::to_string(solve_id);
-    if (!format::is_status(status))
-        throw Error(Errc::invalid_input, "check solve", id, "status \"" + status + "\" is not finished, failed or interrupted");
-    if (input.empty()) throw Error(Errc::invalid_input, "check solve", id, "has no input attachment");
-    if (status == "finished" && !output) throw Error(Errc::invalid_input, "check solve", id, "is finished but has no output");
-    if (status != "finished" && output) throw Error(Errc::invalid_input, "check solve", id, "is " + status + " but has an output");
+template <class R>
+void check_call(const R& r) {
+    using T = CallTraits<R>;
+    const auto op = std::string("check ") + T::what;
+    const auto id = std::string(T::what) + " " + std::to_string(r.*T::id);
+    if (!format::is_status(r.status))
+        throw Error(Errc::invalid_input, op, id, "status \"" + r.status + "\" is not finished, failed or interrupted");
+    if (r.input.empty()) throw Error(Errc::invalid_input, op, id, "has no input attachment");
+    if (r.status == "finished" && !r.output) throw Error(Errc::invalid_input, op, id, "is finished but has no output");
+    if (r.status != "finished" && r.output) throw Error(Errc::invalid_input, op, id, "is " + r.status + " but has an output");
+    if (!r.adapter_options.is_object()) throw Error(Errc::invalid_input, op, id, "adapter_options must be a JSON object");
 }
+
+}  // namespace
+
+json SolveRecord::to_json() const { return call_to_json(*this); }
+SolveRecord SolveRecord::from_json(const json& v, const std::string& path) { return call_from_json<SolveRecord>(v, path); }
+void SolveRecord::check() const { check_call(*this); }
+
+json SamplingRecord::to_json() const { return call_to_json(*this); }
+SamplingRecord SamplingRecord::from_json(const json& v, const std::string& path) {
+    return call_from_json<SamplingRecord>(v, path);
+}
+void SamplingRecord::check() const { check_call(*this); }
 
 namespace format {
 
@@ -116,6 +153,11 @@ json RunConfig::to_json() const {
     // Optional (FORMAT §4.2): written only when given, so other digests do not change.
     if (kind) j["kind"] = *kind;
     if (!settings.is_null()) j["config"] = settings;
+    if (!samplings.empty()) {
+        json list = json::array();
+        for (const auto& s : samplings) list.push_back(s.to_json());
+        j["samplings"] = std::move(list);
+    }
     return j;
 }
 

@@ -143,8 +143,8 @@ struct PartContext {
 // read_run_config applies §4.3 and §4.4 to a run config against its
 // manifest's `layers`: checks "run-config" (version, table, reason,
 // parameters, trace slot, and warnings about experiment, timestamps and
-// missing keys), "title", "run-id", "status" and "solves". Returns what
-// was readable.
+// missing keys), "title", "run-id", "status" and "solves" (the solves and
+// the samplings). Returns what was readable.
 RunConfig read_run_config(const nlohmann::json& config, const std::vector<oci::Descriptor>& layers,
                           const PartContext& ctx, Sink& sink);
 

@@ -175,10 +175,12 @@ oci::Descriptor Experiment::commit(content::Target& dst, std::string_view tag, c
         const auto model = run->model();
         const auto files = run->files();
         const std::set<std::string> present(files.begin(), files.end());
-        for (const auto& s : run->solves()) {
-            require_attachment(present, s.input, who + " solve " + std::to_string(s.solve_id));
-            if (s.output) require_attachment(present, *s.output, who + " solve " + std::to_string(s.solve_id));
-        }
+        const auto require_call = [&](const std::string& what, const std::string& input, const std::optional<std::string>& output) {
+            require_attachment(present, input, who + " " + what);
+            if (output) require_attachment(present, *output, who + " " + what);
+        };
+        for (const auto& s : run->solves()) require_call("solve " + std::to_string(s.solve_id), s.input, s.output);
+        for (const auto& s : run->samplings()) require_call("sampling " + std::to_string(s.sampling_id), s.input, s.output);
         // model.json is merge-patched, so keys whose value was null are absent.
         auto get = [&](const char* key) { return model.contains(key) ? model[key] : nlohmann::json(nullptr); };
         auto text = [&](const char* key) {
@@ -199,6 +201,8 @@ oci::Descriptor Experiment::commit(content::Target& dst, std::string_view tag, c
             for (const auto& [k, v] : params.items()) config.parameters.emplace(k, parameter_from_json(v, who + " parameter " + k));
         if (const auto solves = get("solves"); solves.is_array())
             for (const auto& s : solves) config.solves.push_back(SolveRecord::from_json(s, who + " solves"));
+        if (const auto samplings = get("samplings"); samplings.is_array())
+            for (const auto& s : samplings) config.samplings.push_back(SamplingRecord::from_json(s, who + " samplings"));
         auto make_config = [config](format::AttachmentTable table, std::optional<std::size_t> trace_layer) mutable {
             config.attachments = std::move(table);
             config.trace_layer = trace_layer;

@@ -207,6 +207,7 @@ SealedRun SealedRun::open_part(content::ReadOnlyTarget& target, const oci::Descr
     r.reason_ = rc.reason.value_or("");
     r.parameters_ = std::move(rc.parameters);
     r.solves_ = std::move(rc.solves);
+    r.samplings_ = std::move(rc.samplings);
     if (rc.trace_layer) r.trace_ = part.manifest.layers[*rc.trace_layer];
     if (rc.trace_attachment) r.trace_ = r.attachments_.descriptor(*rc.trace_attachment);
     r.config_ = std::move(part.config);

@@ -11,11 +11,13 @@
 #include <optional>
 #include <type_traits>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "sealrun/codecs/ommx.h"
 #include "sealrun/content/target.h"
 #include "sealrun/error.h"
 #include "sealrun/experiment/format.h"
@@ -23,6 +25,23 @@
 #include "sealrun/records/record.h"
 
 namespace sealrun {
+
+/// CallOptions completes a solver or sampler call logged with its OMMX
+/// payloads (Run::log_solve, Run::log_sample); the zero value is the
+/// default.
+struct CallOptions {
+    /// adapter_options are the options given to the adapter: a JSON object
+    /// (`{}` when none), stored as the record's adapter_options.
+    nlohmann::json adapter_options = nlohmann::json::object();
+    /// diagnostics are free-form; null when none.
+    nlohmann::json diagnostics;
+    /// input names the attachment the input Instance is saved as; empty for
+    /// the default, "<solves|samplings>/<id>/input".
+    std::string input;
+    /// output names the attachment the output is saved as; empty for the
+    /// default, "<solves|samplings>/<id>/output".
+    std::string output;
+};
 
 /// Run is one run of an Experiment: a Record (save_file, load_file, …) with
 /// a 0-based run id. Its state reaches model.json when it closes. A run
@@ -42,9 +61,10 @@ public:
     /// floating point, text or a Parameter); the last write wins. Throws
     /// Error(invalid_input) for an empty name, an unsigned value past
     /// 2^63-1, or a NaN or infinity, and once the run is closed (as do
-    /// log_solve, reserve_solve_id, save_trace, describe and the record's
-    /// save_file, import_file and append_jsonl: a closed run is what is
-    /// sealed).
+    /// log_solve, reserve_solve_id, the log_* of OMMX payloads and
+    /// samplings, reserve_sampling_id, save_trace, describe and the
+    /// record's save_file, import_file and append_jsonl: a closed run is
+    /// what is sealed).
     template <class T>
     void log_parameter(const std::string& name, const T& value) {
         if constexpr (std::is_same_v<T, Parameter> || std::is_same_v<T, bool>)
@@ -69,6 +89,53 @@ public:
     std::int64_t log_solve(SolveRecord solve);
     /// solves returns the solves logged so far, by solve id.
     std::vector<SolveRecord> solves() const;
+
+    /// log_instance saves `instance` as the run attachment `name`, sealed
+    /// under the OMMX media type of its schema version
+    /// (`application/org.ommx.v1.instance`, or `…v2.instance` for a value
+    /// decoded from v2); a later save to `name` replaces it, as save_file
+    /// does. log_parametric_instance, log_solution and log_sample_set do the
+    /// same for the other three OMMX payloads. The bytes are the value's
+    /// encode(). Throws Error(invalid_input) once the run is closed or for a
+    /// refused name (RecordPath, reserved names).
+    void log_instance(const RecordPath& name, const ommx::Instance& instance);
+    void log_parametric_instance(const RecordPath& name, const ommx::ParametricInstance& instance);
+    void log_solution(const RecordPath& name, const ommx::Solution& solution);
+    void log_sample_set(const RecordPath& name, const ommx::SampleSet& sample_set);
+
+    /// log_solve records a finished solve with its OMMX payloads, as OMMX's
+    /// Run does: it takes the next solve id, saves `input` and `output` as
+    /// run attachments (named by `options`, by default
+    /// "solves/<id>/input" and "solves/<id>/output") and logs the
+    /// SolveRecord naming them, with `adapter` and the options' adapter
+    /// options and diagnostics. Returns the solve id. Throws
+    /// Error(invalid_input) once the run is closed, for a refused name, for
+    /// equal input and output names or adapter options that are not an
+    /// object; Error(already_exists), before writing anything, when a
+    /// default name is a file the run already holds. When it throws no
+    /// solve is logged (an input saved before the failure stays, until a
+    /// later save replaces it).
+    std::int64_t log_solve(const ommx::Instance& input, const ommx::Solution& output, std::string adapter,
+                           CallOptions options = {});
+
+    /// reserve_sampling_id returns a fresh sampling id for a sampling still
+    /// running (the ids of samplings count apart from those of solves).
+    std::int64_t reserve_sampling_id();
+    /// log_sampling records a sampling (a sampler's call: its input and,
+    /// when finished, a SampleSet output must be saved attachments by
+    /// commit time) and returns its id; -1 takes the next free id. Throws
+    /// Error(invalid_input) for an inconsistent record (SamplingRecord::check),
+    /// a reused id, or once the run is closed.
+    std::int64_t log_sampling(SamplingRecord sampling);
+    /// log_sample records a finished sampling with its OMMX payloads as
+    /// log_solve(input, output, …) records a solve: `input` and the
+    /// SampleSet `output` become attachments (by default
+    /// "samplings/<id>/input" and "samplings/<id>/output"). Returns the
+    /// sampling id; throws as that log_solve does.
+    std::int64_t log_sample(const ommx::Instance& input, const ommx::SampleSet& output, std::string adapter,
+                            CallOptions options = {});
+    /// samplings returns the samplings logged so far, by sampling id.
+    std::vector<SamplingRecord> samplings() const;
 
     /// save_trace stores the run's one trace, apart from its attachments: in
     /// the record it is a file of a reserved name (docs/RECORDS.md), sealed
@@ -110,12 +177,18 @@ private:
     void set_parameter(const std::string& name, Parameter value);
     // refuse_closed throws Error(invalid_input) naming `operation` once the run is closed.
     void refuse_closed(std::string_view operation) const;
+    // call_names returns the input and output attachment names of the
+    // solve or sampling `id` logged with its payloads (`kind`: "solves" or
+    // "samplings").
+    std::pair<std::string, std::string> call_names(const CallOptions& options, std::string_view kind, std::int64_t id,
+                                                   std::string_view operation);
 
     std::int64_t run_id_;
     std::function<std::string()> clock_;
     std::string started_;
     std::map<std::string, Parameter> parameters_;
     std::map<std::int64_t, std::optional<SolveRecord>> solves_;  // nullopt: reserved
+    std::map<std::int64_t, std::optional<SamplingRecord>> samplings_;  // nullopt: reserved
     std::optional<std::string> trace_;
     std::string described_kind_;         // describe()
     nlohmann::json described_config_;    // describe(); null when none
@@ -166,6 +239,14 @@ public:
     /// attachments returns the record holding experiment-level attachments;
     /// save_file on it adds one.
     Record& attachments() noexcept { return *attachments_; }
+    /// log_instance saves `instance` as the experiment-level attachment
+    /// `name` under its OMMX media type, as Run::log_instance does for a
+    /// run; log_parametric_instance, log_solution and log_sample_set the
+    /// other payloads. Throws Error(invalid_input) for a refused name.
+    void log_instance(const RecordPath& name, const ommx::Instance& instance);
+    void log_parametric_instance(const RecordPath& name, const ommx::ParametricInstance& instance);
+    void log_solution(const RecordPath& name, const ommx::Solution& solution);
+    void log_sample_set(const RecordPath& name, const ommx::SampleSet& sample_set);
     /// annotate adds an annotation to the sealed experiment index; the last
     /// value of a key wins. Throws Error(invalid_input) for an empty key or
     /// one in the format's reserved namespace (`format::keys::reserved_prefix`,

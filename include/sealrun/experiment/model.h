@@ -1,6 +1,6 @@
 #pragma once
 /// The typed model of sealrun's archive format (docs/FORMAT.md §4, §5): the
-/// values a sealed run holds (parameters, solves) and the config documents
+/// values a sealed run holds (parameters, solves, samplings) and the config documents
 /// as value types. The writer (Experiment::commit) builds its configs
 /// through to_json; the reader (SealedRun) and validate() read them through
 /// one rule set (src/experiment/rules.h), which from_json applies too.
@@ -79,8 +79,9 @@ struct SolveRecord {
     nlohmann::json to_json() const;
     /// from_json reads one strictly; throws Error(invalid_input) naming `path`.
     static SolveRecord from_json(const nlohmann::json& value, const std::string& path);
-    /// check throws Error(invalid_input) when status is unknown, or output is
-    /// missing for a finished solve or present for an unfinished one.
+    /// check throws Error(invalid_input) when status is unknown, input is
+    /// empty, output is missing for a finished solve or present for an
+    /// unfinished one, or adapter_options is not an object.
     void check() const;
 };
 
@@ -139,6 +140,9 @@ struct RunConfig {
     std::map<std::string, Parameter> parameters;
     /// solves holds the run's solves, by ascending solve id.
     std::vector<SolveRecord> solves;
+    /// samplings holds the run's samplings, by ascending sampling id (the
+    /// optional "samplings", written only when there are some).
+    std::vector<SamplingRecord> samplings;
     /// trace_layer is the index of the trace layer (version 2 on).
     std::optional<std::size_t> trace_layer;
     /// trace_attachment names the attachment holding the trace (version 1).
@@ -152,7 +156,7 @@ struct RunConfig {
     AttachmentTable attachments;
 
     /// to_json returns the document as a writer writes it: every key of
-    /// §4.2, "kind" and "config" only when given.
+    /// §4.2, "kind", "config" and "samplings" only when given.
     nlohmann::json to_json() const;
     /// from_json reads a run config by the reader's rules (§4.3, §4.4)
     /// against its manifest's `layers`; throws Error(invalid_input) naming
