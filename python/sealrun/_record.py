@@ -140,19 +140,83 @@ class Run:
         ``local_directory(..., create=True)``), e.g. to save figures into."""
         return _local_directory(self._run.local_directory(*parts), create)
 
-    def log_solve(self, input: str, output: Optional[str] = None, *, adapter: str = "",
+    def log_instance(self, name: RecordPathLike, instance: Any) -> None:
+        """Save an OMMX Instance as the run attachment ``name``.
+
+        ``instance`` is a :class:`sealrun.Instance`, an ``ommx.v1.Instance``
+        (anything with ``to_bytes()``, or OMMX 3's ``to_v1_bytes()``) or the
+        protobuf bytes of one; it is decoded first, so what is sealed is a
+        well-formed message, under ``application/org.ommx.v1.instance`` (or
+        ``…v2.instance`` for a sealrun value read from a v2 payload). A
+        later save to ``name`` replaces it. Raises InvalidInput for anything
+        else (another OMMX type included), for bytes that are not the
+        message, and once the run is closed.
+        """
+        self._run.log_instance(name, instance)
+
+    def log_parametric_instance(self, name: RecordPathLike, parametric_instance: Any) -> None:
+        """Save an OMMX ParametricInstance as the run attachment ``name`` (see :meth:`log_instance`)."""
+        self._run.log_parametric_instance(name, parametric_instance)
+
+    def log_solution(self, name: RecordPathLike, solution: Any) -> None:
+        """Save an OMMX Solution as the run attachment ``name`` (see :meth:`log_instance`)."""
+        self._run.log_solution(name, solution)
+
+    def log_sample_set(self, name: RecordPathLike, sample_set: Any) -> None:
+        """Save an OMMX SampleSet as the run attachment ``name`` (see :meth:`log_instance`)."""
+        self._run.log_sample_set(name, sample_set)
+
+    def log_solve(self, input: Any, output: Any = None, *, adapter: str = "",
                   adapter_options: Optional[Mapping[str, Any]] = None, status: str = "finished",
-                  diagnostics: Any = None) -> int:
+                  diagnostics: Any = None, input_name: Optional[RecordPathLike] = None,
+                  output_name: Optional[RecordPathLike] = None) -> int:
         """Record a solver call and return its solve id (0, 1, ...).
 
-        ``input`` and ``output`` name attachments of this run (saved by
-        commit time); ``output`` is required when ``status`` is
-        ``"finished"`` and absent otherwise (``"failed"``,
-        ``"interrupted"``). ``adapter`` names the solver interface,
-        ``adapter_options`` its options (a JSON object), ``diagnostics``
-        free-form JSON. Raises InvalidInput for an inconsistent solve.
+        Two forms. With OMMX payloads, as OMMX's Run records a solve:
+        ``input`` an Instance and ``output`` a Solution (each as
+        :meth:`log_instance` takes it) are saved as run attachments named
+        ``input_name`` / ``output_name`` (default ``solves/<id>/input`` and
+        ``solves/<id>/output``) and a finished solve naming them is logged;
+        nothing is logged when that fails. With names: ``input`` and
+        ``output`` name attachments of this run (saved by commit time);
+        ``output`` is required when ``status`` is ``"finished"`` and absent
+        otherwise (``"failed"``, ``"interrupted"``). ``adapter`` names the
+        solver interface, ``adapter_options`` its options (a JSON object),
+        ``diagnostics`` free-form JSON. Raises InvalidInput for an
+        inconsistent solve.
         """
-        return self._run.log_solve(input, output, adapter, adapter_options, status, diagnostics)
+        if isinstance(input, str):
+            if input_name is not None or output_name is not None:
+                raise TypeError("log_solve: input_name and output_name go with OMMX payloads, "
+                                "not with attachment names")
+            return self._run.log_solve(input, output, adapter, adapter_options, status, diagnostics)
+        if status != "finished":
+            raise TypeError(f"log_solve: a solve logged with its OMMX payloads is finished, not {status!r} "
+                            "(log an unfinished one by attachment names)")
+        return self._run.log_ommx_solve(input, output, adapter, adapter_options, diagnostics, input_name, output_name)
+
+    def log_sample(self, input: Any, output: Any = None, *, adapter: str = "",
+                   adapter_options: Optional[Mapping[str, Any]] = None, status: str = "finished",
+                   diagnostics: Any = None, input_name: Optional[RecordPathLike] = None,
+                   output_name: Optional[RecordPathLike] = None) -> int:
+        """Record a sampler call (a sampling) and return its sampling id
+        (0, 1, ...; counted apart from solves).
+
+        As :meth:`log_solve`, with a SampleSet as the output: OMMX payloads
+        are saved as ``samplings/<id>/input`` and ``samplings/<id>/output``
+        unless named; attachment names are logged as they are. The sealed
+        run lists it in :attr:`SealedRun.samplings`.
+        """
+        if isinstance(input, str):
+            if input_name is not None or output_name is not None:
+                raise TypeError("log_sample: input_name and output_name go with OMMX payloads, "
+                                "not with attachment names")
+            return self._run.log_sampling(input, output, adapter, adapter_options, status, diagnostics)
+        if status != "finished":
+            raise TypeError(f"log_sample: a sampling logged with its OMMX payloads is finished, not {status!r} "
+                            "(log an unfinished one by attachment names)")
+        return self._run.log_ommx_sample(input, output, adapter, adapter_options, diagnostics, input_name,
+                                         output_name)
 
     def save_trace(self, trace: Any) -> None:
         """Store the run's one trace (a JSON value), apart from its
@@ -265,6 +329,22 @@ class Experiment:
     def save_file(self, path: RecordPathLike, data: Any, *, media_type: Optional[str] = None) -> None:
         """Save an experiment-level attachment (see :meth:`Run.save_file`)."""
         self._exp.save_file(path, data, media_type)
+
+    def log_instance(self, name: RecordPathLike, instance: Any) -> None:
+        """Save an OMMX Instance as the experiment-level attachment ``name`` (see :meth:`Run.log_instance`)."""
+        self._exp.log_instance(name, instance)
+
+    def log_parametric_instance(self, name: RecordPathLike, parametric_instance: Any) -> None:
+        """Save an OMMX ParametricInstance as an experiment-level attachment (see :meth:`Run.log_instance`)."""
+        self._exp.log_parametric_instance(name, parametric_instance)
+
+    def log_solution(self, name: RecordPathLike, solution: Any) -> None:
+        """Save an OMMX Solution as an experiment-level attachment (see :meth:`Run.log_instance`)."""
+        self._exp.log_solution(name, solution)
+
+    def log_sample_set(self, name: RecordPathLike, sample_set: Any) -> None:
+        """Save an OMMX SampleSet as an experiment-level attachment (see :meth:`Run.log_instance`)."""
+        self._exp.log_sample_set(name, sample_set)
 
     def load_file(self, path: RecordPathLike, default: Any = None, *, allow_pickle: bool = False) -> Any:
         """Read back an experiment-level attachment, or ``default`` (see :meth:`Run.load_file`)."""

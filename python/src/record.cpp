@@ -13,6 +13,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <typeindex>
 #include <utility>
 #include <vector>
@@ -30,6 +31,7 @@
 
 #include "convert.h"
 #include "module.h"
+#include "ommx.h"
 
 namespace sealrun::python {
 
@@ -298,6 +300,58 @@ py::object parameter_value(const Parameter& p) {
     return std::visit([](const auto& v) -> py::object { return py::cast(v); }, p);
 }
 
+// CallOptions of a log_solve / log_sample with OMMX payloads: None for
+// each part the library's default.
+CallOptions call_options(const py::object& adapter_options, const py::object& diagnostics, const py::object& input_name,
+                         const py::object& output_name) {
+    CallOptions o;
+    if (!adapter_options.is_none()) o.adapter_options = to_json(adapter_options);
+    if (!diagnostics.is_none()) o.diagnostics = to_json(diagnostics);
+    if (!input_name.is_none()) o.input = record_path(input_name).str();
+    if (!output_name.is_none()) o.output = record_path(output_name).str();
+    return o;
+}
+
+// log_payload converts `value` to T (to_payload) and saves it as `name` by
+// `log` on what `owner` gives (a Run or an Experiment and its lock).
+template <class T, class Owner, class Log>
+void log_payload(const Owner& owner, const py::handle& path, const py::handle& value, const char* operation, Log log) {
+    const RecordPath name = record_path(path);
+    T payload = to_payload<T>(value, operation, name.str());
+    auto [target, mu] = owner;
+    serialized(*mu, [&] { (target->*log)(name, payload); });
+}
+
+// bind_payload_logs binds log_instance, log_parametric_instance,
+// log_solution and log_sample_set on `cls`, whose objects `owner` turns
+// into (the Run or Experiment, its lock).
+template <class Class, class Access>
+void bind_payload_logs(Class& cls, Access owner) {
+    using T = typename Class::type;
+    using Target = std::remove_pointer_t<decltype(owner(std::declval<T&>()).first)>;
+    cls.def("log_instance",
+            [owner](T& self, const py::handle& name, const py::handle& value) {
+                log_payload<ommx::Instance>(owner(self), name, value, "log_instance", &Target::log_instance);
+            },
+            py::arg("name"), py::arg("instance"))
+        .def("log_parametric_instance",
+             [owner](T& self, const py::handle& name, const py::handle& value) {
+                 log_payload<ommx::ParametricInstance>(owner(self), name, value, "log_parametric_instance",
+                                                       &Target::log_parametric_instance);
+             },
+             py::arg("name"), py::arg("parametric_instance"))
+        .def("log_solution",
+             [owner](T& self, const py::handle& name, const py::handle& value) {
+                 log_payload<ommx::Solution>(owner(self), name, value, "log_solution", &Target::log_solution);
+             },
+             py::arg("name"), py::arg("solution"))
+        .def("log_sample_set",
+             [owner](T& self, const py::handle& name, const py::handle& value) {
+                 log_payload<ommx::SampleSet>(owner(self), name, value, "log_sample_set", &Target::log_sample_set);
+             },
+             py::arg("name"), py::arg("sample_set"));
+}
+
 void bind_experiment(py::module_& m) {
     py::class_<ExperimentHolder, std::shared_ptr<ExperimentHolder>> cls(m, "Experiment");
     cls.def(py::init([](const py::object& store, std::string name) {
@@ -321,11 +375,13 @@ void bind_experiment(py::module_& m) {
              },
              py::arg("tag"), py::arg("compress"), py::arg("force"));
     bind_files(cls, [](ExperimentHolder& h) { return Files{h.experiment.attachments(), h.mu, h.store}; });
+    bind_payload_logs(cls, [](ExperimentHolder& h) { return std::pair<Experiment*, Mutex*>{&h.experiment, &h.mu}; });
 }
 
 void bind_run(py::module_& m) {
     py::class_<RunHandle> cls(m, "Run");
     bind_files(cls, [](RunHandle& r) { return Files{*r.run, r.owner->mu, r.owner->store}; });
+    bind_payload_logs(cls, [](RunHandle& r) { return std::pair<Run*, Mutex*>{r.run, &r.owner->mu}; });
     cls.def_property_readonly("run_id", [](RunHandle& r) { return r.run->run_id(); })
         .def_property_readonly("closed", [](RunHandle& r) { return serialized(r.owner->mu, [&] { return r.run->closed(); }); })
         .def_property_readonly("status", [](RunHandle& r) {
@@ -353,6 +409,41 @@ void bind_run(py::module_& m) {
              },
              py::arg("input"), py::arg("output"), py::arg("adapter"), py::arg("adapter_options"), py::arg("status"),
              py::arg("diagnostics"))
+        .def("log_sampling",
+             [](RunHandle& r, std::string input, std::optional<std::string> output, std::string adapter,
+                const py::object& adapter_options, std::string status, const py::object& diagnostics) {
+                 SamplingRecord s{.status = std::move(status), .input = std::move(input), .output = std::move(output),
+                                  .adapter = std::move(adapter)};
+                 if (!adapter_options.is_none()) s.adapter_options = to_json(adapter_options);
+                 if (!diagnostics.is_none()) s.diagnostics = to_json(diagnostics);
+                 return serialized(r.owner->mu, [&] { return r.run->log_sampling(std::move(s)); });
+             },
+             py::arg("input"), py::arg("output"), py::arg("adapter"), py::arg("adapter_options"), py::arg("status"),
+             py::arg("diagnostics"))
+        .def("log_ommx_solve",
+             [](RunHandle& r, const py::handle& input, const py::handle& output, std::string adapter,
+                const py::object& adapter_options, const py::object& diagnostics, const py::object& input_name,
+                const py::object& output_name) {
+                 auto options = call_options(adapter_options, diagnostics, input_name, output_name);
+                 const auto subject = run_name(*r.run);
+                 auto in = to_payload<ommx::Instance>(input, "log_solve input", subject);
+                 auto out = to_payload<ommx::Solution>(output, "log_solve output", subject);
+                 return serialized(r.owner->mu, [&] { return r.run->log_solve(in, out, std::move(adapter), std::move(options)); });
+             },
+             py::arg("input"), py::arg("output"), py::arg("adapter"), py::arg("adapter_options"), py::arg("diagnostics"),
+             py::arg("input_name"), py::arg("output_name"))
+        .def("log_ommx_sample",
+             [](RunHandle& r, const py::handle& input, const py::handle& output, std::string adapter,
+                const py::object& adapter_options, const py::object& diagnostics, const py::object& input_name,
+                const py::object& output_name) {
+                 auto options = call_options(adapter_options, diagnostics, input_name, output_name);
+                 const auto subject = run_name(*r.run);
+                 auto in = to_payload<ommx::Instance>(input, "log_sample input", subject);
+                 auto out = to_payload<ommx::SampleSet>(output, "log_sample output", subject);
+                 return serialized(r.owner->mu, [&] { return r.run->log_sample(in, out, std::move(adapter), std::move(options)); });
+             },
+             py::arg("input"), py::arg("output"), py::arg("adapter"), py::arg("adapter_options"), py::arg("diagnostics"),
+             py::arg("input_name"), py::arg("output_name"))
         .def("save_trace", [](RunHandle& r, const py::handle& trace) {
             auto t = to_json(trace);
             serialized(r.owner->mu, [&] { r.run->save_trace(t); });
