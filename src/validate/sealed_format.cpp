@@ -5,6 +5,8 @@
 #include "validate/validator.h"
 #include "sealrun/error.h"
 #include "sealrun/experiment/format.h"
+#include "sealrun/experiment/ommx_artifact.h"
+#include "experiment/ommx_experiment.h"
 
 namespace sealrun::validation {
 
@@ -167,6 +169,69 @@ void Validator::check_layers(const oci::ImageManifest& m, const format::Attachme
             check_trace(layer, ctx.subject, role_base + " trace");
         else
             (void)read_blob(layer, 0, role_base + " layers[" + std::to_string(i) + "]");
+    }
+}
+
+// validate_ommx checks an OMMX generic artifact or OMMX 3 experiment by the
+// rules OmmxArtifact and SealedExperiment open them by ("artifact-type",
+// and for an experiment "experiment-config" and "run-parameters"), then
+// verifies every layer and decodes each payload with its codec ("codec",
+// subject "run N: name", "experiment: name" or "layer i"). The trace,
+// diagnostics and run-parameter layers are verified, not decoded by codec.
+void Validator::validate_ommx(const oci::Descriptor& root, const oci::ImageManifest& m) {
+    namespace archive = ommx::archive;
+    const auto digest = root.digest.str();
+    std::map<std::size_t, std::string> subjects;
+    if (m.artifact_type == archive::artifact) {
+        try {
+            OmmxArtifact::check_manifest(m, digest);
+            pass("artifact-type", digest, "OMMX artifact with " + plural(m.layers.size(), "layer", "layers"));
+        } catch (const Error& e) {
+            fail("artifact-type", digest, e.reason());
+        }
+        (void)read_blob(m.config, 0, "config");
+    } else if (m.config.media_type != archive::experiment_config) {
+        fail("artifact-type", digest,
+             "OMMX experiment config media type is " + m.config.media_type + ", not " + std::string(archive::experiment_config));
+        (void)read_blob(m.config, 0, "config");
+    } else {
+        pass("artifact-type", digest, "OMMX experiment");
+        const auto config_bytes = read_blob(m.config, format::max_config_size, "OMMX experiment config");
+        if (config_bytes.verified && !config_bytes.bytes)
+            fail("experiment-config", digest, "the config is larger than the 64 MiB readers accept");
+        if (config_bytes.bytes) try {
+                const auto config = detail::read_ommx_experiment_config(*config_bytes.bytes, m.layers, "config");
+                pass("experiment-config", digest,
+                     "OMMX experiment config, status " + config.status + ", " + plural(config.runs.size(), "run", "runs"));
+                for (const auto& [name, layer] : config.attachments) subjects.emplace(layer, "experiment: " + name);
+                for (const auto& [id, run] : config.runs)
+                    for (const auto& [name, layer] : run.attachments)
+                        subjects.emplace(layer, "run " + std::to_string(id) + ": " + name);
+                const auto& table = m.layers[config.run_parameters];
+                const auto role = "run-parameter table (layer " + std::to_string(config.run_parameters) + ")";
+                const auto read = read_blob(table, detail::max_run_parameters_size, role);
+                if (read.verified && !read.bytes) fail("run-parameters", table.digest.str(), role + ": larger than 8 MiB");
+                if (read.bytes) try {
+                        const auto cells = detail::read_ommx_run_parameters(*read.bytes, role);
+                        detail::check_parameter_runs(cells, config, role);
+                        pass("run-parameters", table.digest.str(), role + ": parameters of " + plural(cells.size(), "run", "runs"));
+                    } catch (const Error& e) {
+                        fail("run-parameters", table.digest.str(), e.reason());
+                    }
+            } catch (const Error& e) {
+                fail("experiment-config", digest, e.reason());
+            }
+    }
+    for (std::size_t i = 0; i < m.layers.size(); ++i) {
+        const auto& layer = m.layers[i];
+        const auto role = "layer " + std::to_string(i) + " (" + layer.media_type + ")";
+        const auto type = logical_media_type(layer.media_type);
+        if (type == archive::run_parameters || type == archive::trace || type == archive::diagnostic) {
+            (void)read_blob(layer, 0, role);
+            continue;
+        }
+        const auto named = subjects.find(i);
+        check_codec(layer, named != subjects.end() ? named->second : "layer " + std::to_string(i), role);
     }
 }
 

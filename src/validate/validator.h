@@ -142,6 +142,9 @@ private:
     void check_layers(const oci::ImageManifest& m, const format::AttachmentTable& table,
                       std::optional<std::size_t> trace_layer, const RunContext& ctx, bool is_run);
 
+    // OMMX artifacts and experiments (sealed_format.cpp).
+    void validate_ommx(const oci::Descriptor& root, const oci::ImageManifest& m);
+
     // Codecs (codec_check.cpp).
     void check_codec(const oci::Descriptor& layer, const std::string& subject, const std::string& role);
     void check_trace(const oci::Descriptor& layer, const std::string& subject, const std::string& role);

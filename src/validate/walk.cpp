@@ -7,6 +7,7 @@
 #include "validate/validator.h"
 #include "sealrun/error.h"
 #include "sealrun/experiment/format.h"
+#include "sealrun/experiment/ommx_artifact.h"
 #include "sealrun/oci/json.h"
 #include "sealrun/oci/media_type.h"
 
@@ -336,6 +337,9 @@ void Validator::run(std::string_view reference) {
             ctx.subject = "experiment";
             ctx.role = "experiment-attachments manifest";
             (void)part_body(root, bytes, *m, Kind::attachments, ctx, 0);
+        } else if (m->artifact_type == ommx::archive::artifact || m->artifact_type == ommx::archive::experiment) {
+            report_.kind = m->artifact_type == ommx::archive::artifact ? "ommx-artifact" : "ommx-experiment";
+            validate_ommx(root, *m);
         } else {
             walk_children(root, bytes, "manifest", 0, m->subject);
         }

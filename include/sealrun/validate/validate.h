@@ -54,6 +54,9 @@ struct CheckResult {
     ///   "artifact-type"     a sealrun manifest's artifactType and config type
     ///   "run-config"        a run config is consistent (version, table, …)
     ///   "experiment-config" the experiment-attachments config is consistent
+    ///                       (of an OMMX experiment: its config, by the
+    ///                       rules SealedExperiment opens it by)
+    ///   "run-parameters"    an OMMX experiment's MessagePack run-parameter table
     ///   "run-id"            a run's id (index entry, config, annotation)
     ///   "status"            an experiment's or run's status
     ///   "solves"            a run's solves
@@ -87,7 +90,8 @@ struct ValidationReport {
     /// reference is the reference that was validated, as given.
     std::string reference;
     /// kind is what the reference turned out to be: "experiment", "run",
-    /// "experiment-attachments", "image-index", "image-manifest", or empty
+    /// "experiment-attachments", "ommx-artifact", "ommx-experiment",
+    /// "image-index", "image-manifest", or empty
     /// when it could not be resolved or read.
     std::string kind;
     /// digest is the resolved root's digest (empty when unresolved).
@@ -107,7 +111,10 @@ struct ValidationReport {
 /// For a sealed experiment (an index typed by artifactType, or by the
 /// vnd.sealrun.artifact-type annotation when a tool dropped artifactType)
 /// it checks the index, every run and the experiment-attachments manifest;
-/// for a sealed run manifest, that run; for any other OCI manifest or index,
+/// for a sealed run manifest, that run; for an OMMX generic artifact or OMMX
+/// experiment (docs/FORMAT.md "OMMX interop"), the rules OmmxArtifact and
+/// SealedExperiment open it by and a decode of every payload layer with its
+/// codec; for any other OCI manifest or index,
 /// the generic checks only (digests and sizes of everything reachable,
 /// strict schemas, media types). Every blob is read through and verified
 /// independently of the target. Sealed parts also get SealedRun::open's
