@@ -229,3 +229,18 @@ TEST_CASE("relative: login and logout write docker's config under $HOME, with a 
     s.ok({"logout", registry.host()});
     CHECK_FALSE(nlohmann::json::parse(s.read(".docker/config.json"))["auths"].contains(registry.host()));
 }
+
+TEST_CASE("relative: import an OMMX .ommx file by its bare name, and get its layer into a folder") {
+    Scratch s;
+    fs::copy_file(fs::path(SEALRUN_SOURCE_DIR) / "../shared/fixtures/ommx/random_lp_instance.ommx",
+                  s.work / "random_lp_instance.ommx");
+    s.ok({"import", "random_lp_instance.ommx"});
+    CHECK(tags(s, "storage") == std::set<std::string>{"random_lp_instance-e69fb91"});
+    s.ok({"import", "./random_lp_instance.ommx", "--tag", "lp", "--store", "sub/store"});
+    CHECK(tags(s, "sub/store") == std::set<std::string>{"lp"});
+    s.ok({"import", "random_lp_instance.ommx", "--tag", "lp"}, {"SEALRUN_STORE=envstore"});
+    CHECK(tags(s, "envstore") == std::set<std::string>{"lp"});
+    s.ok({"get", "random_lp_instance-e69fb91", "0", "-o", "out/"});
+    CHECK(s.has("out/0"));
+    s.ok({"get", "lp", "0", "--decode", "json", "--store", "sub/store"});
+}

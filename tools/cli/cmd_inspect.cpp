@@ -1,10 +1,13 @@
 // sealrun ls, show and get: reading what was sealed.
 #include <iostream>
 
+#include <sealrun/codecs/json.h>
+#include <sealrun/codecs/jsonl.h>
 #include <sealrun/content/oci_layout.h>
 #include <sealrun/experiment/format.h>
 #include <sealrun/oci/json.h>
 #include <sealrun/oci/manifest.h>
+#include <sealrun/experiment/ommx_artifact.h>
 #include <sealrun/experiment/sealed.h>
 #include <sealrun/error.h>
 #include <sealrun/printable.h>
@@ -23,10 +26,11 @@ namespace {
 
 // Root is what a tag or digest names, told from its own document only: a
 // sealed experiment (an index typed as one by artifactType, or by annotation
-// when a tool dropped artifactType, as SealedExperiment::open accepts), a
-// sealed run, or anything else.
+// when a tool dropped artifactType, as SealedExperiment::open accepts, or an
+// OMMX experiment manifest, which SealedExperiment::open reads too), a
+// sealed run, an OMMX generic artifact, or anything else.
 struct Root {
-    enum class Kind { experiment, run, other };
+    enum class Kind { experiment, run, ommx_artifact, other };
     oci::Descriptor desc;
     Kind kind = Kind::other;
     std::string artifact_type;  // the document's artifactType; empty when none
@@ -47,6 +51,10 @@ Root classify(content::ReadOnlyTarget& t, const oci::Descriptor& desc) {
         r.kind = Root::Kind::experiment;
     else if (!index && r.artifact_type == format::run_artifact_type)
         r.kind = Root::Kind::run;
+    else if (!index && r.artifact_type == ommx::archive::experiment)
+        r.kind = Root::Kind::experiment;
+    else if (!index && r.artifact_type == ommx::archive::artifact)
+        r.kind = Root::Kind::ommx_artifact;
     return r;
 }
 
@@ -185,6 +193,54 @@ std::string value_text(const std::optional<nlohmann::json>& v) {
     return printable(v->is_string() ? v->get<std::string>() : json_text(*v));
 }
 
+// ommx_layer_json describes layer `i` of an OMMX artifact: its index (the
+// name get takes), logical media type, compression, size, digest and OMMX
+// annotations (org.ommx.*).
+nlohmann::json ommx_layer_json(const OmmxArtifact& art, std::size_t i) {
+    const auto name = std::to_string(i);
+    const auto& d = art.layer(i);
+    const auto compression = art.attachment_compression(name);
+    nlohmann::json annotations = nlohmann::json::object();
+    for (const auto& [k, v] : art.layer_annotations(name)) annotations[k] = v;
+    return {{"index", i},
+            {"media_type", art.attachment_media_type(name)},
+            {"compression", compression.empty() ? nlohmann::json(nullptr) : nlohmann::json(compression)},
+            {"size", d.size},
+            {"digest", d.digest.str()},
+            {"annotations", annotations}};
+}
+
+int show_ommx_artifact(const Location& loc, const Root& root, bool json) {
+    const auto art = OmmxArtifact::open(*loc.target, root.desc);
+    if (json) {
+        nlohmann::json annotations = nlohmann::json::object();
+        for (const auto& [k, v] : art.annotations()) annotations[k] = v;
+        nlohmann::json layers = nlohmann::json::array();
+        for (std::size_t i = 0; i < art.layer_count(); ++i) layers.push_back(ommx_layer_json(art, i));
+        std::cout << json_text({{"kind", "ommx-artifact"}, {"digest", root.desc.digest.str()},
+                                {"media_type", root.desc.media_type}, {"artifact_type", root.artifact_type},
+                                {"size", graph_bytes(*loc.target, root.desc)}, {"annotations", annotations},
+                                {"layers", layers}})
+                  << "\n";
+        return exit_ok;
+    }
+    std::cout << "OMMX artifact  " << art.layer_count() << (art.layer_count() == 1 ? " layer  " : " layers  ")
+              << root.desc.digest.str() << "\n";
+    for (const auto& [k, v] : art.annotations()) std::cout << "annotation " << printable(k) << "=" << printable(v) << "\n";
+    std::cout << "LAYER\tTYPE\tSIZE\tDIGEST\tANNOTATIONS\n";
+    for (std::size_t i = 0; i < art.layer_count(); ++i) {
+        const auto j = ommx_layer_json(art, i);
+        std::string notes;
+        for (const auto& [k, v] : j["annotations"].items())
+            notes += (notes.empty() ? "" : " ") + printable(k) + "=" + printable(v.get<std::string>());
+        std::cout << i << "\t" << printable(j["media_type"].get<std::string>())
+                  << (j["compression"].is_null() ? "" : " (" + printable(j["compression"].get<std::string>()) + ")") << "\t"
+                  << human_size(static_cast<std::uint64_t>(art.layer(i).size)) << "\t" << art.layer(i).digest.str() << "\t"
+                  << notes << "\n";
+    }
+    return exit_ok;
+}
+
 int show_experiment(const Location& loc, const Root& root, const Selection& sel, bool json) {
     const auto exp = SealedExperiment::open(*loc.target, loc.reference);
     auto runs = exp.runs();
@@ -285,6 +341,10 @@ int cmd_ls(const Args& a, const Globals& g) {
                 e["kind"] = "other";
                 if (!root.artifact_type.empty()) e["artifact_type"] = root.artifact_type;
                 note = what_it_is(root);
+                if (root.kind == Root::Kind::ommx_artifact) {
+                    const auto n = OmmxArtifact::open(store, desc).layer_count();
+                    note = "OMMX artifact, " + std::to_string(n) + (n == 1 ? " layer" : " layers") + " (sealrun show lists them)";
+                }
             }
             e["size"] = graph_bytes(store, desc);
         } catch (const Error& err) {
@@ -320,6 +380,11 @@ int cmd_show(const Args& a, const Globals& g) {
     if (loc.reference.empty()) throw UsageError("show needs a tag or digest: " + loc.text);
     const auto root = classify(*loc.target, loc.target->resolve(loc.reference));
     const bool json = g.json || a.has("--json");
+    if (root.kind == Root::Kind::ommx_artifact) {
+        if (run_id || sel.any())
+            throw UsageError(printable(loc.reference) + " is an OMMX artifact; --run, --status, --where and --sort choose runs of an experiment");
+        return show_ommx_artifact(loc, root, json);
+    }
     if (root.kind == Root::Kind::other) {
         if (json) {
             nlohmann::json j = {{"kind", "other"}, {"digest", root.desc.digest.str()}, {"media_type", root.desc.media_type},
@@ -361,28 +426,56 @@ int cmd_show(const Args& a, const Globals& g) {
     return show_experiment(loc, root, sel, json);
 }
 
-int cmd_get(const Args& a, const Globals& g) {
-    need(a, 2, 2, "sealrun get SRC [--run ID] NAME [-o PATH]");
-    std::optional<std::int64_t> run_id;
-    if (const auto id = a.get("--run")) {
-        try {
-            std::size_t used = 0;
-            run_id = std::stoll(*id, &used);
-            if (used != id->size() || *run_id < 0) throw std::invalid_argument("id");
-        } catch (const std::exception&) {
-            throw UsageError("--run takes a run id, a non-negative integer");
-        }
+namespace {
+
+// decoded_json renders attachment `name` of `from` as JSON for get --decode
+// json: an OMMX payload (v1 or v2) through protobuf's JSON mapping
+// (ommx::Payload::to_json), a JSON document as itself, JSON lines as an
+// array of their values. Anything else is Error(unsupported) naming the
+// media type.
+nlohmann::json decoded_json(const Attachments& from, const std::string& name, const std::string& shown) {
+    const auto type = from.media_type(name);
+    namespace mt = ommx::media_types;
+    if (type == mt::instance || type == mt::instance_v2) return from.instance(name).to_json();
+    if (type == mt::parametric_instance || type == mt::parametric_instance_v2) return from.parametric_instance(name).to_json();
+    if (type == mt::solution || type == mt::solution_v2) return from.solution(name).to_json();
+    if (type == mt::sample_set || type == mt::sample_set_v2) return from.sample_set(name).to_json();
+    if (type == codecs::JsonCodec::media_type || type == codecs::JsonLinesCodec::media_type) {
+        const auto value = from.value(name);
+        if (value.is<nlohmann::json>()) return value.as<nlohmann::json>();
+        if (value.is<std::vector<nlohmann::json>>()) return nlohmann::json(value.as<std::vector<nlohmann::json>>());
     }
+    throw Error(Errc::unsupported, "get", shown,
+                "has media type " + printable(type) +
+                    ", which --decode json does not render (OMMX payloads, JSON and JSON lines are); get without --decode writes its bytes");
+}
+
+}  // namespace
+
+int cmd_get(const Args& a, const Globals& g) {
+    need(a, 2, 2, "sealrun get SRC [--run ID] NAME [-o PATH] [--decode json]");
+    std::optional<std::int64_t> run_id;
+    if (const auto id = a.get("--run")) run_id = parse_run_id(*id);
+    const auto decode = a.get("--decode");
+    if (decode && *decode != "json") throw UsageError("--decode takes json, not \"" + *decode + "\"");
+    if (decode && a.has("-o")) throw UsageError("--decode json prints to stdout; redirect it (> FILE) instead of -o");
     auto loc = open_location(a.positional[0], g, false);
     if (loc.reference.empty()) throw UsageError("get needs a tag or digest: " + loc.text);
-    const auto& name = a.positional[1];
+    std::string name = a.positional[1];
     // SRC names an experiment (NAME is one of its attachments, or of run
-    // --run ID) or one run (a run manifest: no --run needed).
-    const auto root = loc.target->resolve(loc.reference);
+    // --run ID), one run (a run manifest: no --run needed), or an OMMX
+    // artifact (NAME is a layer's index or digest).
+    const auto root = classify(*loc.target, loc.target->resolve(loc.reference));
     std::optional<SealedExperiment> exp;
     std::optional<SealedRun> run;
+    std::optional<OmmxArtifact> art;
     const Attachments* from = nullptr;
-    if (oci::is_manifest_type(root.media_type)) {
+    if (root.kind == Root::Kind::ommx_artifact) {
+        if (run_id) throw UsageError(loc.text + " is an OMMX artifact, which has no runs; name a layer by index or digest");
+        art = OmmxArtifact::open(*loc.target, root.desc);
+        name = std::to_string(art->layer_index(name));
+        from = &art->attachments();
+    } else if (root.kind == Root::Kind::run || (root.kind == Root::Kind::other && oci::is_manifest_type(root.desc.media_type))) {
         run = SealedRun::open(*loc.target, loc.reference);
         if (run_id && *run_id != run->run_id())
             throw UsageError(loc.text + " is run " + std::to_string(run->run_id()) + " alone, not run " + std::to_string(*run_id));
@@ -399,6 +492,10 @@ int cmd_get(const Args& a, const Globals& g) {
                             "no experiment-level attachment of that name in " + loc.text +
                                 " (pass --run ID for a run's attachment)");
         }
+    }
+    if (decode) {
+        std::cout << json_text(decoded_json(*from, name, a.positional[1])) << "\n" << std::flush;
+        return exit_ok;
     }
     if (auto out = a.get("-o")) {
         fs::path path = *out;

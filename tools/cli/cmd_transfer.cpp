@@ -1,8 +1,15 @@
 // sealrun copy, push, pull, export and import: moving artifacts between locations.
 #include <algorithm>
+#include <cctype>
 #include <iostream>
+#include <set>
 
 #include <sealrun/content/copy.h>
+#include <sealrun/content/oci_archive.h>
+#include <sealrun/content/oci_layout.h>
+#include <sealrun/oci/manifest.h>
+#include <sealrun/oci/media_type.h>
+#include <sealrun/oci/tag.h>
 #include <sealrun/error.h>
 #include <sealrun/printable.h>
 
@@ -78,25 +85,212 @@ int cmd_export(const Args& a, const Globals& g) {
     return cmd_copy(c, g);
 }
 
+namespace {
+
+// Entry is one index.json entry of the source an import copies: what it
+// names, its ref name ("" when it has none) and the local tag it gets.
+struct Entry {
+    oci::Descriptor desc;
+    std::string ref_name;
+    std::string local;
+};
+
+// clean_tag_part keeps the characters of the OCI tag grammar
+// ([A-Za-z0-9_][A-Za-z0-9._-]*) in `s`, replacing every other byte by '-'
+// and dropping leading '.' and '-'.
+std::string clean_tag_part(std::string_view s) {
+    std::string out;
+    for (const char c : s) {
+        const bool ok = std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.' || c == '-';
+        if (out.empty() && (c == '.' || c == '-' || !ok)) continue;
+        out += ok ? c : '-';
+    }
+    return out;
+}
+
+// joined is NAME-SUFFIX within the 128 bytes of a tag: NAME is shortened,
+// SUFFIX (a tag or digest part, the distinctive one) kept.
+std::string joined(std::string name, const std::string& suffix) {
+    if (suffix.empty()) return name.substr(0, 128);
+    if (name.empty()) return suffix.substr(0, 128);
+    const std::size_t room = suffix.size() + 1 >= 128 ? 0 : 128 - suffix.size() - 1;
+    name = name.substr(0, room);
+    while (!name.empty() && (name.back() == '-' || name.back() == '.')) name.pop_back();
+    return name.empty() ? suffix.substr(0, 128) : name + "-" + suffix;
+}
+
+}  // namespace
+
+std::string import_tag(const std::string& ref_name, const std::string& file_stem, const oci::Digest& digest) {
+    if (oci::is_valid_tag(ref_name)) return ref_name;
+    const auto hex12 = digest.str().substr(digest.str().find(':') + 1, 12);
+    std::string name, suffix;
+    if (!ref_name.empty()) {
+        std::string_view ref = ref_name;
+        if (const auto at = ref.find('@'); at != std::string_view::npos) {
+            const auto d = ref.substr(at + 1);
+            suffix = clean_tag_part(d.substr(d.find(':') == std::string_view::npos ? 0 : d.find(':') + 1).substr(0, 12));
+            ref = ref.substr(0, at);
+        }
+        const auto slash = ref.rfind('/');
+        auto base = slash == std::string_view::npos ? ref : ref.substr(slash + 1);
+        if (const auto colon = base.rfind(':'); colon != std::string_view::npos) {
+            if (suffix.empty()) suffix = clean_tag_part(base.substr(colon + 1));
+            base = base.substr(0, colon);
+        }
+        name = clean_tag_part(base);
+        if (auto t = joined(name, suffix); oci::is_valid_tag(t)) return t;
+    }
+    // No ref name, or nothing of it survives: the file's name and the digest.
+    name = clean_tag_part(file_stem);
+    auto t = joined(name.empty() ? "import" : name, hex12);
+    return oci::is_valid_tag(t) ? t : "import-" + hex12;
+}
+
+namespace {
+
+// import_entries lists what an import copies: every index.json entry of
+// the source (an oci-archive or oci: layout), each with the tag it gets.
+std::vector<Entry> import_entries(Location& src, const std::string& stem) {
+    std::vector<oci::Descriptor> index;
+    if (const auto* archive = dynamic_cast<content::OciArchive*>(src.target.get())) index = archive->index().manifests;
+    else if (const auto* layout = dynamic_cast<content::OciLayout*>(src.target.get())) index = layout->index().manifests;
+    else
+        for (const auto& t : src.target->tags()) index.push_back(src.target->resolve(t));
+    std::vector<Entry> out;
+    for (auto& d : index) {
+        Entry e;
+        if (const auto it = d.annotations.find(std::string(oci::annotations::ref_name)); it != d.annotations.end())
+            e.ref_name = it->second;
+        e.local = import_tag(e.ref_name, stem, d.digest);
+        e.desc = std::move(d);
+        out.push_back(std::move(e));
+    }
+    return out;
+}
+
+// preflight checks, before the store is opened for writing, what would make
+// an import stop half-way: every node of each entry's graph must read
+// (verified, at most oci::max_manifest_size) and parse, every blob must be
+// present with its size and, unless the store has it already, hash to its
+// digest (streamed: bounded memory), and a local tag naming other content
+// needs --force. The copy verifies every byte again as it moves it.
+void preflight(Location& src, const std::vector<Entry>& entries, const fs::path& store_dir, bool force,
+               const std::string& file) {
+    std::error_code ec;
+    std::unique_ptr<content::Target> store;
+    if (fs::exists(store_dir / "index.json", ec)) store = open_reader(store_dir, true);
+    // A blob the store lacks is read through once here, verified, so bytes
+    // that do not match their digest stop the import before it writes.
+    const auto verify = [&](const oci::Descriptor& blob) {
+        if (store && store->exists(blob)) return;  // the copy skips it
+        try {
+            auto in = src.target->fetch(blob);
+            std::vector<std::byte> buf(std::size_t{1} << 16);
+            while (in->read(buf) > 0) {
+            }
+        } catch (const Error& err) {
+            throw Error(err.code(), "import", file, err.reason() + " (" + blob.digest.str() + "); nothing was imported");
+        }
+    };
+    std::set<std::string> seen;
+    for (const auto& e : entries) {
+        std::vector<std::pair<oci::Descriptor, int>> todo{{e.desc, 0}};
+        while (!todo.empty()) {
+            auto [node, depth] = std::move(todo.back());
+            todo.pop_back();
+            if (!seen.insert(node.digest.str()).second) continue;
+            if (depth > oci::max_graph_depth)
+                throw Error(Errc::invalid_input, "import", file, "its graph is deeper than " +
+                                                                    std::to_string(oci::max_graph_depth) + " levels");
+            if (!oci::is_node_type(node.media_type)) {
+                if (!src.target->exists(node))
+                    throw Error(Errc::not_found, "import", file,
+                                "blob " + node.digest.str() + " (" + printable(node.media_type) + ", " +
+                                    std::to_string(node.size) + " bytes) that " +
+                                    (e.ref_name.empty() ? e.desc.digest.str() : printable(e.ref_name)) +
+                                    " needs is missing; nothing was imported");
+                verify(node);
+                continue;
+            }
+            std::string bytes;
+            try {
+                bytes = content::read_all(*src.target, node, oci::max_manifest_size);
+            } catch (const Error& err) {
+                throw Error(err.code(), "import", file, err.reason() + " (" + node.digest.str() + "); nothing was imported");
+            }
+            for (auto& child : oci::successors(node, bytes)) todo.emplace_back(std::move(child), depth + 1);
+        }
+    }
+    if (force || !store) return;
+    for (const auto& e : entries) {
+        std::optional<oci::Descriptor> have;
+        try {
+            have = store->resolve(e.local);
+        } catch (const Error& err) {
+            if (err.code() != Errc::not_found) throw;
+        }
+        if (have && have->digest != e.desc.digest)
+            throw Error(Errc::already_exists, "import", e.local,
+                        "the local tag names other content (" + have->digest.str() +
+                            "); pass --force to move it, or --tag TAG for another name; nothing was imported");
+    }
+}
+
+}  // namespace
+
 int cmd_import(const Args& a, const Globals& g) {
-    need(a, 1, 2, "sealrun import FILE.tar [TAG]");
-    auto src = open_location("oci-archive:" + a.positional[0], g, false);
+    need(a, 1, 2, "sealrun import FILE.tar|FILE.ommx|oci:DIR [REF] [--tag TAG]");
+    // A FILE is an oci-archive; oci:DIR and oci-archive:FILE are taken as typed.
+    const auto& what = a.positional[0];
+    const bool typed = what.starts_with("oci:") || what.starts_with("oci-archive:");
+    auto src = open_location(typed ? what : "oci-archive:" + what, g, false);
+    const auto spec = parse_location_text(typed ? what : "oci-archive:" + what);
+    const auto stem = spec.path.filename().string() == "." || spec.path.filename().empty()
+                          ? spec.path.parent_path().filename().string()
+                          : spec.path.stem().string();
+    auto entries = import_entries(src, stem);
+    // REF (a ref name as the archive spells it, a tag, or a digest) picks one
+    // entry; oci:DIR:REF and oci-archive:FILE:REF do too.
+    std::string pick = a.positional.size() == 2 ? a.positional[1] : src.reference;
+    if (!pick.empty()) {
+        std::erase_if(entries, [&](const Entry& e) {
+            return e.ref_name != pick && e.local != pick && e.desc.digest.str() != pick;
+        });
+        if (entries.empty()) throw Error(Errc::not_found, "import", what, "holds no entry named " + printable(pick));
+    }
+    if (entries.empty()) throw Error(Errc::not_found, "import", what, "holds nothing to import (index.json is empty)");
+    if (const auto t = a.get("--tag")) {
+        if (entries.size() > 1)
+            throw UsageError("--tag names one import, but " + what + " holds " + std::to_string(entries.size()) +
+                             " entries: name one after the file (sealrun import FILE REF --tag TAG)");
+        if (!oci::is_valid_tag(*t)) throw UsageError("--tag is not a valid tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127}): " + *t);
+        entries.front().local = *t;
+    }
+    // Two entries that would share a local tag while naming different content.
+    for (std::size_t i = 0; i < entries.size(); ++i)
+        for (std::size_t j = i + 1; j < entries.size(); ++j)
+            if (entries[i].local == entries[j].local && entries[i].desc.digest != entries[j].desc.digest)
+                throw Error(Errc::invalid_input, "import", what,
+                            "\"" + printable(entries[i].ref_name) + "\" and \"" + printable(entries[j].ref_name) +
+                                "\" would both be tagged " + entries[i].local +
+                                ": import one at a time (sealrun import FILE REF --tag TAG)");
+    preflight(src, entries, g.store, a.has("--force"), what);
     auto store = open_layout(g.store, Access::create, true);
-    auto tags = src.target->tags();
-    if (a.positional.size() == 2) tags = {a.positional[1]};
-    if (tags.empty()) throw Error(Errc::not_found, "import", a.positional[0], "the archive holds no tags");
     Progress progress(!g.quiet && !g.json);
     Moved moved;
     nlohmann::json imported = nlohmann::json::array();
-    for (const auto& t : tags) {
-        const auto local = local_tag(t);
-        const auto root = content::copy(*src.target, t, *store, local, counting(copy_options(progress, a), moved));
-        imported.push_back({{"tag", local}, {"digest", root.digest.str()}});
-        if (!g.quiet && !g.json) std::cout << printable(local) << " " << root.digest.str() << "\n";
+    for (const auto& e : entries) {
+        const auto source_ref = e.ref_name.empty() ? e.desc.digest.str() : e.ref_name;
+        const auto root = content::copy(*src.target, source_ref, *store, e.local, counting(copy_options(progress, a), moved));
+        nlohmann::json row = {{"tag", e.local}, {"digest", root.digest.str()}};
+        row["ref_name"] = e.ref_name.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.ref_name);
+        imported.push_back(std::move(row));
+        if (!g.quiet && !g.json) std::cout << printable(e.local) << " " << root.digest.str() << "\n";
     }
     if (g.json) {
         auto j = moved_json(moved);
-        j["source"] = a.positional[0];
+        j["source"] = what;
         j["tags"] = imported;
         std::cout << json_text(j) << "\n";
     }
