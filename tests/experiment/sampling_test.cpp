@@ -274,3 +274,88 @@ TEST_CASE("sampling: a hand-edited run config with broken samplings is refused b
         warned = warned || (c.name == "solves" && c.warning && test::has(c.message, "writers write ids ascending"));
     CHECK(warned);
 }
+
+namespace {
+
+ommx::Instance small_instance() {
+    ommx::Instance i;
+    i.set_sense(ommx::Sense::minimize);
+    ommx::DecisionVariable x;
+    x.id = 0;
+    x.kind = ommx::Kind::binary;
+    x.name = "x";
+    i.add_decision_variable(x);
+    i.set_objective(ommx::Function{.form = ommx::Function::Form::linear, .terms = {{.ids = {0}, .coefficient = 1.5}}});
+    return i;
+}
+
+ommx::SampleSet small_sample_set() {
+    ommx::SampleSet s;
+    s.set_sense(ommx::Sense::minimize);
+    s.add_sample({.id = 0, .objective = 1.5, .feasible = true, .state = {{0, 1.0}}});
+    s.add_sample({.id = 1, .objective = 0.0, .feasible = false, .state = {{0, 0.0}}});
+    return s;
+}
+
+ommx::Solution small_solution() {
+    ommx::Solution s;
+    s.set_objective(1.5);
+    s.set_feasible(true);
+    s.set_state({{0, 1.0}});
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("sampling: OMMX payloads logged on a run and an experiment read back equal, under their media types") {
+    test::TempDir dir;
+    RecordStore store(dir / "storage");
+    Experiment exp(store, "ommx", test::fixed_options());
+    const auto instance = small_instance();
+    const auto samples = small_sample_set();
+    const auto solution = small_solution();
+    exp.log_instance("shared/instance", instance);
+    exp.run([&](Run& r) {
+        r.log_instance("problem", instance);
+        r.log_solution("answer", solution);
+        r.log_sample_set("set", samples);
+        CHECK(r.log_solve(instance, solution, "highs", {.adapter_options = {{"time_limit", 10}}}) == 0);
+        CHECK(r.log_sample(instance, samples, "openjij", {.adapter_options = {{"num_reads", 2}}}) == 0);
+        CHECK(r.log_sample(instance, samples, "neal", {.input = "mine/in", .output = "mine/out"}) == 1);
+        // Default names are never reused over a file the run holds; equal names are refused.
+        r.save_file("samplings/2/input", codecs::Bytes{"mine"}, "application/octet-stream");
+        CHECK(errc_of([&] { r.log_sample(instance, samples, "neal"); }) == Errc::already_exists);
+        CHECK(errc_of([&] { r.log_sample(instance, samples, "neal", {.input = "a", .output = "a"}); }) == Errc::invalid_input);
+        CHECK(r.samplings().size() == 2);
+    });
+    Run& closed = *exp.runs()[0];
+    CHECK(test::has(test::thrown([&] { closed.log_instance("late", instance); }).message, "log_instance run 0: is closed"));
+    CHECK(errc_of([&] { closed.log_sample(instance, samples, "neal"); }) == Errc::invalid_input);
+    content::MemoryTarget t;
+    const auto root = exp.commit(t, "v1");
+
+    const auto sealed = SealedExperiment::open(t, "v1");
+    CHECK(sealed.get_instance("shared/instance").encode() == instance.encode());
+    const auto run = sealed.run(0);
+    CHECK(run.attachment_media_type("problem") == ommx::media_types::instance);
+    CHECK(run.attachment_media_type("set") == ommx::media_types::sample_set);
+    CHECK(run.get_instance("problem").encode() == instance.encode());
+    CHECK(run.get_instance("problem").sense() == ommx::Sense::minimize);
+    CHECK(run.get_solution("answer").objective() == 1.5);
+    CHECK(run.get_sample_set("set").encode() == samples.encode());
+    REQUIRE(run.solves().size() == 1);
+    CHECK(run.solves()[0].input == "solves/0/input");
+    CHECK(run.solves()[0].adapter_options == json{{"time_limit", 10}});
+    CHECK(run.get_solution(*run.solves()[0].output).encode() == solution.encode());
+    REQUIRE(run.samplings().size() == 2);
+    CHECK(run.samplings()[0].input == "samplings/0/input");
+    CHECK(run.samplings()[0].output == "samplings/0/output");
+    CHECK(run.get_instance(run.samplings()[0].input).encode() == instance.encode());
+    CHECK(run.get_sample_set(*run.samplings()[0].output).best_feasible()->id == 0);
+    CHECK(run.samplings()[1].output == "mine/out");
+    CHECK(run.get_sample_set("mine/out").encode() == samples.encode());
+    const auto report = validate(t, "v1");
+    CHECK_MESSAGE(report.ok(), failures(report));
+    // Sealing the same content again gives the same root.
+    CHECK(exp.commit(t, "v1").digest == root.digest);
+}
