@@ -337,3 +337,69 @@ def test_payload_objects_keep_ommx_names_and_round_trip(lp):
     assert pickle.loads(pickle.dumps(instance)) == instance
     with pytest.raises(sealrun.InvalidInput):
         sealrun.Instance.from_bytes(instance.to_bytes(), version=3)
+
+
+def _msgpack_str(s: str) -> bytes:
+    data = s.encode()
+    assert len(data) < 32
+    return bytes([0xA0 | len(data)]) + data
+
+
+def write_ommx_experiment(layout: pathlib.Path, instance: sealrun.Instance, solution: sealrun.Solution,
+                          sample_set: sealrun.SampleSet, alpha: float) -> None:
+    """Lays out an OMMX 3 experiment as OMMX's commit does (one image manifest,
+    every payload a layer, the config naming them by index, a MessagePack
+    run-parameter table) in the OCI layout `layout`, tagged "exp"."""
+    import struct
+
+    blobs = layout / "blobs" / "sha256"
+    blobs.mkdir(parents=True)
+
+    def blob(media_type: str, data: bytes) -> dict:
+        digest = hashlib.sha256(data).hexdigest()
+        (blobs / digest).write_bytes(data)
+        return {"mediaType": media_type, "digest": "sha256:" + digest, "size": len(data)}
+
+    # {"columns": {"alpha": {"type": "float64", "values": {0: alpha}}}}
+    table = (b"\x81" + _msgpack_str("columns") + b"\x81" + _msgpack_str("alpha") + b"\x82" + _msgpack_str("type") +
+             _msgpack_str("float64") + _msgpack_str("values") + b"\x81\x00\xcb" + struct.pack(">d", alpha))
+    layers = [blob("application/org.ommx.v1.instance", instance.to_bytes()),
+              blob("application/org.ommx.v1.solution", solution.to_bytes()),
+              blob("application/org.ommx.v1.sample-set", sample_set.to_bytes()),
+              blob("application/org.ommx.v1.experiment.run-parameters+msgpack", table)]
+    config = {"status": "finished", "attachments": {"entries": {}},
+              "runs": [{"run_id": 0, "status": "finished", "attachments": {"entries": {"problem": 0}},
+                        "solves": [{"solve_id": 0, "status": "finished", "input": 0, "output": 1, "adapter": "zero"}],
+                        "samplings": [{"sampling_id": 0, "status": "finished", "input": 0, "output": 2,
+                                       "adapter": "flip"}]}],
+              "run_parameters": 3}
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "artifactType": "application/org.ommx.v1.experiment",
+                "config": blob("application/org.ommx.v1.experiment.config+json", json.dumps(config).encode()),
+                "layers": layers}
+    root = blob("application/vnd.oci.image.manifest.v1+json", json.dumps(manifest).encode())
+    root["annotations"] = {"org.opencontainers.image.ref.name": "exp"}
+    (layout / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [root]}))
+
+
+def test_an_ommx_experiment_opens_as_a_sealed_experiment(lp, tmp_path):
+    instance = lp_instance(lp)
+    solution = solution_for(instance)
+    sample_set = samples_for(instance)
+    write_ommx_experiment(tmp_path / "layout", instance, solution, sample_set, alpha=0.25)
+    exp = sealrun.open(f"oci:{tmp_path / 'layout'}:exp")
+    assert exp.run_ids == [0]
+    run = exp.run(0)
+    assert run.parameters == {"alpha": 0.25}
+    assert run.get_instance("problem") == instance
+    (solve,) = run.solves
+    assert solve.adapter == "zero"
+    assert run.get_instance(solve.input) == instance
+    assert run.get_solution(solve.output) == solution
+    (sampling,) = run.samplings
+    assert sampling.adapter == "flip"
+    assert run.get_sample_set(sampling.output) == sample_set
+    with pytest.raises(sealrun.InvalidInput):
+        sealrun.OmmxArtifact.open(f"oci:{tmp_path / 'layout'}:exp")  # an experiment is no generic artifact
+
