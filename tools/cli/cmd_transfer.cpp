@@ -232,7 +232,7 @@ void preflight(Location& src, const std::vector<Entry>& entries, const fs::path&
         }
         if (have && have->digest != e.desc.digest)
             throw Error(Errc::already_exists, "import", e.local,
-                        "the local tag names other content (" + have->digest.str() +
+                        "the local tag already names other content (" + have->digest.str() +
                             "); pass --force to move it, or --tag TAG for another name; nothing was imported");
     }
 }
