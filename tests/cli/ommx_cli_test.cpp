@@ -312,3 +312,22 @@ TEST_CASE("ommx cli: show, get (bytes and --decode json), ls and validate on the
     CHECK(broken.exit_code == 1);
     CHECK(test::line_count(broken.output) == 1);
 }
+
+TEST_CASE("ommx cli: convert refuses what is not an OMMX experiment, saying what it is, and writes nothing") {
+    User u;
+    REQUIRE(u({"import", "random_lp_instance.ommx"}).exit_code == 0);
+    test::write_file(u.dir / "runs/a/result.json", "{}");
+    REQUIRE(u({"seal", "runs/a", "--experiment", "x", "--tag", "sealed"}).exit_code == 0);
+    const auto before = snapshot(u.dir / "storage");
+    const auto art = u({"convert", fixture_tag, "converted"});
+    CHECK(art.exit_code == 1);
+    CHECK(test::contains(art.output, "is not an OMMX experiment"));
+    CHECK(test::contains(art.output, "application/org.ommx.v1.artifact"));
+    const auto sealed = u({"convert", "sealed", "converted"});
+    CHECK(sealed.exit_code == 1);
+    CHECK(test::contains(sealed.output, "needs no conversion"));
+    CHECK(u({"convert", fixture_tag}).exit_code == 2);                 // no destination
+    CHECK(u({"convert", fixture_tag, "oci:dir"}).exit_code == 2);      // a destination without a tag
+    CHECK(snapshot(u.dir / "storage") == before);
+    CHECK_FALSE(fs::exists(u.dir / "dir"));
+}

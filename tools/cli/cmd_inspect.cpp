@@ -116,6 +116,12 @@ nlohmann::json solves_json(const SealedRun& r) {
     return out;
 }
 
+nlohmann::json samplings_json(const SealedRun& r) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& s : r.samplings()) out.push_back(s.to_json());
+    return out;
+}
+
 // run_json is one run in detail (show --run, show of a run manifest).
 nlohmann::json run_json(const SealedRun& r) {
     nlohmann::json atts = nlohmann::json::array();
@@ -130,6 +136,7 @@ nlohmann::json run_json(const SealedRun& r) {
             {"ended", or_null(config_text(r, "ended"))},
             {"parameters", parameters_json(r)},
             {"solves", solves_json(r)},
+            {"samplings", samplings_json(r)},
             {"has_trace", has_trace(r)},
             {"trace", r.trace_descriptor() ? nlohmann::json{{"size", r.trace_descriptor()->size},
                                                             {"digest", r.trace_descriptor()->digest.str()}}
@@ -149,6 +156,10 @@ void print_run(const SealedRun& r) {
     for (const auto& n : r.attachment_names()) std::cout << "  " << attachment_line(r.attachments(), n) << "\n";
     for (const auto& s : r.solves()) {
         std::cout << "  solve " << s.solve_id << "  " << printable(s.status) << "  " << printable(s.adapter) << "  "
+                  << printable(s.input) << " -> " << (s.output ? printable(*s.output) : std::string("-")) << "\n";
+    }
+    for (const auto& s : r.samplings()) {
+        std::cout << "  sampling " << s.sampling_id << "  " << printable(s.status) << "  " << printable(s.adapter) << "  "
                   << printable(s.input) << " -> " << (s.output ? printable(*s.output) : std::string("-")) << "\n";
     }
     if (const auto& t = r.trace_descriptor())
@@ -272,6 +283,7 @@ int show_experiment(const Location& loc, const Root& root, const Selection& sel,
                                   {"reason", r.reason()},
                                   {"parameters", parameters_json(r)},
                                   {"solves", solves_json(r)},
+                                  {"samplings", samplings_json(r)},
                                   {"has_trace", has_trace(r)},
                                   {"attachments", r.attachment_names().size()},
                                   {"size", attachment_bytes(r)},

@@ -3,6 +3,7 @@
 
 namespace sealrun::cli {
 int cmd_seal(const Args&, const Globals&);
+int cmd_convert(const Args&, const Globals&);
 int cmd_ls(const Args&, const Globals&);
 int cmd_show(const Args&, const Globals&);
 int cmd_get(const Args&, const Globals&);
