@@ -1,8 +1,8 @@
 // OMMX payloads (codecs/ommx.h): the input is decoded as each of the eight
 // message types. Bytes are refused with sealrun::Error only; what decodes
 // encodes to bytes that decode to the same encoding, renders as JSON that
-// reads back to the same JSON, and answers every accessor (or refuses with
-// sealrun::Error).
+// reads back (a fixed point after one round), and answers every accessor
+// (or refuses with sealrun::Error).
 #include "common.h"
 #include "sealrun/codecs/ommx.h"
 
@@ -40,9 +40,15 @@ void one(std::string_view bytes, Version version) {
     FUZZ_EXPECT(fuzz::guarded([&] { encoded = value.encode(); }), "a decoded value does not encode");
     FUZZ_EXPECT(fuzz::guarded([&] { again = T::decode(encoded, version).encode(); }) && again == encoded,
                 value.type_name() + " does not round-trip");
-    nlohmann::json json, json_again;
+    // JSON must read back; after one round it is a fixed point (not at
+    // once: protobuf's mapping prints a -0.0 it keeps as "0", which reads
+    // back as the default 0 and is then left out).
+    nlohmann::json json, once, twice;
     if (fuzz::guarded([&] { json = value.to_json(); }))
-        FUZZ_EXPECT(fuzz::guarded([&] { json_again = T::from_json(json, version).to_json(); }) && json_again == json,
+        FUZZ_EXPECT(fuzz::guarded([&] {
+                        once = T::from_json(json, version).to_json();
+                        twice = T::from_json(once, version).to_json();
+                    }) && once == twice,
                     value.type_name() + ": JSON does not read back: " + json.dump());
     fuzz::guarded([&] { read_all(value); });
 }

@@ -161,18 +161,28 @@ struct Message;  // the decoded protobuf message; defined in the library
 }
 
 /// Payload is what the four value types share: the message, its bytes and
-/// its JSON. Copies share the message; a setter copies it first.
+/// its JSON. Copies share the message; a setter copies it first. A value
+/// may be read from several threads at once; a value being changed must
+/// not be read or changed from another thread (copies are independent).
 class Payload {
 public:
     /// version returns the schema version.
     Version version() const noexcept { return version_; }
     /// media_type returns the media type of version() for this payload type.
     std::string_view media_type() const noexcept;
-    /// encode returns the wire bytes (deterministic; unknown fields kept).
+    /// encode returns the wire bytes, deterministic: known fields in field
+    /// number order, map entries in key order, then the unknown fields the
+    /// decoded bytes held, as they were. Bytes written in that order (as
+    /// OMMX writes them) come back byte for byte. Throws Error(too_large)
+    /// past protobuf's 2 GiB.
     std::string encode() const;
-    /// to_json renders the message through protobuf's JSON mapping (field
-    /// names in lowerCamelCase, 64-bit integers as strings, as protobuf's
-    /// JSON mapping has them).
+    /// to_json renders the message through protobuf's canonical JSON
+    /// mapping: field names in lowerCamelCase (the mapping's default; not
+    /// the .proto's snake_case names, which from_json reads too), 64-bit
+    /// integers and map keys as strings, enums by name, non-finite numbers
+    /// as "Infinity"/"-Infinity"/"NaN", default values left out. Unknown
+    /// fields are not rendered. Throws Error(invalid_input) when protobuf
+    /// cannot render the message.
     nlohmann::json to_json() const;
     /// type_name returns the message's full name, e.g. "ommx.v1.Instance".
     std::string type_name() const;
@@ -192,38 +202,64 @@ void check_version(const Payload& value, Version version, std::string_view media
 /// Instance is an optimization problem (ommx.v1.Instance / ommx.v2.Instance).
 class Instance : public Payload {
 public:
+    /// The media types of the v1 and v2 forms (OmmxCodec).
     static constexpr std::string_view media_type_v1 = media_types::instance;
     static constexpr std::string_view media_type_v2 = media_types::instance_v2;
     /// Instance is an empty v1 instance (no variables, zero objective).
     Instance();
     /// decode parses `bytes` as the message of `version`; throws
-    /// Error(invalid_input) naming what is wrong for bytes that are not one
-    /// (truncated, a length past the end, nesting deeper than 100, a wrong
-    /// wire type).
+    /// Error(invalid_input) "not an ommx.v1.Instance: at byte N: …" for
+    /// bytes that are not one (a truncated tag or value, a length past the
+    /// end, a wire type that does not exist or that the schema does not
+    /// give the field, nesting deeper than 100 (protobuf's default limit),
+    /// a string that is not UTF-8), Error(too_large) past 2 GiB. Fields the
+    /// schema does not know are kept (encode writes them back).
     static Instance decode(std::string_view bytes, Version version = Version::v1);
     /// from_json parses protobuf's JSON mapping (to_json's output) of an
     /// instance of `version`; throws Error(invalid_input) naming the field.
     static Instance from_json(const nlohmann::json& json, Version version = Version::v1);
 
+    /// The accessors read v1 and v2 alike and copy what they return. An
+    /// enum number the public enum lacks reads as unspecified.
+    /// sense returns whether the objective is minimized or maximized.
     Sense sense() const;
+    /// decision_variables returns the variables, by id (v2: the table's
+    /// entries with their labels; a fixed value is substituted_value).
     std::vector<DecisionVariable> decision_variables() const;
+    /// objective returns the objective as terms; throws Error(invalid_input)
+    /// for a quadratic whose rows, columns and values differ in length.
     Function objective() const;
-    /// constraints returns the active (regular) constraints, by id.
+    /// constraints returns the active (regular) constraints, by id; throws
+    /// as objective() does. (v2's indicator, one-hot and SOS1 constraints
+    /// are kept and rendered in JSON, not returned here.)
     std::vector<Constraint> constraints() const;
     /// removed_constraints returns the constraints kept as removed.
     std::vector<Constraint> removed_constraints() const;
+    /// description returns the provenance (empty fields when none).
     Description description() const;
     /// parameters returns the parameter values a parametric instance was
     /// given (empty when none).
     std::map<std::uint64_t, double> parameters() const;
+    /// annotations returns the instance's own annotations (in the message,
+    /// not the OCI layer's).
     std::map<std::string, std::string> annotations() const;
 
     /// Setters build a v1 instance; on a v2 value they throw
-    /// Error(unsupported) (convert by encoding as v1 is not offered).
+    /// Error(unsupported) (sealrun does not convert between versions).
+    /// set_sense sets the sense.
     void set_sense(Sense sense);
+    /// add_decision_variable appends a variable (ids are not checked).
     void add_decision_variable(const DecisionVariable& variable);
+    /// set_objective stores `objective` in its form, widened to what its
+    /// terms need (a term of two ids makes it quadratic, of three or more
+    /// polynomial; Form::zero with terms becomes the narrowest that holds
+    /// them).
     void set_objective(const Function& objective);
+    /// add_constraint appends a constraint (its function stored as
+    /// set_objective stores one); one with a removed_reason is appended to
+    /// the removed constraints.
     void add_constraint(const Constraint& constraint);
+    /// set_description replaces the description.
     void set_description(const Description& description);
 
 private:
@@ -235,14 +271,19 @@ class ParametricInstance : public Payload {
 public:
     static constexpr std::string_view media_type_v1 = media_types::parametric_instance;
     static constexpr std::string_view media_type_v2 = media_types::parametric_instance_v2;
+    /// ParametricInstance is an empty v1 parametric instance.
     ParametricInstance();
+    /// decode parses `bytes` as Instance::decode does.
     static ParametricInstance decode(std::string_view bytes, Version version = Version::v1);
     /// from_json parses protobuf's JSON mapping of a ParametricInstance of `version`;
     /// throws Error(invalid_input).
     static ParametricInstance from_json(const nlohmann::json& json, Version version = Version::v1);
 
+    /// sense, decision_variables, objective, constraints and description
+    /// read as Instance's do.
     Sense sense() const;
     std::vector<DecisionVariable> decision_variables() const;
+    /// parameters returns the parameters with their labels, by id.
     std::vector<Parameter> parameters() const;
     Function objective() const;
     std::vector<Constraint> constraints() const;
@@ -259,23 +300,39 @@ class Solution : public Payload {
 public:
     static constexpr std::string_view media_type_v1 = media_types::solution;
     static constexpr std::string_view media_type_v2 = media_types::solution_v2;
+    /// Solution is an empty v1 solution.
     Solution();
+    /// decode parses `bytes` as Instance::decode does.
     static Solution decode(std::string_view bytes, Version version = Version::v1);
     /// from_json parses protobuf's JSON mapping of a Solution of `version`;
     /// throws Error(invalid_input).
     static Solution from_json(const nlohmann::json& json, Version version = Version::v1);
 
+    /// objective returns the objective's value at the solution.
     double objective() const;
+    /// feasible returns whether every constraint holds (as stored).
     bool feasible() const;
+    /// feasible_relaxed returns feasibility ignoring removed constraints,
+    /// when the payload says.
     std::optional<bool> feasible_relaxed() const;
+    /// optimality returns what the solver proved.
     Optimality optimality() const;
+    /// relaxation returns whether this solves a relaxation.
     Relaxation relaxation() const;
+    /// sense returns the instance's sense, as the solution records it.
     Sense sense() const;
+    /// state returns the variables' values (v2: the evaluated variables').
     State state() const;
+    /// decision_variables returns the variables, by id.
     std::vector<DecisionVariable> decision_variables() const;
+    /// evaluated_constraints returns the constraints' values, by id (see
+    /// EvaluatedConstraint::feasible).
     std::vector<EvaluatedConstraint> evaluated_constraints() const;
 
-    /// Setters build a v1 solution (Error(unsupported) on a v2 value).
+    /// Setters build a v1 solution (Error(unsupported) on a v2 value):
+    /// set_objective, set_feasible, set_optimality and set_sense set one
+    /// field, set_state replaces the state, add_evaluated_constraint
+    /// appends one (its `feasible` is not stored: v1 has no such field).
     void set_objective(double objective);
     void set_feasible(bool feasible);
     void set_optimality(Optimality optimality);
@@ -291,7 +348,10 @@ private:
 struct Sample {
     std::uint64_t id = 0;
     double objective = 0;
+    /// feasible is the set's feasibility for the sample (false when the
+    /// set does not say).
     bool feasible = false;
+    /// state holds the value of each variable the set sampled for it.
     State state;
 };
 
@@ -300,30 +360,38 @@ class SampleSet : public Payload {
 public:
     static constexpr std::string_view media_type_v1 = media_types::sample_set;
     static constexpr std::string_view media_type_v2 = media_types::sample_set_v2;
+    /// SampleSet is an empty v1 sample set.
     SampleSet();
+    /// decode parses `bytes` as Instance::decode does.
     static SampleSet decode(std::string_view bytes, Version version = Version::v1);
     /// from_json parses protobuf's JSON mapping of a SampleSet of `version`;
     /// throws Error(invalid_input).
     static SampleSet from_json(const nlohmann::json& json, Version version = Version::v1);
 
+    /// sense returns the instance's sense, as the set records it.
     Sense sense() const;
-    /// sample_ids returns every sample id, ascending.
+    /// sample_ids returns every sample id (those the objectives list),
+    /// ascending.
     std::vector<std::uint64_t> sample_ids() const;
-    /// objectives maps sample ids to objective values.
+    /// objectives maps sample ids to objective values (an id listed twice
+    /// keeps its first value).
     std::map<std::uint64_t, double> objectives() const;
     /// feasible maps sample ids to feasibility.
     std::map<std::uint64_t, bool> feasible() const;
     /// sample returns one sample; throws Error(not_found).
     Sample sample(std::uint64_t id) const;
     /// best_feasible returns the feasible sample with the best objective
-    /// for the sense (lowest id among equals), or nullopt when none is
+    /// for the sense (largest for maximize, else smallest; lowest id among
+    /// equals; a NaN objective is never best), or nullopt when none is
     /// feasible.
     std::optional<Sample> best_feasible() const;
+    /// decision_variables returns the sampled variables, by id.
     std::vector<DecisionVariable> decision_variables() const;
 
     /// add_sample adds a sample to a v1 set (Error(unsupported) on v2;
     /// Error(already_exists) for a used id).
     void add_sample(const Sample& sample);
+    /// set_sense sets the sense of a v1 set (Error(unsupported) on v2).
     void set_sense(Sense sense);
 
 private:
