@@ -331,3 +331,80 @@ TEST_CASE("ommx cli: convert refuses what is not an OMMX experiment, saying what
     CHECK(snapshot(u.dir / "storage") == before);
     CHECK_FALSE(fs::exists(u.dir / "dir"));
 }
+
+namespace {
+
+// OmmxExperiment lays out, in the OCI layout `dir` tagged "exp", an OMMX 3
+// experiment as OMMX's commit does: one image manifest, every payload a
+// layer, the config naming them by index, a MessagePack run-parameter table.
+struct OmmxExperiment {
+    std::string instance, solution, sample_set, notes = R"({"k": 1})", table, config, manifest;
+    explicit OmmxExperiment(const fs::path& dir) {
+        content::OciLayout layout(dir);
+        const auto blob = [&](const std::string& media_type, const std::string& bytes) {
+            auto d = oci::Descriptor{.media_type = media_type, .digest = oci::Digest::of(bytes),
+                                     .size = static_cast<std::int64_t>(bytes.size())};
+            content::BytesStream in(bytes);
+            layout.push(d, in);
+            return d;
+        };
+        content::OciArchive archive(fixture);
+        const auto m = oci::ImageManifest::parse(content::read_all(archive, archive.resolve(fixture_ref), oci::max_manifest_size));
+        instance = content::read_all(archive, m.layers.at(0), std::size_t{1} << 20);
+        solution = ommx::Solution::from_json({{"objective", 1.5}}).encode();
+        sample_set = ommx::SampleSet::from_json(nlohmann::json::object()).encode();
+        // {"columns": {"alpha": {"type": "float64", "values": {0: 0.25}}}}
+        table = std::string("\x81\xa7" "columns" "\x81\xa5" "alpha" "\x82\xa4" "type" "\xa7" "float64" "\xa6" "values"
+                            "\x81\x00\xcb\x3f\xd0\x00\x00\x00\x00\x00\x00", 48);
+        std::vector<oci::Descriptor> layers = {blob("application/org.ommx.v1.instance", instance),
+                                               blob("application/org.ommx.v1.solution", solution),
+                                               blob("application/org.ommx.v1.sample-set", sample_set),
+                                               blob("application/org.ommx.v1.experiment.run-parameters+msgpack", table),
+                                               blob("application/json", notes)};
+        config = nlohmann::json{
+            {"status", "finished"},
+            {"attachments", {{"entries", {{"notes.json", 4}}}}},
+            {"runs", {{{"run_id", 0}, {"status", "finished"}, {"attachments", {{"entries", {{"problem", 0}}}}},
+                       {"solves", {{{"solve_id", 0}, {"status", "finished"}, {"input", 0}, {"output", 1}, {"adapter", "zero"}}}},
+                       {"samplings", {{{"sampling_id", 0}, {"status", "finished"}, {"input", 0}, {"output", 2}, {"adapter", "flip"}}}}}}},
+            {"run_parameters", 3}}.dump();
+        nlohmann::json ls = nlohmann::json::array();
+        for (const auto& l : layers) ls.push_back(l.to_json());
+        const auto c = blob("application/org.ommx.v1.experiment.config+json", config);
+        manifest = nlohmann::json{{"schemaVersion", 2}, {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+                                  {"artifactType", "application/org.ommx.v1.experiment"},
+                                  {"config", c.to_json()}, {"layers", ls}}.dump();
+        layout.tag(blob("application/vnd.oci.image.manifest.v1+json", manifest), "exp");
+    }
+};
+
+}  // namespace
+
+TEST_CASE("ommx cli: convert seals an OMMX experiment as a sealrun experiment with nothing lost, the same digest twice") {
+    User u;
+    const OmmxExperiment src(u.dir / "layout");
+    const auto done = u.json({"convert", "oci:layout:exp", "conv"});
+    CHECK(done["runs"] == 1);
+    CHECK(done["kept"] == nlohmann::json::array({"ommx-manifest.json", "ommx-config.json", "ommx-run-parameters.msgpack"}));
+    CHECK(u.json({"convert", "oci:layout:exp", "conv"})["digest"] == done["digest"]);  // deterministic, idempotent
+    CHECK(u({"validate", "conv"}).exit_code == 0);
+    const auto run = u.json({"show", "conv", "--run", "0"});
+    CHECK(run["status"] == "finished");
+    CHECK(run["parameters"] == nlohmann::json{{"alpha", 0.25}});
+    REQUIRE(run["solves"].size() == 1);
+    CHECK(run["solves"][0]["adapter"] == "zero");
+    CHECK(run["solves"][0]["input"] == "problem");
+    REQUIRE(run["samplings"].size() == 1);
+    CHECK(run["samplings"][0]["adapter"] == "flip");
+    // Bytes kept: the run's payloads, the experiment attachment, OMMX's own documents.
+    CHECK(u.out({"get", "conv", "--run", "0", "problem"}) == src.instance);
+    CHECK(u.out({"get", "conv", "--run", "0", run["solves"][0]["output"].get<std::string>()}) == src.solution);
+    CHECK(u.out({"get", "conv", "--run", "0", run["samplings"][0]["output"].get<std::string>()}) == src.sample_set);
+    CHECK(u.out({"get", "conv", "notes.json"}) == src.notes);
+    CHECK(u.out({"get", "conv", "ommx-config.json"}) == src.config);
+    CHECK(u.out({"get", "conv", "ommx-manifest.json"}) == src.manifest);
+    CHECK(u.out({"get", "conv", "ommx-run-parameters.msgpack"}) == src.table);
+    // The converted problem decodes as the fixture's Instance.
+    CHECK(nlohmann::json::parse(u.out({"get", "conv", "--run", "0", "problem", "--decode", "json"})) ==
+          ommx::Instance::decode(src.instance).to_json());
+}
