@@ -47,8 +47,10 @@ from ._sealed import SealedRun as SealedRun
 from ._sealed import Solve as Solve
 from ._sealed import open as open
 from ._transfer import Check as Check
+from ._transfer import ConvertResult as ConvertResult
 from ._transfer import CopyResult as CopyResult
 from ._transfer import ValidationReport as ValidationReport
+from ._transfer import convert as convert
 from ._transfer import copy as copy
 from ._transfer import pull as pull
 from ._transfer import push as push

@@ -17,12 +17,14 @@ from . import _core
 
 __all__ = [
     "CopyResult",
+    "ConvertResult",
     "Check",
     "ValidationReport",
     "copy",
     "push",
     "pull",
     "validate",
+    "convert",
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -69,6 +71,60 @@ class CopyResult:
     def __str__(self) -> str:
         """The root's digest, as ``sealrun copy`` prints it."""
         return self.digest
+
+
+@dataclasses.dataclass(frozen=True)
+class ConvertResult:
+    """What :func:`convert` did.
+
+    Attributes:
+        source: the OMMX experiment's location, as given.
+        destination: the sealrun experiment's location, as given.
+        tag: the tag the sealed experiment got.
+        digest: the digest of its experiment index.
+        name: the sealrun experiment's name.
+        runs: how many runs were converted.
+        attachments: how many attachments were copied (the kept ones included).
+        kept: the experiment-level attachments that keep what OMMX wrote
+            verbatim (its manifest, config and run-parameter layer), in order.
+    """
+
+    source: str
+    destination: str
+    tag: str
+    digest: str
+    name: str
+    runs: int
+    attachments: int
+    kept: list[str]
+
+    def __str__(self) -> str:
+        """The index digest, as ``sealrun convert`` prints it after the tag."""
+        return self.digest
+
+
+def convert(src: str, dst: str, *, name: Optional[str] = None, compress: bool = False, force: bool = False,
+            store: Optional[PathLike] = None, plain_http: Optional[bool] = None, insecure: bool = False,
+            ca_file: Optional[PathLike] = None) -> ConvertResult:
+    """Convert an OMMX experiment into a sealrun experiment: ``sealrun convert SRC DST``.
+
+    ``src`` names an OMMX 3 experiment (an ``.ommx`` file as
+    ``oci-archive:FILE:TAG``, a tag in the store, ``docker://…``); ``dst``
+    a tag where the sealrun experiment is sealed (``TAG`` in the local
+    store, ``oci:DIR:TAG``, …). Every run, attachment, solve and sampling is
+    converted, and OMMX's manifest, config and run-parameter layer are kept
+    verbatim as experiment-level attachments. ``name`` is the experiment's
+    name (None: OMMX's). ``compress`` and ``force`` are :meth:`Experiment.commit`'s.
+
+    Raises:
+        InvalidInput: ``src`` is not an OMMX experiment (a sealrun experiment
+            needs no conversion), or a location does not parse or names no tag.
+        AlreadyExists: ``dst``'s tag names other content (pass ``force``).
+        NotFound: the source does not exist.
+    """
+    r = _core.convert(os.fspath(src), os.fspath(dst), "" if name is None else name, compress, force, store,
+                      plain_http, insecure, ca_file)
+    return ConvertResult(**r)
 
 
 def copy(src: str, dst: Optional[str] = None, *, store: Optional[PathLike] = None, plain_http: Optional[bool] = None,

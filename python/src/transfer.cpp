@@ -3,6 +3,10 @@
 // sealrun::open_location, sealrun::validate), with the GIL released while
 // they run.
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -11,6 +15,9 @@
 #include <pybind11/stl.h>
 
 #include <sealrun/error.h>
+#include <sealrun/experiment/convert.h>
+#include <sealrun/location/location.h>
+#include <sealrun/oci/tag.h>
 #include <sealrun/validate/validate.h>
 
 #include "module.h"
@@ -115,9 +122,68 @@ ValidationReport validate_location(const std::string& location, bool strict, con
     return report;
 }
 
+// ScratchDir is a private folder under $TMPDIR for a conversion's records
+// and streamed attachments, removed with its contents when it goes.
+struct ScratchDir {
+    std::filesystem::path path;
+    ScratchDir() {
+        std::string templ = (std::filesystem::temp_directory_path() / "sealrun-convert-XXXXXX").string();
+        if (::mkdtemp(templ.data()) == nullptr) throw Error(Errc::io, "create directory", templ, std::strerror(errno));
+        path = templ;
+    }
+    ~ScratchDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+    ScratchDir(const ScratchDir&) = delete;
+    ScratchDir& operator=(const ScratchDir&) = delete;
+};
+
+// convert_location is `sealrun convert SRC DST`: the OMMX experiment SRC
+// sealed as a sealrun experiment at DST (tagged as DST names).
+py::dict convert_location(const std::string& source, const std::string& destination, const std::string& name,
+                          bool compress, bool force, const py::object& store, const py::object& plain_http, bool insecure,
+                          const py::object& ca_file) {
+    const auto options = location_options(store, plain_http, insecure, ca_file);
+    Converted done;
+    std::string tag;
+    {
+        py::gil_scoped_release release;
+        if (parse_location(source).reference.empty())
+            throw Error(Errc::invalid_input, "convert", source, "names no tag or digest of an OMMX experiment");
+        const auto dst_spec = parse_location(destination);
+        if (dst_spec.reference.empty() || oci::is_digest_reference(dst_spec.reference))
+            throw Error(Errc::invalid_input, "convert", destination,
+                        "names no tag (sealrun names what it seals by tag: TAG, oci:DIR:TAG, …)");
+        auto src = open_location(source, options, false);
+        ScratchDir scratch;
+        auto dst = open_location(destination, options, true, force);
+        ConvertOptions o;
+        o.name = name;
+        o.compress = compress;
+        o.force = force;
+        done = convert_experiment(*src.target, src.reference, dst.writable(), dst.reference, scratch.path, o);
+        dst.commit();
+        tag = dst.reference;
+    }
+    py::dict r;
+    r["source"] = source;
+    r["destination"] = destination;
+    r["tag"] = tag;
+    r["digest"] = done.root.digest.str();
+    r["name"] = done.name;
+    r["runs"] = done.runs;
+    r["attachments"] = done.attachments;
+    r["kept"] = done.kept;
+    return r;
+}
+
 }  // namespace
 
 void init_transfer(py::module_& m) {
+    m.def("convert", &convert_location, py::arg("source"), py::arg("destination"), py::arg("name"), py::arg("compress"),
+          py::arg("force"), py::arg("store"), py::arg("plain_http"), py::arg("insecure"), py::arg("ca_file"),
+          "sealrun::convert_experiment (sealrun convert): returns a dict of what was converted.");
     m.def("copy", &copy_location, py::arg("source"), py::arg("destination"), py::arg("store"), py::arg("plain_http"),
           py::arg("insecure"), py::arg("ca_file"), py::arg("force"), py::arg("progress"),
           "sealrun::transfer (sealrun copy): returns a dict of what was copied.");

@@ -403,3 +403,26 @@ def test_an_ommx_experiment_opens_as_a_sealed_experiment(lp, tmp_path):
     with pytest.raises(sealrun.InvalidInput):
         sealrun.OmmxArtifact.open(f"oci:{tmp_path / 'layout'}:exp")  # an experiment is no generic artifact
 
+
+def test_an_ommx_experiment_converts_with_nothing_lost(lp, tmp_path):
+    instance = lp_instance(lp)
+    solution = solution_for(instance)
+    sample_set = samples_for(instance)
+    write_ommx_experiment(tmp_path / "layout", instance, solution, sample_set, alpha=0.25)
+    source = f"oci:{tmp_path / 'layout'}:exp"
+    store = tmp_path / "storage"
+    done = sealrun.convert(source, "converted", store=store)
+    assert done.tag == "converted" and done.runs == 1
+    converted = sealrun.open("converted", store=store)
+    assert done.digest == converted.digest
+    assert set(done.kept) <= set(converted.attachment_names)
+    original, run = sealrun.open(source).run(0), converted.run(0)
+    assert run.parameters == original.parameters
+    assert run.get_instance("problem") == instance
+    assert [(s.solve_id, s.adapter) for s in run.solves] == [(s.solve_id, s.adapter) for s in original.solves]
+    assert run.get_solution(run.solves[0].output) == solution
+    assert [(s.sampling_id, s.adapter) for s in run.samplings] == [(s.sampling_id, s.adapter)
+                                                                    for s in original.samplings]
+    assert run.get_sample_set(run.samplings[0].output) == sample_set
+    with pytest.raises(sealrun.InvalidInput):
+        sealrun.convert("converted", "again", store=store)  # a sealrun experiment needs no conversion
