@@ -147,6 +147,9 @@ def test_an_imported_artifact_opens_from_the_store_and_a_sealrun_view_refuses_it
     _, data = archive_layer(lp)
     assert art.get_instance("0").to_bytes() == data
     assert art.digest == sealrun.OmmxArtifact.open(f"oci-archive:{lp}").digest
+    # The JSON rendering is the CLI's: `sealrun get TAG 0 --decode json`.
+    printed = cli("get", "lp", "0", "--decode", "json", store=store).stdout
+    assert json.loads(printed) == art.get_instance("0").to_dict()
     with pytest.raises(sealrun.InvalidInput):
         sealrun.open("lp", store=store)  # a generic OMMX artifact is no experiment
     with pytest.raises(sealrun.NotFound):
