@@ -105,7 +105,8 @@ public:
 
     /// global returns the process-wide registry, holding the built-in
     /// codecs: .json, .jsonl, .npy, .p/.pkl/.pickle, text (.txt, .log, .sh),
-    /// raw bytes and directory trees.
+    /// raw bytes, directory trees, and the eight OMMX payload types
+    /// (codecs/ommx.h; by media type only, OMMX gives them no extension).
     static CodecRegistry& global();
 
     /// add registers codec C for its media type and for each of
