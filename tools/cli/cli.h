@@ -87,22 +87,6 @@ private:
     double last_draw_ = 0;
 };
 
-// import_tag is the local tag `sealrun import` gives an index.json entry
-// whose ref name (org.opencontainers.image.ref.name) is `ref_name` ("" when
-// it has none) and whose root is `digest`, read from the file or folder
-// named `file_stem` (docs/CLI.md, import):
-//   - a ref name that is a valid tag is kept;
-//   - a full reference (OMMX writes "ghcr.io/jij-inc/ommx/random_lp_instance:e69fb91")
-//     becomes its repository's last component, "-" and its tag
-//     ("random_lp_instance-e69fb91"), or the digest's first 12 hex digits
-//     for REPO@sha256:..., or the last component alone when it has neither;
-//   - no ref name: FILE_STEM-HEX12 (the file name and the digest's first
-//     12 hex digits), as copy names what it copies by digest.
-// Bytes outside the tag grammar ([A-Za-z0-9_][A-Za-z0-9._-]{0,127}) become
-// '-', leading '.' and '-' are dropped, and the name part is shortened so
-// the whole fits in 128 bytes with its tag or digest part intact.
-std::string import_tag(const std::string& ref_name, const std::string& file_stem, const oci::Digest& digest);
-
 // human_size renders bytes as "12.3 MiB".
 std::string human_size(std::uint64_t bytes);
 

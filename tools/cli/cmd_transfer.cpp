@@ -95,60 +95,6 @@ struct Entry {
     std::string local;
 };
 
-// clean_tag_part keeps the characters of the OCI tag grammar
-// ([A-Za-z0-9_][A-Za-z0-9._-]*) in `s`, replacing every other byte by '-'
-// and dropping leading '.' and '-'.
-std::string clean_tag_part(std::string_view s) {
-    std::string out;
-    for (const char c : s) {
-        const bool ok = std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.' || c == '-';
-        if (out.empty() && (c == '.' || c == '-' || !ok)) continue;
-        out += ok ? c : '-';
-    }
-    return out;
-}
-
-// joined is NAME-SUFFIX within the 128 bytes of a tag: NAME is shortened,
-// SUFFIX (a tag or digest part, the distinctive one) kept.
-std::string joined(std::string name, const std::string& suffix) {
-    if (suffix.empty()) return name.substr(0, 128);
-    if (name.empty()) return suffix.substr(0, 128);
-    const std::size_t room = suffix.size() + 1 >= 128 ? 0 : 128 - suffix.size() - 1;
-    name = name.substr(0, room);
-    while (!name.empty() && (name.back() == '-' || name.back() == '.')) name.pop_back();
-    return name.empty() ? suffix.substr(0, 128) : name + "-" + suffix;
-}
-
-}  // namespace
-
-std::string import_tag(const std::string& ref_name, const std::string& file_stem, const oci::Digest& digest) {
-    if (oci::is_valid_tag(ref_name)) return ref_name;
-    const auto hex12 = digest.str().substr(digest.str().find(':') + 1, 12);
-    std::string name, suffix;
-    if (!ref_name.empty()) {
-        std::string_view ref = ref_name;
-        if (const auto at = ref.find('@'); at != std::string_view::npos) {
-            const auto d = ref.substr(at + 1);
-            suffix = clean_tag_part(d.substr(d.find(':') == std::string_view::npos ? 0 : d.find(':') + 1).substr(0, 12));
-            ref = ref.substr(0, at);
-        }
-        const auto slash = ref.rfind('/');
-        auto base = slash == std::string_view::npos ? ref : ref.substr(slash + 1);
-        if (const auto colon = base.rfind(':'); colon != std::string_view::npos) {
-            if (suffix.empty()) suffix = clean_tag_part(base.substr(colon + 1));
-            base = base.substr(0, colon);
-        }
-        name = clean_tag_part(base);
-        if (auto t = joined(name, suffix); oci::is_valid_tag(t)) return t;
-    }
-    // No ref name, or nothing of it survives: the file's name and the digest.
-    name = clean_tag_part(file_stem);
-    auto t = joined(name.empty() ? "import" : name, hex12);
-    return oci::is_valid_tag(t) ? t : "import-" + hex12;
-}
-
-namespace {
-
 // import_entries lists what an import copies: every index.json entry of
 // the source (an oci-archive or oci: layout), each with the tag it gets.
 std::vector<Entry> import_entries(Location& src, const std::string& stem) {

@@ -151,11 +151,21 @@ void make_parent_dirs(const std::filesystem::path& path);
 /// untagged copy would be unreachable (gc frees it).
 std::string default_tag(const Location& source);
 
-/// local_tag is the local tag for an archive's ref name: the name itself, or
-/// for a full reference ("ghcr.io/org/repo:v1", as OMMX and other tools write
-/// org.opencontainers.image.ref.name) its tag part. Throws
-/// Error(invalid_input) when neither gives a valid tag.
-std::string local_tag(const std::string& ref_name);
+/// import_tag is the local tag `sealrun import` gives an index.json entry
+/// whose ref name (org.opencontainers.image.ref.name) is `ref_name` ("" when
+/// it has none) and whose root is `digest`, read from the file or folder
+/// named `file_stem` (docs/CLI.md, import):
+///   - a ref name that is a valid tag is kept;
+///   - a full reference (OMMX writes "ghcr.io/jij-inc/ommx/random_lp_instance:e69fb91")
+///     becomes its repository's last component, "-" and its tag
+///     ("random_lp_instance-e69fb91"), or the digest's first 12 hex digits
+///     for REPO@sha256:..., or the last component alone when it has neither;
+///   - no ref name: FILE_STEM-HEX12 (the file name and the digest's first
+///     12 hex digits), as copy names what it copies by digest.
+/// Bytes outside the tag grammar ([A-Za-z0-9_][A-Za-z0-9._-]{0,127}) become
+/// '-', leading '.' and '-' are dropped, and the name part is shortened so
+/// the whole fits in 128 bytes with its tag or digest part intact.
+std::string import_tag(const std::string& ref_name, const std::string& file_stem, const oci::Digest& digest);
 
 /// Transferred is what transfer() did.
 struct Transferred {
