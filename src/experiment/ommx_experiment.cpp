@@ -12,6 +12,7 @@
 #include "sealrun/experiment/ommx_artifact.h"
 #include "sealrun/oci/json.h"
 #include "sealrun/oci/media_type.h"
+#include "sealrun/path.h"
 #include "util/utf8.h"
 
 #define MSGPACK_NO_BOOST
@@ -102,6 +103,15 @@ struct ConfigReader {
         if (!entries.is_object()) fail(at + ".entries", "must be an object");
         format::AttachmentTable out;
         for (const auto& [name, _] : entries.items()) {
+            // Names reach file systems (write_attachment, convert): the one
+            // rule every attachment name passes, as in a sealrun run (FORMAT §6.1).
+            std::string safe;
+            try {
+                safe = safe_relative_path(name);
+            } catch (const Error& e) {
+                fail(at + ".entries." + name, "is not a safe attachment name: " + e.reason());
+            }
+            if (safe != name) fail(at + ".entries." + name, "attachment name is not in normal form (\"" + safe + "\")");
             const auto layer = *this->layer(entries, at + ".entries", name, true);
             check_storage(layer, at + ".entries." + name);
             out.emplace(name, layer);

@@ -356,6 +356,10 @@ TEST_CASE("ommx experiment: hostile configs are invalid_input naming the problem
     refused([](auto& c) { c["runs"][0]["run_id"] = -1; }, "$.runs[0].run_id: must be an integer");
     refused([](auto& c) { c.erase("runs"); }, "has no \"runs\"");
     refused([](auto& c) { c["runs"][0]["attachments"]["entries"]["x"] = "0"; }, "must be a layer index");
+    // Names reach file systems (write_attachment, convert): unsafe ones are refused as in a sealrun run.
+    refused([](auto& c) { c["runs"][0]["attachments"]["entries"]["../../evil"] = 0; }, "is not a safe attachment name");
+    refused([](auto& c) { c["attachments"]["entries"]["/etc/passwd"] = 0; }, "is not a safe attachment name");
+    refused([](auto& c) { c["runs"][0]["attachments"]["entries"]["a//b"] = 0; }, "not in normal form (\"a/b\")");
 }
 
 TEST_CASE("ommx experiment: a config that is not strict JSON, or of another media type, is refused") {
@@ -516,6 +520,16 @@ TEST_CASE("validate: an OMMX experiment's config, run parameters and payloads ar
         const auto r = validate(b.t, "exp");
         CHECK(!r.ok());
         CHECK(has(checks_of(r, "experiment-config").at(0).message, "layer 42 is out of range"));
+    }
+    {
+        // validate fails what get and convert refuse: an attachment name that would leave its folder.
+        OmmxExperimentBuilder b;
+        auto config = standard(b);
+        config["runs"][0]["attachments"]["entries"]["../../evil"] = 0;
+        b.push(config);
+        const auto r = validate(b.t, "exp");
+        CHECK(!r.ok());
+        CHECK(has(checks_of(r, "experiment-config").at(0).message, "is not a safe attachment name"));
     }
     {
         OmmxExperimentBuilder b;
