@@ -9,7 +9,7 @@ using detail::get;
 namespace pb1 = detail::pb1;
 namespace pb2 = detail::pb2;
 
-namespace {
+namespace detail {
 
 Version checked(Version version) {
     if (version != Version::v1 && version != Version::v2)
@@ -17,15 +17,12 @@ Version checked(Version version) {
     return version;
 }
 
-template <class V1, class V2>
-std::shared_ptr<detail::Message> decoded(std::string_view bytes, Version version) {
-    return checked(version) == Version::v1 ? detail::parse<V1>(bytes) : detail::parse<V2>(bytes);
-}
+}  // namespace detail
 
-template <class V1, class V2>
-std::shared_ptr<detail::Message> from_json_as(const nlohmann::json& json, Version version) {
-    return checked(version) == Version::v1 ? detail::parse_json<V1>(json) : detail::parse_json<V2>(json);
-}
+namespace {
+
+using detail::decoded;
+using detail::from_json_as;
 
 template <class M>
 std::vector<DecisionVariable> v1_variables(const M& m) {

@@ -81,6 +81,22 @@ std::shared_ptr<Message> parse_json(const nlohmann::json& json) {
     return parse_json(json, std::make_unique<M>());
 }
 
+// checked returns `version`, or throws Error(invalid_input) for a value
+// that is neither v1 nor v2 (a cast integer).
+Version checked(Version version);
+
+// decoded parses `bytes` as V1 or V2, as `version` says.
+template <class V1, class V2>
+std::shared_ptr<Message> decoded(std::string_view bytes, Version version) {
+    return checked(version) == Version::v1 ? parse<V1>(bytes) : parse<V2>(bytes);
+}
+
+// from_json_as reads protobuf's JSON mapping of V1 or V2, as `version` says.
+template <class V1, class V2>
+std::shared_ptr<Message> from_json_as(const nlohmann::json& json, Version version) {
+    return checked(version) == Version::v1 ? parse_json<V1>(json) : parse_json<V2>(json);
+}
+
 // require_v1 throws Error(unsupported) for a builder called on a v2 value.
 void require_v1(Version version, std::string_view type);
 

@@ -13,12 +13,6 @@ using detail::get;
 
 namespace {
 
-Version checked(Version version) {
-    if (version != Version::v1 && version != Version::v2)
-        throw Error(Errc::invalid_input, "decode", "OMMX payload", "unknown schema version " + std::to_string(static_cast<int>(version)));
-    return version;
-}
-
 // values_of expands SampledValues (one value, many sample ids per entry)
 // into a value per sample id; an id listed twice keeps its first value.
 std::map<std::uint64_t, double> values_of(const pb1::SampledValues& values) {
@@ -53,13 +47,11 @@ bool feasible_v1(Equality equality, double value) noexcept {
 Solution::Solution() : Payload(detail::make<pb1::Solution>(), Version::v1) {}
 
 Solution Solution::decode(std::string_view bytes, Version version) {
-    return Solution(checked(version) == Version::v1 ? detail::parse<pb1::Solution>(bytes) : detail::parse<pb2::Solution>(bytes),
-                    version);
+    return Solution(detail::decoded<pb1::Solution, pb2::Solution>(bytes, version), version);
 }
 
 Solution Solution::from_json(const nlohmann::json& json, Version version) {
-    return Solution(checked(version) == Version::v1 ? detail::parse_json<pb1::Solution>(json) : detail::parse_json<pb2::Solution>(json),
-                    version);
+    return Solution(detail::from_json_as<pb1::Solution, pb2::Solution>(json, version), version);
 }
 
 double Solution::objective() const {
@@ -198,13 +190,11 @@ void Solution::add_evaluated_constraint(const EvaluatedConstraint& constraint) {
 SampleSet::SampleSet() : Payload(detail::make<pb1::SampleSet>(), Version::v1) {}
 
 SampleSet SampleSet::decode(std::string_view bytes, Version version) {
-    return SampleSet(checked(version) == Version::v1 ? detail::parse<pb1::SampleSet>(bytes) : detail::parse<pb2::SampleSet>(bytes),
-                     version);
+    return SampleSet(detail::decoded<pb1::SampleSet, pb2::SampleSet>(bytes, version), version);
 }
 
 SampleSet SampleSet::from_json(const nlohmann::json& json, Version version) {
-    return SampleSet(checked(version) == Version::v1 ? detail::parse_json<pb1::SampleSet>(json) : detail::parse_json<pb2::SampleSet>(json),
-                     version);
+    return SampleSet(detail::from_json_as<pb1::SampleSet, pb2::SampleSet>(json, version), version);
 }
 
 Sense SampleSet::sense() const {

@@ -90,7 +90,7 @@ private:
     // whose value starts at `pos`; returns the position after it.
     std::size_t value(std::size_t at, std::size_t pos, std::size_t end, int wire, std::uint64_t number,
                       const FieldDescriptor* field, bool packed, int depth) {
-        const auto what = field ? name(field) : "field";
+        const auto what = field ? name(field) : "field " + std::to_string(number) + " (unknown to the schema)";
         switch (wire) {
             case varint: {
                 std::uint64_t v = 0;

@@ -241,6 +241,11 @@ TEST_CASE("ommx: bytes that are no message are refused with invalid_input naming
     CHECK(past.code == Errc::invalid_input);
     CHECK(has(past.message, "not an ommx.v1.Instance"));
     CHECK(has(past.message, "runs past the end"));
+    // The same inside a field the schema does not know names its number:
+    // JSON text read as protobuf ('{' opens group 15, '"' is field 4, length 'h' = 104).
+    const auto unknown = thrown([] { (void)ommx::Instance::decode(std::string(R"({"hello":1})")); });
+    CHECK(unknown.code == Errc::invalid_input);
+    CHECK_MESSAGE(has(unknown.message, "field 4 (unknown to the schema): a length of 104 runs past the end"), unknown.message);
 
     // A wrong wire type: field 5 (sense, a varint) sent length-delimited.
     const auto wire = thrown([] { (void)ommx::Instance::decode(std::string("\x2a\x01\x01", 3)); });
