@@ -189,8 +189,8 @@ TarIndex index_tar(int fd, std::uint64_t file_size, std::string_view name, std::
         const auto shown = metadata ? std::string(c_string(field(b, f_name))) : member_name(b, pending, posix);
         if (size > file_size - data)
             refuse(name, shown,
-                   "declares " + std::to_string(size) + " bytes, more than the archive's " + std::to_string(file_size) +
-                       " bytes can hold");
+                   "is truncated: the member's " + std::to_string(size) + " bytes would start at byte " +
+                       std::to_string(data) + ", but the file ends at byte " + std::to_string(file_size));
         off = data + size + tar_padding(size);
         if (metadata) {
             if (size > max_record) refuse(name, shown, "a pax or long-name header larger than 1 MiB");

@@ -191,6 +191,9 @@ with open(out, "wb") as f:
     CHECK(e.code == Errc::invalid_input);
     CHECK(test::contains(e.message, name));
     CHECK(test::contains(e.message, std::to_string(1ull << 40)));
+    // It says what happened and where: a cut file, not a puzzle of sizes.
+    CHECK(test::contains(e.message, "is truncated"));
+    CHECK(test::contains(e.message, "would start at byte 512, but the file ends at byte 2048"));
 
     for (const std::string format : {"gnu", "pax"}) {
         CAPTURE(format);
