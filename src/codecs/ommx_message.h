@@ -138,16 +138,36 @@ void set_constraint(const Constraint& constraint, pb1::Constraint& out);
 Description description_of(const pb1::Instance::Description& description);
 void set_description(const Description& description, pb1::Instance::Description& out);
 
-// v2 tables and collections onto the plain structs, ordered by id
-// (ommx_terms.cpp).
-std::vector<DecisionVariable> variables_of(const pb2::DecisionVariableTable& table);
-std::vector<Constraint> active_of(const pb2::RegularConstraintCollection& collection);
-std::vector<Constraint> removed_of(const pb2::RegularConstraintCollection& collection);
-
 // sort_by_id orders values by their id (stable: duplicates keep their order).
 template <class T>
 void sort_by_id(std::vector<T>& values) {
     std::stable_sort(values.begin(), values.end(), [](const T& a, const T& b) { return a.id < b.id; });
 }
+
+// variables_of maps a v2 decision-variable table (an instance's, a
+// solution's evaluated or a sample set's sampled one: entries with kind and
+// bound, labels by id, and, for an instance, fixed values) onto
+// DecisionVariables ordered by id.
+template <class Table>
+std::vector<DecisionVariable> variables_of(const Table& table) {
+    std::vector<DecisionVariable> out;
+    for (const auto& [id, entry] : table.entries()) {
+        DecisionVariable v;
+        if (auto l = table.labels().find(id); l != table.labels().end()) static_cast<Labels&>(v) = labels_of(l->second);
+        v.id = id;
+        v.kind = kind_of(entry.kind());
+        if (entry.has_bound()) v.bound = Bound{entry.bound().lower(), entry.bound().upper()};
+        if constexpr (requires { table.fixed_values(); }) {
+            if (auto f = table.fixed_values().find(id); f != table.fixed_values().end()) v.substituted_value = f->second;
+        }
+        out.push_back(std::move(v));
+    }
+    sort_by_id(out);
+    return out;
+}
+
+// v2 collections onto the plain structs, ordered by id (ommx_terms.cpp).
+std::vector<Constraint> active_of(const pb2::RegularConstraintCollection& collection);
+std::vector<Constraint> removed_of(const pb2::RegularConstraintCollection& collection);
 
 }  // namespace sealrun::ommx::detail

@@ -96,20 +96,9 @@ State Solution::state() const {
 }
 
 std::vector<DecisionVariable> Solution::decision_variables() const {
+    if (version_ == Version::v2) return detail::variables_of(get<pb2::Solution>(*message_).decision_variables());
     std::vector<DecisionVariable> out;
-    if (version_ == Version::v1) {
-        for (const auto& v : get<pb1::Solution>(*message_).decision_variables()) out.push_back(detail::variable_of(v));
-    } else {
-        const auto& table = get<pb2::Solution>(*message_).decision_variables();
-        for (const auto& [id, entry] : table.entries()) {
-            DecisionVariable v;
-            if (auto l = table.labels().find(id); l != table.labels().end()) static_cast<Labels&>(v) = detail::labels_of(l->second);
-            v.id = id;
-            v.kind = detail::kind_of(entry.kind());
-            if (entry.has_bound()) v.bound = Bound{entry.bound().lower(), entry.bound().upper()};
-            out.push_back(std::move(v));
-        }
-    }
+    for (const auto& v : get<pb1::Solution>(*message_).decision_variables()) out.push_back(detail::variable_of(v));
     detail::sort_by_id(out);
     return out;
 }
@@ -248,20 +237,9 @@ std::optional<Sample> SampleSet::best_feasible() const {
 }
 
 std::vector<DecisionVariable> SampleSet::decision_variables() const {
+    if (version_ == Version::v2) return detail::variables_of(get<pb2::SampleSet>(*message_).decision_variables());
     std::vector<DecisionVariable> out;
-    if (version_ == Version::v1) {
-        for (const auto& v : get<pb1::SampleSet>(*message_).decision_variables()) out.push_back(detail::variable_of(v.decision_variable()));
-    } else {
-        const auto& table = get<pb2::SampleSet>(*message_).decision_variables();
-        for (const auto& [id, entry] : table.entries()) {
-            DecisionVariable v;
-            if (auto l = table.labels().find(id); l != table.labels().end()) static_cast<Labels&>(v) = detail::labels_of(l->second);
-            v.id = id;
-            v.kind = detail::kind_of(entry.kind());
-            if (entry.has_bound()) v.bound = Bound{entry.bound().lower(), entry.bound().upper()};
-            out.push_back(std::move(v));
-        }
-    }
+    for (const auto& v : get<pb1::SampleSet>(*message_).decision_variables()) out.push_back(detail::variable_of(v.decision_variable()));
     detail::sort_by_id(out);
     return out;
 }

@@ -192,21 +192,6 @@ void set_description(const Description& d, pb1::Instance::Description& out) {
     if (d.dataset) out.set_dataset(*d.dataset);
 }
 
-std::vector<DecisionVariable> variables_of(const pb2::DecisionVariableTable& table) {
-    std::vector<DecisionVariable> out;
-    for (const auto& [id, entry] : table.entries()) {
-        DecisionVariable v;
-        if (auto l = table.labels().find(id); l != table.labels().end()) static_cast<Labels&>(v) = labels_of(l->second);
-        v.id = id;
-        v.kind = kind_of(entry.kind());
-        if (entry.has_bound()) v.bound = Bound{entry.bound().lower(), entry.bound().upper()};
-        if (auto f = table.fixed_values().find(id); f != table.fixed_values().end()) v.substituted_value = f->second;
-        out.push_back(std::move(v));
-    }
-    sort_by_id(out);
-    return out;
-}
-
 namespace {
 
 // constraints_of maps one of a regular collection's maps onto Constraints,
