@@ -15,6 +15,7 @@
 #include "sealrun/oci/json.h"
 #include "sealrun/oci/manifest.h"
 #include "codecs/media_types.h"
+#include "experiment/index_writer.h"
 #include "experiment/trace_slot.h"
 #include "content/file_stream.h"
 #include "util/fs.h"
@@ -96,7 +97,13 @@ struct Part {
     std::map<std::string, std::string> media_types = {};
 };
 
-oci::Descriptor seal_part(content::Target& dst, Part part, const CodecRegistry& codecs, const SealOptions& options) {
+// SealedPart is a sealed manifest's descriptor and its config document.
+struct SealedPart {
+    oci::Descriptor manifest;
+    nlohmann::json config;
+};
+
+SealedPart seal_part(content::Target& dst, Part part, const CodecRegistry& codecs, const SealOptions& options) {
     oci::ImageManifest m{.artifact_type = std::string(part.artifact_type)};
     format::AttachmentTable table;
     std::optional<std::size_t> trace_layer;
@@ -149,13 +156,14 @@ oci::Descriptor seal_part(content::Target& dst, Part part, const CodecRegistry& 
         e.data.reset();
         m.layers.push_back(std::move(e));
     }
-    m.config = push_json(dst, part.config_type, part.config(std::move(table), trace_layer));
+    auto config = part.config(std::move(table), trace_layer);
+    m.config = push_json(dst, part.config_type, config);
     m.annotations = std::move(part.annotations);
     auto bytes = m.serialize();
     auto d = oci::Descriptor::for_bytes(std::string(oci::media_types::image_manifest), bytes);
     if (!dst.exists(d)) content::push_bytes(dst, d, std::move(bytes));
     d.artifact_type = m.artifact_type;
-    return d;
+    return SealedPart{std::move(d), std::move(config)};
 }
 
 void require_attachment(const std::set<std::string>& files, const std::string& name, const std::string& who) {
@@ -167,8 +175,8 @@ void require_attachment(const std::set<std::string>& files, const std::string& n
 
 oci::Descriptor Experiment::commit(content::Target& dst, std::string_view tag, const SealOptions& options) {
     const auto& codecs = store_->codecs();
-    oci::ImageIndex index{.artifact_type = std::string(format::experiment_artifact_type)};
-    std::vector<std::string> statuses;
+    detail::IndexParts parts{.name = name_, .annotations = annotations_,
+                             .summary_values = options.summary_values, .runs_per_page = options.runs_per_page};
     for (const auto& run : runs_) {
         const auto who = "run " + std::to_string(run->run_id());
         if (!run->closed()) throw Error(Errc::invalid_input, "commit", who, "is still open: finish, fail or interrupt it first");
@@ -209,40 +217,37 @@ oci::Descriptor Experiment::commit(content::Target& dst, std::string_view tag, c
             return config.to_json();
         };
         const auto status = run->run_status();
-        auto d = seal_part(dst,
+        auto sealed = seal_part(dst,
                            Part{run->local_directory(), files, std::move(make_config), format::run_config_type,
                                 format::run_artifact_type,
                                 {{std::string(format::keys::run_id), std::to_string(run->run_id())},
                                  {std::string(format::keys::run_status), status}},
                                 std::move(trace), run->media_types()},
                            codecs, options);
-        d.annotations = {{std::string(format::keys::part), std::string(format::part_run)},
-                         {std::string(format::keys::run_id), std::to_string(run->run_id())},
-                         {std::string(format::keys::run_status), status}};
-        statuses.push_back(status);
-        index.manifests.push_back(std::move(d));
+        parts.runs.push_back(detail::RunEntry{.manifest = std::move(sealed.manifest), .run_id = run->run_id(),
+                                              .status = status, .config = std::move(sealed.config)});
     }
     attachments_->materialize();  // flushes experiment-level files saved so far
     if (const auto shared = attachments_->files(); !shared.empty()) {
         auto make_config = [this](format::AttachmentTable table, std::optional<std::size_t>) {
             return format::AttachmentsConfig{.experiment = name_, .attachments = std::move(table)}.to_json();
         };
-        auto d = seal_part(dst,
+        parts.attachments = seal_part(dst,
                            Part{attachments_->local_directory(), shared, std::move(make_config),
                                 format::attachments_config_type, format::attachments_artifact_type, {},
                                 std::nullopt, attachments_->media_types()},
-                           codecs, options);
-        d.annotations = {{std::string(format::keys::part), std::string(format::part_attachments)}};
-        index.manifests.push_back(std::move(d));
+                           codecs, options).manifest;
     }
-    index.annotations = annotations_;
-    index.annotations[std::string(format::keys::artifact_type)] = std::string(format::experiment_artifact_type);
-    index.annotations[std::string(format::keys::experiment_name)] = name_;
-    index.annotations[std::string(format::keys::experiment_status)] = std::string(format::roll_up_status(statuses));
-    auto bytes = index.serialize();
-    auto root = oci::Descriptor::for_bytes(std::string(oci::media_types::image_index), bytes);
-    if (!dst.exists(root)) content::push_bytes(dst, root, std::move(bytes));
-    root.artifact_type = index.artifact_type;
+    // Summary values are read from the records' files (the sealed bytes).
+    parts.values = [this](const detail::RunEntry& entry, const std::string& name) -> std::optional<nlohmann::json> {
+        const auto it = std::find_if(runs_.begin(), runs_.end(), [&](const auto& r) { return r->run_id() == entry.run_id; });
+        if (it == runs_.end()) return std::nullopt;
+        auto& run = **it;
+        const auto file = run.local_directory() / name;
+        if (!util::regular_file_size(file)) return std::nullopt;
+        return run.load_file<nlohmann::json>(name);
+    };
+    const auto root = detail::write_experiment_index(dst, parts);
     content::tag_with(dst, root, tag, options.force ? content::TagPolicy::replace : content::TagPolicy::keep);
     return root;
 }

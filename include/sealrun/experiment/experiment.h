@@ -203,6 +203,13 @@ struct SealOptions {
     /// force moves an existing tag to different content; by default a tag
     /// that names other content is refused with Error(already_exists).
     bool force = false;
+    /// summary_values name JSON results whose scalar values the experiment
+    /// summary carries for every run, as "FILE:KEY" (e.g. "result.json:loss";
+    /// docs/FORMAT.md, the experiment summary).
+    std::vector<std::string> summary_values;
+    /// runs_per_page is how many runs one index holds before the run list
+    /// is split into pages (docs/FORMAT.md); tests make it small.
+    std::size_t runs_per_page = format::default_runs_per_page;
 };
 
 /// ExperimentOptions tunes an Experiment; the zero value is the default.

@@ -2,6 +2,7 @@
 /// The names sealrun's archive format is made of (docs/FORMAT.md is the
 /// normative description).
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -35,11 +36,28 @@ inline constexpr std::string_view experiment_status = "vnd.sealrun.experiment.st
 inline constexpr std::string_view part = "vnd.sealrun.part";
 inline constexpr std::string_view run_id = "vnd.sealrun.run.id";
 inline constexpr std::string_view run_status = "vnd.sealrun.run.status";
+/// run_worker is the key a run contributed by a worker carries (run
+/// manifests, index entries): the worker's own id (collect).
+inline constexpr std::string_view run_worker = "vnd.sealrun.run.worker";
 }  // namespace keys
 
 /// Values of the `vnd.sealrun.part` annotation.
 inline constexpr std::string_view part_run = "run";
 inline constexpr std::string_view part_attachments = "attachments";
+/// part_summary marks the index entry of the experiment summary manifest.
+inline constexpr std::string_view part_summary = "summary";
+/// part_page marks an index entry that is a page of the run list (an image
+/// index of run entries) when the runs do not fit in one index.
+inline constexpr std::string_view part_page = "page";
+
+/// default_runs_per_page is how many run entries one index holds before the
+/// run list is paged: 10,000 entries of about 310 bytes stay under the
+/// 4 MiB a registry accepts for one index.
+inline constexpr std::size_t default_runs_per_page = 10000;
+
+/// draft_status is the experiment status of a checkpoint: a sweep still
+/// running, sealed so that nothing is lost when it dies.
+inline constexpr std::string_view draft_status = "draft";
 
 /// Version of the run and experiment config documents sealrun writes.
 /// Version 2 keeps a run's trace in its own layer (trace_type); version 1

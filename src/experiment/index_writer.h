@@ -1,0 +1,68 @@
+#pragma once
+// The one writer of experiment indexes (docs/FORMAT.md §3): commit(),
+// collect(), resume/load, fork and rename all end here, so the index, its
+// summary and its pages are built by one rule. Internal.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sealrun/content/target.h"
+#include "sealrun/oci/descriptor.h"
+
+namespace sealrun::detail {
+
+// RunEntry is one sealed run as the index needs it: its manifest
+// descriptor (digest, size, media and artifact type; the writer sets the
+// index-entry annotations), its id and status, and its config document
+// (the summary is made from it).
+struct RunEntry {
+    oci::Descriptor manifest;
+    std::int64_t run_id = 0;
+    std::string status;
+    nlohmann::json config;
+};
+
+// ValueReader returns the JSON document stored as attachment `name` of
+// `run` (decoded), or nullopt when the run has no such JSON attachment;
+// the summary's chosen values are read through it (commit: the record's
+// file; collect: the registry).
+using ValueReader = std::function<std::optional<nlohmann::json>(const RunEntry& run, const std::string& name)>;
+
+// IndexParts is everything an experiment index is written from.
+struct IndexParts {
+    std::string name;
+    // runs, any order; ids must be distinct (the writer refuses repeats).
+    std::vector<RunEntry> runs;
+    // attachments is the experiment-attachments manifest, when there is one.
+    std::optional<oci::Descriptor> attachments;
+    // annotations are the user's (Experiment::annotate); the writer adds
+    // the reserved ones.
+    std::map<std::string, std::string> annotations;
+    // subject is the parent experiment's index (fork), when there is one.
+    std::optional<oci::Descriptor> subject;
+    // status replaces the rolled-up status when non-empty ("draft" for a
+    // checkpoint).
+    std::string status;
+    // summary_values are the "FILE:KEY" values the summary carries per run
+    // (SealOptions::summary_values); read through `values`.
+    std::vector<std::string> summary_values;
+    ValueReader values;
+    // runs_per_page is how many runs one index holds before the run list
+    // is paged (SealOptions::runs_per_page).
+    std::size_t runs_per_page = 10000;
+};
+
+// write_experiment_index pushes what the index needs besides the runs
+// (summary, pages) and the index itself into `dst` and returns its
+// descriptor; it does not tag. Throws Error(invalid_input) for repeated
+// run ids, Error(too_large) when a document would pass 4 MiB, before
+// pushing anything.
+oci::Descriptor write_experiment_index(content::Target& dst, const IndexParts& parts);
+
+}  // namespace sealrun::detail
