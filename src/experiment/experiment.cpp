@@ -5,14 +5,17 @@
 #include "sealrun/error.h"
 #include "sealrun/experiment/format.h"
 #include "sealrun/oci/json.h"
+#include "experiment/lineage.h"
 #include "experiment/trace_slot.h"
 #include "util/clock.h"
 #include "util/fs.h"
 
 namespace sealrun {
 
-Run::Run(RecordStore& store, const nlohmann::json& identity, std::int64_t run_id, std::function<std::string()> clock)
-    : Record(store, "sealrun.run", identity), run_id_(run_id), clock_(std::move(clock)) {
+Run::Run(RecordStore& store, const nlohmann::json& identity, std::int64_t run_id, std::function<std::string()> clock,
+         Experiment* owner, std::recursive_mutex* mutex)
+    : Record(store, "sealrun.run", identity), run_id_(run_id), clock_(std::move(clock)), owner_(owner), mutex_(mutex) {
+    guard_writes(mutex_);
     started_ = clock_();
 }
 
@@ -34,6 +37,7 @@ void Run::refuse_closed(std::string_view operation) const {
 }
 
 void Run::set_parameter(const std::string& name, Parameter value) {
+    const auto lock = write_lock();
     refuse_closed("log_parameter");
     if (name.empty()) throw Error(Errc::invalid_input, "log_parameter", "run " + std::to_string(run_id_), "empty name");
     // The one parameter rule: a double NaN or infinity is refused as JSON refuses it.
@@ -96,11 +100,13 @@ void save_payload(Record& record, const RecordPath& name, const ommx::Payload& v
 }  // namespace
 
 std::int64_t Run::reserve_solve_id() {
+    const auto lock = write_lock();
     refuse_closed("reserve_solve_id");
     return reserve_id(solves_);
 }
 
 std::int64_t Run::log_solve(SolveRecord solve) {
+    const auto lock = write_lock();
     refuse_closed("log_solve");
     return log_call(solves_, std::move(solve), &SolveRecord::solve_id, "log_solve", "solve");
 }
@@ -108,11 +114,13 @@ std::int64_t Run::log_solve(SolveRecord solve) {
 std::vector<SolveRecord> Run::solves() const { return logged_calls(solves_); }
 
 std::int64_t Run::reserve_sampling_id() {
+    const auto lock = write_lock();
     refuse_closed("reserve_sampling_id");
     return reserve_id(samplings_);
 }
 
 std::int64_t Run::log_sampling(SamplingRecord sampling) {
+    const auto lock = write_lock();
     refuse_closed("log_sampling");
     return log_call(samplings_, std::move(sampling), &SamplingRecord::sampling_id, "log_sampling", "sampling");
 }
@@ -163,6 +171,7 @@ std::pair<std::string, std::string> Run::call_names(const CallOptions& options, 
 
 std::int64_t Run::log_solve(const ommx::Instance& input, const ommx::Solution& output, std::string adapter,
                             CallOptions options) {
+    const auto lock = write_lock();
     refuse_closed("log_solve");
     const auto id = solves_.empty() ? 0 : solves_.rbegin()->first + 1;  // the id reserve_id would take
     const auto [in, out] = call_names(options, "solves", id, "log_solve");
@@ -176,6 +185,7 @@ std::int64_t Run::log_solve(const ommx::Instance& input, const ommx::Solution& o
 
 std::int64_t Run::log_sample(const ommx::Instance& input, const ommx::SampleSet& output, std::string adapter,
                              CallOptions options) {
+    const auto lock = write_lock();
     refuse_closed("log_sample");
     const auto id = samplings_.empty() ? 0 : samplings_.rbegin()->first + 1;
     const auto [in, out] = call_names(options, "samplings", id, "log_sample");
@@ -189,6 +199,7 @@ std::int64_t Run::log_sample(const ommx::Instance& input, const ommx::SampleSet&
 }
 
 void Run::save_trace(const nlohmann::json& trace) {
+    const auto lock = write_lock();
     const auto who = "run " + std::to_string(run_id_);
     if (trace_) throw Error(Errc::already_exists, "save_trace", who, "a run holds at most one trace");
     refuse_closed("save_trace");
@@ -199,6 +210,7 @@ void Run::save_trace(const nlohmann::json& trace) {
 }
 
 void Run::describe(std::string kind, nlohmann::json config) {
+    const auto lock = write_lock();
     const auto who = "run " + std::to_string(run_id_);
     refuse_closed("describe");
     if (!config.is_null() && !config.is_object()) throw Error(Errc::invalid_input, "describe", who, "config must be a JSON object");
@@ -211,6 +223,7 @@ void Run::fail(std::string reason) { close("failed", std::move(reason)); }
 void Run::interrupt(std::string reason) { close("interrupted", std::move(reason)); }
 
 void Run::close(std::string status, std::string reason) {
+    const auto lock = write_lock();
     if (closed())
         throw Error(Errc::invalid_input, "close", "run " + std::to_string(run_id_), "already closed as " + run_status_);
     nlohmann::json params = nlohmann::json::object();
@@ -229,6 +242,7 @@ void Run::close(std::string status, std::string reason) {
         {"trace", trace_ ? nlohmann::json(*trace_) : nlohmann::json(nullptr)},
     });
     run_status_ = std::move(status);
+    if (owner_ != nullptr) owner_->after_close();
 }
 
 namespace {
@@ -242,20 +256,42 @@ std::string random_session() {
 }  // namespace
 
 Experiment::Experiment(RecordStore& store, std::string name, ExperimentOptions options)
-    : store_(&store), name_(std::move(name)), options_(std::move(options)) {
+    : store_(&store), name_(std::move(name)), options_(std::move(options)), lineage_(std::make_unique<detail::Lineage>()) {
     if (name_.empty()) throw Error(Errc::invalid_input, "create experiment", "", "the name is empty");
     if (!options_.clock) options_.clock = util::utc_now;
     if (options_.session.empty()) options_.session = random_session();
+    if (!options_.checkpoint.tag.empty()) (void)checkpoint_tag(options_.checkpoint.tag);
     attachments_ = std::make_unique<Record>(*store_, "sealrun.experiment",
                                             nlohmann::json{{"experiment", name_}, {"session", options_.session}});
+    attachments_->guard_writes(&lineage_->mutex);
+    if (options_.checkpoint.catch_signals) watch_signals();
 }
 
-Experiment::~Experiment() = default;
+Experiment::~Experiment() {
+    // The watcher goes first: a signal now is handled by the process's
+    // previous disposition, not by a half-destroyed experiment.
+    stop_watching_signals();
+    if (options_.checkpoint.tag.empty()) {
+        for (auto& r : runs_) r->owner_ = nullptr;
+        return;
+    }
+    const bool unwinding = std::uncaught_exceptions() > 0;
+    crash_checkpoint(unwinding ? "failed" : "interrupted",
+                     unwinding ? "an exception ended the sweep before it was committed"
+                               : "the experiment was destroyed before it was committed");
+    // Runs still open close as their destructors say, without a policy to run.
+    for (auto& r : runs_) r->owner_ = nullptr;
+}
 
 Run& Experiment::run() {
-    const auto id = static_cast<std::int64_t>(runs_.size());
+    const std::lock_guard lock(lineage_->mutex);
+    const auto id = lineage_->first_run_id + static_cast<std::int64_t>(runs_.size());
     const nlohmann::json identity = {{"experiment", name_}, {"session", options_.session}, {"run_id", id}};
-    runs_.push_back(std::make_unique<Run>(*store_, identity, id, options_.clock));
+    runs_.push_back(std::make_unique<Run>(*store_, identity, id, options_.clock, this, &lineage_->mutex));
+    lineage_->settled = false;
+    // With checkpoints on, what the run saves goes to disk at once (not
+    // kept in memory until it closes), so a crash loses none of it.
+    if (!options_.checkpoint.tag.empty()) runs_.back()->materialize();
     return *runs_.back();
 }
 

@@ -83,7 +83,9 @@ ExperimentIndex read_experiment_index(const oci::ImageIndex& index, Typing typin
     const auto status_path = "annotations." + std::string(keys::experiment_status);
     const auto status = annotation(ann, keys::experiment_status);
     if (!status) sink.fail("status", status_path, "is required");
-    else if (!is_status(*status)) sink.fail("status", status_path, show(*status) + " is not finished, failed or interrupted");
+    // A checkpoint may be a draft (FORMAT: checkpoints); runs never are.
+    else if (!is_status(*status) && *status != draft_status)
+        sink.fail("status", status_path, show(*status) + " is not finished, failed, interrupted or draft");
     else out.status = status;
 
     std::map<std::int64_t, std::size_t> ids;
@@ -121,6 +123,7 @@ void check_status_roll_up(const std::string& status, const std::vector<std::opti
         known.push_back(*s);
     }
     const auto expected = roll_up_status(known);
+    if (status == draft_status) return;  // a checkpoint of a sweep still running: its runs say nothing yet
     if (status != expected)
         sink.warn("status", "annotations." + std::string(keys::experiment_status),
                   "is " + status + " but the runs' statuses make it " + std::string(expected));

@@ -16,6 +16,7 @@
 #include "sealrun/oci/manifest.h"
 #include "codecs/media_types.h"
 #include "experiment/index_writer.h"
+#include "experiment/lineage.h"
 #include "experiment/trace_slot.h"
 #include "content/file_stream.h"
 #include "util/fs.h"
@@ -174,12 +175,29 @@ void require_attachment(const std::set<std::string>& files, const std::string& n
 }  // namespace
 
 oci::Descriptor Experiment::commit(content::Target& dst, std::string_view tag, const SealOptions& options) {
+    const std::lock_guard lock(lineage_->mutex);
+    const auto root = seal_index(dst, options, "", false, false);
+    content::tag_with(dst, root, tag, options.force || tag == lineage_->origin_tag ? content::TagPolicy::replace
+                                                                                   : content::TagPolicy::keep);
+    return root;
+}
+
+oci::Descriptor Experiment::seal_index(content::Target& dst, const SealOptions& options, const std::string& status,
+                                       bool skip_open, bool into_store, const std::map<std::string, std::string>& annotations) {
     const auto& codecs = store_->codecs();
-    detail::IndexParts parts{.name = name_, .annotations = annotations_,
+    detail::IndexParts parts{.name = name_, .annotations = annotations_, .subject = lineage_->subject, .status = status,
                              .summary_values = options.summary_values, .runs_per_page = options.runs_per_page};
+    for (const auto& [k, v] : annotations) parts.annotations[k] = v;
     for (const auto& run : runs_) {
         const auto who = "run " + std::to_string(run->run_id());
+        if (!run->closed() && skip_open) continue;
         if (!run->closed()) throw Error(Errc::invalid_input, "commit", who, "is still open: finish, fail or interrupt it first");
+        // A closed run never changes: sealed into the store once, reused.
+        const auto cache_key = std::pair(run->run_id(), options.compress);
+        if (const auto it = lineage_->sealed.find(cache_key); into_store && it != lineage_->sealed.end()) {
+            parts.runs.push_back(it->second);
+            continue;
+        }
         const auto model = run->model();
         const auto files = run->files();
         const std::set<std::string> present(files.begin(), files.end());
@@ -226,7 +244,9 @@ oci::Descriptor Experiment::commit(content::Target& dst, std::string_view tag, c
                            codecs, options);
         parts.runs.push_back(detail::RunEntry{.manifest = std::move(sealed.manifest), .run_id = run->run_id(),
                                               .status = status, .config = std::move(sealed.config)});
+        if (into_store) lineage_->sealed.insert_or_assign(cache_key, parts.runs.back());
     }
+    detail::Lineage::add_kept_runs(*this, dst, into_store, parts);
     attachments_->materialize();  // flushes experiment-level files saved so far
     if (const auto shared = attachments_->files(); !shared.empty()) {
         auto make_config = [this](format::AttachmentTable table, std::optional<std::size_t>) {
@@ -238,23 +258,26 @@ oci::Descriptor Experiment::commit(content::Target& dst, std::string_view tag, c
                                 std::nullopt, attachments_->media_types()},
                            codecs, options).manifest;
     }
-    // Summary values are read from the records' files (the sealed bytes).
+    // Summary values are read from the records' files (the sealed bytes),
+    // a kept run's from its sealed attachments.
     parts.values = [this](const detail::RunEntry& entry, const std::string& name) -> std::optional<nlohmann::json> {
         const auto it = std::find_if(runs_.begin(), runs_.end(), [&](const auto& r) { return r->run_id() == entry.run_id; });
-        if (it == runs_.end()) return std::nullopt;
+        if (it == runs_.end()) return detail::Lineage::kept_run_value(*this, entry, name);
         auto& run = **it;
         const auto file = run.local_directory() / name;
         if (!util::regular_file_size(file)) return std::nullopt;
         return run.load_file<nlohmann::json>(name);
     };
-    const auto root = detail::write_experiment_index(dst, parts);
-    content::tag_with(dst, root, tag, options.force ? content::TagPolicy::replace : content::TagPolicy::keep);
-    return root;
+    return detail::write_experiment_index(dst, parts);
 }
 
 oci::Descriptor Experiment::commit(std::string_view tag, const SealOptions& options) {
+    const std::lock_guard lock(lineage_->mutex);
     content::OciLayout layout(store_->root());
-    const auto root = commit(layout, tag, options);
+    const auto root = seal_index(layout, options, "", false, true);
+    content::tag_with(layout, root, tag, options.force || tag == lineage_->origin_tag ? content::TagPolicy::replace
+                                                                                     : content::TagPolicy::keep);
+    detail::Lineage::settle(*this, layout, tag);
     // The store now holds the records' content: gc may drop them once no
     // tag names this root (RecordStore::collect, docs/RECORDS.md).
     for (const auto& run : runs_) run->note_sealed(root.digest.str());

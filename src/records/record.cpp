@@ -93,6 +93,7 @@ nlohmann::json Record::model() const {
 }
 
 void Record::update_model(const nlohmann::json& changes) {
+    const auto guard = write_lock();
     materialize();
     const auto lock_path = store_->root() / "records" / (identity_ + ".lock");
     locked(launch_lock_ != nullptr, lock_path, [&] {
@@ -106,6 +107,7 @@ void Record::update_model(const nlohmann::json& changes) {
 }
 
 void Record::materialize() {
+    const auto guard = write_lock();
     if (materialized_) return;
     const auto records = store_->root() / "records";
     util::make_directories(records);
@@ -154,6 +156,7 @@ void Record::write_file(const std::string& rel, const std::string& bytes, bool t
 }
 
 void Record::save_any(const RecordPath& path, const std::any& value, std::string_view media_type) {
+    const auto guard = write_lock();
     before_write("save_file");
     const auto& rel = path.str();
     refuse_reserved("save_file", rel);
@@ -261,6 +264,7 @@ std::optional<std::any> Record::load_any(const RecordPath& path) const {
 }
 
 void Record::import_file(const RecordPath& path, const fs::path& source, std::string_view media_type) {
+    const auto guard = write_lock();
     before_write("import_file");
     const auto& rel = path.str();
     refuse_reserved("import_file", rel);
@@ -288,6 +292,7 @@ void Record::note_sealed(const std::string& digest) {
 }
 
 void Record::append_jsonl(const RecordPath& path, const nlohmann::json& record) {
+    const auto guard = write_lock();
     before_write("append_jsonl");
     const auto& rel = path.str();
     refuse_reserved("append_jsonl", rel);

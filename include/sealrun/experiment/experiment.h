@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <type_traits>
 #include <string>
@@ -25,6 +26,8 @@
 #include "sealrun/records/record.h"
 
 namespace sealrun {
+
+class Experiment;
 
 /// CallOptions completes a solver or sampler call logged with its OMMX
 /// payloads (Run::log_solve, Run::log_sample); the zero value is the
@@ -49,8 +52,12 @@ struct CallOptions {
 /// interrupt_on_destroy()), never silently finished. Not thread-safe.
 class Run : public Record {
 public:
-    /// Run is made by Experiment::run().
-    Run(RecordStore& store, const nlohmann::json& identity, std::int64_t run_id, std::function<std::string()> clock);
+    /// Run is made by Experiment::run(); `owner` (may be null) is told when
+    /// the run closes (its checkpoint policy) and `mutex` (may be null)
+    /// guards every change to the run against a thread sealing a dying
+    /// sweep.
+    Run(RecordStore& store, const nlohmann::json& identity, std::int64_t run_id, std::function<std::string()> clock,
+        Experiment* owner = nullptr, std::recursive_mutex* mutex = nullptr);
     ~Run() override;
     Run(Run&&) = delete;
 
@@ -194,6 +201,9 @@ private:
     nlohmann::json described_config_;    // describe(); null when none
     std::string run_status_;
     bool interrupt_on_destroy_ = false;
+    Experiment* owner_ = nullptr;
+    std::recursive_mutex* mutex_ = nullptr;
+    friend class Experiment;
 };
 
 /// SealOptions tunes Experiment::commit(); the zero value is the default.
@@ -212,6 +222,38 @@ struct SealOptions {
     std::size_t runs_per_page = format::default_runs_per_page;
 };
 
+/// checkpoint_tag returns the tag an experiment to be committed under `tag`
+/// keeps its checkpoints under: `tag` + ".checkpoint" (docs/FORMAT.md,
+/// checkpoints). Throws Error(invalid_input) when the result is not a valid
+/// tag (`tag` longer than 117 characters, or not a tag).
+std::string checkpoint_tag(std::string_view tag);
+
+/// CheckpointPolicy says when a sweep is sealed as a draft while it runs,
+/// so that nothing is lost when it dies (as OMMX's autosave policy); the
+/// zero value is off.
+struct CheckpointPolicy {
+    /// tag is the tag the sweep will be committed under; checkpoints go to
+    /// checkpoint_tag(tag) in the store's own layout. Empty: no checkpoints.
+    std::string tag;
+    /// every_runs checkpoints after every N-th closed run (0 or 1: after
+    /// every closed run) when every_seconds is 0.
+    std::int64_t every_runs = 0;
+    /// every_seconds, when > 0, checkpoints after a closed run once this
+    /// many seconds have passed since the last checkpoint (every_runs is
+    /// then ignored).
+    double every_seconds = 0;
+    /// catch_signals installs SIGINT and SIGTERM handlers while the
+    /// experiment lives: either signal seals an `interrupted` checkpoint,
+    /// the open runs closed as interrupted (reason "SIGINT"/"SIGTERM"),
+    /// then the signal is raised again with its default action (the
+    /// process ends as the signal says). One experiment per process at a
+    /// time; a second is refused with Error(invalid_input).
+    bool catch_signals = false;
+    /// seal tunes how checkpoints are sealed (compress, summary_values, …);
+    /// force is ignored: the checkpoint tag always moves.
+    SealOptions seal;
+};
+
 /// ExperimentOptions tunes an Experiment; the zero value is the default.
 struct ExperimentOptions {
     /// Returns the current UTC time as "YYYY-MM-DDTHH:MM:SSZ"; the system
@@ -220,14 +262,64 @@ struct ExperimentOptions {
     /// Distinguishes this experiment's records from an earlier one of the
     /// same name; random when empty.
     std::string session;
+    /// checkpoint is when the sweep is sealed as a draft (off by default).
+    CheckpointPolicy checkpoint;
 };
+
+namespace detail {
+// Lineage holds what an experiment carries over from a sealed one (resume,
+// load, fork) and its signal guard (src/experiment/lineage.h).
+struct Lineage;
+}  // namespace detail
 
 /// Experiment is a named set of runs plus experiment-level attachments,
 /// recorded into a RecordStore and sealed with commit(). Not thread-safe.
 class Experiment {
 public:
+    /// Experiment starts a new experiment `name` recording into `store`.
+    /// Throws Error(invalid_input) for an empty name, a checkpoint tag that
+    /// is not a tag, or catch_signals while another experiment holds the
+    /// signals.
     Experiment(RecordStore& store, std::string name, ExperimentOptions options = {});
+    /// ~Experiment of an experiment with a checkpoint policy that was not
+    /// committed since its last run closed seals a last checkpoint: status
+    /// `failed` while an exception unwinds, else `interrupted`; open runs
+    /// are closed so (their saved files flushed to their records) and
+    /// sealed with it. Errors are swallowed (a destructor does not throw).
     ~Experiment();
+    Experiment(const Experiment&) = delete;
+    Experiment& operator=(const Experiment&) = delete;
+
+    /// resume continues the sweep whose checkpoint is checkpoint_tag(tag)
+    /// in the store's own layout: its closed runs are kept as sealed (not
+    /// re-sealed), new runs are numbered after the highest kept id, its
+    /// experiment-level attachments are copied back into the new record,
+    /// and its annotations kept. options.checkpoint.tag defaults to `tag`,
+    /// so the checkpoint moves on; commit(tag) replaces it (the checkpoint
+    /// tag is removed from the layout). Throws Error(not_found) when there
+    /// is no checkpoint, Error(invalid_input) when it is not an experiment.
+    static std::unique_ptr<Experiment> resume(RecordStore& store, std::string_view tag, ExperimentOptions options = {});
+    /// load opens the sealed experiment `tag` of the store's own layout for
+    /// appending runs: as resume, from `tag` itself; commit(tag) moves
+    /// `tag` to the new index without SealOptions::force (the runs already
+    /// sealed are reused by digest, so a push uploads only the new ones).
+    static std::unique_ptr<Experiment> load(RecordStore& store, std::string_view tag, ExperimentOptions options = {});
+    /// fork starts a new experiment `name` (empty: the parent's) from the
+    /// sealed experiment `tag` of the store's layout: its runs are kept
+    /// (their manifests and configs rewritten when the name changes,
+    /// attachment blobs reused) and the parent's index becomes the OCI
+    /// `subject` of every index this experiment writes (lineage, the
+    /// referrers API; docs/FORMAT.md). Throws as load.
+    static std::unique_ptr<Experiment> fork(RecordStore& store, std::string_view tag, std::string name = {},
+                                            ExperimentOptions options = {});
+    /// rename seals the experiment `tag` of the store's layout again as
+    /// experiment `name`, tagged `new_tag` (empty: `tag`, moved): a new
+    /// index, the runs' configs and manifests rewritten with the new name,
+    /// every attachment blob reused; no subject. Returns the new index.
+    /// Throws as load, and Error(already_exists) when `new_tag` names other
+    /// content and `options.force` is false.
+    static oci::Descriptor rename(RecordStore& store, std::string_view tag, std::string name, std::string_view new_tag = {},
+                                  const SealOptions& options = {});
 
     /// name returns the experiment's name.
     const std::string& name() const noexcept { return name_; }
@@ -274,16 +366,53 @@ public:
     /// and Error(already_exists) when `tag` names other content and
     /// `options.force` is false (re-sealing the same content succeeds).
     oci::Descriptor commit(content::Target& dst, std::string_view tag, const SealOptions& options = {});
-    /// commit seals into the local OCI layout at the store's root.
+    /// commit seals into the local OCI layout at the store's root; after a
+    /// checkpoint policy or resume, the checkpoint tag of `tag` is removed
+    /// from the layout once `tag` names the final index.
     oci::Descriptor commit(std::string_view tag, const SealOptions& options = {});
 
+    /// checkpoint seals the closed runs (kept runs included) into the
+    /// store's layout as experiment status `status` (format::draft_status,
+    /// "failed" or "interrupted") under checkpoint_tag(policy tag), moving
+    /// that tag. For failed and interrupted, open runs are first closed
+    /// with that status and `reason` (their saved files flushed) and sealed
+    /// too. Returns nullopt when the policy has no tag. Runs the policy's
+    /// automatic checkpoints too; throws as commit.
+    std::optional<oci::Descriptor> checkpoint(std::string_view status = format::draft_status, const std::string& reason = {});
+    /// kept_run_ids returns the ids of the runs carried over from a sealed
+    /// experiment (resume, load, fork), ascending.
+    std::vector<std::int64_t> kept_run_ids() const;
+    /// subject returns the index this experiment's index refers to (fork).
+    std::optional<oci::Descriptor> subject() const;
+
 private:
+    // seal_index seals every closed run (an open one is refused unless
+    // `skip_open`) and the kept runs, and writes the index with `status`
+    // ("" rolls up) and `annotations` added into `dst`; `into_store` says
+    // `dst` is the store's own layout (kept runs are there already).
+    oci::Descriptor seal_index(content::Target& dst, const SealOptions& options, const std::string& status, bool skip_open,
+                               bool into_store, const std::map<std::string, std::string>& annotations = {});
+    // after_close runs the checkpoint policy once a run closed.
+    void after_close();
+    // crash_checkpoint seals the last checkpoint of a dying sweep.
+    void crash_checkpoint(const std::string& status, const std::string& reason) noexcept;
+    // watch_signals installs the SIGINT/SIGTERM guard; stop_watching_signals removes it.
+    void watch_signals();
+    void stop_watching_signals() noexcept;
+    // open_sealed starts an experiment `name` from the sealed experiment
+    // `reference` of the store's layout (resume, load, fork).
+    static std::unique_ptr<Experiment> open_sealed(RecordStore& store, const std::string& reference, std::string name,
+                                                   ExperimentOptions options, bool as_subject);
+    friend struct detail::Lineage;
+    friend class Run;
+
     RecordStore* store_;
     std::string name_;
     ExperimentOptions options_;
     std::unique_ptr<Record> attachments_;
     std::vector<std::unique_ptr<Run>> runs_;
     std::map<std::string, std::string> annotations_;
+    std::unique_ptr<detail::Lineage> lineage_;
 };
 
 /// Interrupted is thrown by code that wants Experiment::run(body) to close

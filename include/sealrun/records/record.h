@@ -11,6 +11,7 @@
 #include <initializer_list>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -235,6 +236,17 @@ public:
     /// marker returns the marker `name`, or `fallback` when unset.
     nlohmann::json marker(const std::string& name, nlohmann::json fallback = nullptr) const;
 
+    /// guard_writes makes every change to the record (its files and
+    /// model.json) hold `mutex`, a recursive mutex its owner shares (null:
+    /// none), so that a thread sealing a dying sweep never sees half of a
+    /// change (Experiment's signal handling). Not owned.
+    void guard_writes(std::recursive_mutex* mutex) noexcept { write_mutex_ = mutex; }
+    /// write_lock returns a lock on the guard_writes mutex (an empty lock
+    /// when there is none).
+    std::unique_lock<std::recursive_mutex> write_lock() const {
+        return write_mutex_ ? std::unique_lock(*write_mutex_) : std::unique_lock<std::recursive_mutex>();
+    }
+
 protected:
     /// body is the work launch() runs once; the default does nothing.
     virtual void body() {}
@@ -272,6 +284,7 @@ private:
     std::map<std::string, nlohmann::json, std::less<>> markers_;
     struct Lock;
     std::unique_ptr<Lock> launch_lock_;
+    std::recursive_mutex* write_mutex_ = nullptr;
 };
 
 }  // namespace sealrun

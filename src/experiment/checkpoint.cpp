@@ -1,0 +1,243 @@
+// Checkpoints (docs/FORMAT.md, checkpoints): a sweep sealed as a draft
+// under `<tag>.checkpoint` after closed runs, by the policy of
+// ExperimentOptions::checkpoint; the last checkpoint of a sweep that dies
+// (an exception, a destructor without commit, SIGINT or SIGTERM); and the
+// signal guard. A SIGKILL cannot be handled: the checkpoint before it stays,
+// as the layout writes its index.json atomically.
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <thread>
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include "sealrun/content/copy.h"
+#include "sealrun/error.h"
+#include "sealrun/experiment/sealed.h"
+#include "sealrun/oci/tag.h"
+#include "experiment/lineage.h"
+
+namespace sealrun {
+
+namespace {
+constexpr std::string_view checkpoint_suffix = ".checkpoint";
+// reason_key is the index annotation that says why a checkpoint ended a
+// sweep failed or interrupted (docs/FORMAT.md, checkpoints).
+constexpr std::string_view reason_key = "vnd.sealrun.experiment.reason";
+}  // namespace
+
+std::string checkpoint_tag(std::string_view tag) {
+    oci::check_tag(tag);
+    auto out = std::string(tag) + std::string(checkpoint_suffix);
+    if (!oci::is_valid_tag(out))
+        throw Error(Errc::invalid_input, "checkpoint tag", std::string(tag),
+                    "is too long to take the suffix " + std::string(checkpoint_suffix) + " (at most " +
+                        std::to_string(128 - checkpoint_suffix.size()) + " characters)");
+    return out;
+}
+
+namespace detail {
+
+// --- the signal guard -------------------------------------------------------
+//
+// The handler is async-signal-safe: it reads an atomic int and write()s one
+// byte. The watcher thread does the work (locks, sealing, allocation), then
+// restores the default action and raises the signal again, so the process
+// ends as the signal says (a shell sees 128 + its number).
+
+namespace {
+std::atomic<int> signal_pipe_write{-1};
+static_assert(std::atomic<int>::is_always_lock_free);
+
+extern "C" void on_sweep_signal(int sig) {
+    const int saved = errno;
+    const int fd = signal_pipe_write.load(std::memory_order_relaxed);
+    if (fd >= 0) {
+        const auto byte = static_cast<unsigned char>(sig);
+        [[maybe_unused]] const auto n = ::write(fd, &byte, 1);
+    }
+    errno = saved;
+}
+
+constexpr int watched[] = {SIGINT, SIGTERM};
+}  // namespace
+
+class SignalGuard {
+public:
+    explicit SignalGuard(std::function<void(int)> on_signal) : on_signal_(std::move(on_signal)) {
+        if (::pipe2(fds_, O_CLOEXEC) != 0)
+            throw Error(Errc::io, "watch signals", "pipe", std::string(std::strerror(errno)));
+        int expected = -1;
+        if (!signal_pipe_write.compare_exchange_strong(expected, fds_[1])) {
+            close_fds();
+            throw Error(Errc::invalid_input, "watch signals", "SIGINT/SIGTERM",
+                        "another experiment of this process already catches them (catch_signals)");
+        }
+        thread_ = std::thread([this] { loop(); });
+        struct sigaction sa {};
+        sa.sa_handler = on_sweep_signal;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESTART;
+        for (std::size_t i = 0; i < std::size(watched); ++i) ::sigaction(watched[i], &sa, &previous_[i]);
+    }
+    ~SignalGuard() {
+        for (std::size_t i = 0; i < std::size(watched); ++i) ::sigaction(watched[i], &previous_[i], nullptr);
+        signal_pipe_write.store(-1);
+        const unsigned char stop = 0;
+        [[maybe_unused]] const auto n = ::write(fds_[1], &stop, 1);
+        if (thread_.joinable()) thread_.join();
+        close_fds();
+    }
+    SignalGuard(const SignalGuard&) = delete;
+    SignalGuard& operator=(const SignalGuard&) = delete;
+
+private:
+    void loop() {
+        for (;;) {
+            unsigned char byte = 0;
+            const auto n = ::read(fds_[0], &byte, 1);
+            if (n < 0 && errno == EINTR) continue;
+            if (n != 1 || byte == 0) return;
+            const int sig = byte;
+            on_signal_(sig);
+            // Die of the signal, as if it had never been caught.
+            struct sigaction dfl {};
+            dfl.sa_handler = SIG_DFL;
+            sigemptyset(&dfl.sa_mask);
+            ::sigaction(sig, &dfl, nullptr);
+            sigset_t set;
+            sigemptyset(&set);
+            sigaddset(&set, sig);
+            ::pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+            ::raise(sig);
+            ::_exit(128 + sig);  // not reached: the default action ends the process
+        }
+    }
+    void close_fds() noexcept {
+        for (int& fd : fds_)
+            if (fd >= 0) ::close(fd), fd = -1;
+    }
+
+    int fds_[2] = {-1, -1};
+    std::function<void(int)> on_signal_;
+    std::thread thread_;
+    struct sigaction previous_[std::size(watched)] {};
+};
+
+Lineage::Lineage() = default;
+Lineage::~Lineage() = default;
+
+void Lineage::add_kept_runs(Experiment& e, content::Target& dst, bool into_store, IndexParts& parts) {
+    auto& l = *e.lineage_;
+    if (l.kept.empty() && !l.subject) return;
+    std::optional<content::OciLayout> store;
+    if (!into_store) store.emplace(e.store_->root());
+    // Another target gets the kept runs' graphs (and the parent's: a
+    // present node vouches for what it points to, subject included).
+    if (store && l.subject) content::copy_graph(*store, dst, *l.subject);
+    for (const auto& r : l.kept) {
+        if (store) content::copy_graph(*store, dst, r.manifest);
+        parts.runs.push_back(r);
+    }
+}
+
+std::optional<nlohmann::json> Lineage::kept_run_value(Experiment& e, const RunEntry& entry, const std::string& name) {
+    content::OciLayout layout(e.store_->root(), {.read_only = true});
+    const auto run = SealedRun::open(layout, entry.manifest, e.store_->codecs());
+    if (!run.attachments().contains(name) || run.attachment_media_type(name) != codecs::JsonCodec::media_type)
+        return std::nullopt;
+    return run.get_json(name);
+}
+
+void Lineage::settle(Experiment& e, content::OciLayout& layout, std::string_view tag) {
+    auto& l = *e.lineage_;
+    // The final index replaces the checkpoints: a draft never outlives the
+    // commit it was saving for.
+    if (oci::is_valid_tag(std::string(tag) + std::string(checkpoint_suffix))) (void)layout.untag(checkpoint_tag(tag));
+    if (!e.options_.checkpoint.tag.empty() && e.options_.checkpoint.tag != tag)
+        (void)layout.untag(checkpoint_tag(e.options_.checkpoint.tag));
+    l.settled = true;
+    l.closed_since = 0;
+}
+
+}  // namespace detail
+
+void Experiment::after_close() {
+    auto& l = *lineage_;
+    if (l.dying) return;
+    const std::lock_guard lock(l.mutex);
+    ++l.closed_since;
+    const auto& policy = options_.checkpoint;
+    if (policy.tag.empty()) return;
+    if (policy.every_seconds > 0) {
+        const std::chrono::duration<double> since = std::chrono::steady_clock::now() - l.last_checkpoint;
+        if (since.count() < policy.every_seconds) return;
+    } else if (l.closed_since < std::max<std::int64_t>(policy.every_runs, 1)) {
+        return;
+    }
+    (void)checkpoint();
+}
+
+std::optional<oci::Descriptor> Experiment::checkpoint(std::string_view status, const std::string& reason) {
+    auto& l = *lineage_;
+    const std::lock_guard lock(l.mutex);
+    const auto& policy = options_.checkpoint;
+    if (policy.tag.empty()) return std::nullopt;
+    const std::string st(status);
+    if (st != format::draft_status && st != "failed" && st != "interrupted")
+        throw Error(Errc::invalid_input, "checkpoint", st, "a checkpoint is draft, failed or interrupted");
+    std::map<std::string, std::string> extra;
+    if (st != format::draft_status) {
+        // A dying sweep seals its open runs too, closed as it ends.
+        const auto why = reason.empty() ? "the sweep ended as " + st : reason;
+        const bool was_dying = l.dying;
+        l.dying = true;  // closing them runs no policy
+        for (auto& r : runs_)
+            if (!r->closed()) st == "failed" ? r->fail(why) : r->interrupt(why);
+        l.dying = was_dying;
+        extra.emplace(std::string(reason_key), why);
+    }
+    auto options = policy.seal;
+    options.force = true;
+    content::OciLayout layout(store_->root());
+    const auto root = seal_index(layout, options, st, true, true, extra);
+    content::tag_with(layout, root, checkpoint_tag(policy.tag), content::TagPolicy::replace);
+    l.closed_since = 0;
+    l.last_checkpoint = std::chrono::steady_clock::now();
+    return root;
+}
+
+void Experiment::crash_checkpoint(const std::string& status, const std::string& reason) noexcept {
+    auto& l = *lineage_;
+    try {
+        const std::lock_guard lock(l.mutex);
+        bool open = false;
+        for (const auto& r : runs_) open = open || !r->closed();
+        if (l.settled && !open) return;  // committed, nothing since
+        l.dying = true;
+        (void)checkpoint(status, reason);
+    } catch (...) {
+        // Best effort: the checkpoint before this one is still there.
+    }
+}
+
+void Experiment::watch_signals() {
+    lineage_->signals = std::make_unique<detail::SignalGuard>([this](int sig) {
+        crash_checkpoint("interrupted", sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "signal " + std::to_string(sig));
+    });
+}
+
+void Experiment::stop_watching_signals() noexcept { lineage_->signals.reset(); }
+
+std::vector<std::int64_t> Experiment::kept_run_ids() const {
+    std::vector<std::int64_t> out;
+    for (const auto& r : lineage_->kept) out.push_back(r.run_id);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::optional<oci::Descriptor> Experiment::subject() const { return lineage_->subject; }
+
+}  // namespace sealrun

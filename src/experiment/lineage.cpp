@@ -1,0 +1,136 @@
+// An experiment that goes on from a sealed one (docs/FORMAT.md, lineage):
+// resume (from a checkpoint), load (append to a sealed experiment), fork
+// (a new experiment whose index names its parent as OCI subject). The runs
+// already sealed are kept as they are (their manifests reused by digest);
+// only when the experiment's name changes are a run's config and manifest
+// rewritten, never its attachment blobs.
+#include <cstdlib>
+
+#include "sealrun/codecs/bytes.h"
+#include "sealrun/content/oci_layout.h"
+#include "sealrun/error.h"
+#include "sealrun/experiment/sealed.h"
+#include "sealrun/oci/json.h"
+#include "sealrun/oci/manifest.h"
+#include "experiment/lineage.h"
+#include "util/fs.h"
+
+namespace sealrun {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// renamed_run returns `run` as a run of experiment `name`: its config with
+// "experiment" replaced and a manifest naming that config, pushed into `t`;
+// the layers (attachments, trace) are the same blobs.
+detail::RunEntry renamed_run(content::Target& t, const SealedRun& run, const std::string& name) {
+    auto config = run.config();
+    auto manifest = oci::ImageManifest::parse(content::read_all(t, run.manifest(), oci::max_manifest_size));
+    config["experiment"] = name;
+    auto config_bytes = oci::canonical_json(config);
+    manifest.config = oci::Descriptor::for_bytes(manifest.config.media_type, config_bytes);
+    if (!t.exists(manifest.config)) content::push_bytes(t, manifest.config, std::move(config_bytes));
+    auto bytes = manifest.serialize();
+    auto d = oci::Descriptor::for_bytes(std::string(oci::media_types::image_manifest), bytes);
+    if (!t.exists(d)) content::push_bytes(t, d, std::move(bytes));
+    d.artifact_type = manifest.artifact_type;
+    return {.manifest = std::move(d), .run_id = run.run_id(), .status = run.status(), .config = std::move(config)};
+}
+
+// ScratchDir is a private directory under the system's temporary folder,
+// removed with everything in it.
+struct ScratchDir {
+    ScratchDir() {
+        std::error_code ec;
+        auto tmpl = (fs::temp_directory_path(ec) / "sealrun-lineage-XXXXXX").string();
+        if (ec || ::mkdtemp(tmpl.data()) == nullptr)
+            throw Error(Errc::io, "resume", "the temporary directory", ec ? ec.message() : std::strerror(errno));
+        path = tmpl;
+    }
+    ~ScratchDir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+    ScratchDir(const ScratchDir&) = delete;
+    ScratchDir& operator=(const ScratchDir&) = delete;
+    fs::path path;
+};
+
+}  // namespace
+
+std::unique_ptr<Experiment> Experiment::open_sealed(RecordStore& store, const std::string& reference, std::string name,
+                                                    ExperimentOptions options, bool as_subject) {
+    content::OciLayout layout(store.root());
+    const auto sealed = SealedExperiment::open(layout, reference, store.codecs());
+    if (name.empty()) name = sealed.name();
+    auto e = std::make_unique<Experiment>(store, name, std::move(options));
+    auto& l = *e->lineage_;
+    const bool rename = name != sealed.name();
+    std::int64_t next = 0;
+    for (const auto id : sealed.run_ids()) {
+        const auto run = sealed.run(id);
+        if (rename) {
+            l.kept.push_back(renamed_run(layout, run, name));
+        } else {
+            l.kept.push_back({.manifest = run.manifest(), .run_id = id, .status = run.status(), .config = run.config()});
+        }
+        next = std::max(next, id + 1);
+    }
+    l.first_run_id = next;
+    if (as_subject) {
+        const auto& root = sealed.descriptor();
+        l.subject = oci::Descriptor{.media_type = root.media_type, .digest = root.digest, .size = root.size};
+        l.subject->artifact_type = root.artifact_type;
+    }
+    for (const auto& [k, v] : sealed.annotations())
+        if (!k.starts_with(format::keys::reserved_prefix)) e->annotations_[k] = v;
+    // Experiment-level attachments come back into the new record, bytes and
+    // media types unchanged: sealed again they are the same blobs.
+    if (const auto names = sealed.attachment_names(); !names.empty()) {
+        ScratchDir scratch;
+        for (const auto& n : names) {
+            const auto file = sealed.write_attachment(n, scratch.path, true);
+            e->attachments_->import_file(n, file, sealed.attachment_media_type(n));
+        }
+    }
+    if (!l.kept.empty() || !sealed.attachment_names().empty()) l.settled = false;
+    return e;
+}
+
+std::unique_ptr<Experiment> Experiment::resume(RecordStore& store, std::string_view tag, ExperimentOptions options) {
+    const auto from = checkpoint_tag(tag);
+    if (options.checkpoint.tag.empty()) options.checkpoint.tag = std::string(tag);
+    {
+        content::OciLayout layout(store.root());
+        const auto tags = layout.tags();
+        if (std::find(tags.begin(), tags.end(), from) == tags.end())
+            throw Error(Errc::not_found, "resume", std::string(tag),
+                        "the store holds no checkpoint " + from + " (Experiment::load opens a committed experiment)");
+    }
+    return open_sealed(store, from, {}, std::move(options), false);
+}
+
+std::unique_ptr<Experiment> Experiment::load(RecordStore& store, std::string_view tag, ExperimentOptions options) {
+    auto e = open_sealed(store, std::string(tag), {}, std::move(options), false);
+    e->lineage_->origin_tag = std::string(tag);
+    return e;
+}
+
+std::unique_ptr<Experiment> Experiment::fork(RecordStore& store, std::string_view tag, std::string name,
+                                             ExperimentOptions options) {
+    return open_sealed(store, std::string(tag), std::move(name), std::move(options), true);
+}
+
+oci::Descriptor Experiment::rename(RecordStore& store, std::string_view tag, std::string name, std::string_view new_tag,
+                                   const SealOptions& options) {
+    if (name.empty()) throw Error(Errc::invalid_input, "rename", std::string(tag), "the new name is empty");
+    auto e = open_sealed(store, std::string(tag), std::move(name), {}, false);
+    if (new_tag.empty()) {
+        new_tag = tag;
+        e->lineage_->origin_tag = std::string(tag);
+    }
+    return e->commit(new_tag, options);
+}
+
+}  // namespace sealrun

@@ -1,0 +1,70 @@
+#pragma once
+// What an Experiment carries besides its records: the runs kept from a
+// sealed experiment (resume, load, fork), the parent it refers to, the
+// checkpoint policy's state and the signal guard (checkpoint.cpp).
+// Internal to the experiment layer.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sealrun/content/oci_layout.h"
+#include "sealrun/experiment/experiment.h"
+#include "experiment/index_writer.h"
+
+namespace sealrun::detail {
+
+// SignalGuard routes SIGINT and SIGTERM to a watcher thread while it lives
+// (checkpoint.cpp): the handler only writes the signal's number to a pipe;
+// the thread calls `on_signal`, then raises the signal again with its
+// default action.
+class SignalGuard;
+
+struct Lineage {
+    Lineage();
+    ~Lineage();
+
+    // mutex guards every change to the experiment and its runs against the
+    // thread that seals a dying sweep (recursive: a run's log_solve saves
+    // files through the same guard).
+    std::recursive_mutex mutex;
+    // kept are the runs carried over from a sealed experiment, by id.
+    std::vector<RunEntry> kept;
+    // subject is the parent index (fork).
+    std::optional<oci::Descriptor> subject;
+    // origin_tag is the tag load() opened: commit may move it.
+    std::string origin_tag;
+    // first_run_id is the id the experiment's first new run takes.
+    std::int64_t first_run_id = 0;
+    // sealed caches closed runs sealed into the store's layout, by
+    // (run id, compressed): a closed run never changes, so a checkpoint
+    // after every run does not hash every earlier run again.
+    std::map<std::pair<std::int64_t, bool>, RunEntry> sealed;
+    // closed_since counts the runs closed since the last checkpoint.
+    std::int64_t closed_since = 0;
+    std::chrono::steady_clock::time_point last_checkpoint = std::chrono::steady_clock::now();
+    // settled is true when nothing changed since the last commit (nothing
+    // to save on a crash).
+    bool settled = true;
+    // dying is set while the last checkpoint of a dying sweep is sealed.
+    bool dying = false;
+    std::unique_ptr<SignalGuard> signals;
+
+    // add_kept_runs adds the kept runs to `parts`, copying their graphs
+    // (and the subject's) into `dst` unless it is the store's own layout.
+    static void add_kept_runs(Experiment& e, content::Target& dst, bool into_store, IndexParts& parts);
+    // kept_run_value reads the JSON attachment `name` of the kept run
+    // `entry` from the store's layout (the summary's values).
+    static std::optional<nlohmann::json> kept_run_value(Experiment& e, const RunEntry& entry, const std::string& name);
+    // settle runs after commit(tag) into the store: the checkpoints of
+    // `tag` (and of the policy's tag) are removed, nothing is left to save.
+    static void settle(Experiment& e, content::OciLayout& layout, std::string_view tag);
+};
+
+}  // namespace sealrun::detail

@@ -1,0 +1,401 @@
+// Nothing lost when a sweep dies: a real recording process
+// (tests/support/sweep_worker.cpp) is killed mid-sweep with SIGKILL, SIGINT
+// and SIGTERM at a run it reports on a pipe, and what its store holds
+// afterwards is opened: the checkpoint (closed runs, status, the open run's
+// saved files), resume, the policies; then load, fork, rename and pushes
+// that upload only new runs (counted in the real registry's log).
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <csignal>
+#include <optional>
+#include <regex>
+#include <sstream>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sealrun/content/copy.h"
+#include "sealrun/content/oci_layout.h"
+#include "sealrun/experiment/experiment.h"
+#include "sealrun/experiment/sealed.h"
+#include "sealrun/oci/json.h"
+#include "sealrun/oci/manifest.h"
+#include "sealrun/remote/repository.h"
+#include "support/registry.h"
+#include "support/remote.h"
+#include "support/tmpdir.h"
+
+extern char** environ;
+
+using namespace sealrun;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+fs::path worker_path() {
+    std::error_code ec;
+    const auto self = fs::read_symlink("/proc/self/exe", ec);
+    REQUIRE_FALSE(ec);
+    return self.parent_path() / "sweep_worker";
+}
+
+// Worker is a running sweep_worker: its stdout is read line by line (with
+// a deadline), its stdin held open until close_stdin() or kill.
+class Worker {
+public:
+    explicit Worker(std::vector<std::string> args) {
+        int in[2], out[2];
+        REQUIRE(::pipe2(in, O_CLOEXEC) == 0);
+        REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+        posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+        args.insert(args.begin(), worker_path().string());
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        const int rc = posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ);
+        posix_spawn_file_actions_destroy(&fa);
+        ::close(in[0]);
+        ::close(out[1]);
+        stdin_ = in[1];
+        stdout_ = out[0];
+        REQUIRE(rc == 0);
+    }
+    ~Worker() {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGKILL);
+            int st = 0;
+            ::waitpid(pid_, &st, 0);
+        }
+        if (stdin_ >= 0) ::close(stdin_);
+        ::close(stdout_);
+    }
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+
+    // wait_for reads lines until one equals `line`; fails at EOF or after 60 s.
+    void wait_for(const std::string& line) {
+        const auto deadline = std::chrono::steady_clock::now() + 60s;
+        for (;;) {
+            if (const auto nl = buffer_.find('\n'); nl != std::string::npos) {
+                const auto got = buffer_.substr(0, nl);
+                buffer_.erase(0, nl + 1);
+                seen_.push_back(got);
+                if (got == line) return;
+                continue;
+            }
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            REQUIRE_MESSAGE(left.count() > 0, "the worker never said \"" << line << "\"");
+            pollfd p{.fd = stdout_, .events = POLLIN, .revents = 0};
+            REQUIRE(::poll(&p, 1, static_cast<int>(left.count())) >= 0);
+            char buf[4096];
+            const auto n = ::read(stdout_, buf, sizeof buf);
+            REQUIRE_MESSAGE(n > 0, "the worker ended before saying \"" << line << "\"");
+            buffer_.append(buf, static_cast<std::size_t>(n));
+        }
+    }
+    void close_stdin() {
+        ::close(stdin_);
+        stdin_ = -1;
+    }
+    // signal sends `sig` and returns the wait status.
+    int signal_and_wait(int sig) {
+        REQUIRE(::kill(pid_, sig) == 0);
+        return wait();
+    }
+    int wait() {
+        int st = 0;
+        REQUIRE(::waitpid(pid_, &st, 0) == pid_);
+        pid_ = -1;
+        return st;
+    }
+
+private:
+    pid_t pid_ = -1;
+    int stdin_ = -1;
+    int stdout_ = -1;
+    std::string buffer_;
+    std::vector<std::string> seen_;
+};
+
+// tags_of lists the tags of the store's layout; none when nothing was sealed.
+std::vector<std::string> tags_of(const fs::path& store) {
+    std::error_code ec;
+    if (!fs::exists(store / "oci-layout", ec)) return {};
+    content::OciLayout layout(store, {.read_only = true});
+    auto tags = layout.tags();
+    std::sort(tags.begin(), tags.end());
+    return tags;
+}
+
+std::vector<std::int64_t> ids(std::int64_t first, std::int64_t last) {
+    std::vector<std::int64_t> out;
+    for (auto i = first; i <= last; ++i) out.push_back(i);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("checkpoint_tag appends .checkpoint and refuses what is not a tag") {
+    CHECK(checkpoint_tag("sweep-v1") == "sweep-v1.checkpoint");
+    CHECK_THROWS_AS(checkpoint_tag(std::string(120, 'a')), Error);
+    CHECK_THROWS_AS(checkpoint_tag("a/b"), Error);
+    test::TempDir dir;
+    RecordStore store(dir / "storage");
+    CHECK_THROWS_AS(Experiment(store, "x", {.checkpoint = {.tag = "bad tag"}}), Error);
+}
+
+TEST_CASE("SIGKILL mid-sweep: the last checkpoint (the closed runs, draft) opens and resume goes on from it") {
+    test::TempDir dir;
+    const auto store_dir = dir / "storage";
+    {
+        Worker w({store_dir.string(), "sweep-v1", "50", "--stop-at", "7"});
+        w.wait_for("open 7");
+        const int st = w.signal_and_wait(SIGKILL);
+        REQUIRE(WIFSIGNALED(st));
+        CHECK(WTERMSIG(st) == SIGKILL);
+    }
+    CHECK(tags_of(store_dir) == std::vector<std::string>{"sweep-v1.checkpoint"});
+    content::OciLayout layout(store_dir, {.read_only = true});
+    const auto cp = SealedExperiment::open(layout, "sweep-v1.checkpoint");
+    CHECK(cp.status() == "draft");
+    CHECK(cp.annotations().at("vnd.sealrun.experiment.status") == "draft");
+    CHECK(cp.run_ids() == ids(0, 6));
+    for (const auto id : cp.run_ids()) {
+        const auto run = cp.run(id);
+        CHECK(run.status() == "finished");
+        CHECK(run.get_json("result.json")["loss"] == doctest::Approx(1.0 / static_cast<double>(id + 1)));
+        CHECK(run.get_blob("partial.txt") == "step " + std::to_string(id) + " saved\n");
+    }
+
+    // Resume: the closed runs kept, numbering goes on, commit replaces the checkpoint.
+    RecordStore store(store_dir);
+    auto exp = Experiment::resume(store, "sweep-v1");
+    CHECK(exp->kept_run_ids() == ids(0, 6));
+    auto& r = exp->run();
+    CHECK(r.run_id() == 7);
+    r.save_file("result.json", {{"loss", 0.125}});
+    r.finish();
+    const auto root = exp->commit("sweep-v1");
+    CHECK(tags_of(store_dir) == std::vector<std::string>{"sweep-v1"});
+    content::OciLayout after(store_dir, {.read_only = true});
+    const auto fin = SealedExperiment::open(after, "sweep-v1");
+    CHECK(fin.descriptor().digest == root.digest);
+    CHECK(fin.status() == "finished");
+    CHECK(fin.run_ids() == ids(0, 7));
+    CHECK(fin.run(3).get_blob("partial.txt") == "step 3 saved\n");
+    // The kept runs are the checkpoint's manifests, not sealed again.
+    CHECK(fin.run(3).manifest().digest == cp.run(3).manifest().digest);
+}
+
+TEST_CASE("SIGINT and SIGTERM mid-run: an interrupted checkpoint with the open run's saved files; the process dies of the signal") {
+    for (const int sig : {SIGINT, SIGTERM}) {
+        CAPTURE(sig);
+        test::TempDir dir;
+        const auto store_dir = dir / "storage";
+        {
+            Worker w({store_dir.string(), "t", "50", "--stop-at", "4"});
+            w.wait_for("open 4");
+            const int st = w.signal_and_wait(sig);
+            REQUIRE(WIFSIGNALED(st));
+            CHECK(WTERMSIG(st) == sig);  // re-raised with the default action
+        }
+        content::OciLayout layout(store_dir, {.read_only = true});
+        const auto cp = SealedExperiment::open(layout, "t.checkpoint");
+        CHECK(cp.status() == "interrupted");
+        CHECK(cp.annotations().at("vnd.sealrun.experiment.reason") == (sig == SIGINT ? "SIGINT" : "SIGTERM"));
+        REQUIRE(cp.run_ids() == ids(0, 4));
+        CHECK(cp.run(3).status() == "finished");
+        const auto open = cp.run(4);
+        CHECK(open.status() == "interrupted");
+        CHECK(open.reason() == (sig == SIGINT ? "SIGINT" : "SIGTERM"));
+        CHECK(open.get_blob("partial.txt") == "step 4 saved\n");
+        CHECK(open.get_json("result.json")["loss"] == doctest::Approx(0.2));
+        CHECK(open.parameters().at("i") == Parameter(std::int64_t{4}));
+
+        // Resume keeps the interrupted run and goes on at 5.
+        RecordStore store(store_dir);
+        auto exp = Experiment::resume(store, "t");
+        CHECK(exp->run().run_id() == 5);
+        exp->runs().back()->finish();
+        exp->commit("t");
+        content::OciLayout after(store_dir, {.read_only = true});
+        const auto fin = SealedExperiment::open(after, "t");
+        CHECK(fin.run_ids() == ids(0, 5));
+        CHECK(fin.run(4).status() == "interrupted");
+        CHECK(fin.status() == "interrupted");
+        CHECK(tags_of(store_dir) == std::vector<std::string>{"t"});
+    }
+}
+
+TEST_CASE("an exception out of the sweep leaves a failed checkpoint; the worker resumes and commits") {
+    test::TempDir dir;
+    const auto store_dir = dir / "storage";
+    {
+        Worker w({store_dir.string(), "t", "50", "--throw-at", "2"});
+        w.close_stdin();
+        const int st = w.wait();
+        REQUIRE(WIFEXITED(st));
+        CHECK(WEXITSTATUS(st) == 1);
+    }
+    content::OciLayout layout(store_dir, {.read_only = true});
+    const auto cp = SealedExperiment::open(layout, "t.checkpoint");
+    CHECK(cp.status() == "failed");
+    REQUIRE(cp.run_ids() == ids(0, 2));
+    CHECK(cp.run(2).status() == "failed");
+    CHECK(cp.run(2).reason() == "boom at run 2");
+    CHECK(cp.run(2).get_blob("partial.txt") == "step 2 saved\n");
+    {
+        Worker w({store_dir.string(), "t", "2", "--resume"});
+        w.close_stdin();
+        w.wait_for("closed 4");
+        w.wait_for("committed");
+        const int st = w.wait();
+        CHECK((WIFEXITED(st) && WEXITSTATUS(st) == 0));
+    }
+    CHECK(tags_of(store_dir) == std::vector<std::string>{"t"});
+    content::OciLayout after(store_dir, {.read_only = true});
+    CHECK(SealedExperiment::open(after, "t").run_ids() == ids(0, 4));
+}
+
+TEST_CASE("policies: every N runs, every T seconds, off") {
+    SUBCASE("every 3 runs: killed in run 7, the checkpoint holds runs 0-5") {
+        test::TempDir dir;
+        Worker w({(dir / "s").string(), "t", "50", "--stop-at", "7", "--every-runs", "3"});
+        w.wait_for("open 7");
+        w.signal_and_wait(SIGKILL);
+        content::OciLayout layout(dir / "s", {.read_only = true});
+        CHECK(SealedExperiment::open(layout, "t.checkpoint").run_ids() == ids(0, 5));
+    }
+    SUBCASE("every hour: no checkpoint yet when killed") {
+        test::TempDir dir;
+        Worker w({(dir / "s").string(), "t", "50", "--stop-at", "7", "--every-seconds", "3600"});
+        w.wait_for("open 7");
+        w.signal_and_wait(SIGKILL);
+        CHECK(tags_of(dir / "s").empty());
+    }
+    SUBCASE("every 1 ms: a checkpoint after every run") {
+        test::TempDir dir;
+        Worker w({(dir / "s").string(), "t", "50", "--stop-at", "3", "--every-seconds", "0.001"});
+        w.wait_for("open 3");
+        w.signal_and_wait(SIGKILL);
+        content::OciLayout layout(dir / "s", {.read_only = true});
+        CHECK(SealedExperiment::open(layout, "t.checkpoint").run_ids() == ids(0, 2));
+    }
+    SUBCASE("off: nothing is sealed, and SIGINT still ends the process as SIGINT") {
+        test::TempDir dir;
+        Worker w({(dir / "s").string(), "t", "50", "--stop-at", "3", "--off"});
+        w.wait_for("open 3");
+        const int st = w.signal_and_wait(SIGINT);
+        CHECK((WIFSIGNALED(st) && WTERMSIG(st) == SIGINT));
+        CHECK(tags_of(dir / "s").empty());
+    }
+}
+
+TEST_CASE("in process: checkpoint(), the destructor's interrupted checkpoint, and commit removing it") {
+    test::TempDir dir;
+    RecordStore store(dir / "storage");
+    {
+        Experiment exp(store, "x", {.checkpoint = {.tag = "x1", .every_runs = 1000}});
+        exp.run([](Run& r) { r.save_file("a.txt", "a"); });
+        CHECK(tags_of(dir / "storage").empty());  // not yet: every 1000 runs
+        const auto cp = exp.checkpoint();
+        REQUIRE(cp);
+        CHECK(tags_of(dir / "storage") == std::vector<std::string>{"x1.checkpoint"});
+        Run& open = exp.run();
+        open.save_file("b.txt", "half");
+        CHECK_THROWS_AS(exp.checkpoint("finished"), Error);
+    }  // destroyed, not committed: interrupted
+    content::OciLayout layout(dir / "storage", {.read_only = true});
+    const auto cp = SealedExperiment::open(layout, "x1.checkpoint");
+    CHECK(cp.status() == "interrupted");
+    REQUIRE(cp.run_ids() == ids(0, 1));
+    CHECK(cp.run(1).status() == "interrupted");
+    CHECK(cp.run(1).get_blob("b.txt") == "half");
+}
+
+TEST_CASE("load appends runs; a push uploads only the new runs; fork names its parent as subject; rename") {
+    test::TempDir dir;
+    RecordStore store(dir / "storage");
+    {
+        Experiment exp(store, "base");
+        for (int i = 0; i < 5; ++i)
+            exp.run([&](Run& r) {
+                r.log_parameter("i", i);
+                r.save_file("out.txt", "run " + std::to_string(i));
+            });
+        exp.attachments().save_file("notes.txt", "shared");
+        exp.annotate("team", "ops");
+        exp.commit("base-v1");
+    }
+    test::Registry registry;
+    test::FaultProxy proxy(registry);
+    auto repo = test::via(proxy, "lab/base");
+    content::OciLayout layout(dir / "storage");
+    content::copy(layout, "base-v1", repo, "base-v1");
+    const auto old_blob_uploads = proxy.stats().count("POST", "/blobs/uploads/");
+    CHECK(old_blob_uploads >= 10);  // five runs: an out.txt and a config each, at least
+
+    auto loaded = Experiment::load(store, "base-v1");
+    CHECK(loaded->kept_run_ids() == ids(0, 4));
+    loaded->run([](Run& r) { r.save_file("out.txt", "run 5"); });
+    const auto root = loaded->commit("base-v1");  // same tag: moved without force
+    content::OciLayout reread(dir / "storage", {.read_only = true});
+    const auto appended = SealedExperiment::open(reread, "base-v1");
+    CHECK(appended.descriptor().digest == root.digest);
+    CHECK(appended.run_ids() == ids(0, 5));
+    CHECK(appended.annotations().at("team") == "ops");
+    CHECK(appended.get_blob("notes.txt") == "shared");
+    proxy.reset_stats();
+    content::copy(layout, "base-v1", repo, "base-v1", {.force = true});
+    const auto stats = proxy.stats();
+    // The new run's manifest and the new index (and a summary manifest when
+    // the writer makes one), never the five old runs; the new run's file
+    // and config (and a summary blob), never the old ones.
+    CHECK(stats.count("PUT", "/manifests/") >= 2);
+    CHECK(stats.count("PUT", "/manifests/") <= 3);
+    CHECK(stats.count("POST", "/blobs/uploads/") >= 2);
+    CHECK(stats.count("POST", "/blobs/uploads/") <= 3);
+    CHECK(SealedExperiment::open(repo, "base-v1").run(5).get_blob("out.txt") == "run 5");
+
+    // fork: the parent's index is the subject.
+    auto child = Experiment::fork(store, "base-v1", "child");
+    CHECK(child->subject()->digest == root.digest);
+    child->run([](Run& r) { r.save_file("out.txt", "child run"); });
+    child->commit("child-v1");
+    content::OciLayout l2(dir / "storage", {.read_only = true});
+    const auto idx_desc = l2.resolve("child-v1");
+    const auto idx = oci::ImageIndex::parse(content::read_all(l2, idx_desc, oci::max_manifest_size));
+    REQUIRE(idx.subject);
+    CHECK(idx.subject->digest == root.digest);
+    const auto forked = SealedExperiment::open(l2, "child-v1");
+    CHECK(forked.name() == "child");
+    CHECK(forked.run_ids() == ids(0, 6));
+    CHECK(forked.run(2).config()["experiment"] == "child");
+    CHECK(forked.run(2).get_blob("out.txt") == "run 2");
+    // Attachment blobs are shared with the parent's run; only config and manifest are new.
+    CHECK(forked.run(2).attachments().descriptor("out.txt").digest ==
+          appended.run(2).attachments().descriptor("out.txt").digest);
+    CHECK(forked.run(2).manifest().digest != appended.run(2).manifest().digest);
+    // Copied elsewhere, the parent goes with it.
+    test::TempDir other;
+    content::OciLayout dst(other.path());
+    content::copy(l2, "child-v1", dst, "child-v1");
+    CHECK(dst.exists(*idx.subject));
+
+    // rename: a new index under the new name, runs reused.
+    const auto renamed = Experiment::rename(store, "child-v1", "grown", "grown-v1");
+    content::OciLayout l3(dir / "storage", {.read_only = true});
+    const auto g = SealedExperiment::open(l3, "grown-v1");
+    CHECK(g.descriptor().digest == renamed.digest);
+    CHECK(g.name() == "grown");
+    CHECK(g.run_ids() == ids(0, 6));
+    CHECK(g.run(6).get_blob("out.txt") == "child run");
+}
