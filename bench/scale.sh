@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# bench/scale.sh: how sealrun scales with the number of runs (issue 15), in
+# one run, against a private docker-registry on 127.0.0.1 whose access log
+# counts the requests. For each N (runs of two small files each): seal,
+# push, show from the registry, pull one run, pull everything, each timed
+# with its requests and peak RSS; next to push and pull, the floor
+# (bench/floor_client.py: 8 threads, keep-alive, the minimum requests per
+# object) moving the same objects on the same registry. See bench/README.md
+# ("Scaling with the number of runs").
+#
+#   bench/scale.sh [N...]          default: 100 1000 10000
+#
+# Environment:
+#   SEALRUN=PATH      the sealrun CLI (default: build/tools/sealrun; use a
+#                     release build)
+#   FLOOR_THREADS=8   the floor client's threads
+#   BENCH_KEEP=0      1: keep the work directory (logs, access log)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SEALRUN=${SEALRUN:-$ROOT/build/tools/sealrun}
+THREADS=${FLOOR_THREADS:-8}
+KEEP=${BENCH_KEEP:-0}
+PY=/usr/bin/python3
+SIZES=("$@")
+((${#SIZES[@]} > 0)) || SIZES=(100 1000 10000)
+
+say() { printf '%s\n' "$*" >&2; }
+die() { say "scale.sh: $*"; exit 1; }
+
+[[ -x $SEALRUN ]] || die "no sealrun at $SEALRUN: build it (meson setup build --buildtype=release && ninja -C build tools/sealrun) or set SEALRUN"
+for c in docker-registry curl; do command -v "$c" >/dev/null || die "$c is missing: apt-get install docker-registry curl time"; done
+[[ -x /usr/bin/time ]] || die "/usr/bin/time is missing: apt-get install time"
+[[ -x $PY ]] || die "$PY is missing"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/sealrun-scale.XXXXXX")
+REG_PID=""
+cleanup() {
+    local rc=$?
+    if [[ -n $REG_PID ]]; then
+        kill "$REG_PID" 2>/dev/null || true
+        wait "$REG_PID" 2>/dev/null || true
+    fi
+    if [[ $KEEP == 1 ]]; then say "work directory kept: $WORK"; else rm -rf "$WORK"; fi
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+mkdir -p "$WORK/logs"
+
+# ------------------------------------------------------------ registry
+# Debian's docker-registry, filesystem storage, its access log (one line
+# per request, combined log format) on stdout into $ACCESS.
+ACCESS=$WORK/logs/access.log
+port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >"$WORK/registry.yml" <<EOF
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: false
+storage:
+  filesystem:
+    rootdirectory: $WORK/registry
+  cache:
+    blobdescriptor: inmemory
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$port
+EOF
+docker-registry serve "$WORK/registry.yml" >"$ACCESS" 2>"$WORK/logs/registry.err" &
+REG_PID=$!
+for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/v2/" && break; sleep 0.1; done
+curl -sf -o /dev/null "http://127.0.0.1:$port/v2/" || die "docker-registry did not start: $(cat "$WORK/logs/registry.err")"
+HOST=127.0.0.1:$port
+
+# requests_since LINE: the access-log lines after line LINE, as
+# "TOTAL METHOD:COUNT..." (waits until the log stops growing: the registry
+# writes a line after each response).
+log_lines() { grep -c '" [0-9][0-9][0-9] ' "$ACCESS" || true; }
+requests_since() {
+    local before=$1 a b
+    a=$(log_lines)
+    while sleep 0.3; b=$(log_lines); [[ $a != "$b" ]]; do a=$b; done
+    grep '" [0-9][0-9][0-9] ' "$ACCESS" | tail -n +"$((before + 1))" |
+        awk '{m=$6; gsub(/"/, "", m); c[m]++; n++} END{printf "%d", n; for (k in c) printf " %s:%d", k, c[k]; print ""}'
+}
+
+# ------------------------------------------------------------- timing
+RESULTS=$WORK/results.tsv
+: >"$RESULTS"
+# timed N OP WHO COMMAND...: runs COMMAND under /usr/bin/time -v, counts its
+# requests in the access log and appends "N OP WHO SECONDS REQUESTS RSS_KIB
+# METHODS" to the results. The floor reports its own (in-process) seconds.
+timed() {
+    local n=$1 op=$2 who=$3 log before t0 t1 rc=0 secs reqs rss
+    shift 3
+    log=$WORK/logs/$n-$op-$who
+    sync
+    before=$(log_lines)
+    t0=$(date +%s%N)
+    /usr/bin/time -v -o "$log.time" "$@" >"$log.out" 2>"$log.err" || rc=$?
+    t1=$(date +%s%N)
+    if ((rc != 0)); then
+        say "FAILED ($rc): $*"
+        cat "$log.err" >&2
+        exit 1
+    fi
+    secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", (b-a)/1e9}')
+    [[ $who == floor ]] && secs=$($PY -c 'import json,sys; print(json.loads(open(sys.argv[1]).read())["seconds"])' "$log.out")
+    reqs=$(requests_since "$before")
+    rss=$(awk -F': *' '/Maximum resident set size/{print $2}' "$log.time")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$op" "$who" "$secs" "$rss" "$reqs" >>"$RESULTS"
+    say "  $(printf '%-6s %-9s %-8s %8.3f s  %6d requests  %6.1f MiB' "$n" "$op" "$who" "$secs" "${reqs%% *}" \
+        "$(awk -v k="$rss" 'BEGIN{print k/1024}')")  ${reqs#* }"
+}
+
+say "sealrun scaling benchmark: N = ${SIZES[*]} runs of 2 small files each"
+say "  machine:  $(nproc) cores, $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), $(uname -sr)"
+say "  sealrun:  $SEALRUN ($("$SEALRUN" --version 2>/dev/null | head -n 1))"
+say "  registry: http://$HOST, docker-registry $(docker-registry --version 2>/dev/null | awk '{print $NF}'), access log $ACCESS"
+say "  floor:    bench/floor_client.py, $THREADS threads, Python http.client keep-alive"
+say "  load:     $(awk '{print $1, $2, $3}' /proc/loadavg)"
+
+export SEALRUN_NO_PROGRESS=1
+for n in "${SIZES[@]}"; do
+    say "N = $n"
+    D=$WORK/n$n
+    mkdir -p "$D/runs"
+    # N result directories of two small distinct files each.
+    $PY - "$D/runs" "$n" <<'PY'
+import json, os, random, sys
+root, n = sys.argv[1], int(sys.argv[2])
+salt = random.getrandbits(64)
+for i in range(n):
+    d = os.path.join(root, f"r{i:06d}")
+    os.mkdir(d)
+    with open(os.path.join(d, "result.json"), "w") as f:
+        json.dump({"seed": i, "salt": salt, "loss": 1.0 / (i + 1)}, f)
+    with open(os.path.join(d, "log.txt"), "w") as f:
+        f.write(f"run {i} of {salt}\n")
+PY
+    store=$D/store
+    (cd "$D/runs" && timed "$n" seal sealrun "$SEALRUN" --store "$store" seal $(ls) --experiment "scale-$n" --tag "scale-$n")
+    timed "$n" push sealrun "$SEALRUN" --store "$store" push "scale-$n" "docker://$HOST/sealrun-$n:v1"
+    timed "$n" show sealrun "$SEALRUN" --store "$D/empty" show "docker://$HOST/sealrun-$n:v1"
+    rows=$(grep -cE '^[0-9]+[[:space:]]' "$WORK/logs/$n-show-sealrun.out" || true)
+    ((rows == n)) || die "show listed $rows runs, not $n: $WORK/logs/$n-show-sealrun.out"
+    run_digest=$("$SEALRUN" --store "$store" show "scale-$n" --json |
+        $PY -c 'import json,sys; r=json.load(sys.stdin)["runs"]; print(r[len(r)//2]["digest"])')
+    timed "$n" pull-one sealrun "$SEALRUN" --store "$D/pulled-one" pull "docker://$HOST/sealrun-$n@$run_digest" one
+    timed "$n" pull-all sealrun "$SEALRUN" --store "$D/pulled" pull "docker://$HOST/sealrun-$n:v1" all
+    "$SEALRUN" --store "$D/pulled" validate all >"$WORK/logs/$n-validate.out" 2>&1 ||
+        die "the pulled experiment does not validate: $(tail -n 5 "$WORK/logs/$n-validate.out")"
+    # The floor: the same objects (the store's OCI layout), a repository of
+    # its own; its pull reads what sealrun pushed.
+    layout=$(dirname "$(find "$store" -maxdepth 2 -name oci-layout | head -n 1)")
+    [[ -f $layout/index.json ]] || die "cannot find the store's OCI layout under $store"
+    timed "$n" push floor $PY "$ROOT/bench/floor_client.py" push "$HOST" "floor-$n" "$layout" "scale-$n" --threads "$THREADS"
+    timed "$n" pull-all floor $PY "$ROOT/bench/floor_client.py" pull "$HOST" "sealrun-$n" v1 "$D/floor-pull" --threads "$THREADS"
+    rm -rf "$D/runs" "$D/floor-pull" "$D/pulled" "$D/pulled-one"
+done
+say "  load after: $(awk '{print $1, $2, $3}' /proc/loadavg)"
+
+# -------------------------------------------------------------- table
+$PY - "$RESULTS" <<'PY'
+import sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+res = {}
+sizes = []
+for n, op, who, secs, rss, reqs in rows:
+    res[(n, op, who)] = (float(secs), int(rss) / 1024, reqs.split(" ", 1)[0], reqs.split(" ", 1)[1] if " " in reqs else "")
+    if n not in sizes:
+        sizes.append(n)
+print()
+print("Wall seconds, requests (the registry's access log) and peak RSS (/usr/bin/time -v) per operation;")
+print("floor = bench/floor_client.py on the same objects (push: its own repository; pull: what sealrun pushed).")
+print()
+print("| runs | operation | sealrun s | requests | peak RSS MiB | floor s | floor requests | sealrun/floor |")
+print("|-----:|-----------|----------:|---------:|-------------:|--------:|---------------:|--------------:|")
+for n in sizes:
+    for op in ("seal", "push", "show", "pull-one", "pull-all"):
+        s = res.get((n, op, "sealrun"))
+        f = res.get((n, op, "floor"))
+        if not s:
+            continue
+        fl = f"{f[0]:.2f}" if f else "–"
+        fr = f[2] if f else "–"
+        ratio = f"{s[0] / f[0]:.2f}×" if f and f[0] > 0 else "–"
+        print(f"| {int(n):,} | {op} | {s[0]:.2f} | {s[2]} | {s[1]:.1f} | {fl} | {fr} | {ratio} |")
+print()
+print("Requests by method:")
+for n in sizes:
+    for op in ("push", "show", "pull-one", "pull-all"):
+        for who in ("sealrun", "floor"):
+            r = res.get((n, op, who))
+            if r:
+                print(f"  {int(n):>6,} {op:<9} {who:<8} {r[2]:>7}  {r[3]}")
+big = sizes[-1]
+print()
+print("Targets:")
+for op in ("push", "pull-all"):
+    s, f = res.get((big, op, "sealrun")), res.get((big, op, "floor"))
+    if s and f:
+        r = s[0] / f[0]
+        print(f"  {op} of {int(big):,} runs within 1.3x of the floor: {r:.2f}x ({'met' if r <= 1.3 else 'MISSED'})")
+s = res.get((big, "show", "sealrun"))
+if s:
+    print(f"  show of {int(big):,} runs in <= 5 requests: {s[2]} ({'met' if int(s[2]) <= 5 else 'MISSED'})")
+rss = [res[(n, "pull-all", "sealrun")][1] for n in sizes if (n, "pull-all", "sealrun") in res]
+if len(rss) > 1:
+    print(f"  pull-all peak RSS from {int(sizes[0]):,} to {int(big):,} runs: {rss[0]:.1f} -> {rss[-1]:.1f} MiB")
+PY
