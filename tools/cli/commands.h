@@ -16,4 +16,6 @@ int cmd_import(const Args&, const Globals&);
 int cmd_validate(const Args&, const Globals&);
 int cmd_login(const Args&, const Globals&);
 int cmd_logout(const Args&, const Globals&);
+int cmd_contribute(const Args&, const Globals&);
+int cmd_collect(const Args&, const Globals&);
 }  // namespace sealrun::cli
