@@ -55,5 +55,11 @@ from ._transfer import copy as copy
 from ._transfer import pull as pull
 from ._transfer import push as push
 from ._transfer import validate as validate
+from ._collect import CollectedRun as CollectedRun
+from ._collect import CollectResult as CollectResult
+from ._collect import Contribution as Contribution
+from ._collect import collect as collect
+from ._collect import contribute as contribute
+from ._collect import contribution_tag as contribution_tag
 
 __all__: list[str]

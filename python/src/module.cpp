@@ -32,4 +32,5 @@ PYBIND11_MODULE(_core, m) {
     sealrun::python::init_sealed(m);
     sealrun::python::init_record(m);
     sealrun::python::init_transfer(m);
+    sealrun::python::init_collect(m);
 }

@@ -20,6 +20,8 @@ void init_sealed(py::module_& m);
 void init_record(py::module_& m);
 /// init_transfer binds copy and validate (transfer.cpp).
 void init_transfer(py::module_& m);
+/// init_collect binds contribute and collect (collect.cpp).
+void init_collect(py::module_& m);
 
 /// location_options builds the library's LocationOptions from the keyword
 /// arguments every location-taking function has: `store` (None: the
