@@ -257,157 +257,196 @@ void rewrite(Final& f, const Contributed& c, std::int64_t id) {
     f.info.rewritten = true;
 }
 
-}  // namespace
+// Collector is one collect(): each step is a method, in the order run()
+// calls them.
+class Collector {
+public:
+    Collector(content::Target& repo, std::string experiment, std::string tag, const CollectOptions& options)
+        : repo_(repo), experiment_(std::move(experiment)), tag_(std::move(tag)), options_(options),
+          threads_(options.concurrency == 0 ? default_concurrency : options.concurrency) {}
 
-CollectReport collect(content::Target& repo, std::string_view experiment_name, std::string_view tag_name,
-                      const CollectOptions& options) {
-    const std::string experiment(experiment_name), tag(tag_name);
-    const auto prefix = contribution_tag_prefix(experiment);
-    oci::check_tag(tag);
-    const auto threads = options.concurrency == 0 ? default_concurrency : options.concurrency;
-    CollectReport result;
-
-    // 1. The contributions: every tag of the prefix, opened and checked.
-    std::vector<std::string> tags;
-    for (auto& t : repo.tags())
-        if (t.starts_with(prefix)) tags.push_back(std::move(t));
-    std::vector<std::variant<Contributed, std::string>> opened(tags.size());
-    std::mutex progress_mu;
-    std::size_t done = 0;
-    parallel_for(tags.size(), threads, [&](std::size_t i) {
-        opened[i] = open_contribution(repo, experiment, tags[i]);
-        if (options.on_progress) {
-            std::lock_guard lock(progress_mu);
-            options.on_progress(++done, tags.size());
-        }
-    });
-    result.contributions = tags.size();
-    std::vector<const Contributed*> contributions;
-    std::map<std::string, const Contributed*> by_digest;
-    for (std::size_t i = 0; i < tags.size(); ++i) {
-        if (auto* why = std::get_if<std::string>(&opened[i])) {
-            result.skipped.push_back({tags[i], *why});
-            continue;
-        }
-        const auto* c = &std::get<Contributed>(opened[i]);
-        contributions.push_back(c);
-        by_digest[c->run.desc.digest.str()] = c;
+    CollectReport run() {
+        oci::check_tag(tag_);
+        open_contributions();
+        prev_ = read_previous(repo_, experiment_, tag_, options_.force);
+        if (prev_) take_previous();
+        assign_ids();
+        complete_previous();
+        push_rewritten();
+        write_index();
+        return std::move(result_);
     }
-    std::sort(contributions.begin(), contributions.end(), [](const Contributed* a, const Contributed* b) {
-        return std::tie(a->worker, a->run.run_id) < std::tie(b->worker, b->run.run_id);
-    });
 
-    // 2. The previous experiment: its runs' workers and local ids (a run
-    // that is a contribution as stored needs no request).
-    auto prev = read_previous(repo, experiment, tag, options.force);
-    std::map<std::int64_t, Final> finals;
-    std::map<std::pair<std::string, std::int64_t>, std::int64_t> known;  // (worker, local id) -> run id
-    if (prev) {
-        std::vector<Previous::Run*> to_open;
-        for (auto& r : prev->runs)
-            if (!by_digest.contains(r.desc.digest.str())) to_open.push_back(&r);
-        parallel_for(to_open.size(), threads, [&](std::size_t i) {
-            auto& r = *to_open[i];
-            r.opened = open_run(repo, r.desc, "experiment " + tag + " run " + std::to_string(r.id), false);
+private:
+    // open_contributions opens every tag of the prefix, in parallel, and
+    // keeps those that pass, sorted by (worker, local id).
+    void open_contributions() {
+        const auto prefix = contribution_tag_prefix(experiment_);
+        std::vector<std::string> tags;
+        for (auto& t : repo_.tags())
+            if (t.starts_with(prefix)) tags.push_back(std::move(t));
+        opened_.resize(tags.size());
+        std::mutex progress_mu;
+        std::size_t done = 0;
+        parallel_for(tags.size(), threads_, [&](std::size_t i) {
+            opened_[i] = open_contribution(repo_, experiment_, tags[i]);
+            if (options_.on_progress) {
+                std::lock_guard lock(progress_mu);
+                options_.on_progress(++done, tags.size());
+            }
         });
-        for (auto& r : prev->runs) {
+        result_.contributions = tags.size();
+        for (std::size_t i = 0; i < tags.size(); ++i) {
+            if (auto* why = std::get_if<std::string>(&opened_[i])) {
+                result_.skipped.push_back({tags[i], *why});
+                continue;
+            }
+            const auto* c = &std::get<Contributed>(opened_[i]);
+            contributions_.push_back(c);
+            by_digest_[c->run.desc.digest.str()] = c;
+        }
+        std::sort(contributions_.begin(), contributions_.end(), [](const Contributed* a, const Contributed* b) {
+            return std::tie(a->worker, a->run.run_id) < std::tie(b->worker, b->run.run_id);
+        });
+    }
+
+    // take_previous keeps every run of the previous experiment under its id
+    // and learns its worker and local id: from the contribution it is (no
+    // request), else from its manifest (one request; the config is read
+    // later, only when no contribution replaces the run).
+    void take_previous() {
+        std::vector<Previous::Run*> to_open;
+        for (auto& r : prev_->runs)
+            if (!by_digest_.contains(r.desc.digest.str())) to_open.push_back(&r);
+        parallel_for(to_open.size(), threads_, [&](std::size_t i) {
+            auto& r = *to_open[i];
+            r.opened = open_run(repo_, r.desc, "experiment " + tag_ + " run " + std::to_string(r.id), false);
+        });
+        for (auto& r : prev_->runs) {
             Final f{.info = {.run_id = r.id, .status = r.status, .manifest = r.desc}, .manifest = r.desc};
             if (r.opened) {
                 f.run = &*r.opened;
                 f.info.worker = annotation(r.opened->annotations, format::keys::run_worker);
                 f.info.local_run_id = parse_id(annotation(r.opened->annotations, worker_run_id_key)).value_or(r.id);
             } else {
-                const auto* c = by_digest.at(r.desc.digest.str());
+                const auto* c = by_digest_.at(r.desc.digest.str());
                 f.run = &c->run;
                 f.config = c->run.config;
                 f.info.status = c->run.status;
                 f.info.worker = c->worker;
                 f.info.local_run_id = c->run.run_id;
             }
-            if (!f.info.worker.empty() && !known.emplace(std::pair(f.info.worker, f.info.local_run_id), r.id).second)
-                throw Error(Errc::invalid_input, "collect", "experiment " + tag,
+            if (!f.info.worker.empty() && !known_.emplace(std::pair(f.info.worker, f.info.local_run_id), r.id).second)
+                throw Error(Errc::invalid_input, "collect", "experiment " + tag_,
                             "two runs come from worker \"" + f.info.worker + "\" run " + std::to_string(f.info.local_run_id));
-            if (!finals.emplace(r.id, std::move(f)).second)
-                throw Error(Errc::invalid_input, "collect", "experiment " + tag, "run id " + std::to_string(r.id) + " appears twice");
+            if (!finals_.emplace(r.id, std::move(f)).second)
+                throw Error(Errc::invalid_input, "collect", "experiment " + tag_, "run id " + std::to_string(r.id) + " appears twice");
         }
     }
 
-    // 3. Ids: a known (worker, local id) keeps its id, the others take the
+    // assign_ids gives a known (worker, local id) its id and the others the
     // next ones in (worker, local id) order.
-    std::int64_t next = finals.empty() ? 0 : finals.rbegin()->first + 1;
-    for (const auto* c : contributions) {
-        const auto key = std::pair(c->worker, c->run.run_id);
-        const auto it = known.find(key);
-        const bool added = it == known.end();
-        const auto id = added ? next++ : it->second;
-        if (added) known.emplace(key, id);
-        const auto before = added ? std::optional<oci::Digest>() : std::optional(finals.at(id).manifest.digest);
-        Final f{.info = {.run_id = id, .worker = c->worker, .local_run_id = c->run.run_id, .status = c->run.status,
-                         .added = added},
-                .run = &c->run, .manifest = c->run.desc, .config = c->run.config};
-        if (id != c->run.run_id) rewrite(f, *c, id);
-        f.push = f.info.rewritten && f.manifest.digest != before;
-        f.info.manifest = f.manifest;
-        finals[id] = std::move(f);
+    void assign_ids() {
+        std::int64_t next = finals_.empty() ? 0 : finals_.rbegin()->first + 1;
+        for (const auto* c : contributions_) {
+            const auto key = std::pair(c->worker, c->run.run_id);
+            const auto it = known_.find(key);
+            const bool added = it == known_.end();
+            const auto id = added ? next++ : it->second;
+            if (added) known_.emplace(key, id);
+            const auto before = added ? std::optional<oci::Digest>() : std::optional(finals_.at(id).manifest.digest);
+            Final f{.info = {.run_id = id, .worker = c->worker, .local_run_id = c->run.run_id, .status = c->run.status,
+                             .added = added},
+                    .run = &c->run, .manifest = c->run.desc, .config = c->run.config};
+            if (id != c->run.run_id) rewrite(f, *c, id);
+            f.push = f.info.rewritten && f.manifest.digest != before;
+            f.info.manifest = f.manifest;
+            finals_[id] = std::move(f);
+        }
     }
 
-    // 3b. Runs of the previous experiment no contribution replaced: their
-    // configs (the summary is made from them).
-    std::vector<std::pair<Previous::Run*, Final*>> unreplaced;
-    if (prev)
-        for (auto& r : prev->runs)
-            if (auto& f = finals.at(r.id); r.opened && f.run == &*r.opened) unreplaced.emplace_back(&r, &f);
-    parallel_for(unreplaced.size(), threads, [&](std::size_t i) {
-        auto& [r, f] = unreplaced[i];
-        const auto what = "experiment " + tag + " run " + std::to_string(r->id);
-        open_config(repo, *r->opened, r->opened->config_desc, what);
-        if (r->opened->run_id != r->id)
-            throw Error(Errc::invalid_input, "collect", what, "its config says run_id " + std::to_string(r->opened->run_id));
-        f->config = r->opened->config;
-        f->info.status = r->opened->status;
-    });
-
-    // 4. Rewritten runs: their config and manifest (the blobs are there).
-    std::vector<Final*> to_push;
-    for (auto& [id, f] : finals)
-        if (f.push) to_push.push_back(&f);
-    parallel_for(to_push.size(), threads, [&](std::size_t i) {
-        auto& f = *to_push[i];
-        const auto cdesc = oci::Descriptor::for_bytes(std::string(format::run_config_type), f.config_bytes);
-        if (!repo.exists(cdesc)) content::push_bytes(repo, cdesc, f.config_bytes);
-        content::push_bytes(repo, f.manifest, f.manifest_bytes);
-    });
-
-    // 5. The index, through the one writer, then the tag.
-    detail::IndexParts parts{.name = experiment, .summary_values = options.summary_values,
-                             .runs_per_page = options.runs_per_page};
-    std::map<std::int64_t, const OpenedRun*> contents;
-    for (auto& [id, f] : finals) {
-        auto d = f.manifest;
-        d.annotations.clear();
-        d.artifact_type = std::string(format::run_artifact_type);
-        parts.runs.push_back({.manifest = d, .run_id = id, .status = f.info.status, .config = f.config});
-        contents[id] = f.run;
-        (f.info.added ? result.added : result.kept)++;
-        result.runs.push_back(f.info);
+    // complete_previous reads the configs of previous runs no contribution
+    // replaced (the summary is made from them).
+    void complete_previous() {
+        std::vector<std::pair<Previous::Run*, Final*>> unreplaced;
+        if (prev_)
+            for (auto& r : prev_->runs)
+                if (auto& f = finals_.at(r.id); r.opened && f.run == &*r.opened) unreplaced.emplace_back(&r, &f);
+        parallel_for(unreplaced.size(), threads_, [&](std::size_t i) {
+            auto& [r, f] = unreplaced[i];
+            const auto what = "experiment " + tag_ + " run " + std::to_string(r->id);
+            open_config(repo_, *r->opened, r->opened->config_desc, what);
+            if (r->opened->run_id != r->id)
+                throw Error(Errc::invalid_input, "collect", what, "its config says run_id " + std::to_string(r->opened->run_id));
+            f->config = r->opened->config;
+            f->info.status = r->opened->status;
+        });
     }
-    if (prev) {
-        parts.annotations = prev->annotations;
-        parts.attachments = prev->attachments;
-        parts.subject = prev->subject;
+
+    // push_rewritten pushes the config and manifest of each run rewritten
+    // now (the blobs are there already).
+    void push_rewritten() {
+        std::vector<Final*> to_push;
+        for (auto& [id, f] : finals_)
+            if (f.push) to_push.push_back(&f);
+        parallel_for(to_push.size(), threads_, [&](std::size_t i) {
+            auto& f = *to_push[i];
+            const auto cdesc = oci::Descriptor::for_bytes(std::string(format::run_config_type), f.config_bytes);
+            if (!repo_.exists(cdesc)) content::push_bytes(repo_, cdesc, f.config_bytes);
+            content::push_bytes(repo_, f.manifest, f.manifest_bytes);
+        });
     }
-    // Summary values are read from the runs' JSON attachments in the
-    // repository: the only blobs collect downloads, and only when asked.
-    parts.values = [&repo, &contents](const detail::RunEntry& entry, const std::string& name) -> std::optional<json> {
-        const auto it = contents.find(entry.run_id);
-        if (it == contents.end() || it->second == nullptr) return std::nullopt;
-        const Attachments a(repo, it->second->layers, it->second->table, CodecRegistry::global());
-        if (!a.contains(name) || a.media_type(name) != codecs::JsonCodec::media_type) return std::nullopt;
-        return a.with_codec<codecs::JsonCodec>(name);
-    };
-    result.index = detail::write_experiment_index(repo, parts);
-    content::tag_with(repo, result.index, tag, content::TagPolicy::replace);
-    return result;
+
+    // write_index writes the index through the one writer and tags it.
+    void write_index() {
+        detail::IndexParts parts{.name = experiment_, .summary_values = options_.summary_values,
+                                 .runs_per_page = options_.runs_per_page};
+        for (auto& [id, f] : finals_) {
+            auto d = f.manifest;
+            d.annotations.clear();
+            d.artifact_type = std::string(format::run_artifact_type);
+            parts.runs.push_back({.manifest = d, .run_id = id, .status = f.info.status, .config = f.config});
+            contents_[id] = f.run;
+            (f.info.added ? result_.added : result_.kept)++;
+            result_.runs.push_back(f.info);
+        }
+        if (prev_) {
+            parts.annotations = prev_->annotations;
+            parts.attachments = prev_->attachments;
+            parts.subject = prev_->subject;
+        }
+        // Summary values are read from the runs' JSON attachments in the
+        // repository: the only blobs collect downloads, and only when asked.
+        parts.values = [this](const detail::RunEntry& entry, const std::string& name) -> std::optional<json> {
+            const auto it = contents_.find(entry.run_id);
+            if (it == contents_.end() || it->second == nullptr) return std::nullopt;
+            const Attachments a(repo_, it->second->layers, it->second->table, CodecRegistry::global());
+            if (!a.contains(name) || a.media_type(name) != codecs::JsonCodec::media_type) return std::nullopt;
+            return a.with_codec<codecs::JsonCodec>(name);
+        };
+        result_.index = detail::write_experiment_index(repo_, parts);
+        content::tag_with(repo_, result_.index, tag_, content::TagPolicy::replace);
+    }
+
+    content::Target& repo_;
+    const std::string experiment_, tag_;
+    const CollectOptions& options_;
+    const std::size_t threads_;
+    CollectReport result_;
+    std::vector<std::variant<Contributed, std::string>> opened_;
+    std::vector<const Contributed*> contributions_;
+    std::map<std::string, const Contributed*> by_digest_;
+    std::optional<Previous> prev_;
+    std::map<std::int64_t, Final> finals_;
+    std::map<std::pair<std::string, std::int64_t>, std::int64_t> known_;  // (worker, local id) -> run id
+    std::map<std::int64_t, const OpenedRun*> contents_;
+};
+
+}  // namespace
+
+CollectReport collect(content::Target& repo, std::string_view experiment, std::string_view tag,
+                      const CollectOptions& options) {
+    return Collector(repo, std::string(experiment), std::string(tag), options).run();
 }
 
 }  // namespace sealrun
