@@ -318,6 +318,19 @@ TEST_CASE("cli: sealrun contribute and collect from a scratch directory with rel
     CHECK(test::cli_in(dir.path(), {"show", repo + ":v1"}).exit_code == 0);
     CHECK(test::cli_in(dir.path(), {"validate", repo + ":v1"}).exit_code == 0);
 
+    // A lying tag (w1's run 0 under w9's name) is skipped and named on
+    // stderr; --strict makes that a failure.
+    const auto digest = nlohmann::json::parse(
+        test::cli_in(dir.path(), {"--store", "st1", "contribute", "mine", repo, "--worker", "w1", "--json"}, true).output)
+        .at("contributions").at(0).at("digest").get<std::string>();
+    REQUIRE(test::cli_in(dir.path(), {"copy", repo + "@" + digest, repo + ":contrib.cli.w9.0"}).exit_code == 0);
+    const auto lax = test::cli_in(dir.path(), {"collect", repo, "--experiment", "cli", "--tag", "v1"});
+    CHECK(lax.exit_code == 0);
+    CHECK(lax.output.find("skipped contrib.cli.w9.0: the tag does not match its content") != std::string::npos);
+    const auto strict = test::cli_in(dir.path(), {"collect", repo, "--experiment", "cli", "--tag", "v1", "--strict"});
+    CHECK(strict.exit_code == 1);
+    CHECK(strict.output.find("collected 3 runs (0 new, 3 kept)") != std::string::npos);
+
     // Usage errors (exit 2) before anything is sent.
     CHECK(test::cli_in(dir.path(), {"collect", repo, "--experiment", "cli"}).exit_code == 2);
     CHECK(test::cli_in(dir.path(), {"collect", repo + ":v1", "--experiment", "cli", "--tag", "v1"}).exit_code == 2);
