@@ -14,6 +14,7 @@
 //   sealrun-bench params LOCATION [--store DIR] [--reps N]
 //   sealrun-bench attachment LOCATION RUN NAME [--store DIR] [--reps N]
 //   sealrun-bench read-floor LOCATION RUN NAME [--store DIR] [--reps N]
+//   sealrun-bench seal STORE FILE [--no-share]   (bench/seal.sh, issue 15)
 //
 // push and pull print one line on stdout: the elapsed seconds of the copy
 // (opening the layout and the repository included, process start-up not).
@@ -72,6 +73,7 @@
 #include <sealrun/remote/repository.h>
 
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 using namespace sealrun;
 namespace fs = std::filesystem;
@@ -352,6 +354,52 @@ int cmd_make_large(const Options& o) {
     return 0;
 }
 
+// ----------------------------------------------------------------- seal
+
+// disk_bytes is the storage the regular files under `root` hold, each inode
+// counted once (st_blocks: what the file system allocated).
+std::uint64_t disk_bytes(const fs::path& root) {
+    std::vector<std::pair<dev_t, ino_t>> seen;
+    std::uint64_t total = 0;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        struct stat st {};
+        if (::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        const std::pair<dev_t, ino_t> id{st.st_dev, st.st_ino};
+        if (std::find(seen.begin(), seen.end(), id) != seen.end()) continue;
+        seen.push_back(id);
+        total += static_cast<std::uint64_t>(st.st_blocks) * 512;
+    }
+    return total;
+}
+
+// seal STORE FILE [--no-share]: records FILE into a one-run experiment of
+// the store STORE (import_file: untimed, the recording), then times
+// Experiment::commit into the store's own layout, the seal. Prints
+// "SECONDS DISK_BYTES FILE_BYTES": the seal's wall-clock seconds and the
+// storage of the whole store (records and layout, each inode once).
+// --no-share seals into a layout with OciLayoutOptions::share_files off (the
+// one-copy fallback) at STORE/copied instead.
+int cmd_seal(const Options& o, bool no_share) {
+    need(o, 2, "seal STORE FILE [--no-share]");
+    const fs::path store_dir = o.positional[0];
+    const fs::path file = o.positional[1];
+    RecordStore store(store_dir);
+    Experiment exp(store, "bench-seal");
+    exp.run([&](Run& run) { run.import_file("data.bin", file); });
+    const auto t0 = Clock::now();
+    if (no_share) {
+        content::OciLayout layout(store_dir / "copied", content::OciLayoutOptions{.share_files = false});
+        exp.commit(layout, "v1");
+    } else {
+        exp.commit("v1");
+    }
+    const auto secs = seconds_since(t0);
+    std::printf("%.3f %llu %llu\n", secs, static_cast<unsigned long long>(disk_bytes(store_dir)),
+                static_cast<unsigned long long>(fs::file_size(file)));
+    return 0;
+}
+
 int cmd_make_small(const Options& o) {
     need(o, 3, "make-small LAYOUT TAG N");
     const fs::path layout_dir = o.positional[0];
@@ -608,6 +656,7 @@ constexpr const char* usage =
     "       sealrun-bench params LOCATION [--store DIR] [--reps N]\n"
     "       sealrun-bench attachment LOCATION RUN NAME [--store DIR] [--reps N]\n"
     "       sealrun-bench read-floor LOCATION RUN NAME [--store DIR] [--reps N]\n"
+    "       sealrun-bench seal STORE FILE [--no-share]\n"
     "diagnostics: --concurrency N, --no-fsync, --chunk-mib N\n";
 
 }  // namespace
@@ -619,6 +668,16 @@ int main(int argc, char** argv) {
     }
     const std::string cmd = argv[1];
     try {
+        if (cmd == "seal") {
+            // --no-share is seal's own option, not one of parse()'s.
+            std::vector<char*> rest;
+            bool no_share = false;
+            for (int i = 0; i < argc; ++i) {
+                if (i >= 2 && std::string_view(argv[i]) == "--no-share") no_share = true;
+                else rest.push_back(argv[i]);
+            }
+            return cmd_seal(parse(static_cast<int>(rest.size()), rest.data(), 2), no_share);
+        }
         const auto o = parse(argc, argv, 2);
         if (cmd == "push") {
             need(o, 3, "push LAYOUT TAG REF");

@@ -6,7 +6,9 @@
 #include <optional>
 #include <set>
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "sealrun/error.h"
 #include "sealrun/oci/json.h"
@@ -189,6 +191,144 @@ void OciLayout::push(const oci::Descriptor& desc, ReadStream& content) {
     util::real_directory(dest.parent_path());
     // rename replaces a wrong-sized file (or a symbolic link) at `dest`.
     tmp.commit(dest, !options_.skip_fsync);
+}
+
+namespace {
+
+// IngestStream reads a file once: hashes and counts every byte it passes
+// on, and writes it to `copy` when there is one.
+class IngestStream final : public ReadStream {
+public:
+    IngestStream(int fd, const fs::path& path, util::TempFile* copy) : fd_(fd), path_(path), copy_(copy) {}
+    std::size_t read(std::span<std::byte> buffer) override {
+        const auto n = util::read_some(fd_, buffer, path_);
+        hasher.update(buffer.first(n));
+        if (copy_ != nullptr && n > 0) copy_->write(buffer.first(n));
+        size += static_cast<std::int64_t>(n);
+        return n;
+    }
+    oci::Hasher hasher;
+    std::int64_t size = 0;
+
+private:
+    int fd_;
+    const fs::path& path_;
+    util::TempFile* copy_;
+};
+
+// read_through gives `in` to `inspect` (when set), then reads the rest.
+void read_through(IngestStream& in, const std::function<void(ReadStream&)>& inspect) {
+    if (inspect) inspect(in);
+    std::vector<std::byte> buf(default_chunk_size);
+    while (in.read(buf) != 0) {
+    }
+}
+
+struct stat fstat_of(int fd, const fs::path& path) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) util::throw_errno("stat", path);
+    return st;
+}
+
+bool same_content_stamp(const struct stat& a, const struct stat& b) {
+    return a.st_size == b.st_size && a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
+           a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
+}
+
+// Unlinker removes a name it holds unless released.
+struct Unlinker {
+    fs::path path;
+    ~Unlinker() {
+        if (!path.empty()) ::unlink(path.c_str());
+    }
+};
+
+}  // namespace
+
+Ingested OciLayout::ingest_file(const fs::path& file, std::string media_type, const IngestOptions& options) {
+    deny_if_read_only("ingest");
+    hold_writer_lock();
+    {
+        std::lock_guard guard(writers_->mu);
+        ++writers_->pushing;
+    }
+    struct Done {
+        Writers& w;
+        ~Done() {
+            std::lock_guard guard(w.mu);
+            --w.pushing;
+        }
+    } done{*writers_};
+    auto src = util::open_read(file, util::Follow::no);
+    (void)::posix_fadvise(src.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+    const auto ingest = root_ / ingest_dir;
+    make_dirs(ingest);
+    util::real_directory(ingest);
+    const bool durable = !options_.skip_fsync;
+    const auto place = [&](oci::Descriptor& d) {
+        const auto dest = blob_path(d.digest);
+        make_dirs(dest.parent_path());
+        util::real_directory(root_ / "blobs");
+        util::real_directory(dest.parent_path());
+        return dest;
+    };
+    const auto descriptor = [&](IngestStream& in) {
+        return oci::Descriptor{.media_type = media_type, .digest = in.hasher.finish(), .size = in.size};
+    };
+    const bool share = options.share && options_.share_files;
+
+    if (share) {
+        // A clone: the blob's own storage from the start, so hashing the
+        // clone proves what is stored whatever happens to `file` meanwhile.
+        util::TempFile clone(ingest);
+        if (util::clone_file(src.get(), clone.fd(), file)) {
+            auto fd = clone.reopen();
+            IngestStream in(fd.get(), file, nullptr);
+            read_through(in, options.inspect);
+            auto d = descriptor(in);
+            if (stored_size(d.digest) == d.size) return {std::move(d), IngestMethod::present};
+            clone.commit(place(d), durable);
+            return {std::move(d), IngestMethod::cloned};
+        }
+
+        // A hard link, made read-only before it is hashed.
+        const auto name = util::temp_name(ingest);
+        if (util::link_open_file(src.get(), name, file)) {
+            Unlinker link{name};
+            if (util::make_read_only(src.get(), file)) {
+                const auto before = fstat_of(src.get(), file);
+                IngestStream in(src.get(), file, nullptr);
+                read_through(in, options.inspect);
+                const auto after = fstat_of(src.get(), file);
+                // A writer that had the file open before it became read-only
+                // changed it while it was hashed: the link proves nothing, copy.
+                if (same_content_stamp(before, after) && in.size == after.st_size) {
+                    auto d = descriptor(in);
+                    if (stored_size(d.digest) == d.size) return {std::move(d), IngestMethod::present};
+                    if (durable) util::fsync_fd(src.get(), file);
+                    const auto dest = place(d);
+                    if (::rename(name.c_str(), dest.c_str()) != 0) util::throw_errno("rename into place", dest);
+                    // rename is a no-op when `dest` was already this inode
+                    // (linked by a concurrent ingest): drop the name then.
+                    ::unlink(name.c_str());
+                    link.path.clear();
+                    if (durable) util::fsync_dir(dest.parent_path());
+                    return {std::move(d), IngestMethod::linked};
+                }
+                src = util::open_read(file, util::Follow::no);
+            }
+        }
+    }
+
+    // One streamed copy, hashed on the way.
+    util::TempFile tmp(ingest);
+    if (durable) tmp.will_commit_durably();
+    IngestStream in(src.get(), file, &tmp);
+    read_through(in, options.inspect);
+    auto d = descriptor(in);
+    if (stored_size(d.digest) == d.size) return {std::move(d), IngestMethod::present};
+    tmp.commit(place(d), durable);
+    return {std::move(d), IngestMethod::copied};
 }
 
 void OciLayout::update_index(const std::function<void(oci::ImageIndex&)>& change) {

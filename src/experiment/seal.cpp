@@ -106,6 +106,10 @@ struct SealedPart {
 
 SealedPart seal_part(content::Target& dst, Part part, const CodecRegistry& codecs, const SealOptions& options) {
     oci::ImageManifest m{.artifact_type = std::string(part.artifact_type)};
+    // A local layout ingests a record file in one pass (no second read, no
+    // second copy where it can share the file's storage); any other target
+    // is described, then pushed.
+    auto* layout = dynamic_cast<content::OciLayout*>(&dst);
     format::AttachmentTable table;
     std::optional<std::size_t> trace_layer;
     std::error_code ec;
@@ -129,10 +133,19 @@ SealedPart seal_part(content::Target& dst, Part part, const CodecRegistry& codec
             content::FileStream plain(file);
             check_payload(codec.get(), plain, name);
         }
-        auto d = describe(source(), std::move(media_type), packed ? nullptr : codec.get(), name);
-        if (!dst.exists(d)) {
-            auto in = source();
-            dst.push(d, in);
+        oci::Descriptor d;
+        if (layout != nullptr && !packed) {
+            // The local layout: one pass that checks, hashes and stores
+            // (a clone, a read-only hard link, or one copy; ingest_file).
+            d = layout->ingest_file(file, std::move(media_type),
+                                    {.inspect = [&](content::ReadStream& in) { check_payload(codec.get(), in, name); }})
+                    .descriptor;
+        } else {
+            d = describe(source(), std::move(media_type), packed ? nullptr : codec.get(), name);
+            if (!dst.exists(d)) {
+                auto in = source();
+                dst.push(d, in);
+            }
         }
         d.annotations.emplace(oci::annotations::title, name);
         table[name] = m.layers.size();
@@ -143,10 +156,17 @@ SealedPart seal_part(content::Target& dst, Part part, const CodecRegistry& codec
     // It is checked as JSON on the way, as validate() will.
     if (part.trace) {
         const auto json = codecs.registered_codec(codecs::JsonCodec::media_type);
-        auto d = describe(content::FileStream(*part.trace), std::string(format::trace_type), json.get(), part.trace->string());
-        if (!dst.exists(d)) {
-            content::FileStream in(*part.trace);
-            dst.push(d, in);
+        oci::Descriptor d;
+        if (layout != nullptr) {
+            d = layout->ingest_file(*part.trace, std::string(format::trace_type),
+                                    {.inspect = [&](content::ReadStream& in) { check_payload(json.get(), in, part.trace->string()); }})
+                    .descriptor;
+        } else {
+            d = describe(content::FileStream(*part.trace), std::string(format::trace_type), json.get(), part.trace->string());
+            if (!dst.exists(d)) {
+                content::FileStream in(*part.trace);
+                dst.push(d, in);
+            }
         }
         trace_layer = m.layers.size();
         m.layers.push_back(std::move(d));
@@ -188,6 +208,7 @@ oci::Descriptor Experiment::seal_index(content::Target& dst, const SealOptions& 
     detail::IndexParts parts{.name = name_, .annotations = annotations_, .subject = lineage_->subject, .status = status,
                              .summary_values = options.summary_values, .runs_per_page = options.runs_per_page};
     for (const auto& [k, v] : annotations) parts.annotations[k] = v;
+    detail::check_index_fits(parts, runs_.size() + lineage_->kept.size());  // before any run is pushed
     for (const auto& run : runs_) {
         const auto who = "run " + std::to_string(run->run_id());
         if (!run->closed() && skip_open) continue;

@@ -313,6 +313,18 @@ void Record::append_jsonl(const RecordPath& path, const nlohmann::json& record) 
     check_no_symlink(dir(), rel);
     const auto target = dir() / rel;
     util::make_directories(target.parent_path());
+    if (util::shares_storage(target)) {
+        // The file is (or may be) a sealed blob's storage too (a hard link
+        // made by OciLayout::ingest_file): never write it in place; a new
+        // file with the old lines and the new one replaces the name.
+        auto in = util::open_read(target, util::Follow::no);
+        util::TempFile tmp(target.parent_path());
+        std::vector<std::byte> buf(1 << 20);
+        while (const auto n = util::read_some(in.get(), buf, target)) tmp.write(std::span(buf).first(n));
+        tmp.write(std::as_bytes(std::span(line.data(), line.size())));
+        tmp.commit(target, store_->durable());
+        return;
+    }
     util::Fd fd(::open(target.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));
     if (!fd) util::throw_errno("open", target);
     util::write_all(fd.get(), std::as_bytes(std::span(line.data(), line.size())), target);

@@ -69,6 +69,9 @@ std::uint64_t tree_size(const fs::path& dir) {
          it.increment(ec)) {
         std::error_code sec;
         if (it->symlink_status(sec).type() != fs::file_type::regular) continue;
+        // A file with another name (a blob the layout ingested by hard
+        // link) keeps its storage when the record goes: not freed here.
+        if (it->hard_link_count(sec) > 1) continue;
         const auto size = it->file_size(sec);
         if (!sec) total += size;
     }

@@ -7,7 +7,9 @@
 #include <thread>
 
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -217,6 +219,63 @@ void TempFile::commit(const std::filesystem::path& dest, bool durable) {
     if (::rename(path_.c_str(), dest.c_str()) != 0) throw_errno("rename into place", dest);
     committed_ = true;
     if (durable) fsync_dir(directory_of(dest));
+}
+
+std::filesystem::path temp_name(const std::filesystem::path& dir) {
+    return dir / (std::string(temp_prefix) + random_suffix());
+}
+
+bool clone_file(int src_fd, int dst_fd, const std::filesystem::path& src) {
+    if (::ioctl(dst_fd, FICLONE, src_fd) == 0) return true;
+    switch (errno) {
+        case EOPNOTSUPP:
+        case ENOTTY:
+        case EINVAL:
+        case EXDEV:
+        case EPERM:
+        case ENOSYS:
+        case EBADF:  // the destination was opened without write access
+            return false;
+        default:
+            throw_errno("clone", src);
+    }
+}
+
+bool link_open_file(int fd, const std::filesystem::path& dest, const std::filesystem::path& src) {
+    if (!can_link_unnamed()) return false;
+    if (::linkat(AT_FDCWD, proc_fd_path(fd).c_str(), AT_FDCWD, dest.c_str(), AT_SYMLINK_FOLLOW) == 0) return true;
+    switch (errno) {
+        case EXDEV:
+        case EPERM:
+        case EMLINK:
+        case EOPNOTSUPP:
+        case ENOSYS:
+        case EACCES:
+            return false;
+        case EEXIST:
+            throw Error(Errc::already_exists, "link", dest.string(), "exists");
+        default:
+            throw_errno("link " + src.string() + " as", dest);
+    }
+}
+
+bool make_read_only(int fd, const std::filesystem::path& path) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) throw_errno("stat", path);
+    const auto mode = st.st_mode & 07777;
+    if ((mode & 0222) == 0) return true;
+    if (::fchmod(fd, mode & ~mode_t{0222}) == 0) return true;
+    if (errno == EPERM) return false;
+    throw_errno("make read-only", path);
+}
+
+bool shares_storage(const std::filesystem::path& path) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR) return false;
+        throw_errno("stat", path);
+    }
+    return S_ISREG(st.st_mode) && (st.st_nlink > 1 || (st.st_mode & 0222) == 0);
 }
 
 void write_file_atomic(const std::filesystem::path& dest, std::string_view bytes, bool durable) {

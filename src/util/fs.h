@@ -149,6 +149,38 @@ private:
     std::int64_t flushed_ = 0;  // bytes whose writeback has been started
 };
 
+// temp_name returns a fresh name `<temp_prefix><random>` in `dir` (nothing
+// is created: a caller that links or renames to it handles EEXIST).
+std::filesystem::path temp_name(const std::filesystem::path& dir);
+
+// clone_file makes the empty file `dst_fd` a copy-on-write clone of
+// `src_fd` (the FICLONE ioctl: btrfs, XFS, bcachefs; ext4 and overlayfs have
+// none): no byte is copied and a later write to either file leaves the other
+// unchanged. Returns false when the file systems cannot clone (EOPNOTSUPP,
+// ENOTTY, EINVAL, EXDEV, EPERM, ENOSYS); throws Error(io) naming `src` for
+// other failures.
+bool clone_file(int src_fd, int dst_fd, const std::filesystem::path& src);
+
+// link_open_file gives the open regular file `fd` the further name `dest`
+// (a hard link, made through /proc/self/fd so exactly the file that was
+// opened is linked, never whatever its old name points to now). Returns
+// false when the file system or the kernel refuses a link there (EXDEV,
+// EPERM, EMLINK, EOPNOTSUPP, ENOSYS, EACCES, or no /proc); throws
+// Error(already_exists) when `dest` exists and Error(io) otherwise.
+bool link_open_file(int fd, const std::filesystem::path& dest, const std::filesystem::path& src);
+
+// make_read_only clears every write bit of the open file `fd`; false when
+// the caller may not change its mode (EPERM: not the owner). Throws
+// Error(io) otherwise. (The superuser can still write it: sealrun's own
+// writers never write a record file in place, see Record.)
+bool make_read_only(int fd, const std::filesystem::path& path);
+
+// shares_storage reports whether the regular file at `path` (not following
+// a symbolic link) may be a blob's storage too: it has more than one name,
+// or no write bit (what OciLayout::ingest_file leaves). A writer must then
+// replace the file, never write it in place. False when nothing is there.
+bool shares_storage(const std::filesystem::path& path);
+
 // write_file_atomic replaces `dest` with `bytes` through a temp file in the
 // same directory, fsynced unless `durable` is false.
 void write_file_atomic(const std::filesystem::path& dest, std::string_view bytes, bool durable = true);

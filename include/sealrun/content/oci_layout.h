@@ -27,6 +27,41 @@ struct OciLayoutOptions {
     /// name is how error messages name the layout, e.g. the oci-archive a
     /// scratch layout was unpacked from; the root path when empty.
     std::string name;
+    /// share_files lets ingest_file store a file by sharing its storage (a
+    /// reflink, else a hard link) instead of copying it; false always
+    /// copies (one streamed pass).
+    bool share_files = true;
+};
+
+/// IngestMethod says how OciLayout::ingest_file stored a file.
+enum class IngestMethod {
+    /// The blob was there already; nothing was stored.
+    present,
+    /// A copy-on-write clone (FICLONE): no byte copied, the two files
+    /// independent from then on.
+    cloned,
+    /// A hard link: the blob and the file are one inode, which was made
+    /// read-only first.
+    linked,
+    /// One streamed copy, hashed as it was written.
+    copied,
+};
+
+/// IngestOptions tunes OciLayout::ingest_file.
+struct IngestOptions {
+    /// share allows a clone or a hard link (with OciLayoutOptions::share_files).
+    bool share = true;
+    /// inspect, when set, reads the file's bytes first, from the one pass
+    /// that hashes them (e.g. a codec's check); what it leaves unread is read
+    /// after it. What it throws aborts the ingest, storing nothing.
+    std::function<void(ReadStream&)> inspect;
+};
+
+/// Ingested is what OciLayout::ingest_file stored.
+struct Ingested {
+    /// descriptor names the blob (the media type given, digest, size).
+    oci::Descriptor descriptor;
+    IngestMethod method = IngestMethod::copied;
 };
 
 /// GcOptions tunes OciLayout::gc; the zero value is the safe default.
@@ -111,6 +146,28 @@ public:
     /// it; throws Error(not_found) when neither exists, Error(denied) when
     /// read-only.
     void remove(const oci::Descriptor& desc) override;
+
+    /// ingest_file stores the regular file `file` (not followed when it is
+    /// a symbolic link: Error(invalid_input)) as a blob of `media_type` and
+    /// returns its descriptor, reading each byte once: the digest is
+    /// computed in the same pass that checks (`options.inspect`) and, when
+    /// the bytes must move, copies them. In order of preference:
+    ///  - a copy-on-write clone of the file into the layout (FICLONE), hashed
+    ///    from the clone, which no later change of `file` can reach;
+    ///  - a hard link: the file is made read-only (every write bit cleared),
+    ///    then hashed; if its size, mtime or ctime changed while it was read
+    ///    (a writer that had it open), the link is dropped and it is copied
+    ///    instead. The file and the blob stay one inode: whoever writes the
+    ///    file afterwards must replace it (write a new file and rename it over
+    ///    the name), as every sealrun writer does; fetch() still verifies the
+    ///    digest of every read;
+    ///  - one streamed copy into a temporary file of the layout, hashed as it
+    ///    is written (another file system, no link rights, links disabled).
+    /// A blob already stored (right size) is kept and nothing is written
+    /// (IngestMethod::present; the file may have been made read-only). Holds
+    /// the writer lock from then on, like push. Throws Error(denied) when
+    /// read-only, Error(not_found) when `file` is missing.
+    Ingested ingest_file(const std::filesystem::path& file, std::string media_type, const IngestOptions& options = {});
 
     /// untag removes the tag `reference`; returns false when there was none.
     bool untag(std::string_view reference);
