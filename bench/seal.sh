@@ -45,7 +45,9 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/sealrun-seal-bench.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 FILE=$WORK/data.bin
 say "writing $MIB MiB of random bytes"
-openssl enc -aes-128-ctr -pass pass:sealrun -nosalt -pbkdf2 -in /dev/zero 2>/dev/null | head -c $((MIB << 20)) >"$FILE"
+# (openssl ends on SIGPIPE when head has enough: not an error here)
+{ openssl enc -aes-128-ctr -pass pass:sealrun -nosalt -pbkdf2 -in /dev/zero 2>/dev/null || true; } | head -c $((MIB << 20)) >"$FILE"
+[[ $(stat -c %s "$FILE") == $((MIB << 20)) ]] || die "could not write $FILE"
 cat "$FILE" >/dev/null  # warm: every timed pass reads from the page cache
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
