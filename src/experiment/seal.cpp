@@ -4,6 +4,8 @@
 #include <functional>
 #include <set>
 
+#include <unistd.h>
+
 #include "sealrun/codecs/codec.h"
 #include "sealrun/codecs/json.h"
 #include "sealrun/codecs/zstd.h"
@@ -96,6 +98,13 @@ struct Part {
     std::optional<fs::path> trace;
     // The media types given at save or import, by file (Record::media_types).
     std::map<std::string, std::string> media_types = {};
+    // share lets a local layout store the files by sharing their storage (a
+    // clone, or a hard link made read-only): true for a closed run, whose
+    // record nothing writes any more. The experiment's own record stays
+    // open after commit: a process that file modes do not stop (the
+    // superuser) could write one of its files in place, and so a blob
+    // (OciLayout::ingest_file), so for it the layout copies instead.
+    bool share = true;
 };
 
 // SealedPart is a sealed manifest's descriptor and its config document.
@@ -138,7 +147,8 @@ SealedPart seal_part(content::Target& dst, Part part, const CodecRegistry& codec
             // The local layout: one pass that checks, hashes and stores
             // (a clone, a read-only hard link, or one copy; ingest_file).
             d = layout->ingest_file(file, std::move(media_type),
-                                    {.inspect = [&](content::ReadStream& in) { check_payload(codec.get(), in, name); }})
+                                    {.share = part.share,
+                                     .inspect = [&](content::ReadStream& in) { check_payload(codec.get(), in, name); }})
                     .descriptor;
         } else {
             d = describe(source(), std::move(media_type), packed ? nullptr : codec.get(), name);
@@ -276,7 +286,7 @@ oci::Descriptor Experiment::seal_index(content::Target& dst, const SealOptions& 
         parts.attachments = seal_part(dst,
                            Part{attachments_->local_directory(), shared, std::move(make_config),
                                 format::attachments_config_type, format::attachments_artifact_type, {},
-                                std::nullopt, attachments_->media_types()},
+                                std::nullopt, attachments_->media_types(), ::geteuid() != 0},
                            codecs, options).manifest;
     }
     // Summary values are read from the records' files (the sealed bytes),
