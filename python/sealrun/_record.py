@@ -285,14 +285,77 @@ class Experiment:
     """
 
     def __init__(self, name: str, *, store: StoreLike = None, tag: Optional[str] = None, compress: bool = False,
-                 force: bool = False) -> None:
+                 force: bool = False, checkpoint: bool = False, checkpoint_every: int = 1,
+                 checkpoint_seconds: float = 0.0, catch_signals: bool = False) -> None:
         if tag is not None:
             _core.check_tag(tag)
-        self._exp = _core.Experiment(store, name)
+        cp_tag = (tag if tag is not None else name) if checkpoint else ""
+        self._exp = _core.Experiment(store, name, cp_tag, checkpoint_every, checkpoint_seconds, catch_signals)
         self._tag = tag
         self._compress = compress
         self._force = force
         self._runs: list[Run] = []
+
+    @classmethod
+    def _wrap(cls, core: Any, tag: Optional[str]) -> "Experiment":
+        self = cls.__new__(cls)
+        self._exp = core
+        self._tag = tag
+        self._compress = False
+        self._force = False
+        self._runs = []
+        return self
+
+    @classmethod
+    def resume(cls, tag: str, *, store: StoreLike = None, checkpoint_every: int = 1, checkpoint_seconds: float = 0.0,
+               catch_signals: bool = False) -> "Experiment":
+        """Continue the sweep whose checkpoint ``<tag>.checkpoint`` the store
+        holds: its closed runs are kept as sealed, new runs are numbered
+        after them, checkpoints go on under the same tag, and committing
+        under ``tag`` (leaving the ``with`` block) replaces the checkpoint.
+        Raises NotFound when there is no checkpoint."""
+        return cls._wrap(_core.Experiment.resume(store, tag, checkpoint_every, checkpoint_seconds, catch_signals), tag)
+
+    @classmethod
+    def load(cls, tag: str, *, store: StoreLike = None) -> "Experiment":
+        """Open the sealed experiment ``tag`` for appending runs; committing
+        under ``tag`` moves it (no ``force`` needed), and a push uploads only
+        the new runs (the sealed ones are reused by digest)."""
+        return cls._wrap(_core.Experiment.load(store, tag), tag)
+
+    @classmethod
+    def fork(cls, tag: str, name: Optional[str] = None, *, store: StoreLike = None,
+             new_tag: Optional[str] = None) -> "Experiment":
+        """Start a new experiment ``name`` (None: the parent's) from the sealed
+        experiment ``tag``, its runs kept; every index it writes names the
+        parent's index as OCI ``subject`` (:attr:`subject`). It commits under
+        ``new_tag`` (None: its name) when used as a context manager."""
+        return cls._wrap(_core.Experiment.fork(store, tag, name or ""), new_tag)
+
+    @staticmethod
+    def rename(tag: str, name: str, *, new_tag: Optional[str] = None, store: StoreLike = None,
+               force: bool = False) -> str:
+        """Seal the experiment ``tag`` again as experiment ``name`` under
+        ``new_tag`` (None: ``tag``, moved); runs and attachment blobs are
+        reused. Returns the new index digest."""
+        return _core.Experiment.rename(store, tag, name, new_tag or "", force)
+
+    @property
+    def kept_run_ids(self) -> list[int]:
+        """The ids of the runs carried over from a sealed experiment (resume, load, fork)."""
+        return list(self._exp.kept_run_ids)
+
+    @property
+    def subject(self) -> Optional[str]:
+        """The digest of the parent index a fork refers to, else None."""
+        return self._exp.subject
+
+    def checkpoint(self, status: str = "draft", reason: str = "") -> Optional[str]:
+        """Seal the closed runs now as a checkpoint (``status`` "draft",
+        "failed" or "interrupted"; the last two close open runs so first)
+        under ``<tag>.checkpoint``; returns its digest, None when the
+        experiment has no checkpoints."""
+        return self._exp.checkpoint(status, reason)
 
     @property
     def name(self) -> str:
@@ -375,9 +438,15 @@ class Experiment:
 
     def __exit__(self, exc_type: Any, exc: Optional[BaseException], tb: Any) -> bool:
         """Commits under the experiment's tag when the block ended normally;
-        commits nothing when it raised (the records stay in the store)."""
+        commits nothing when it raised (the records stay in the store). With
+        checkpoints on, a block that raised leaves an ``interrupted``
+        checkpoint (KeyboardInterrupt) or a ``failed`` one (anything else),
+        its open runs closed so."""
         if exc is None:
             self.commit(self.tag, compress=self._compress, force=self._force)
+        else:
+            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            self._exp.checkpoint(status, _failure_reason(exc))
         return False
 
     def __repr__(self) -> str:

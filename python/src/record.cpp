@@ -247,11 +247,28 @@ void bind_files(Class& cls, Access files) {
 
 // Experiment owns its store; runs keep it alive through the shared_ptr.
 struct ExperimentHolder {
-    ExperimentHolder(fs::path root, std::string name) : store(std::move(root)), experiment(store, std::move(name)) {}
+    explicit ExperimentHolder(fs::path root) : store(std::move(root)) {}
     RecordStore store;
-    Experiment experiment;
+    std::unique_ptr<Experiment> experiment;  // destroyed before the store
     Mutex mu;
 };
+
+// experiment_options is the checkpoint policy a Python Experiment asks for
+// (tag empty: none).
+ExperimentOptions experiment_options(std::string checkpoint_tag, std::int64_t every_runs, double every_seconds,
+                                     bool catch_signals) {
+    return {.checkpoint = {.tag = std::move(checkpoint_tag), .every_runs = every_runs, .every_seconds = every_seconds,
+                           .catch_signals = catch_signals}};
+}
+
+// opened makes a holder for an experiment `make` opens (resume, load,
+// fork) with the GIL released.
+template <class Make>
+std::shared_ptr<ExperimentHolder> opened(const py::object& store, Make make) {
+    auto h = std::make_shared<ExperimentHolder>(store_root(store));
+    h->experiment = serialized(h->mu, [&] { return make(h->store); });
+    return h;
+}
 
 struct RunHandle {
     std::shared_ptr<ExperimentHolder> owner;
@@ -354,28 +371,71 @@ void bind_payload_logs(Class& cls, Access owner) {
 
 void bind_experiment(py::module_& m) {
     py::class_<ExperimentHolder, std::shared_ptr<ExperimentHolder>> cls(m, "Experiment");
-    cls.def(py::init([](const py::object& store, std::string name) {
-                 return std::make_shared<ExperimentHolder>(store_root(store), std::move(name));
+    cls.def(py::init([](const py::object& store, std::string name, std::string checkpoint_tag, std::int64_t every_runs,
+                        double every_seconds, bool catch_signals) {
+                 auto h = std::make_shared<ExperimentHolder>(store_root(store));
+                 h->experiment = std::make_unique<Experiment>(
+                     h->store, std::move(name), experiment_options(std::move(checkpoint_tag), every_runs, every_seconds, catch_signals));
+                 return h;
              }),
-             py::arg("store"), py::arg("name"))
-        .def_property_readonly("name", [](ExperimentHolder& h) { return h.experiment.name(); })
+             py::arg("store"), py::arg("name"), py::arg("checkpoint_tag") = "", py::arg("every_runs") = 0,
+             py::arg("every_seconds") = 0.0, py::arg("catch_signals") = false)
+        .def_static("resume",
+                    [](const py::object& store, const std::string& tag, std::int64_t every_runs, double every_seconds,
+                       bool catch_signals) {
+                        return opened(store, [&](RecordStore& s) {
+                            return Experiment::resume(s, tag, experiment_options(tag, every_runs, every_seconds, catch_signals));
+                        });
+                    },
+                    py::arg("store"), py::arg("tag"), py::arg("every_runs") = 0, py::arg("every_seconds") = 0.0,
+                    py::arg("catch_signals") = false)
+        .def_static("load",
+                    [](const py::object& store, const std::string& tag) {
+                        return opened(store, [&](RecordStore& s) { return Experiment::load(s, tag); });
+                    },
+                    py::arg("store"), py::arg("tag"))
+        .def_static("fork",
+                    [](const py::object& store, const std::string& tag, std::string name) {
+                        return opened(store, [&](RecordStore& s) { return Experiment::fork(s, tag, std::move(name)); });
+                    },
+                    py::arg("store"), py::arg("tag"), py::arg("name"))
+        .def_static("rename",
+                    [](const py::object& store, const std::string& tag, std::string name, const std::string& new_tag,
+                       bool force) {
+                        RecordStore s(store_root(store));
+                        py::gil_scoped_release release;
+                        return Experiment::rename(s, tag, std::move(name), new_tag, SealOptions{.force = force}).digest.str();
+                    },
+                    py::arg("store"), py::arg("tag"), py::arg("name"), py::arg("new_tag"), py::arg("force"))
+        .def_property_readonly("name", [](ExperimentHolder& h) { return h.experiment->name(); })
         .def_property_readonly("store", [](ExperimentHolder& h) { return h.store.root(); })
+        .def_property_readonly("kept_run_ids", [](ExperimentHolder& h) { return h.experiment->kept_run_ids(); })
+        .def_property_readonly("subject", [](ExperimentHolder& h) -> py::object {
+            const auto s = h.experiment->subject();
+            return s ? py::object(py::str(s->digest.str())) : py::object(py::none());
+        })
         .def("run", [](const std::shared_ptr<ExperimentHolder>& h) {
-            Run* r = serialized(h->mu, [&] { return &h->experiment.run(); });
+            Run* r = serialized(h->mu, [&] { return &h->experiment->run(); });
             return RunHandle{h, r};
         })
         .def("annotate", [](ExperimentHolder& h, const std::string& key, const std::string& value) {
-            serialized(h.mu, [&] { h.experiment.annotate(key, value); });
+            serialized(h.mu, [&] { h.experiment->annotate(key, value); });
         })
+        .def("checkpoint",
+             [](ExperimentHolder& h, const std::string& status, const std::string& reason) -> py::object {
+                 auto d = serialized(h.mu, [&] { return h.experiment->checkpoint(status, reason); });
+                 return d ? py::object(py::str(d->digest.str())) : py::object(py::none());
+             },
+             py::arg("status"), py::arg("reason"))
         .def("commit",
              [](ExperimentHolder& h, const std::string& tag, bool compress, bool force) {
                  return serialized(h.mu, [&] {
-                     return h.experiment.commit(tag, SealOptions{.compress = compress, .force = force}).digest.str();
+                     return h.experiment->commit(tag, SealOptions{.compress = compress, .force = force}).digest.str();
                  });
              },
              py::arg("tag"), py::arg("compress"), py::arg("force"));
-    bind_files(cls, [](ExperimentHolder& h) { return Files{h.experiment.attachments(), h.mu, h.store}; });
-    bind_payload_logs(cls, [](ExperimentHolder& h) { return std::pair<Experiment*, Mutex*>{&h.experiment, &h.mu}; });
+    bind_files(cls, [](ExperimentHolder& h) { return Files{h.experiment->attachments(), h.mu, h.store}; });
+    bind_payload_logs(cls, [](ExperimentHolder& h) { return std::pair<Experiment*, Mutex*>{h.experiment.get(), &h.mu}; });
 }
 
 void bind_run(py::module_& m) {

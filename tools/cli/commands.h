@@ -16,6 +16,10 @@ int cmd_import(const Args&, const Globals&);
 int cmd_validate(const Args&, const Globals&);
 int cmd_login(const Args&, const Globals&);
 int cmd_logout(const Args&, const Globals&);
+int cmd_fork(const Args&, const Globals&);
+int cmd_rename(const Args&, const Globals&);
+int cmd_checkpoints(const Args&, const Globals&);
+int cmd_lineage(const Args&, const Globals&);
 int cmd_contribute(const Args&, const Globals&);
 int cmd_collect(const Args&, const Globals&);
 }  // namespace sealrun::cli
