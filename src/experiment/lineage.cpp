@@ -126,10 +126,8 @@ oci::Descriptor Experiment::rename(RecordStore& store, std::string_view tag, std
                                    const SealOptions& options) {
     if (name.empty()) throw Error(Errc::invalid_input, "rename", std::string(tag), "the new name is empty");
     auto e = open_sealed(store, std::string(tag), std::move(name), {}, false);
-    if (new_tag.empty()) {
-        new_tag = tag;
-        e->lineage_->origin_tag = std::string(tag);
-    }
+    if (new_tag.empty()) new_tag = tag;
+    if (new_tag == tag) e->lineage_->origin_tag = std::string(tag);  // renamed in place: the tag moves
     return e->commit(new_tag, options);
 }
 

@@ -28,6 +28,7 @@
 #include "support/registry.h"
 #include "support/remote.h"
 #include "support/tmpdir.h"
+#include "build_paths.h"
 
 extern char** environ;
 
@@ -398,4 +399,46 @@ TEST_CASE("load appends runs; a push uploads only the new runs; fork names its p
     CHECK(g.name() == "grown");
     CHECK(g.run_ids() == ids(0, 6));
     CHECK(g.run(6).get_blob("out.txt") == "child run");
+}
+
+TEST_CASE("sealrun checkpoints, fork, lineage, rename and validate on what a killed sweep left") {
+    test::TempDir dir;
+    const auto store_dir = (dir / "storage").string();
+    {
+        Worker w({store_dir, "t", "50", "--stop-at", "2"});
+        w.wait_for("open 2");
+        w.signal_and_wait(SIGINT);
+    }
+    auto cli = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), {SEALRUN_CLI, "--store", store_dir});
+        return test::run(args);
+    };
+    const auto cps = cli({"checkpoints", "--json"});
+    REQUIRE(cps.exit_code == 0);
+    const auto list = nlohmann::json::parse(cps.output);
+    REQUIRE(list.size() == 1);
+    CHECK(list[0]["tag"] == "t.checkpoint");
+    CHECK(list[0]["for"] == "t");
+    CHECK(list[0]["status"] == "interrupted");
+    CHECK(list[0]["runs"] == 3);
+    CHECK(list[0]["reason"] == "SIGINT");
+    // A checkpoint is a sealed experiment like any other: it validates.
+    const auto v = cli({"validate", "t.checkpoint"});
+    CHECK_MESSAGE(v.exit_code == 0, v.output);
+
+    const auto forked = cli({"fork", "t.checkpoint", "kid", "--tag", "kid-v1", "--json"});
+    REQUIRE_MESSAGE(forked.exit_code == 0, forked.output);
+    const auto lin = cli({"lineage", "kid-v1", "--json"});
+    REQUIRE(lin.exit_code == 0);
+    const auto chain = nlohmann::json::parse(lin.output);
+    REQUIRE(chain.size() == 2);
+    CHECK(chain[0]["experiment"] == "kid");
+    CHECK(chain[1]["experiment"] == "sweep");
+    CHECK(chain[1]["digest"] == list[0]["digest"]);
+    CHECK(cli({"validate", "kid-v1"}).exit_code == 0);
+
+    CHECK(cli({"rename", "kid-v1", "grown"}).exit_code == 0);  // kid-v1 moved to the renamed index
+    content::OciLayout layout(dir / "storage", {.read_only = true});
+    CHECK(SealedExperiment::open(layout, "kid-v1").name() == "grown");
+    CHECK(cli({"fork", "docker://127.0.0.1:1/x:y", "n", "--tag", "z"}).exit_code == 2);
 }
