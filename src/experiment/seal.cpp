@@ -209,6 +209,11 @@ oci::Descriptor Experiment::commit(content::Target& dst, std::string_view tag, c
     const auto root = seal_index(dst, options, "", false, false);
     content::tag_with(dst, root, tag, options.force || tag == lineage_->origin_tag ? content::TagPolicy::replace
                                                                                    : content::TagPolicy::keep);
+    lineage_->settled = true;  // committed: nothing for a crash checkpoint to save
+    if (!options_.checkpoint.tag.empty()) {  // and the store's checkpoint is replaced by what was committed
+        content::OciLayout store_layout(store_->root());
+        detail::Lineage::settle(*this, store_layout, tag);
+    }
     return root;
 }
 

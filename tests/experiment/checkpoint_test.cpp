@@ -442,3 +442,19 @@ TEST_CASE("sealrun checkpoints, fork, lineage, rename and validate on what a kil
     CHECK(SealedExperiment::open(layout, "kid-v1").name() == "grown");
     CHECK(cli({"fork", "docker://127.0.0.1:1/x:y", "n", "--tag", "z"}).exit_code == 2);
 }
+
+TEST_CASE("commit into another target replaces the store's checkpoint; the destructor then seals nothing") {
+    test::TempDir dir, other;
+    RecordStore store(dir / "storage");
+    {
+        Experiment exp(store, "x", {.checkpoint = {.tag = "x1"}});
+        exp.run([](Run& r) { r.save_file("a.txt", "a"); });
+        CHECK(tags_of(dir / "storage") == std::vector<std::string>{"x1.checkpoint"});
+        content::OciLayout elsewhere(other.path());
+        exp.commit(elsewhere, "x1");
+        CHECK(tags_of(dir / "storage").empty());
+    }
+    CHECK(tags_of(dir / "storage").empty());
+    content::OciLayout elsewhere(other.path(), {.read_only = true});
+    CHECK(SealedExperiment::open(elsewhere, "x1").status() == "finished");
+}
