@@ -3,10 +3,12 @@
 #include "experiment/rules.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "sealrun/error.h"
 #include "sealrun/oci/json.h"
 #include "sealrun/oci/media_type.h"
+#include "sealrun/oci/descriptor.h"
 
 namespace sealrun::format::rules {
 
@@ -98,6 +100,35 @@ ExperimentIndex read_experiment_index(const oci::ImageIndex& index, Typing typin
             out.foreign.push_back(i);
         } else if (*part == part_run) {
             out.runs.push_back(read_run_entry(d, i, ids, sink));
+        } else if (*part == part_page) {
+            const auto first = annotation(d.annotations, keys::page_first), last = annotation(d.annotations, keys::page_last);
+            if (!oci::is_index_type(d.media_type)) {
+                sink.fail("page", path, "a page entry must be an image index, not " + d.media_type);
+            } else if (d.artifact_type && *d.artifact_type != page_artifact_type) {
+                sink.fail("page", path, "a page entry's artifactType must be " + std::string(page_artifact_type));
+            } else if (!first || !last || !is_canonical_run_id(*first) || !is_canonical_run_id(*last)) {
+                sink.fail("page", path,
+                          "a page entry needs annotations " + std::string(keys::page_first) + " and " +
+                              std::string(keys::page_last) + " as canonical run ids");
+            } else {
+                PageEntry page{.index = i, .first = std::stoll(*first), .last = std::stoll(*last)};
+                if (page.first > page.last) sink.fail("page", path, "first run id " + *first + " is after last " + *last);
+                else if (!out.pages.empty() && page.first <= out.pages.back().last)
+                    sink.fail("page", path,
+                              "runs " + *first + " to " + *last + " overlap or precede the previous page's (to " +
+                                  std::to_string(out.pages.back().last) + "); pages are by ascending, disjoint run ids");
+                else out.pages.push_back(page);
+            }
+        } else if (*part == part_summary) {
+            if (out.summary) {
+                sink.fail("summary", path,
+                          "a second summary entry (the first is manifests[" + std::to_string(*out.summary) + "])");
+                out.foreign.push_back(i);
+            } else if (!oci::is_manifest_type(d.media_type)) {
+                sink.fail("summary", path, "the summary entry must be an image manifest, not " + d.media_type);
+            } else {
+                out.summary = i;
+            }
         } else if (*part == part_attachments) {
             if (out.attachments) {
                 sink.fail("experiment", path,
@@ -112,7 +143,116 @@ ExperimentIndex read_experiment_index(const oci::ImageIndex& index, Typing typin
             out.foreign.push_back(i);
         }
     }
+    if (!out.pages.empty() && !out.runs.empty())
+        sink.fail("page", "manifests", "a paged index holds page entries and no run entries, but this one holds both");
+    const auto count_path = "annotations." + std::string(keys::experiment_runs);
+    if (const auto count = annotation(ann, keys::experiment_runs)) {
+        if (!is_canonical_run_id(*count)) sink.fail("experiment", count_path, show(*count) + " is not a canonical count");
+        else out.run_count = std::stoll(*count);
+    } else if (!out.pages.empty()) {
+        sink.fail("page", count_path, "is required in a paged index");
+    }
+    if (out.run_count && out.pages.empty() && static_cast<std::size_t>(*out.run_count) != out.runs.size())
+        sink.fail("experiment", count_path,
+                  "says " + std::to_string(*out.run_count) + " runs but the index lists " + std::to_string(out.runs.size()));
     return out;
+}
+
+std::vector<RunEntry> read_page(const oci::ImageIndex& page, const PageEntry& entry, Sink& sink) {
+    const auto where = "page of runs " + std::to_string(entry.first) + " to " + std::to_string(entry.last);
+    if (page.artifact_type && *page.artifact_type != page_artifact_type)
+        sink.fail("page", "", where + ": artifactType " + *page.artifact_type + ", expected " + std::string(page_artifact_type));
+    std::vector<RunEntry> out;
+    std::map<std::int64_t, std::size_t> ids;
+    for (std::size_t i = 0; i < page.manifests.size(); ++i) {
+        const auto& d = page.manifests[i];
+        if (annotation(d.annotations, keys::part) != part_run) {
+            sink.fail("page", "", where + ": manifests[" + std::to_string(i) + "] is not a run entry");
+            continue;
+        }
+        auto run = read_run_entry(d, i, ids, sink);
+        if (run.id && (*run.id < entry.first || *run.id > entry.last)) {
+            sink.fail("page", "", where + ": run id " + std::to_string(*run.id) + " is outside the page's range");
+            run.id.reset();
+        }
+        out.push_back(std::move(run));
+    }
+    if (page.manifests.empty()) sink.fail("page", "", where + ": holds no runs");
+    return out;
+}
+
+void check_page_count(const ExperimentIndex& index, std::size_t found, Sink& sink) {
+    if (index.run_count && static_cast<std::size_t>(*index.run_count) != found)
+        sink.fail("page", "annotations." + std::string(keys::experiment_runs),
+                  "says " + std::to_string(*index.run_count) + " runs but the pages hold " + std::to_string(found));
+}
+
+bool check_summary_manifest(const oci::ImageManifest& m, Sink& sink) {
+    bool ok = true;
+    if (m.artifact_type != summary_artifact_type) {
+        sink.fail("summary", "", "is not an experiment summary (artifactType " + m.artifact_type.value_or("absent") + ", expected " +
+                                     std::string(summary_artifact_type) + ")");
+        ok = false;
+    }
+    if (m.config.media_type != oci::empty_descriptor().media_type)
+        sink.fail("summary", "", "config.mediaType is " + m.config.media_type + ", expected the empty descriptor's");
+    if (m.layers.size() != 1 || m.layers.front().media_type != summary_type) {
+        sink.fail("summary", "", "must have exactly one layer, of media type " + std::string(summary_type));
+        ok = false;
+    }
+    return ok;
+}
+
+void check_summary_index(const ExperimentSummary& summary, const ExperimentIndex& index,
+                         const std::map<std::int64_t, oci::Descriptor>* entries, Sink& sink) {
+    if (summary.experiment != index.name)
+        sink.fail("summary", "", "names experiment " + show(summary.experiment) + ", the index " + show(index.name));
+    const auto count = index.run_count ? static_cast<std::size_t>(*index.run_count) : index.runs.size();
+    if (summary.runs.size() != count)
+        sink.fail("summary", "", "lists " + std::to_string(summary.runs.size()) + " runs, the index " + std::to_string(count));
+    for (const auto& row : summary.runs) {
+        const auto who = "run " + std::to_string(row.run_id);
+        if (entries != nullptr) {
+            const auto it = entries->find(row.run_id);
+            if (it == entries->end()) {
+                sink.fail("summary", "", who + " is in the summary but not in the index");
+                return;
+            }
+            if (it->second.digest.str() != row.manifest) {
+                sink.fail("summary", "", who + ": the summary says manifest " + row.manifest + ", the index " + it->second.digest.str());
+                return;
+            }
+        } else if (!index.pages.empty()) {
+            const auto page = std::upper_bound(index.pages.begin(), index.pages.end(), row.run_id,
+                                               [](std::int64_t id, const PageEntry& p) { return id < p.first; });
+            if (page == index.pages.begin() || std::prev(page)->last < row.run_id) {
+                sink.fail("summary", "", who + " is in the summary but in no page of the index");
+                return;
+            }
+        }
+    }
+}
+
+void check_summary_run(const SummaryRow& row, const RunConfig& rc, const oci::Descriptor& manifest, Sink& sink) {
+    const auto who = "run " + std::to_string(row.run_id) + ": the summary ";
+    if (rc.run_id != row.run_id) sink.fail("summary", "", who + "row names a run whose config says run_id " + std::to_string(rc.run_id));
+    if (row.manifest != manifest.digest.str()) sink.fail("summary", "", who + "says manifest " + row.manifest + ", the run is " + manifest.digest.str());
+    if (row.status != rc.status) sink.fail("summary", "", who + "says status " + row.status + ", the run " + rc.status);
+    const auto reason = rc.reason && !rc.reason->empty() ? rc.reason : std::nullopt;
+    if (row.reason != reason)
+        sink.fail("summary", "", who + "says reason " + (row.reason ? show(*row.reason) : "null") + ", the run " +
+                                     (reason ? show(*reason) : "null"));
+    if (row.parameters != rc.parameters) {
+        std::string diff;
+        for (const auto& [k, v] : rc.parameters) {
+            const auto it = row.parameters.find(k);
+            if (it == row.parameters.end()) diff = "lacks parameter " + show(k);
+            else if (it->second != v) diff = "has parameter " + show(k) + " = " + parameter_to_json(it->second).dump() + ", the run " + parameter_to_json(v).dump();
+            if (!diff.empty()) break;
+        }
+        if (diff.empty()) diff = "has parameters the run does not";
+        sink.fail("summary", "", who + diff);
+    }
 }
 
 void check_status_roll_up(const std::string& status, const std::vector<std::optional<std::string>>& run_statuses,

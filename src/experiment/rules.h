@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sealrun/experiment/model.h"
+#include "sealrun/experiment/summary.h"
 #include "sealrun/oci/manifest.h"
 
 namespace sealrun::format::rules {
@@ -92,12 +93,23 @@ struct RunEntry {
     std::optional<std::string> error;       // what is wrong with its id ("manifests[i]: …")
 };
 
+// PageEntry is one page entry of a paged experiment index: a page of the
+// run list holding the runs first…last.
+struct PageEntry {
+    std::size_t index = 0;  // position in manifests
+    std::int64_t first = 0;
+    std::int64_t last = 0;
+};
+
 // ExperimentIndex is what an experiment index says (§3).
 struct ExperimentIndex {
     std::string name;
     std::optional<std::string> status;      // when known
     std::vector<RunEntry> runs;             // in index order
     std::optional<std::size_t> attachments; // the experiment-attachments entry
+    std::optional<std::size_t> summary;     // the summary entry
+    std::vector<PageEntry> pages;           // page entries, by ascending first
+    std::optional<std::int64_t> run_count;  // annotation vnd.sealrun.experiment.runs
     std::vector<std::size_t> foreign;       // entries readers ignore
 };
 
@@ -105,6 +117,33 @@ struct ExperimentIndex {
 // or by_annotation): checks "experiment" (name, entries), "run-id" (each
 // run entry's id; also kept in RunEntry::error) and "status".
 ExperimentIndex read_experiment_index(const oci::ImageIndex& index, Typing typing, Sink& sink);
+
+// read_page applies the page rules to the page document `page` of entry
+// `entry`: checks "page" (artifactType, every entry a run entry whose id is
+// canonical, within first…last and not repeated, first and last present)
+// and returns its run entries (RunEntry::index is the position in the page).
+std::vector<RunEntry> read_page(const oci::ImageIndex& page, const PageEntry& entry, Sink& sink);
+
+// check_page_count reports ("page") when the pages' run entries, `found`,
+// are not the index's run count.
+void check_page_count(const ExperimentIndex& index, std::size_t found, Sink& sink);
+
+// check_summary_manifest reports ("summary") a summary manifest that is not
+// one (artifactType, config the empty descriptor, exactly one layer of the
+// summary type); returns whether its layer can be read as the summary.
+bool check_summary_manifest(const oci::ImageManifest& m, Sink& sink);
+
+// check_summary_index reports ("summary") a summary that disagrees with
+// its index: another experiment name, a row count other than the run
+// count, and (when the index lists its runs, `entries` non-null: run id →
+// manifest descriptor) a run the index lacks or a manifest digest other
+// than the index entry's; for a paged index, a row outside every page.
+void check_summary_index(const ExperimentSummary& summary, const ExperimentIndex& index,
+                         const std::map<std::int64_t, oci::Descriptor>* entries, Sink& sink);
+
+// check_summary_run reports ("summary") a row that disagrees with its run:
+// status, reason, parameters (its config, `rc`) and manifest digest.
+void check_summary_run(const SummaryRow& row, const RunConfig& rc, const oci::Descriptor& manifest, Sink& sink);
 
 // check_status_roll_up warns ("status") when the experiment's `status`
 // is not what its runs' statuses roll up to (roll_up_status); runs whose

@@ -13,6 +13,7 @@
 #include "sealrun/path.h"
 #include "experiment/ommx_experiment.h"
 #include "experiment/rules.h"
+#include "experiment/summary.h"
 #include "util/fs.h"
 
 namespace sealrun {
@@ -246,7 +247,61 @@ SealedExperiment SealedExperiment::open(content::ReadOnlyTarget& target, std::st
     for (const auto& entry : model.runs)
         if (entry.id) e.runs_.emplace(*entry.id, entry.index);
     e.attachments_index_ = model.attachments;
+    e.summary_index_ = model.summary;
+    e.run_count_ = model.run_count;
+    for (const auto& p : model.pages) e.pages_.push_back(Page{p.index, p.first, p.last});
     return e;
+}
+
+std::size_t SealedExperiment::run_count() const noexcept {
+    if (opened_runs_) return opened_runs_->size();
+    if (run_count_) return static_cast<std::size_t>(*run_count_);
+    return runs_.size();
+}
+
+const ExperimentSummary* SealedExperiment::summary() const {
+    const std::lock_guard lock(summary_->mutex);
+    if (!summary_->loaded && summary_index_) {
+        const auto& entry = index_.manifests[*summary_index_];
+        const auto who = "experiment summary " + entry.digest.str();
+        rules::ThrowingSink sink(who);
+        if (!oci::is_manifest_type(entry.media_type)) invalid(who, "is not an image manifest");
+        const auto m = oci::ImageManifest::parse(content::read_all(*target_, entry, oci::max_manifest_size));
+        rules::check_declared(entry, m.media_type, sink);
+        rules::check_summary_manifest(m, sink);
+        auto parsed = detail::parse_summary(content::read_all(*target_, m.layers.front(), format::max_summary_size), who);
+        // The model the index gives, for the cheap cross-checks.
+        format::rules::ExperimentIndex model;
+        model.name = name_;
+        model.run_count = run_count_;
+        for (const auto& p : pages_) model.pages.push_back({p.index, p.first, p.last});
+        std::map<std::int64_t, oci::Descriptor> entries;
+        if (pages_.empty()) {
+            for (const auto& [id, i] : runs_) entries.emplace(id, index_.manifests[i]);
+            model.run_count = static_cast<std::int64_t>(runs_.size());
+        }
+        rules::check_summary_index(parsed, model, pages_.empty() ? &entries : nullptr, sink);
+        summary_->value = std::make_shared<const ExperimentSummary>(std::move(parsed));
+    }
+    summary_->loaded = true;
+    return summary_->value.get();
+}
+
+std::shared_ptr<const std::map<std::int64_t, oci::Descriptor>> SealedExperiment::page(std::size_t n) const {
+    const std::lock_guard lock(page_cache_->mutex);
+    auto& slot = page_cache_->pages[n];
+    if (!slot) {
+        const auto& p = pages_[n];
+        const auto& entry = index_.manifests[p.index];
+        rules::ThrowingSink sink("page " + entry.digest.str());
+        auto doc = oci::ImageIndex::parse(content::read_all(*target_, entry, oci::max_manifest_size));
+        rules::check_declared(entry, doc.media_type, sink);
+        const auto runs = rules::read_page(doc, {p.index, p.first, p.last}, sink);
+        auto map = std::make_shared<std::map<std::int64_t, oci::Descriptor>>();
+        for (const auto& r : runs) map->emplace(*r.id, std::move(doc.manifests[r.index]));
+        slot = std::move(map);
+    }
+    return slot;
 }
 
 std::vector<std::int64_t> SealedExperiment::run_ids() const {
@@ -254,6 +309,19 @@ std::vector<std::int64_t> SealedExperiment::run_ids() const {
     if (opened_runs_)
         for (const auto& [id, _] : *opened_runs_) out.push_back(id);
     for (const auto& [id, _] : runs_) out.push_back(id);
+    if (pages_.empty()) return out;
+    if (const auto* s = summary()) {
+        out.reserve(s->runs.size());
+        for (const auto& row : s->runs) out.push_back(row.run_id);
+        return out;
+    }
+    // An older paged archive: every page, counted against the index.
+    for (std::size_t n = 0; n < pages_.size(); ++n)
+        for (const auto& [id, _] : *page(n)) out.push_back(id);
+    rules::ThrowingSink sink(root_.digest.str());
+    format::rules::ExperimentIndex model;
+    model.run_count = run_count_;
+    rules::check_page_count(model, out.size(), sink);
     return out;
 }
 
@@ -264,9 +332,20 @@ SealedRun SealedExperiment::run(std::int64_t id) const {
             throw Error(Errc::not_found, "open run", std::to_string(id), "the experiment has no such run");
         return found->second;
     }
-    auto it = runs_.find(id);
-    if (it == runs_.end()) throw Error(Errc::not_found, "open run", std::to_string(id), "the experiment has no such run");
-    const auto& entry = index_.manifests[it->second];
+    const oci::Descriptor* found = nullptr;
+    std::shared_ptr<const std::map<std::int64_t, oci::Descriptor>> held;  // keeps the page alive
+    if (pages_.empty()) {
+        auto it = runs_.find(id);
+        if (it != runs_.end()) found = &index_.manifests[it->second];
+    } else {
+        const auto p = std::upper_bound(pages_.begin(), pages_.end(), id, [](std::int64_t v, const Page& pg) { return v < pg.first; });
+        if (p != pages_.begin() && std::prev(p)->last >= id) {
+            held = page(static_cast<std::size_t>(std::prev(p) - pages_.begin()));
+            if (const auto it = held->find(id); it != held->end()) found = &it->second;
+        }
+    }
+    if (found == nullptr) throw Error(Errc::not_found, "open run", std::to_string(id), "the experiment has no such run");
+    const auto& entry = *found;
     // The index entry's id must be the config's (FORMAT §3.1): the rulebook's run-id rule.
     return SealedRun::open_part(*target_, entry, *codecs_,
                                 SealedRun::Context{{.entry_id = id, .entry_annotations = &entry.annotations,
@@ -282,6 +361,24 @@ std::vector<SealedRun> SealedExperiment::runs() const {
 ParameterTable SealedExperiment::parameters() const {
     ParameterTable t;
     std::set<std::string> names;
+    if (const auto* s = opened_runs_ ? nullptr : summary()) {
+        for (const auto& row : s->runs)
+            for (const auto& [k, _] : row.parameters) names.insert(k);
+        t.columns.assign(names.begin(), names.end());
+        t.run_ids.reserve(s->runs.size());
+        t.rows.reserve(s->runs.size());
+        for (const auto& row : s->runs) {
+            t.run_ids.push_back(row.run_id);
+            std::vector<nlohmann::json> cells;
+            cells.reserve(t.columns.size());
+            for (const auto& c : t.columns) {
+                const auto it = row.parameters.find(c);
+                cells.push_back(it == row.parameters.end() ? nlohmann::json(nullptr) : parameter_to_json(it->second));
+            }
+            t.rows.push_back(std::move(cells));
+        }
+        return t;
+    }
     const auto all = runs();
     for (const auto& r : all)
         for (const auto& [k, _] : r.parameters()) names.insert(k);

@@ -7,6 +7,7 @@
 #include "sealrun/experiment/format.h"
 #include "sealrun/experiment/ommx_artifact.h"
 #include "experiment/ommx_experiment.h"
+#include "experiment/summary.h"
 
 namespace sealrun::validation {
 
@@ -22,14 +23,41 @@ void Validator::validate_experiment(const oci::ImageIndex& index, rules::Typing 
     emit_findings(sink.findings, "experiment", "", "experiment", ok);
 
     std::vector<std::optional<std::string>> statuses;
-    for (const auto& entry : model.runs) {
-        const auto& d = index.manifests[entry.index];
-        RunContext ctx{.in_experiment = true, .entry_id = entry.id, .entry_error = entry.error,
-                       .entry_annotations = d.annotations, .experiment_name = model.name};
-        ctx.subject = entry.id ? "run " + std::to_string(*entry.id) : "manifests[" + std::to_string(entry.index) + "]";
-        ctx.role = ctx.subject + " manifest";
-        statuses.push_back(validate_part(d, Kind::run, ctx));
+    const auto validate_runs = [&](const std::vector<rules::RunEntry>& entries, const std::vector<oci::Descriptor>& manifests,
+                                   const std::string& where) {
+        for (const auto& entry : entries) {
+            const auto& d = manifests[entry.index];
+            RunContext ctx{.in_experiment = true, .entry_id = entry.id, .entry_error = entry.error,
+                           .entry_annotations = d.annotations, .experiment_name = model.name};
+            ctx.subject = entry.id ? "run " + std::to_string(*entry.id) : where + "manifests[" + std::to_string(entry.index) + "]";
+            ctx.role = ctx.subject + " manifest";
+            statuses.push_back(validate_part(d, Kind::run, ctx));
+        }
+    };
+    validate_runs(model.runs, index.manifests, "");
+    // A paged index: every page, its entries, then the count.
+    if (!model.pages.empty()) {
+        rules::CollectingSink pages;
+        std::size_t found = 0;
+        for (const auto& p : model.pages) {
+            const auto& d = index.manifests[p.index];
+            const auto where = "page " + std::to_string(p.first) + "-" + std::to_string(p.last);
+            walked_.insert(key(d));
+            const auto page = read_index(d, where);
+            if (!page) {
+                pages.fail("page", "", where + ": unreadable (see its schema and digest checks)");
+                continue;
+            }
+            const auto entries = rules::read_page(*page, p, pages);
+            found += entries.size();
+            validate_runs(entries, page->manifests, where + " ");
+        }
+        rules::check_page_count(model, found, pages);
+        emit_findings(pages.findings, "page", "", "experiment",
+                      plural(model.pages.size(), "page", "pages") + " holding " + plural(found, "run", "runs") +
+                          ", each within its range");
     }
+    validate_summary(index, model);
     if (model.attachments) {
         const RunContext ctx{.subject = "experiment", .role = "experiment-attachments manifest", .in_experiment = true,
                              .experiment_name = model.name};
@@ -42,6 +70,52 @@ void Validator::validate_experiment(const oci::ImageIndex& index, rules::Typing 
     if (model.status) rules::check_status_roll_up(*model.status, statuses, sink);
     const auto status = rules::annotation(index.annotations, format::keys::experiment_status);
     emit_findings(sink.findings, "status", "", "experiment", "status " + status.value_or(""));
+}
+
+// validate_summary checks the summary entry (its manifest, its document)
+// and that every row agrees with its run as validate_part read it.
+void Validator::validate_summary(const oci::ImageIndex& index, const rules::ExperimentIndex& model) {
+    rules::CollectingSink sink;
+    if (!model.summary) {
+        pass("summary", "experiment", "no summary (an archive sealed before summaries: readers open every run)");
+        return;
+    }
+    const auto& d = index.manifests[*model.summary];
+    walked_.insert(key(d));
+    const auto m = read_manifest(d, "summary manifest");
+    if (!m) {
+        fail("summary", "experiment", "the summary manifest cannot be read (see its digest and schema checks)");
+        return;
+    }
+    walked_.insert(key(m->config));
+    (void)read_blob(m->config, 0, "summary config");
+    if (rules::check_summary_manifest(*m, sink)) {
+        const auto& layer = m->layers.front();
+        walked_.insert(key(layer));
+        const auto read = read_blob(layer, format::max_summary_size, "summary document");
+        if (!read.verified) {
+            sink.fail("summary", "", "the summary document cannot be read (see its digest check)");
+        } else if (!read.bytes) {
+            sink.fail("summary", "", std::to_string(layer.size) + " bytes pass the 256 MiB limit on summaries");
+        } else {
+            try {
+                const auto summary = detail::parse_summary(*read.bytes, "summary");
+                std::map<std::int64_t, oci::Descriptor> entries;
+                for (const auto& r : model.runs)
+                    if (r.id) entries.emplace(*r.id, index.manifests[r.index]);
+                auto listed = model;
+                if (model.pages.empty()) listed.run_count = static_cast<std::int64_t>(model.runs.size());
+                rules::check_summary_index(summary, listed, model.pages.empty() ? &entries : nullptr, sink);
+                for (const auto& row : summary.runs) {
+                    const auto seen = runs_seen_.find(row.run_id);
+                    if (seen != runs_seen_.end()) rules::check_summary_run(row, seen->second.first, seen->second.second, sink);
+                }
+            } catch (const Error& e) {
+                sink.fail("summary", "", e.what());
+            }
+        }
+    }
+    emit_findings(sink.findings, "summary", "", "experiment", "summary agrees with every run");
 }
 
 std::optional<std::string> Validator::validate_part(const oci::Descriptor& d, Kind kind, const RunContext& ctx) {
@@ -115,6 +189,7 @@ std::optional<std::string> Validator::part_body(const oci::Descriptor& d, std::s
     const auto attachments = [&] { return "config consistent: " + plural(table.size(), "attachment", "attachments"); };
     if (is_run) {
         const auto rc = rules::read_run_config(*config, m.layers, pc, sink);
+        if (ctx.in_experiment && ctx.entry_id) runs_seen_.insert_or_assign(*ctx.entry_id, std::make_pair(rc, d));
         table = rc.attachments;
         trace_layer = rc.trace_layer;
         const auto params = config->find("parameters");

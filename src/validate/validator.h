@@ -135,6 +135,7 @@ private:
 
     // The sealed format (sealed_format.cpp).
     void validate_experiment(const oci::ImageIndex& index, format::rules::Typing typing);
+    void validate_summary(const oci::ImageIndex& index, const format::rules::ExperimentIndex& model);
     std::optional<std::string> validate_part(const oci::Descriptor& d, Kind kind, const RunContext& ctx);
     std::optional<std::string> part_body(const oci::Descriptor& d, std::string_view bytes, const oci::ImageManifest& m,
                                          Kind kind, const RunContext& ctx, int depth);
@@ -160,6 +161,9 @@ private:
     std::set<std::string> documents_;          // document keys whose schema was reported
     std::set<std::string> walked_;             // node keys already visited
     std::map<std::string, Outcome> decoded_;   // blob key + media type → codec outcome
+    // runs_seen_ is every run of the experiment as its config reads, by
+    // index-entry id, with its manifest: the summary is checked against it.
+    std::map<std::int64_t, std::pair<format::RunConfig, oci::Descriptor>> runs_seen_;
 };
 
 }  // namespace sealrun::validation

@@ -4,6 +4,8 @@
 // without regenerating the example fails here.
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -30,7 +32,7 @@ namespace {
 // The documents the worked example shows, named as its markers name them.
 const std::vector<std::string> known_documents = {
     "index",        "run-0-manifest",       "run-0-config",       "run-1-manifest",
-    "run-1-config", "attachments-manifest", "attachments-config",
+    "run-1-config", "attachments-manifest", "attachments-config", "summary-manifest", "summary-document",
 };
 
 // The header of the example's attachment table; its rows follow it.
@@ -78,6 +80,13 @@ Sealed seal_worked_example() {
         } else if (part != ann.end() && part->second == format::part_attachments) {
             key = "attachments";
             part_name = "experiment";
+        } else if (part != ann.end() && part->second == format::part_summary) {
+            // The summary: its manifest and its one layer (the config is the empty blob).
+            const auto manifest = oci::ImageManifest::parse(read("summary-manifest", entry));
+            CHECK(manifest.config.digest == oci::empty_descriptor().digest);
+            REQUIRE(manifest.layers.size() == 1);
+            read("summary-document", manifest.layers[0]);
+            continue;
         }
         const auto manifest = oci::ImageManifest::parse(read(key + "-manifest", entry));
         read(key + "-config", manifest.config);
@@ -186,6 +195,9 @@ TEST_CASE("format: docs/FORMAT.md's worked example is what sealrun writes") {
     static const std::regex stated(R"(^Digest: `(sha256:[0-9a-f]{64})`, ([0-9]+) bytes\.$)");
     for (const auto& [name, written] : sealed.documents) {
         CAPTURE(name);
+        // SEALRUN_DUMP_EXAMPLE prints every document, for updating FORMAT.md.
+        if (std::getenv("SEALRUN_DUMP_EXAMPLE") != nullptr)
+            MESSAGE("example " << name << " " << written.desc.digest.str() << " " << written.bytes.size() << "\n" << written.bytes);
         CHECK(oci::Digest::of(written.bytes) == written.desc.digest);
         CHECK(static_cast<std::int64_t>(written.bytes.size()) == written.desc.size);
 

@@ -120,8 +120,9 @@ TEST_CASE("sealed: sealing is deterministic and equal attachments are stored onc
         });
     content::MemoryTarget t;
     exp.commit(t, "d");
-    // 5 manifests + 5 configs + 1 shared layer + 1 index.
-    CHECK(t.blob_count() == 12);
+    // 5 manifests + 5 configs + 1 shared layer + 1 index + the summary
+    // (its document, its manifest and the empty config blob).
+    CHECK(t.blob_count() == 15);
 }
 
 TEST_CASE("sealed: a codec whose media type differs is refused before decoding") {

@@ -53,6 +53,16 @@ oci::Descriptor store(content::MemoryTarget& t, std::string media_type, const st
 
 Archive load(content::MemoryTarget& t, std::string_view tag) {
     Archive a{.t = &t, .index = oci::ImageIndex::parse(content::read_all(t, t.resolve(tag), oci::max_manifest_size))};
+    // The mutations work on the index as it was before summaries (no summary
+    // entry, no run count): a summary is a cache that validate checks
+    // against every run and readers do not, so a mutated run would make the
+    // two disagree by design. tests/experiment/summary_test.cpp covers the
+    // summary and page rules.
+    std::erase_if(a.index.manifests, [](const oci::Descriptor& e) {
+        const auto it = e.annotations.find(std::string(format::keys::part));
+        return it != e.annotations.end() && it->second == format::part_summary;
+    });
+    a.index.annotations.erase(std::string(format::keys::experiment_runs));
     for (std::size_t i = 0; i < a.index.manifests.size(); ++i) {
         const auto& e = a.index.manifests[i];
         auto m = oci::ImageManifest::parse(content::read_all(t, e, oci::max_manifest_size));

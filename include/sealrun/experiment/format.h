@@ -22,6 +22,18 @@ inline constexpr std::string_view attachments_config_type = "application/vnd.sea
 /// trace is not an attachment: it has no title, is not in the attachments
 /// table, and the run config's "trace" member is its layer index.
 inline constexpr std::string_view trace_type = "application/vnd.sealrun.trace.v1+json";
+/// artifactType of the experiment summary manifest (the index entry
+/// `vnd.sealrun.part` = summary): a compact table of every run.
+inline constexpr std::string_view summary_artifact_type = "application/vnd.sealrun.experiment.summary.v1";
+/// mediaType of the summary manifest's one layer, the summary document.
+inline constexpr std::string_view summary_type = "application/vnd.sealrun.experiment.summary.v1+json";
+/// artifactType of a page of the run list (an image index of run entries).
+inline constexpr std::string_view page_artifact_type = "application/vnd.sealrun.experiment.page.v1";
+/// summary_version is the `version` of the summary document.
+inline constexpr int summary_version = 1;
+/// max_summary_size is the largest summary document readers accept (and
+/// writers write): 256 MiB.
+inline constexpr std::size_t max_summary_size = std::size_t{256} << 20;
 
 /// Annotation keys. Tools that drop OCI 1.1 artifactType fields (skopeo 1.9
 /// rewriting an index) keep annotations, so the index says what it is and
@@ -39,6 +51,11 @@ inline constexpr std::string_view run_status = "vnd.sealrun.run.status";
 /// run_worker is the key a run contributed by a worker carries (run
 /// manifests, index entries): the worker's own id (collect).
 inline constexpr std::string_view run_worker = "vnd.sealrun.run.worker";
+/// experiment_runs is the root index's total run count (decimal), paged or not.
+inline constexpr std::string_view experiment_runs = "vnd.sealrun.experiment.runs";
+/// page_first and page_last are a page entry's first and last run id.
+inline constexpr std::string_view page_first = "vnd.sealrun.page.first";
+inline constexpr std::string_view page_last = "vnd.sealrun.page.last";
 }  // namespace keys
 
 /// Values of the `vnd.sealrun.part` annotation.

@@ -21,6 +21,7 @@
 #include "sealrun/codecs/ommx.h"
 #include "sealrun/content/target.h"
 #include "sealrun/experiment/model.h"
+#include "sealrun/experiment/summary.h"
 #include "sealrun/oci/manifest.h"
 
 namespace sealrun {
@@ -235,14 +236,29 @@ public:
     const std::map<std::string, std::string>& annotations() const noexcept { return index_.annotations; }
     /// descriptor returns the index descriptor.
     const oci::Descriptor& descriptor() const noexcept { return root_; }
-    /// run_ids returns every run id, ascending.
+    /// run_count returns how many runs the experiment has, without reading
+    /// anything (the index's run count, or its run entries).
+    std::size_t run_count() const noexcept;
+    /// run_ids returns every run id, ascending: from the index, or for a
+    /// paged index from the summary (one manifest and one blob, read once),
+    /// or, for an older paged archive without one, from every page.
     std::vector<std::int64_t> run_ids() const;
-    /// run opens one run (its manifest and config only); throws Error(not_found).
+    /// run opens one run (its manifest and config only; for a paged index,
+    /// the page holding it too, once); throws Error(not_found).
     SealedRun run(std::int64_t id) const;
     /// runs opens every run.
     std::vector<SealedRun> runs() const;
-    /// parameters builds the runs × parameter names table (opens every run).
+    /// parameters builds the runs × parameter names table: from the summary
+    /// when the experiment has one (two requests whatever the run count),
+    /// else by opening every run (archives sealed before summaries).
     ParameterTable parameters() const;
+    /// summary returns the experiment summary (run ids, statuses, reasons,
+    /// parameters, chosen values), read and checked against the index on
+    /// first use (once for every copy of this view), or null for an archive
+    /// sealed without one. Throws Error(invalid_input) for a summary that is
+    /// malformed or disagrees with the index, Error(too_large) past
+    /// format::max_summary_size.
+    const ExperimentSummary* summary() const;
 
     /// attachment_names returns the experiment-level attachment names,
     /// sorted (empty when there are none).
@@ -301,6 +317,27 @@ private:
     std::map<std::int64_t, std::size_t> runs_;  // run id → index entry
     std::optional<std::size_t> attachments_index_;
     std::shared_ptr<AttachmentsCache> attachments_ = std::make_shared<AttachmentsCache>();  // opened on first use
+    // SummaryCache and PageCache hold the summary and the pages once read;
+    // copies of a view share them.
+    struct SummaryCache {
+        std::mutex mutex;
+        bool loaded = false;
+        std::shared_ptr<const ExperimentSummary> value;
+    };
+    struct PageCache {
+        std::mutex mutex;
+        std::map<std::size_t, std::shared_ptr<const std::map<std::int64_t, oci::Descriptor>>> pages;  // by page number
+    };
+    std::shared_ptr<const std::map<std::int64_t, oci::Descriptor>> page(std::size_t n) const;
+    struct Page {
+        std::size_t index;  // entry in index_.manifests
+        std::int64_t first, last;
+    };
+    std::vector<Page> pages_;
+    std::optional<std::size_t> summary_index_;
+    std::optional<std::int64_t> run_count_;
+    std::shared_ptr<SummaryCache> summary_ = std::make_shared<SummaryCache>();
+    std::shared_ptr<PageCache> page_cache_ = std::make_shared<PageCache>();
     // opened_runs_ holds every run of an experiment whose format keeps them
     // all in one document (an OMMX experiment), opened with the view; null
     // for a sealrun experiment, whose runs open one manifest each.
