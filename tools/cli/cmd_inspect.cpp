@@ -337,7 +337,7 @@ int cmd_ls(const Args& a, const Globals& g) {
                 e["kind"] = "experiment";
                 e["name"] = exp.name();
                 e["status"] = exp.status();
-                e["runs"] = exp.run_ids().size();
+                e["runs"] = exp.run_count();  // the index says it: no page or summary read
                 e["created"] = or_null(created(exp));
             } else if (root.kind == Root::Kind::run) {
                 const auto run = SealedRun::open(store, desc);
