@@ -247,7 +247,11 @@ int cmd_seal(const Args& a, const Globals& g) {
         else throw Error(Errc::invalid_input, "seal", dir + "/model.json", "status must be finished, failed or interrupted");
         runs.push_back({{"run_id", run.run_id()}, {"directory", dir}, {"status", status}});
     }
-    const auto root = exp.commit(*tag, SealOptions{.compress = a.has("--compress"), .force = a.has("--force")});
+    // --summary FILE:KEY: the values the experiment summary carries per run.
+    const auto summary = a.options.find("--summary");
+    const auto root = exp.commit(*tag, SealOptions{.compress = a.has("--compress"), .force = a.has("--force"),
+                                                   .summary_values = summary == a.options.end() ? std::vector<std::string>{}
+                                                                                                : summary->second});
     if (g.json)
         std::cout << json_text({{"tag", *tag}, {"digest", root.digest.str()}, {"experiment", *name}, {"runs", runs},
                                 {"attachments", attached}, {"annotations", annotations}, {"compressed", a.has("--compress")}})
