@@ -43,6 +43,13 @@ void with_parameter(content::MemoryTarget& t, const std::string& name, const jso
     d.annotations = run_desc.annotations;
     content::push_bytes(t, d, manifest_bytes);
     run_desc = d;
+    // As an archive sealed before summaries: the edited run would (rightly)
+    // disagree with the summary too, a second finding this test is not about.
+    std::erase_if(index.manifests, [](const oci::Descriptor& e) {
+        const auto it = e.annotations.find(std::string(format::keys::part));
+        return it != e.annotations.end() && it->second == format::part_summary;
+    });
+    index.annotations.erase(std::string(format::keys::experiment_runs));
     const auto index_bytes = index.serialize();
     const auto r = oci::Descriptor::for_bytes(root.media_type, index_bytes);
     content::push_bytes(t, r, index_bytes);
