@@ -23,9 +23,6 @@ namespace sealrun {
 
 namespace {
 constexpr std::string_view checkpoint_suffix = ".checkpoint";
-// reason_key is the index annotation that says why a checkpoint ended a
-// sweep failed or interrupted (docs/FORMAT.md, checkpoints).
-constexpr std::string_view reason_key = "vnd.sealrun.experiment.reason";
 }  // namespace
 
 std::string checkpoint_tag(std::string_view tag) {
@@ -197,7 +194,7 @@ std::optional<oci::Descriptor> Experiment::checkpoint(std::string_view status, c
         for (auto& r : runs_)
             if (!r->closed()) st == "failed" ? r->fail(why) : r->interrupt(why);
         l.dying = was_dying;
-        extra.emplace(std::string(reason_key), why);
+        extra.emplace(std::string(format::keys::experiment_reason), why);
     }
     auto options = policy.seal;
     options.force = true;

@@ -251,7 +251,7 @@ void rewrite(Final& f, const Contributed& c, std::int64_t id) {
     auto m = c.run.manifest;
     m["config"] = cdesc.to_json();
     m["annotations"][std::string(format::keys::run_id)] = std::to_string(id);
-    m["annotations"][std::string(worker_run_id_key)] = std::to_string(c.run.run_id);
+    m["annotations"][std::string(format::keys::run_worker_run_id)] = std::to_string(c.run.run_id);
     f.manifest_bytes = oci::canonical_json(m);
     f.manifest = oci::Descriptor::for_bytes(c.run.desc.media_type, f.manifest_bytes);
     f.info.rewritten = true;
@@ -327,7 +327,7 @@ private:
             if (r.opened) {
                 f.run = &*r.opened;
                 f.info.worker = annotation(r.opened->annotations, format::keys::run_worker);
-                f.info.local_run_id = parse_id(annotation(r.opened->annotations, worker_run_id_key)).value_or(r.id);
+                f.info.local_run_id = parse_id(annotation(r.opened->annotations, format::keys::run_worker_run_id)).value_or(r.id);
             } else {
                 const auto* c = by_digest_.at(r.desc.digest.str());
                 f.run = &c->run;

@@ -83,7 +83,7 @@ int cmd_checkpoints(const Args& a, const Globals& g) {
                 row["runs"] = e.run_ids().size();
                 row["digest"] = e.descriptor().digest.str();
                 const auto& ann = e.annotations();
-                if (const auto it = ann.find("vnd.sealrun.experiment.reason"); it != ann.end()) row["reason"] = it->second;
+                if (const auto it = ann.find(std::string(format::keys::experiment_reason)); it != ann.end()) row["reason"] = it->second;
             } catch (const Error& err) {
                 row["error"] = err.what();
             }

@@ -20,12 +20,6 @@ namespace sealrun {
 
 class Experiment;
 
-/// worker_run_id_key is the annotation a run manifest rewritten by
-/// collect() carries: the run id the worker recorded (its config's run_id
-/// before collect gave it another), so that a later collect matches it to
-/// its contribution by worker and local id.
-inline constexpr std::string_view worker_run_id_key = "vnd.sealrun.run.worker-run-id";
-
 /// contribution_tag_prefix is the prefix every contribution tag of
 /// `experiment` starts with: "contrib." + the experiment's segment + ".".
 std::string contribution_tag_prefix(std::string_view experiment);

@@ -45,12 +45,19 @@ inline constexpr std::string_view reserved_prefix = "vnd.sealrun.";
 inline constexpr std::string_view artifact_type = "vnd.sealrun.artifact-type";
 inline constexpr std::string_view experiment_name = "vnd.sealrun.experiment.name";
 inline constexpr std::string_view experiment_status = "vnd.sealrun.experiment.status";
+/// experiment_reason says why a failed or interrupted checkpoint ended its
+/// sweep (a signal's name, an exception's message).
+inline constexpr std::string_view experiment_reason = "vnd.sealrun.experiment.reason";
 inline constexpr std::string_view part = "vnd.sealrun.part";
 inline constexpr std::string_view run_id = "vnd.sealrun.run.id";
 inline constexpr std::string_view run_status = "vnd.sealrun.run.status";
 /// run_worker is the key a run contributed by a worker carries (run
 /// manifests, index entries): the worker's own id (collect).
 inline constexpr std::string_view run_worker = "vnd.sealrun.run.worker";
+/// run_worker_run_id is carried by a run manifest collect() renumbered: the
+/// run id its worker recorded, so a later collect matches it to its
+/// contribution by worker and local id.
+inline constexpr std::string_view run_worker_run_id = "vnd.sealrun.run.worker-run-id";
 /// experiment_runs is the root index's total run count (decimal), paged or not.
 inline constexpr std::string_view experiment_runs = "vnd.sealrun.experiment.runs";
 /// page_first and page_last are a page entry's first and last run id.
