@@ -7,12 +7,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sealrun/content/copy.h"
 #include "sealrun/content/oci_layout.h"
 #include "sealrun/experiment/experiment.h"
 #include "sealrun/oci/manifest.h"
 #include "sealrun/records/record.h"
 #include "support/cli.h"
 #include "support/expect.h"
+#include "support/registry.h"
+#include "support/remote.h"
 #include "support/tmpdir.h"
 #include "build_paths.h"
 
@@ -107,28 +110,54 @@ TEST_CASE("show: annotations, experiment attachments, solves, traces and reasons
     CHECK(j["attachments"][0]["compression"].is_null());
     CHECK(j["attachments"][0]["size"].get<std::int64_t>() > 0);
     CHECK(j["run_count"] == 3);
+    CHECK(j["parent"].is_null());
+    CHECK(j["summary"] == true);
+    CHECK(j["values"] == nlohmann::json::array());
+    CHECK(j["details"] == false);
     REQUIRE(j["runs"].size() == 3);
-    CHECK(j["runs"][0]["solves"].size() == 1);
-    CHECK(j["runs"][0]["solves"][0]["adapter"] == "gd");
-    CHECK(j["runs"][0]["has_trace"] == false);
-    CHECK(j["runs"][0]["attachments"] == 2);
+    // By default the rows come from the summary: no run is opened, so the
+    // keys only a run gives are absent.
+    CHECK_FALSE(j["runs"][0].contains("solves"));
+    CHECK_FALSE(j["runs"][0].contains("has_trace"));
+    CHECK(j["runs"][0]["digest"].get<std::string>().starts_with("sha256:"));
+    CHECK(j["runs"][0]["values"] == nlohmann::json::object());
+    CHECK(j["runs"][0]["reason"] == "");
     CHECK(j["runs"][1]["status"] == "failed");
     CHECK(j["runs"][1]["reason"] == "diverged");
-    CHECK(j["runs"][2]["has_trace"] == true);
     CHECK(j["runs"][2]["parameters"]["lr"] == 0.01);
+    // --runs opens them for their files, size, solves and trace.
+    const auto d = user.json({"show", "v1", "--json", "--runs"});
+    CHECK(d["details"] == true);
+    REQUIRE(d["runs"].size() == 3);
+    CHECK(d["runs"][0]["solves"].size() == 1);
+    CHECK(d["runs"][0]["solves"][0]["adapter"] == "gd");
+    CHECK(d["runs"][0]["has_trace"] == false);
+    CHECK(d["runs"][0]["attachments"] == 2);
+    CHECK(d["runs"][0]["size"].get<std::int64_t>() > 0);
+    CHECK(d["runs"][2]["has_trace"] == true);
+    for (std::size_t i = 0; i < 3; ++i) {  // the summary's keys, the same either way
+        for (const auto* k : {"run_id", "status", "reason", "parameters", "values", "digest"})
+            CHECK(d["runs"][i][k] == j["runs"][i][k]);
+    }
 
     const auto text = user.out({"show", "v1"});
     INFO(text.output);
     CHECK(text.exit_code == 0);
-    CHECK(test::has(text.output, "experiment gd-sweep  failed  " + root.digest.str() + "\n"));
+    CHECK(test::has(text.output, "experiment gd-sweep  failed  " + root.digest.str() + "\nruns 3\n"));
     CHECK(test::has(text.output, "\nannotation team=ml\n"));
     CHECK(test::has(text.output, "\nattachment sweep.json\tapplication/json\t"));
-    CHECK(test::has(text.output, "\nRUN\tSTATUS\tFILES\tSIZE\tSOLVES\tTRACE\tPARAMETERS\tREASON\n"));
-    CHECK(test::has(text.output, "\n1\tfailed\t1\t"));
-    CHECK(test::has(text.output, "lr=2.5\tdiverged\n"));
-    CHECK(test::has(text.output, "\n2\tfinished\t1\t"));
-    CHECK(test::has(text.output, "\t1\t-\tlr=0.1 steps=3\t\n"));  // one solve, no trace
-    CHECK(test::has(text.output, "\t0\tyes\tlr=0.01 steps=3\t\n"));
+    CHECK(test::has(text.output, "\nRUN\tSTATUS\tPARAMETERS\tREASON\n"));
+    CHECK(test::has(text.output, "\n1\tfailed\tlr=2.5\tdiverged\n"));
+    CHECK(test::has(text.output, "\n0\tfinished\tlr=0.1 steps=3\t\n"));
+    const auto detailed = user.out({"show", "v1", "--runs"}).output;
+    INFO(detailed);
+    CHECK(test::has(detailed, "\nRUN\tSTATUS\tFILES\tSIZE\tSOLVES\tTRACE\tPARAMETERS\tREASON\n"));
+    CHECK(test::has(detailed, "\n1\tfailed\t1\t"));
+    CHECK(test::has(detailed, "lr=2.5\tdiverged\n"));
+    CHECK(test::has(detailed, "\n2\tfinished\t1\t"));
+    CHECK(test::has(detailed, "\t1\t-\tlr=0.1 steps=3\t\n"));  // one solve, no trace
+    CHECK(test::has(detailed, "\t0\tyes\tlr=0.01 steps=3\t\n"));
+    CHECK(user.run({"show", "v1", "--runs", "--run", "0"}).exit_code == 2);
 
     // The same from another directory, with an absolute store.
     const User elsewhere{fs::path("/")};
@@ -215,10 +244,32 @@ TEST_CASE("show: --status, --where and --sort choose and order runs") {
 
     const auto text = user.out({"show", "v1", "--sort", "-result.json:/loss", "--where", "lr<1"}).output;
     INFO(text);
-    CHECK(test::has(text, "\nRUN\tSTATUS\tresult.json:/loss\tFILES\t"));
+    CHECK(test::has(text, "\nRUN\tSTATUS\tresult.json:/loss\tPARAMETERS\tREASON\n"));
     CHECK(test::has(text, "\n0\tfinished\t0.25\t"));
     CHECK(text.find("\n0\tfinished") < text.find("\n2\tfinished"));
     CHECK_FALSE(test::has(text, "\n1\t"));
+
+    // With the loss in the summary, --where and --sort read it there (no run opened).
+    seal_sweep(dir.path(), "s1", {.summary_values = {"result.json:loss"}});
+    const auto sids = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), {"show", "s1", "--json"});
+        return run_ids(user.json(args));
+    };
+    CHECK(sids({"--sort", "result.json:/loss"}) == Ids{2, 0, 1});
+    CHECK(sids({"--sort", "-result.json:loss"}) == Ids{0, 2, 1});
+    CHECK(sids({"--where", "result.json:loss<0.2"}) == Ids{2});
+    CHECK(sids({"--where", "result.json:loss>0", "--where", "lr>0.05"}) == Ids{0});
+    const auto s1 = user.json({"show", "s1", "--json", "--sort", "result.json:/loss"});
+    CHECK(s1["values"] == nlohmann::json::array({"result.json:loss"}));
+    CHECK(s1["runs"][0]["values"]["result.json:loss"] == 0.125);
+    CHECK(s1["runs"][0]["sort_value"] == 0.125);
+    CHECK(s1["runs"][2]["values"] == nlohmann::json::object());  // run 1 has no result.json
+    const auto stext = user.out({"show", "s1"}).output;
+    INFO(stext);
+    CHECK(test::has(stext, "\nRUN\tSTATUS\tPARAMETERS\tresult.json:loss\tREASON\n"));
+    CHECK(test::has(stext, "\n0\tfinished\tlr=0.1 steps=3\t0.25\t\n"));
+    CHECK(test::has(stext, "\n1\tfailed\tlr=2.5\t-\tdiverged\n"));
+    CHECK(test::has(user.out({"show", "s1", "--where", "result.json:loss<0.2"}).output, "\nruns 3 (1 shown)\n"));
 
     for (const auto& bad : std::vector<std::vector<std::string>>{{"--where", "lr"},
                                                                  {"--where", "lr==1"},
@@ -425,4 +476,69 @@ TEST_CASE("ls: a tag whose graph cannot be read is listed with its error, the ot
     CHECK(test::has(j[0]["error"].get<std::string>(), lost));
     CHECK_FALSE(j[1].contains("error"));
     CHECK(j[1]["size"].get<std::int64_t>() > 0);
+}
+
+TEST_CASE("show: 1,000 runs in pages of 100 from a registry cost at most 5 requests; --runs opens only the runs listed") {
+    test::TempDir dir;
+    constexpr int n = 1000;
+    {
+        RecordStore store(dir / "storage", CodecRegistry::global(), {.skip_fsync = true});
+        Experiment exp(store, "big-sweep", fixed());
+        for (int i = 0; i < n; ++i) {
+            Run& r = exp.run();
+            r.log_parameter("seed", i);
+            r.save_file("result.json", {{"loss", 1.0 / (i + 1)}});
+            if (i % 100 == 7) r.fail("diverged");
+            else r.finish();
+        }
+        exp.commit("v1", {.summary_values = {"result.json:loss"}, .runs_per_page = 100});
+    }
+    test::Registry registry;
+    test::FaultProxy proxy(registry);
+    {
+        content::OciLayout layout(dir / "storage");
+        auto repo = remote::Repository(remote::Reference::parse(registry.host() + "/lab/big"), test::fast_retries());
+        content::copy(layout, "v1", repo, "v1");
+    }
+    const User user{dir.path()};
+    const auto remote = "docker://" + proxy.host() + "/lab/big:v1";
+
+    proxy.reset_stats();
+    const auto j = user.json({"--store", (dir / "empty").string(), "show", remote, "--json"});
+    auto stats = proxy.stats();
+    INFO(stats.raw.dump());
+    MESSAGE("show --json of " << n << " runs from a registry: " << stats.count() << " requests");
+    CHECK(stats.count() <= 5);  // whatever the run count: /v2/ ping, tag, index, summary manifest and document
+    CHECK(j["run_count"] == n);
+    CHECK(j["summary"] == true);
+    REQUIRE(j["runs"].size() == static_cast<std::size_t>(n));
+    CHECK(j["runs"][999]["run_id"] == 999);
+    CHECK(j["runs"][999]["parameters"]["seed"] == 999);
+    CHECK(j["runs"][999]["values"]["result.json:loss"] == doctest::Approx(1.0 / 1000));
+    CHECK(j["runs"][107]["status"] == "failed");
+    CHECK(j["runs"][107]["reason"] == "diverged");
+
+    proxy.reset_stats();
+    const auto text = user.out({"--store", (dir / "empty").string(), "show", remote, "--sort", "result.json:/loss"});
+    stats = proxy.stats();
+    CHECK(stats.count() <= 5);
+    CHECK(text.exit_code == 0);
+    CHECK(test::has(text.output, "\nruns 1000\n"));
+    CHECK(test::has(text.output, "\n999\tfinished\t"));
+    CHECK(text.output.find("\n999\t") < text.output.find("\n0\t"));  // the smallest loss first
+    std::size_t rows = 0;
+    for (std::size_t p = text.output.find('\n'); p != std::string::npos; p = text.output.find('\n', p + 1))
+        rows += p + 1 < text.output.size() && std::isdigit(static_cast<unsigned char>(text.output[p + 1])) ? 1 : 0;
+    CHECK(rows == static_cast<std::size_t>(n));
+
+    // --runs with a filter opens the runs it lists, and only those: their
+    // page, manifests and configs.
+    proxy.reset_stats();
+    const auto d = user.json({"--store", (dir / "empty").string(), "show", remote, "--json", "--runs", "--where", "seed<3"});
+    stats = proxy.stats();
+    INFO(stats.raw.dump());
+    REQUIRE(d["runs"].size() == 3);
+    CHECK(d["runs"][2]["attachments"] == 1);
+    CHECK(d["runs"][2]["digest"] == j["runs"][2]["digest"]);
+    CHECK(stats.count() <= 5 + 1 + 2 * 3);
 }

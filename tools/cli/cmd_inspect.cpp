@@ -1,9 +1,11 @@
 // sealrun ls, show and get: reading what was sealed.
 #include <iostream>
+#include <mutex>
 
 #include <sealrun/codecs/json.h>
 #include <sealrun/codecs/jsonl.h>
 #include <sealrun/content/oci_layout.h>
+#include <sealrun/content/stream.h>
 #include <sealrun/experiment/format.h>
 #include <sealrun/oci/json.h>
 #include <sealrun/oci/manifest.h>
@@ -24,6 +26,41 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// OnceTarget reads each reference and each manifest or index of `inner`
+// once: show reads the root to tell what it is, then SealedExperiment reads
+// it again; from a registry that is a HEAD and a GET each time. Blobs pass
+// through (fetch verifies them as ever).
+class OnceTarget final : public content::ReadOnlyTarget {
+public:
+    explicit OnceTarget(std::unique_ptr<content::ReadOnlyTarget> inner) : inner_(std::move(inner)) {}
+    oci::Descriptor resolve(std::string_view reference) override {
+        const std::lock_guard lock(mutex_);
+        const auto it = resolved_.find(std::string(reference));
+        if (it != resolved_.end()) return it->second;
+        auto d = inner_->resolve(reference);
+        resolved_.emplace(std::string(reference), d);
+        return d;
+    }
+    bool exists(const oci::Descriptor& desc) override { return inner_->exists(desc); }
+    std::vector<std::string> tags() override { return inner_->tags(); }
+
+protected:
+    std::unique_ptr<content::ReadStream> open_blob(const oci::Descriptor& desc) override {
+        if (!oci::is_manifest_type(desc.media_type) && !oci::is_index_type(desc.media_type)) return inner_->fetch(desc);
+        const std::lock_guard lock(mutex_);
+        auto it = documents_.find(desc.digest.str());
+        if (it == documents_.end())
+            it = documents_.emplace(desc.digest.str(), content::read_all(*inner_, desc, oci::max_manifest_size)).first;
+        return std::make_unique<content::BytesStream>(it->second);
+    }
+
+private:
+    std::unique_ptr<content::ReadOnlyTarget> inner_;
+    std::mutex mutex_;
+    std::map<std::string, oci::Descriptor> resolved_;
+    std::map<std::string, std::string> documents_;  // by digest, verified when read
+};
+
 // Root is what a tag or digest names, told from its own document only: a
 // sealed experiment (an index typed as one by artifactType, or by annotation
 // when a tool dropped artifactType, as SealedExperiment::open accepts, or an
@@ -34,6 +71,7 @@ struct Root {
     oci::Descriptor desc;
     Kind kind = Kind::other;
     std::string artifact_type;  // the document's artifactType; empty when none
+    std::string parent;         // the digest of its OCI subject (a fork's parent); empty when none
 };
 
 Root classify(content::ReadOnlyTarget& t, const oci::Descriptor& desc) {
@@ -43,6 +81,8 @@ Root classify(content::ReadOnlyTarget& t, const oci::Descriptor& desc) {
     const auto doc = nlohmann::json::parse(content::read_all(t, desc, oci::max_manifest_size), nullptr, false);
     if (!doc.is_object()) return r;
     if (const auto it = doc.find("artifactType"); it != doc.end() && it->is_string()) r.artifact_type = *it;
+    if (const auto it = doc.find("subject"); it != doc.end() && it->is_object())
+        if (const auto d = it->find("digest"); d != it->end() && d->is_string()) r.parent = printable(d->get<std::string>());
     std::string marker;
     if (const auto a = doc.find("annotations"); a != doc.end() && a->is_object())
         if (const auto m = a->find(std::string(format::keys::artifact_type)); m != a->end() && m->is_string()) marker = *m;
@@ -252,23 +292,92 @@ int show_ommx_artifact(const Location& loc, const Root& root, bool json) {
     return exit_ok;
 }
 
-int show_experiment(const Location& loc, const Root& root, const Selection& sel, bool json) {
+// ShowRow is one run as show lists it: from the experiment summary (no run
+// opened), or from the run itself when details are asked for or the
+// experiment has no summary (an older archive).
+struct ShowRow {
+    std::int64_t run_id = 0;
+    std::string status;
+    std::string reason;
+    std::string digest;
+    std::map<std::string, Parameter> parameters;
+    std::map<std::string, Parameter> values;  // the summary's chosen values ("FILE:KEY")
+    std::optional<std::string> worker;
+    std::optional<SealedRun> run;  // opened only when needed
+};
+
+ShowRow row_of(const SummaryRow& s) {
+    return {.run_id = s.run_id, .status = s.status, .reason = s.reason.value_or(""), .digest = s.manifest,
+            .parameters = s.parameters, .values = s.values, .worker = s.worker};
+}
+
+ShowRow row_of(SealedRun r) {
+    ShowRow row{.run_id = r.run_id(), .status = r.status(), .reason = r.reason(), .digest = r.manifest().digest.str(),
+                .parameters = r.parameters()};
+    if (const auto it = r.config().find("worker"); it != r.config().end() && it->is_string()) row.worker = it->get<std::string>();
+    row.run = std::move(r);
+    return row;
+}
+
+// keys is what --where and a plain --sort KEY look up: the run's parameters,
+// then the summary's chosen values (a parameter of the same name wins).
+std::map<std::string, Parameter> keys_of(const ShowRow& r) {
+    auto out = r.parameters;
+    for (const auto& [k, v] : r.values) out.emplace(k, v);
+    return out;
+}
+
+// summary_value_of returns the summary's name for the value an
+// ATTACHMENT:/POINTER sort key reads ("result.json:/loss" is the summary's
+// "result.json:/loss" or "result.json:loss"), or nullopt when the summary
+// does not carry it.
+std::optional<std::string> summary_value_of(const SortKey& k, const ExperimentSummary* s) {
+    if (s == nullptr || k.attachment.empty()) return std::nullopt;
+    std::vector<std::string> names = {k.attachment + ":" + k.pointer.to_string()};
+    if (!k.pointer.empty() && k.pointer.parent_pointer().empty()) names.push_back(k.attachment + ":" + k.pointer.back());
+    for (const auto& n : names)
+        if (std::find(s->values.begin(), s->values.end(), n) != s->values.end()) return n;
+    return std::nullopt;
+}
+
+int show_experiment(const Location& loc, const Root& root, const Selection& sel, bool json, bool details) {
     const auto exp = SealedExperiment::open(*loc.target, loc.reference);
-    auto runs = exp.runs();
-    const auto total = runs.size();
-    std::erase_if(runs, [&](const SealedRun& r) {
-        if (!sel.statuses.empty() && std::find(sel.statuses.begin(), sel.statuses.end(), r.status()) == sel.statuses.end())
-            return true;
-        return !std::all_of(sel.where.begin(), sel.where.end(), [&](const Condition& c) { return matches(c, r.parameters()); });
-    });
-    std::vector<Keyed> order;
-    for (std::size_t i = 0; i < runs.size(); ++i) {
-        const auto& r = runs[i];
-        order.push_back({static_cast<std::int64_t>(i), sel.sort ? sort_value(*sel.sort, r.parameters(),
-                                                                          [&](const std::string& n) { return sort_json(r, n); })
-                                                                : std::nullopt});
+    const auto* summary = exp.summary();
+    std::vector<ShowRow> rows;
+    if (summary != nullptr) {
+        rows.reserve(summary->runs.size());
+        for (const auto& s : summary->runs) rows.push_back(row_of(s));
+    } else {
+        details = true;  // an archive sealed before summaries: every run is opened, as it always was
+        for (auto& r : exp.runs()) rows.push_back(row_of(std::move(r)));
     }
-    if (sel.sort) sort_keyed(order, sel.sort->descending);  // run_id holds the position in `runs`
+    const auto total = exp.run_count();
+    std::erase_if(rows, [&](const ShowRow& r) {
+        if (!sel.statuses.empty() && std::find(sel.statuses.begin(), sel.statuses.end(), r.status) == sel.statuses.end())
+            return true;
+        const auto keys = keys_of(r);
+        return !std::all_of(sel.where.begin(), sel.where.end(), [&](const Condition& c) { return matches(c, keys); });
+    });
+    // A sort on an attachment value the summary does not carry reads it from
+    // the runs: only the runs left after --status and --where are opened.
+    const auto sort_from_summary = sel.sort ? summary_value_of(*sel.sort, summary) : std::nullopt;
+    const bool sort_reads_runs = sel.sort && !sel.sort->attachment.empty() && !sort_from_summary;
+    if (details || sort_reads_runs)
+        for (auto& r : rows)
+            if (!r.run) r.run = exp.run(r.run_id);
+    std::vector<Keyed> order;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        const auto& r = rows[i];
+        std::optional<nlohmann::json> value;
+        if (sort_from_summary) {
+            if (const auto it = r.values.find(*sort_from_summary); it != r.values.end()) value = parameter_to_json(it->second);
+        } else if (sel.sort) {
+            value = sort_value(*sel.sort, keys_of(r), [&](const std::string& n) { return sort_json(*r.run, n); });
+        }
+        order.push_back({static_cast<std::int64_t>(i), std::move(value)});
+    }
+    if (sel.sort) sort_keyed(order, sel.sort->descending);  // run_id holds the position in `rows`
+    const std::vector<std::string> value_names = summary != nullptr ? summary->values : std::vector<std::string>{};
     const auto& atts = exp.attachments();
     if (json) {
         nlohmann::json annotations = nlohmann::json::object();
@@ -277,39 +386,58 @@ int show_experiment(const Location& loc, const Root& root, const Selection& sel,
         for (const auto& n : atts.names()) shared.push_back(attachment_json(atts, n));
         nlohmann::json rs = nlohmann::json::array();
         for (const auto& o : order) {
-            const auto& r = runs[static_cast<std::size_t>(o.run_id)];
-            nlohmann::json row = {{"run_id", r.run_id()},
-                                  {"status", r.status()},
-                                  {"reason", r.reason()},
-                                  {"parameters", parameters_json(r)},
-                                  {"solves", solves_json(r)},
-                                  {"samplings", samplings_json(r)},
-                                  {"has_trace", has_trace(r)},
-                                  {"attachments", r.attachment_names().size()},
-                                  {"size", attachment_bytes(r)},
-                                  {"digest", r.manifest().digest.str()}};
+            const auto& r = rows[static_cast<std::size_t>(o.run_id)];
+            nlohmann::json params = nlohmann::json::object();
+            for (const auto& [k, v] : r.parameters) params[k] = parameter_to_json(v);
+            nlohmann::json values = nlohmann::json::object();
+            for (const auto& [k, v] : r.values) values[k] = parameter_to_json(v);
+            nlohmann::json row = {{"run_id", r.run_id}, {"status", r.status},    {"reason", r.reason},
+                                  {"parameters", params}, {"values", values}, {"digest", r.digest}};
+            if (r.worker) row["worker"] = *r.worker;
+            if (details) {
+                const auto& run = *r.run;
+                row["solves"] = solves_json(run);
+                row["samplings"] = samplings_json(run);
+                row["has_trace"] = has_trace(run);
+                row["attachments"] = run.attachment_names().size();
+                row["size"] = attachment_bytes(run);
+            }
             if (sel.sort) row["sort_value"] = o.value ? *o.value : nlohmann::json(nullptr);
             rs.push_back(std::move(row));
         }
         std::cout << json_text({{"kind", "experiment"}, {"name", exp.name()}, {"status", exp.status()},
-                                {"digest", root.desc.digest.str()}, {"annotations", annotations},
-                                {"attachments", shared}, {"run_count", total}, {"runs", rs}})
+                                {"digest", root.desc.digest.str()}, {"parent", or_null(root.parent)},
+                                {"annotations", annotations}, {"attachments", shared}, {"run_count", total},
+                                {"summary", summary != nullptr}, {"values", value_names},
+                                {"details", details}, {"runs", rs}})
                   << "\n";
         return exit_ok;
     }
     std::cout << "experiment " << printable(exp.name()) << "  " << printable(exp.status()) << "  "
               << root.desc.digest.str() << "\n";
+    if (!root.parent.empty()) std::cout << "parent " << root.parent << "\n";
+    std::cout << "runs " << total;
+    if (rows.size() != total) std::cout << " (" << rows.size() << " shown)";
+    std::cout << "\n";
     for (const auto& [k, v] : exp.annotations())
         if (!k.starts_with("vnd.sealrun.")) std::cout << "annotation " << printable(k) << "=" << printable(v) << "\n";
     for (const auto& n : atts.names()) std::cout << "attachment " << attachment_line(atts, n) << "\n";
     std::cout << "RUN\tSTATUS\t" << (sel.sort ? printable(sel.sort->text) + "\t" : "")
-              << "FILES\tSIZE\tSOLVES\tTRACE\tPARAMETERS\tREASON\n";
+              << (details ? "FILES\tSIZE\tSOLVES\tTRACE\t" : "") << "PARAMETERS\t";
+    for (const auto& v : value_names) std::cout << printable(v) << "\t";
+    std::cout << "REASON\n";
     for (const auto& o : order) {
-        const auto& r = runs[static_cast<std::size_t>(o.run_id)];
-        std::cout << r.run_id() << "\t" << printable(r.status()) << "\t" << (sel.sort ? value_text(o.value) + "\t" : "")
-                  << r.attachment_names().size() << "\t" << human_size(attachment_bytes(r)) << "\t" << r.solves().size()
-                  << "\t" << (has_trace(r) ? "yes" : "-") << "\t" << param_text(r.parameters()) << "\t"
-                  << printable(r.reason()) << "\n";
+        const auto& r = rows[static_cast<std::size_t>(o.run_id)];
+        std::cout << r.run_id << "\t" << printable(r.status) << "\t" << (sel.sort ? value_text(o.value) + "\t" : "");
+        if (details)
+            std::cout << r.run->attachment_names().size() << "\t" << human_size(attachment_bytes(*r.run)) << "\t"
+                      << r.run->solves().size() << "\t" << (has_trace(*r.run) ? "yes" : "-") << "\t";
+        std::cout << param_text(r.parameters) << "\t";
+        for (const auto& v : value_names) {
+            const auto it = r.values.find(v);
+            std::cout << (it == r.values.end() ? std::string("-") : value_text(parameter_to_json(it->second))) << "\t";
+        }
+        std::cout << printable(r.reason) << "\n";
     }
     return exit_ok;
 }
@@ -383,13 +511,16 @@ int cmd_ls(const Args& a, const Globals& g) {
 }
 
 int cmd_show(const Args& a, const Globals& g) {
-    need(a, 1, 1, "sealrun show SRC [--run ID] [--status S] [--where 'KEY OP VALUE'] [--sort [-]KEY] [--json]");
+    need(a, 1, 1, "sealrun show SRC [--run ID] [--runs] [--status S] [--where 'KEY OP VALUE'] [--sort [-]KEY] [--json]");
     const auto sel = selection(a);
     std::optional<std::int64_t> run_id;
     if (const auto v = a.get("--run")) run_id = parse_run_id(*v);
     if (run_id && sel.any()) throw UsageError("--status, --where and --sort choose runs of an experiment; --run shows one run");
+    const bool details = a.has("--runs");
+    if (run_id && details) throw UsageError("--runs details every run of an experiment; --run shows one run");
     auto loc = open_location(a.positional[0], g, false);
     if (loc.reference.empty()) throw UsageError("show needs a tag or digest: " + loc.text);
+    loc.target = std::make_unique<OnceTarget>(std::move(loc.target));
     const auto root = classify(*loc.target, loc.target->resolve(loc.reference));
     const bool json = g.json || a.has("--json");
     if (root.kind == Root::Kind::ommx_artifact) {
@@ -435,7 +566,7 @@ int cmd_show(const Args& a, const Globals& g) {
         else print_run(run);
         return exit_ok;
     }
-    return show_experiment(loc, root, sel, json);
+    return show_experiment(loc, root, sel, json, details);
 }
 
 namespace {
