@@ -233,7 +233,14 @@ void check_summary_index(const ExperimentSummary& summary, const ExperimentIndex
     }
 }
 
-void check_summary_run(const SummaryRow& row, const RunConfig& rc, const oci::Descriptor& manifest, Sink& sink) {
+std::optional<std::string> run_worker(const nlohmann::json& config, const std::map<std::string, std::string>& manifest_annotations) {
+    if (const auto it = config.find("worker"); it != config.end() && it->is_string()) return it->get<std::string>();
+    if (const auto it = manifest_annotations.find(std::string(keys::run_worker)); it != manifest_annotations.end()) return it->second;
+    return std::nullopt;
+}
+
+void check_summary_run(const SummaryRow& row, const RunConfig& rc, const oci::Descriptor& manifest,
+                       const std::optional<std::string>& worker, Sink& sink) {
     const auto who = "run " + std::to_string(row.run_id) + ": the summary ";
     if (rc.run_id != row.run_id) sink.fail("summary", "", who + "row names a run whose config says run_id " + std::to_string(rc.run_id));
     if (row.manifest != manifest.digest.str()) sink.fail("summary", "", who + "says manifest " + row.manifest + ", the run is " + manifest.digest.str());
@@ -253,6 +260,9 @@ void check_summary_run(const SummaryRow& row, const RunConfig& rc, const oci::De
         if (diff.empty()) diff = "has parameters the run does not";
         sink.fail("summary", "", who + diff);
     }
+    if (row.worker != worker)
+        sink.fail("summary", "", who + "says worker " + (row.worker ? show(*row.worker) : "null") + ", the run " +
+                                     (worker ? show(*worker) : "null"));
 }
 
 void check_status_roll_up(const std::string& status, const std::vector<std::optional<std::string>>& run_statuses,

@@ -142,8 +142,16 @@ void check_summary_index(const ExperimentSummary& summary, const ExperimentIndex
                          const std::map<std::int64_t, oci::Descriptor>* entries, Sink& sink);
 
 // check_summary_run reports ("summary") a row that disagrees with its run:
-// status, reason, parameters (its config, `rc`) and manifest digest.
-void check_summary_run(const SummaryRow& row, const RunConfig& rc, const oci::Descriptor& manifest, Sink& sink);
+// status, reason, parameters (its config, `rc`), manifest digest, and
+// worker: `worker` is the run's own (run_worker below), and the row must
+// name the same one, or none when the run has none.
+void check_summary_run(const SummaryRow& row, const RunConfig& rc, const oci::Descriptor& manifest,
+                       const std::optional<std::string>& worker, Sink& sink);
+
+// run_worker returns the worker a run names: its config's string "worker"
+// (collect writes it), else its manifest's vnd.sealrun.run.worker annotation
+// (a contribution), else nullopt. The summary writer takes the same.
+std::optional<std::string> run_worker(const nlohmann::json& config, const std::map<std::string, std::string>& manifest_annotations);
 
 // check_status_roll_up warns ("status") when the experiment's `status`
 // is not what its runs' statuses roll up to (roll_up_status); runs whose

@@ -108,7 +108,7 @@ void Validator::validate_summary(const oci::ImageIndex& index, const rules::Expe
                 rules::check_summary_index(summary, listed, model.pages.empty() ? &entries : nullptr, sink);
                 for (const auto& row : summary.runs) {
                     const auto seen = runs_seen_.find(row.run_id);
-                    if (seen != runs_seen_.end()) rules::check_summary_run(row, seen->second.first, seen->second.second, sink);
+                    if (seen != runs_seen_.end()) rules::check_summary_run(row, seen->second.config, seen->second.manifest, seen->second.worker, sink);
                 }
             } catch (const Error& e) {
                 sink.fail("summary", "", e.what());
@@ -189,7 +189,7 @@ std::optional<std::string> Validator::part_body(const oci::Descriptor& d, std::s
     const auto attachments = [&] { return "config consistent: " + plural(table.size(), "attachment", "attachments"); };
     if (is_run) {
         const auto rc = rules::read_run_config(*config, m.layers, pc, sink);
-        if (ctx.in_experiment && ctx.entry_id) runs_seen_.insert_or_assign(*ctx.entry_id, std::make_pair(rc, d));
+        if (ctx.in_experiment && ctx.entry_id) runs_seen_.insert_or_assign(*ctx.entry_id, RunSeen{rc, d, rules::run_worker(*config, m.annotations)});
         table = rc.attachments;
         trace_layer = rc.trace_layer;
         const auto params = config->find("parameters");

@@ -163,7 +163,12 @@ private:
     std::map<std::string, Outcome> decoded_;   // blob key + media type → codec outcome
     // runs_seen_ is every run of the experiment as its config reads, by
     // index-entry id, with its manifest: the summary is checked against it.
-    std::map<std::int64_t, std::pair<format::RunConfig, oci::Descriptor>> runs_seen_;
+    struct RunSeen {
+        format::RunConfig config;
+        oci::Descriptor manifest;
+        std::optional<std::string> worker;  // rules::run_worker
+    };
+    std::map<std::int64_t, RunSeen> runs_seen_;
 };
 
 }  // namespace sealrun::validation

@@ -319,6 +319,17 @@ TEST_CASE("hostile: a summary or page that lies is refused, by the reader or by 
         const auto report = validate(layout, "bad");
         CHECK(failures(report).find("run 3: the summary has parameter \"seed\" = 99, the run 3") != std::string::npos);
     }
+    SUBCASE("a row naming a worker its run does not: validate fails, naming both") {
+        auto doc = good;
+        doc["runs"][5]["worker"] = "node-17";
+        with_summary(layout, "v1", doc, "bad");
+        CHECK(SealedExperiment::open(layout, "bad").summary()->find(5)->worker == "node-17");
+        const auto report = validate(layout, "bad");
+        CHECK_FALSE(report.ok());
+        CHECK(failures(report).find("run 5: the summary says worker \"node-17\", the run null") != std::string::npos);
+        // The honest summary passes the worker check.
+        CHECK_MESSAGE(validate(layout, "v1").ok(), failures(validate(layout, "v1")));
+    }
     SUBCASE("a summary that lists a run twice or out of order is refused") {
         auto doc = good;
         doc["runs"][3]["run_id"] = 2;
