@@ -40,8 +40,10 @@ from ._record import Record as Record
 from ._record import Run as Run
 from ._sealed import AttachmentCodec as AttachmentCodec
 from ._sealed import DirectoryTree as DirectoryTree
+from ._sealed import ExperimentSummary as ExperimentSummary
 from ._sealed import OmmxArtifact as OmmxArtifact
 from ._sealed import SealedExperiment as SealedExperiment
+from ._sealed import SummaryRow as SummaryRow
 from ._sealed import Sampling as Sampling
 from ._sealed import SealedRun as SealedRun
 from ._sealed import Solve as Solve

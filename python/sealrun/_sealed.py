@@ -24,6 +24,8 @@ from . import _core, _ommx
 # __all__ so that "from sealrun import *" never hides the builtin open.
 __all__ = [
     "SealedExperiment",
+    "ExperimentSummary",
+    "SummaryRow",
     "SealedRun",
     "Solve",
     "Sampling",
@@ -75,6 +77,48 @@ class Solve:
     """The options given to the adapter."""
     diagnostics: Any
     """Free-form diagnostics the solve recorded; None when none."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SummaryRow:
+    """One run as the experiment summary lists it (read without opening the run)."""
+
+    run_id: int
+    """The run's id within its experiment."""
+    status: str
+    """``"finished"``, ``"failed"`` or ``"interrupted"``."""
+    reason: Optional[str]
+    """Why the run failed or was interrupted; None when it does not say."""
+    parameters: dict[str, Union[bool, int, float, str]]
+    """The run's parameters."""
+    values: dict[str, Union[bool, int, float, str]]
+    """The chosen result values (``"FILE:KEY"`` → scalar); a value the run lacks is absent."""
+    manifest: str
+    """Digest of the run's manifest (``sha256:…``)."""
+    worker: Optional[str]
+    """The worker that contributed the run (``sealrun collect``); None otherwise."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ExperimentSummary:
+    """The experiment summary: every run's id, status, reason, parameters and
+    chosen result values, stored with the index and read in a fixed number of
+    requests whatever the run count. A cache of the runs' own configs, which
+    stay authoritative (``sealrun validate`` checks that they agree)."""
+
+    experiment: str
+    """The experiment's name."""
+    values: list[str]
+    """The chosen values (``"FILE:KEY"``, e.g. ``"result.json:loss"``), in the order given at seal."""
+    rows: list[SummaryRow]
+    """One row per run, by ascending run id."""
+
+    def find(self, run_id: int) -> Optional[SummaryRow]:
+        """The row of ``run_id``, or None."""
+        for row in self.rows:
+            if row.run_id == run_id:
+                return row
+        return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -441,6 +485,38 @@ class SealedExperiment(_Attachments):
         return self._native.run_ids
 
     @property
+    def run_count(self) -> int:
+        """Read-only property.
+
+        How many runs the experiment has, from its index (nothing else read).
+        """
+        return self._native.run_count
+
+    @property
+    def parent(self) -> Optional[str]:
+        """Read-only property.
+
+        Digest of the experiment this one was forked from (its index's OCI
+        ``subject``), or None.
+        """
+        return self._native.parent
+
+    @property
+    def summary(self) -> Optional[ExperimentSummary]:
+        """Read-only property.
+
+        The experiment summary (:class:`ExperimentSummary`), read on first use
+        in two requests whatever the run count; None for an archive sealed
+        before summaries. sealrun.InvalidInput when it is malformed or
+        disagrees with the index.
+        """
+        raw = self._native.summary()
+        if raw is None:
+            return None
+        return ExperimentSummary(experiment=raw["experiment"], values=list(raw["values"]),
+                                 rows=[SummaryRow(**row) for row in raw["rows"]])
+
+    @property
     def runs(self) -> list[SealedRun]:
         """Read-only property.
 
@@ -469,14 +545,19 @@ class SealedExperiment(_Attachments):
                                subject=self.location, reason="a parameter is named run_id")
         return {"run_id": run_ids, **columns}
 
-    def run_parameters_df(self) -> Any:
+    def run_parameters_df(self, values: bool = True) -> Any:
         """Parameters of every run as a pandas DataFrame indexed by ``run_id``.
 
-        One column per parameter name (sorted), every value exact: integer
-        and boolean columns use pandas' nullable Int64 and boolean types (a
+        One column per parameter name (sorted), then, when ``values`` and the
+        experiment was sealed with summary values (``seal --summary
+        result.json:loss``, ``SealOptions.summary_values``), one column per
+        chosen value named ``"FILE:KEY"`` in the order chosen (a parameter of
+        the same name keeps its column). Every value exact: integer and
+        boolean columns use pandas' nullable Int64 and boolean types (a
         missing value is pandas.NA), a column mixing integers and floats
-        holds objects, float columns use NaN for a gap. Needs pandas:
-        ImportError naming it otherwise.
+        holds objects, float columns use NaN for a gap. Read from the summary
+        (a fixed number of requests) when the experiment has one, else by
+        opening every run. Needs pandas: ImportError naming it otherwise.
         """
         try:
             import pandas
@@ -484,9 +565,16 @@ class SealedExperiment(_Attachments):
             raise ImportError("run_parameters_df() needs pandas (Debian: apt install python3-pandas; "
                               "pip: pip install pandas)", name="pandas") from e
         run_ids, columns = self._native.parameter_table()
+        names = list(columns)
+        summary = self._native.summary() if values else None
+        if summary is not None:
+            by_id = {row["run_id"]: row["values"] for row in summary["rows"]}
+            for name in summary["values"]:
+                if name not in columns:
+                    columns[name] = [by_id.get(i, {}).get(name) for i in run_ids]
+                    names.append(name)
         index = pandas.Index(run_ids, name="run_id", dtype="int64")
-        return pandas.DataFrame({name: _column(pandas, values) for name, values in columns.items()}, index=index,
-                                columns=list(columns))
+        return pandas.DataFrame({name: _column(pandas, columns[name]) for name in names}, index=index, columns=names)
 
     def __repr__(self) -> str:
         """E.g. ``<SealedExperiment 'sweep' finished, 3 runs, sha256:…>``."""

@@ -381,6 +381,37 @@ py::tuple parameter_table(const ExperimentView& v) {
     return py::make_tuple(py::cast(t.run_ids), std::move(columns));
 }
 
+// summary_object returns the experiment summary as plain Python data, or
+// None for an archive sealed without one: {"experiment", "values": [names],
+// "rows": [{"run_id", "status", "reason", "parameters", "values",
+// "manifest", "worker"}]} (reason and worker None when absent).
+py::object summary_object(const ExperimentView& v) {
+    const ExperimentSummary* s = nullptr;
+    {
+        py::gil_scoped_release unlocked;
+        s = v.experiment.summary();
+    }
+    if (s == nullptr) return py::none();
+    py::list rows(s->runs.size());
+    for (std::size_t i = 0; i < s->runs.size(); ++i) {
+        const auto& r = s->runs[i];
+        py::dict row;
+        row["run_id"] = r.run_id;
+        row["status"] = r.status;
+        row["reason"] = r.reason ? py::object(py::str(*r.reason)) : py::none();
+        row["parameters"] = parameters_object(r.parameters);
+        row["values"] = parameters_object(r.values);
+        row["manifest"] = r.manifest;
+        row["worker"] = r.worker ? py::object(py::str(*r.worker)) : py::none();
+        rows[i] = std::move(row);
+    }
+    py::dict out;
+    out["experiment"] = s->experiment;
+    out["values"] = py::cast(s->values);
+    out["rows"] = std::move(rows);
+    return out;
+}
+
 void bind_experiment(py::module_& m) {
     using R = py::call_guard<py::gil_scoped_release>;
     py::class_<ExperimentView> exp(m, "SealedExperiment", "Native half of sealrun.SealedExperiment.");
@@ -400,6 +431,18 @@ void bind_experiment(py::module_& m) {
              },
              R())
         .def("parameter_table", &parameter_table)
+        .def("summary", &summary_object)
+        .def_property_readonly("run_count", [](const ExperimentView& v) { return v.experiment.run_count(); })
+        .def_property_readonly("parent",
+                               [](const ExperimentView& v) -> py::object {
+                                   const auto doc = nlohmann::json::parse(
+                                       content::read_all(*v.location->target, v.experiment.descriptor(), oci::max_manifest_size),
+                                       nullptr, false);
+                                   const auto it = doc.is_object() ? doc.find("subject") : doc.end();
+                                   if (it == doc.end() || !it->is_object() || !it->contains("digest") || !(*it)["digest"].is_string())
+                                       return py::none();
+                                   return py::str((*it)["digest"].get<std::string>());
+                               })
         .def("__repr__", &experiment_repr);
     bind_attachments(exp);
 }
