@@ -10,6 +10,7 @@
 #include "sealrun/content/copy.h"
 #include "sealrun/content/oci_layout.h"
 #include "sealrun/experiment/experiment.h"
+#include "sealrun/experiment/format.h"
 #include "sealrun/oci/manifest.h"
 #include "sealrun/records/record.h"
 #include "support/cli.h"
@@ -541,4 +542,31 @@ TEST_CASE("show: 1,000 runs in pages of 100 from a registry cost at most 5 reque
     CHECK(d["runs"][2]["attachments"] == 1);
     CHECK(d["runs"][2]["digest"] == j["runs"][2]["digest"]);
     CHECK(stats.count() <= 5 + 1 + 2 * 3);
+}
+
+TEST_CASE("show: a draft fork says draft and names its parent") {
+    test::TempDir dir;
+    const auto parent = seal_sweep(dir.path(), "v1");
+    {
+        // The index a checkpoint of a fork writes: the parent as OCI
+        // subject, status draft; the same runs and summary.
+        content::OciLayout layout(dir / "storage");
+        auto index = oci::ImageIndex::parse(content::read_all(layout, layout.resolve("v1"), oci::max_manifest_size));
+        index.subject = oci::Descriptor{.media_type = parent.media_type, .digest = parent.digest, .size = parent.size};
+        index.annotations[std::string(format::keys::experiment_status)] = std::string(format::draft_status);
+        const auto bytes = index.serialize();
+        const auto d = oci::Descriptor::for_bytes(std::string(oci::media_types::image_index), bytes);
+        content::push_bytes(layout, d, bytes);
+        content::tag_with(layout, d, "fork", content::TagPolicy::replace);
+    }
+    const User user{dir.path()};
+    const auto j = user.json({"show", "fork", "--json"});
+    CHECK(j["status"] == "draft");
+    CHECK(j["parent"] == parent.digest.str());
+    CHECK(j["run_count"] == 3);
+    const auto text = user.out({"show", "fork"}).output;
+    INFO(text);
+    CHECK(text.starts_with("experiment gd-sweep  draft  "));
+    CHECK(test::has(text, "\nparent " + parent.digest.str() + "\nruns 3\n"));
+    CHECK(user.json({"show", "v1", "--json"})["parent"].is_null());
 }
