@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <span>
 
 #include "sealrun/error.h"
 #include "sealrun/experiment/format.h"
@@ -116,28 +115,12 @@ std::string summary_document(const ExperimentSummary& summary) {
 }
 
 ExperimentSummary parse_summary(std::string_view bytes, std::string_view what) {
-    // Checked strictly as a stream first (duplicate keys, depth, grammar:
-    // bounded memory), then parsed without a callback: linear in the rows
-    // (a callback parse costs quadratic time over an array of objects).
+    // The one strict reader (duplicate keys, depth, one value), linear in
+    // the rows.
     if (bytes.size() > format::max_summary_size)
         throw Error(Errc::too_large, "parse", std::string(what),
                     std::to_string(bytes.size()) + " bytes pass the 256 MiB limit on summaries");
-    std::size_t pos = 0;
-    const auto left = oci::check_json_strict(
-        [&](std::span<char> buffer) {
-            const auto n = std::min(buffer.size(), bytes.size() - pos);
-            std::copy_n(bytes.data() + pos, n, buffer.data());
-            pos += n;
-            return n;
-        },
-        what);
-    if (!left.empty()) bad(what, "$", "could not be checked whole: " + left);
-    json doc;
-    try {
-        doc = json::parse(bytes.begin(), bytes.end());
-    } catch (const json::exception& e) {
-        bad(what, "$", e.what());
-    }
+    const json doc = oci::parse_json_strict(bytes, what, format::max_summary_size);
     if (!doc.is_object()) bad(what, "$", "must be a JSON object");
     ExperimentSummary out;
     const auto version = doc.find("version");

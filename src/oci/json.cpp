@@ -2,7 +2,7 @@
 
 #include <cstring>
 #include <istream>
-#include <set>
+#include <limits>
 #include <streambuf>
 #include <unordered_set>
 #include <vector>
@@ -19,99 +19,6 @@ std::string canonical_json(const nlohmann::json& value) {
     } catch (const nlohmann::json::exception& e) {
         throw Error(Errc::invalid_input, "write json", "", e.what());
     }
-}
-
-namespace {
-
-// Tracks the keys of every open object to reject duplicates, which
-// nlohmann would otherwise resolve silently (last one wins), and refuses
-// nesting past max_json_depth. Each frame holds only its own name in its
-// parent, so memory stays linear in the input; the full path is built only
-// for a duplicate.
-struct DuplicateKeyGuard {
-    struct Frame {
-        std::set<std::string> keys;
-        std::string name;  // key in the parent object, or index in the parent array
-        bool is_object;
-        bool is_element = false;  // `name` is an array index
-        std::size_t next_index = 0;
-    };
-    std::string_view what;
-    std::vector<Frame> stack;
-    std::string pending_key;
-    std::string duplicate_path;
-
-    void open(bool is_object) {
-        if (stack.size() >= max_json_depth)
-            throw Error(Errc::invalid_input, "parse", std::string(what),
-                        "JSON nests deeper than " + std::to_string(max_json_depth) + " levels");
-        Frame f{{}, {}, is_object};
-        if (!stack.empty()) {
-            Frame& top = stack.back();
-            f.is_element = !top.is_object;
-            f.name = top.is_object ? pending_key : std::to_string(top.next_index++);
-        }
-        stack.push_back(std::move(f));
-    }
-
-    std::string path_to(const std::string& key) const {
-        std::string path;
-        for (std::size_t i = 1; i < stack.size(); ++i) {
-            if (stack[i].is_element) {
-                path += "[" + stack[i].name + "]";
-            } else {
-                if (!path.empty()) path += '.';
-                path += stack[i].name;
-            }
-        }
-        return path.empty() ? key : path + "." + key;
-    }
-
-    bool operator()(int /*depth*/, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
-        using E = nlohmann::json::parse_event_t;
-        switch (event) {
-        case E::object_start:
-            open(true);
-            break;
-        case E::array_start:
-            open(false);
-            break;
-        case E::object_end:
-        case E::array_end:
-            if (!stack.empty()) stack.pop_back();
-            break;
-        case E::key: {
-            pending_key = parsed.get<std::string>();
-            if (!stack.back().keys.insert(pending_key).second && duplicate_path.empty())
-                duplicate_path = path_to(pending_key);
-            break;
-        }
-        case E::value:
-            if (!stack.empty() && !stack.back().is_object) ++stack.back().next_index;
-            break;
-        }
-        return true;
-    }
-};
-
-}  // namespace
-
-nlohmann::json parse_json_strict(std::string_view text, std::string_view what, std::size_t max_size) {
-    if (text.size() > max_size)
-        throw Error(Errc::too_large, "parse", std::string(what),
-                    std::to_string(text.size()) + " bytes exceed the limit of " + std::to_string(max_size));
-    DuplicateKeyGuard guard{.what = what};
-    nlohmann::json result;
-    try {
-        result = nlohmann::json::parse(
-            text.begin(), text.end(),
-            [&guard](int depth, nlohmann::json::parse_event_t ev, nlohmann::json& j) { return guard(depth, ev, j); });
-    } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
-        throw Error(Errc::invalid_input, "parse", std::string(what), std::string("malformed JSON: ") + e.what());
-    }
-    if (!guard.duplicate_path.empty())
-        throw Error(Errc::invalid_input, "parse", std::string(what), guard.duplicate_path + ": duplicate key");
-    return result;
 }
 
 namespace {
@@ -207,8 +114,12 @@ private:
     std::size_t run_ = 0;
 };
 
-// StrictSax applies DuplicateKeyGuard's rules to SAX events, remembering
-// keys only within a byte budget and at most a bounded name per level.
+// StrictSax is the one place of the strict reader's rules, applied to SAX
+// events: no duplicate key in any object (reported with its path), nesting
+// at most max_json_depth; nlohmann's grammar, UTF-8 checks and strict mode
+// (exactly one value) do the rest. It remembers keys only within a byte
+// budget and at most a bounded name per level. check_json_strict runs it
+// alone; parse_json_strict builds the document beside it (StrictDomSax).
 class StrictSax {
 public:
     StrictSax(std::string_view what, const JsonStreamLimits& limits) : what_(what), limits_(limits) {}
@@ -251,9 +162,15 @@ public:
         stack_.clear();
         tracked_ = 0;
     }
-    const std::string& duplicate_path() const { return duplicate_path_; }
+    // refusal says why the parse stopped for a rule (a duplicate key, too
+    // deep), or is empty: then it stopped on syntax_error(), or a stream
+    // window's end.
+    std::string refusal() const {
+        if (!duplicate_path_.empty()) return duplicate_path_ + ": duplicate key";
+        if (too_deep_) return "JSON nests deeper than " + std::to_string(max_json_depth) + " levels";
+        return {};
+    }
     const std::string& syntax_error() const { return syntax_error_; }
-    bool too_deep() const { return too_deep_; }
     bool keys_partial() const { return keys_partial_; }
 
 private:
@@ -327,7 +244,98 @@ bool blank_line(std::streambuf& sb) {
     return c == T::eof();
 }
 
+// StrictDomSax builds the document while StrictSax checks it, in one
+// linear pass. (nlohmann's callback parser, the other way to check while
+// parsing, scans the enclosing array for discarded values at every
+// object's end: an array of n objects cost n², an index of 10,000 runs
+// seconds.) Keys are tracked without a budget: the document is held whole
+// anyway.
+class StrictDomSax {
+public:
+    StrictDomSax(std::string_view what, nlohmann::json& root) : check_(what, unlimited), root_(root) {}
+
+    bool null() { return check_.null() && put(nullptr); }
+    bool boolean(bool v) { return check_.boolean(v) && put(v); }
+    bool number_integer(nlohmann::json::number_integer_t v) { return check_.number_integer(v) && put(v); }
+    bool number_unsigned(nlohmann::json::number_unsigned_t v) { return check_.number_unsigned(v) && put(v); }
+    bool number_float(nlohmann::json::number_float_t v, const std::string& s) {
+        return check_.number_float(v, s) && put(v);
+    }
+    bool string(std::string& s) { return check_.string(s) && put(std::move(s)); }
+    bool binary(nlohmann::json::binary_t& b) { return check_.binary(b) && put(nlohmann::json::binary(std::move(b))); }
+    bool start_object(std::size_t n) { return check_.start_object(n) && open(nlohmann::json::value_t::object); }
+    bool start_array(std::size_t n) { return check_.start_array(n) && open(nlohmann::json::value_t::array); }
+    bool end_object() { return close() && check_.end_object(); }
+    bool end_array() { return close() && check_.end_array(); }
+    bool key(std::string& k) {
+        if (!check_.key(k)) return false;
+        slot_ = &(*open_.back())[std::move(k)];
+        return true;
+    }
+    bool parse_error(std::size_t at, const std::string& token, const nlohmann::detail::exception& e) {
+        return check_.parse_error(at, token, e);
+    }
+
+    const StrictSax& check() const { return check_; }
+
+private:
+    static constexpr JsonStreamLimits unlimited{.max_token = std::numeric_limits<std::size_t>::max(),
+                                                .max_tracked_keys = std::numeric_limits<std::size_t>::max()};
+
+    // place stores a new value where the parser is: the root, the end of
+    // the open array, or the open object's slot for the last key.
+    template <class T>
+    nlohmann::json* place(T&& v) {
+        if (open_.empty()) {
+            root_ = nlohmann::json(std::forward<T>(v));
+            return &root_;
+        }
+        if (auto& top = *open_.back(); top.is_array()) {
+            top.emplace_back(std::forward<T>(v));
+            return &top.back();
+        }
+        *slot_ = nlohmann::json(std::forward<T>(v));
+        return slot_;
+    }
+    template <class T>
+    bool put(T&& v) {
+        place(std::forward<T>(v));
+        return true;
+    }
+    bool open(nlohmann::json::value_t type) {
+        open_.push_back(place(type));
+        return true;
+    }
+    bool close() {
+        if (!open_.empty()) open_.pop_back();
+        return true;
+    }
+
+    StrictSax check_;
+    nlohmann::json& root_;
+    std::vector<nlohmann::json*> open_;  // the arrays and objects being filled; their parents do not move them
+    nlohmann::json* slot_ = nullptr;
+};
+
 }  // namespace
+
+nlohmann::json parse_json_strict(std::string_view text, std::string_view what, std::size_t max_size) {
+    if (text.size() > max_size)
+        throw Error(Errc::too_large, "parse", std::string(what),
+                    std::to_string(text.size()) + " bytes exceed the limit of " + std::to_string(max_size));
+    nlohmann::json result;
+    StrictDomSax sax(what, result);
+    bool ok = false;
+    try {
+        ok = nlohmann::json::sax_parse(text.begin(), text.end(), &sax, nlohmann::json::input_format_t::json, true);
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(Errc::invalid_input, "parse", std::string(what), std::string("malformed JSON: ") + e.what());
+    }
+    if (ok) return result;
+    auto why = sax.check().refusal();
+    if (why.empty()) why = "malformed JSON: " + sax.check().syntax_error();  // also a number like 1e999
+    throw Error(Errc::invalid_input, "parse", std::string(what), why);
+}
 
 std::string check_json_strict(const ByteSource& source, std::string_view what, bool lines,
                               const JsonStreamLimits& limits) {
@@ -349,8 +357,7 @@ std::string check_json_strict(const ByteSource& source, std::string_view what, b
         in.clear();
         sax.reset();
         if (nlohmann::json::sax_parse(in, &sax, nlohmann::json::input_format_t::json, true)) continue;
-        if (!sax.duplicate_path().empty()) fail(sax.duplicate_path() + ": duplicate key");
-        if (sax.too_deep()) fail("JSON nests deeper than " + std::to_string(max_json_depth) + " levels");
+        if (const auto why = sax.refusal(); !why.empty()) fail(why);
         if (buf.too_long()) return too_long();
         fail("malformed JSON: " + sax.syntax_error());
     }
