@@ -405,7 +405,8 @@ private:
             auto d = f.manifest;
             d.annotations.clear();
             d.artifact_type = std::string(format::run_artifact_type);
-            parts.runs.push_back({.manifest = d, .run_id = id, .status = f.info.status, .config = f.config});
+            parts.runs.push_back({.manifest = d, .run_id = id, .status = f.info.status, .config = f.config,
+                                  .worker = f.info.worker});
             contents_[id] = f.run;
             (f.info.added ? result_.added : result_.kept)++;
             result_.runs.push_back(f.info);

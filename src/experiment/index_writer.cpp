@@ -67,6 +67,7 @@ ExperimentSummary make_summary(const IndexParts& parts, const std::vector<const 
         if (const auto it = c.find("parameters"); it != c.end() && it->is_object())
             for (const auto& [k, v] : it->items()) row.parameters.emplace(k, parameter_from_json(v, who + " parameter " + k));
         if (const auto it = c.find("worker"); it != c.end() && it->is_string()) row.worker = it->get<std::string>();
+        else if (!r->worker.empty()) row.worker = r->worker;
         if (!specs.empty() && parts.values) {
             std::map<std::string, std::optional<nlohmann::json>> docs;  // each file read once per run
             for (const auto& spec : specs) {

@@ -26,6 +26,10 @@ struct RunEntry {
     std::int64_t run_id = 0;
     std::string status;
     nlohmann::json config;
+    // worker is the contributing worker (collect) when the config does not
+    // say it (a run collect kept under its own id is not rewritten; its
+    // manifest's vnd.sealrun.run.worker names the worker); "" for none.
+    std::string worker;
 };
 
 // ValueReader returns the JSON document stored as attachment `name` of

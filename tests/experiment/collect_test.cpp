@@ -148,6 +148,12 @@ TEST_CASE("collect: 32 worker processes at once, a retried worker, re-collect, s
         CHECK(run.get_blob("data.bin").starts_with(worker + "/0/1/0\n"));
     }
     CHECK(seen.size() == 32);  // none lost, none duplicated
+    // The summary names every run's worker, also run 0's, which collect
+    // kept under its own id (its config has no "worker").
+    const auto* summary = exp.summary();
+    REQUIRE(summary != nullptr);
+    REQUIRE(summary->runs.size() == 32);
+    for (const auto& row : summary->runs) CHECK(row.worker == wname(static_cast<int>(row.run_id)));
     CHECK(validate(plain, "v1").ok());
 
     // Not one attachment blob went through the proxy.
