@@ -90,7 +90,7 @@ np.save("loss.npy", np.arange(4.0))
             CHECK(checks.at(name).at("warning") == true);
             CHECK(test::contains(checks.at(name).at("message").get<std::string>(), "not decoded"));
         }
-        const auto j = nlohmann::json::parse(in_dir(dir.path(), {"--store", store, "show", "v1", "--json"}, true).output);
+        const auto j = nlohmann::json::parse(in_dir(dir.path(), {"--store", store, "show", "v1", "--json", "--runs"}, true).output);
         CHECK(j["runs"][0]["attachments"] == decoded.size() + kept.size());
     }
 }
