@@ -379,7 +379,7 @@ def test_runs_recorded_from_several_threads(tmp_path, cli):
         t.join()
     assert errors == []
     exp.commit("threads")
-    doc = show(cli, store, "threads")
+    doc = show(cli, store, "threads", "--runs")  # --runs: each run opened, for its attachment count
     assert sorted(r["parameters"]["worker"] for r in doc["runs"]) == [0, 1, 2, 3]
     assert all(r["attachments"] == 10 for r in doc["runs"])
 
