@@ -69,6 +69,31 @@ struct OciLayout::Writers {
     int pushing = 0;                     // pushes under way
 };
 
+namespace {
+
+// Pushing counts one push (or ingest) under way on `w` (an
+// OciLayout::Writers, private to the class) for its lifetime, so tag()
+// keeps the writer lock while any is.
+template <class Writers>
+class Pushing {
+public:
+    explicit Pushing(Writers& w) : w_(w) {
+        std::lock_guard guard(w_.mu);
+        ++w_.pushing;
+    }
+    ~Pushing() {
+        std::lock_guard guard(w_.mu);
+        --w_.pushing;
+    }
+    Pushing(const Pushing&) = delete;
+    Pushing& operator=(const Pushing&) = delete;
+
+private:
+    Writers& w_;
+};
+
+}  // namespace
+
 OciLayout::OciLayout(fs::path root, OciLayoutOptions options)
     : root_(std::move(root)), options_(options), writers_(std::make_unique<Writers>()) {
     const auto layout_file = root_ / "oci-layout";
@@ -162,17 +187,7 @@ void OciLayout::push(const oci::Descriptor& desc, ReadStream& content) {
     deny_if_read_only("push");
     if (desc.size < 0) throw Error(Errc::invalid_input, "push", desc.digest.str(), "negative size");
     if (exists(desc)) return;  // takes the writer lock
-    {
-        std::lock_guard guard(writers_->mu);
-        ++writers_->pushing;
-    }
-    struct Done {
-        Writers& w;
-        ~Done() {
-            std::lock_guard guard(w.mu);
-            --w.pushing;
-        }
-    } done{*writers_};
+    const Pushing pushing(*writers_);
     // Hash once: a stream that already verifies these exact bytes fails on
     // the read that reaches its end if they are wrong, and the loop below
     // reads until that end before anything is renamed into place.
@@ -248,17 +263,7 @@ struct Unlinker {
 Ingested OciLayout::ingest_file(const fs::path& file, std::string media_type, const IngestOptions& options) {
     deny_if_read_only("ingest");
     hold_writer_lock();
-    {
-        std::lock_guard guard(writers_->mu);
-        ++writers_->pushing;
-    }
-    struct Done {
-        Writers& w;
-        ~Done() {
-            std::lock_guard guard(w.mu);
-            --w.pushing;
-        }
-    } done{*writers_};
+    const Pushing pushing(*writers_);
     auto src = util::open_read(file, util::Follow::no);
     (void)::posix_fadvise(src.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
     const auto ingest = root_ / ingest_dir;
