@@ -13,6 +13,7 @@
 #include "sealrun/experiment/model.h"
 #include "sealrun/oci/json.h"
 #include "sealrun/oci/manifest.h"
+#include "experiment/rules.h"
 #include "experiment/summary.h"
 
 namespace sealrun::detail {
@@ -66,8 +67,9 @@ ExperimentSummary make_summary(const IndexParts& parts, const std::vector<const 
             row.reason = it->get<std::string>();
         if (const auto it = c.find("parameters"); it != c.end() && it->is_object())
             for (const auto& [k, v] : it->items()) row.parameters.emplace(k, parameter_from_json(v, who + " parameter " + k));
-        if (const auto it = c.find("worker"); it != c.end() && it->is_string()) row.worker = it->get<std::string>();
-        else if (!r->worker.empty()) row.worker = r->worker;
+        std::map<std::string, std::string> manifest_annotations;
+        if (!r->worker.empty()) manifest_annotations.emplace(format::keys::run_worker, r->worker);
+        row.worker = format::rules::run_worker(c, manifest_annotations);  // the rule validate checks rows by
         if (!specs.empty() && parts.values) {
             std::map<std::string, std::optional<nlohmann::json>> docs;  // each file read once per run
             for (const auto& spec : specs) {

@@ -26,9 +26,10 @@ struct RunEntry {
     std::int64_t run_id = 0;
     std::string status;
     nlohmann::json config;
-    // worker is the contributing worker (collect) when the config does not
-    // say it (a run collect kept under its own id is not rewritten; its
-    // manifest's vnd.sealrun.run.worker names the worker); "" for none.
+    // worker is the run manifest's vnd.sealrun.run.worker (collect: a run
+    // kept under its own id is not rewritten, so only its manifest names
+    // its worker); "" for none. The summary row's worker follows
+    // format::rules::run_worker (the config's "worker" first).
     std::string worker;
 };
 
