@@ -13,24 +13,7 @@
 
 using namespace sealrun;
 
-namespace {
-
-// CountingTarget counts what is fetched and pushed through it.
-class CountingTarget final : public test::ForwardingTarget {
-public:
-    using ForwardingTarget::ForwardingTarget;
-    std::unique_ptr<content::ReadStream> open_blob(const oci::Descriptor& d) override {
-        ++fetches;
-        return inner_.fetch(d);
-    }
-    void push(const oci::Descriptor& d, content::ReadStream& s) override {
-        ++pushes;
-        inner_.push(d, s);
-    }
-    std::atomic<int> fetches{0}, pushes{0};
-};
-
-}  // namespace
+using test::CountingTarget;
 
 TEST_CASE("scale: 10,000 runs seal without duplicates, under the manifest limit, and open one run cheaply") {
     constexpr int runs = 10000;

@@ -27,19 +27,7 @@ using nlohmann::json;
 
 namespace {
 
-class CountingTarget final : public test::ForwardingTarget {
-public:
-    using ForwardingTarget::ForwardingTarget;
-    std::unique_ptr<content::ReadStream> open_blob(const oci::Descriptor& d) override {
-        ++fetches;
-        return inner_.fetch(d);
-    }
-    void push(const oci::Descriptor& d, content::ReadStream& s) override {
-        ++pushes;
-        inner_.push(d, s);
-    }
-    std::atomic<int> fetches{0}, pushes{0};
-};
+using test::CountingTarget;
 
 const std::vector<std::string> chosen = {"result.json:loss", "result.json:/metrics/acc", "result.json:list",
                                          "result.json:/none", "missing.json:loss"};

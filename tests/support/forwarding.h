@@ -3,6 +3,8 @@
 // derive from it to watch or count what passes. Its open_blob is the inner
 // target's verified fetch (the seam verifies once more).
 
+#include <atomic>
+
 #include "sealrun/content/target.h"
 
 namespace sealrun::test {
@@ -19,6 +21,21 @@ public:
 
 protected:
     content::Target& inner_;
+};
+
+// CountingTarget counts what is fetched and pushed through it.
+class CountingTarget final : public ForwardingTarget {
+public:
+    using ForwardingTarget::ForwardingTarget;
+    std::unique_ptr<content::ReadStream> open_blob(const oci::Descriptor& d) override {
+        ++fetches;
+        return inner_.fetch(d);
+    }
+    void push(const oci::Descriptor& d, content::ReadStream& s) override {
+        ++pushes;
+        inner_.push(d, s);
+    }
+    std::atomic<int> fetches{0}, pushes{0};
 };
 
 }  // namespace sealrun::test
