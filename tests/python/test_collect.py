@@ -25,7 +25,7 @@ for c in sealrun.contribute(exp, dst, worker=worker):
 
 
 def test_workers_contribute_at_once_and_collect_assembles_them(registry, tmp_path):
-    dst = f"docker://{registry}/py/sweep"
+    dst = f"docker://{registry}/py/collected-sweep"
     procs = [subprocess.Popen([sys.executable, "-c", WORKER, str(tmp_path / f"s{i}"), dst, f"w{i}"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(6)]
     outs = [p.communicate(timeout=300) for p in procs]
