@@ -275,6 +275,15 @@ class Experiment:
     :meth:`commit` takes them; a block that raises commits nothing. Calls
     from several threads are serialized.
 
+    ``checkpoint=True`` seals the closed runs as a draft under
+    ``<tag>.checkpoint`` after every ``checkpoint_every`` runs (or once
+    ``checkpoint_seconds`` have passed), so a sweep that dies loses nothing
+    (:meth:`resume`). ``checkpoint_to="docker://HOST/REPO"`` (which turns
+    checkpoints on) also copies each checkpoint there, uploading only what
+    the registry lacks, reached as ``plain_http``, ``insecure`` and
+    ``ca_file`` say; a failed copy does not stop the sweep
+    (:attr:`checkpoint_error`) and the next checkpoint copies again.
+
     Example::
 
         with sealrun.Experiment("sweep", store="storage") as exp:
@@ -286,11 +295,15 @@ class Experiment:
 
     def __init__(self, name: str, *, store: StoreLike = None, tag: Optional[str] = None, compress: bool = False,
                  force: bool = False, checkpoint: bool = False, checkpoint_every: int = 1,
-                 checkpoint_seconds: float = 0.0, catch_signals: bool = False) -> None:
+                 checkpoint_seconds: float = 0.0, catch_signals: bool = False, checkpoint_to: Optional[str] = None,
+                 plain_http: Optional[bool] = None, insecure: bool = False,
+                 ca_file: Optional[Union[str, "os.PathLike[str]"]] = None) -> None:
         if tag is not None:
             _core.check_tag(tag)
-        cp_tag = (tag if tag is not None else name) if checkpoint else ""
-        self._exp = _core.Experiment(store, name, cp_tag, checkpoint_every, checkpoint_seconds, catch_signals)
+        # A remote for the checkpoints turns them on.
+        cp_tag = (tag if tag is not None else name) if checkpoint or checkpoint_to else ""
+        self._exp = _core.Experiment(store, name, cp_tag, checkpoint_every, checkpoint_seconds, catch_signals,
+                                     checkpoint_to or "", plain_http, insecure, ca_file)
         self._tag = tag
         self._compress = compress
         self._force = force
@@ -308,13 +321,26 @@ class Experiment:
 
     @classmethod
     def resume(cls, tag: str, *, store: StoreLike = None, checkpoint_every: int = 1, checkpoint_seconds: float = 0.0,
-               catch_signals: bool = False) -> "Experiment":
+               catch_signals: bool = False, checkpoint_to: Optional[str] = None, plain_http: Optional[bool] = None,
+               insecure: bool = False, ca_file: Optional[Union[str, "os.PathLike[str]"]] = None) -> "Experiment":
         """Continue the sweep whose checkpoint ``<tag>.checkpoint`` the store
-        holds: its closed runs are kept as sealed, new runs are numbered
-        after them, checkpoints go on under the same tag, and committing
-        under ``tag`` (leaving the ``with`` block) replaces the checkpoint.
-        Raises NotFound when there is no checkpoint."""
-        return cls._wrap(_core.Experiment.resume(store, tag, checkpoint_every, checkpoint_seconds, catch_signals), tag)
+        holds: its closed runs are kept as sealed, the runs a killed process
+        left unsealed in the store's records are taken over (closed ones as
+        they closed, open ones as interrupted with the files they saved),
+        new runs are numbered after them, checkpoints go on under the same
+        tag, and committing under ``tag`` (leaving the ``with`` block)
+        replaces the checkpoint.
+
+        ``tag`` may be a location with the sweep's tag,
+        ``"docker://HOST/REPO:TAG"``: the checkpoint ``TAG.checkpoint`` is
+        copied from there into the store (an empty store on another node
+        resumes the sweep), and checkpoints go on there. With a bare tag,
+        ``checkpoint_to`` is where checkpoints are copied, and where the
+        checkpoint comes from when the store has none. Raises NotFound when
+        there is no checkpoint."""
+        core = _core.Experiment.resume(store, tag, checkpoint_every, checkpoint_seconds, catch_signals,
+                                       checkpoint_to or "", plain_http, insecure, ca_file)
+        return cls._wrap(core, core.checkpoint_for)
 
     @classmethod
     def load(cls, tag: str, *, store: StoreLike = None) -> "Experiment":
@@ -349,6 +375,13 @@ class Experiment:
     def subject(self) -> Optional[str]:
         """The digest of the parent index a fork refers to, else None."""
         return self._exp.subject
+
+    @property
+    def checkpoint_error(self) -> Optional[str]:
+        """Why the last copy of a checkpoint to ``checkpoint_to`` failed
+        (the sweep goes on, and the next checkpoint copies again); None
+        when it succeeded or none was tried."""
+        return self._exp.checkpoint_error
 
     def checkpoint(self, status: str = "draft", reason: str = "") -> Optional[str]:
         """Seal the closed runs now as a checkpoint (``status`` "draft",

@@ -254,11 +254,12 @@ struct ExperimentHolder {
 };
 
 // experiment_options is the checkpoint policy a Python Experiment asks for
-// (tag empty: none).
+// (tag empty: none; remote empty: the store only, reached as `remote` says).
 ExperimentOptions experiment_options(std::string checkpoint_tag, std::int64_t every_runs, double every_seconds,
-                                     bool catch_signals) {
+                                     bool catch_signals, std::string remote = {}, LocationOptions remote_options = {}) {
     return {.checkpoint = {.tag = std::move(checkpoint_tag), .every_runs = every_runs, .every_seconds = every_seconds,
-                           .catch_signals = catch_signals}};
+                           .catch_signals = catch_signals, .remote = std::move(remote),
+                           .remote_options = std::move(remote_options)}};
 }
 
 // opened makes a holder for an experiment `make` opens (resume, load,
@@ -372,23 +373,30 @@ void bind_payload_logs(Class& cls, Access owner) {
 void bind_experiment(py::module_& m) {
     py::class_<ExperimentHolder, std::shared_ptr<ExperimentHolder>> cls(m, "Experiment");
     cls.def(py::init([](const py::object& store, std::string name, std::string checkpoint_tag, std::int64_t every_runs,
-                        double every_seconds, bool catch_signals) {
+                        double every_seconds, bool catch_signals, std::string checkpoint_to, const py::object& plain_http,
+                        bool insecure, const py::object& ca_file) {
                  auto h = std::make_shared<ExperimentHolder>(store_root(store));
                  h->experiment = std::make_unique<Experiment>(
-                     h->store, std::move(name), experiment_options(std::move(checkpoint_tag), every_runs, every_seconds, catch_signals));
+                     h->store, std::move(name),
+                     experiment_options(std::move(checkpoint_tag), every_runs, every_seconds, catch_signals, std::move(checkpoint_to),
+                                        location_options(py::none(), plain_http, insecure, ca_file)));
                  return h;
              }),
              py::arg("store"), py::arg("name"), py::arg("checkpoint_tag") = "", py::arg("every_runs") = 0,
-             py::arg("every_seconds") = 0.0, py::arg("catch_signals") = false)
+             py::arg("every_seconds") = 0.0, py::arg("catch_signals") = false, py::arg("checkpoint_to") = "",
+             py::arg("plain_http") = py::none(), py::arg("insecure") = false, py::arg("ca_file") = py::none())
         .def_static("resume",
                     [](const py::object& store, const std::string& tag, std::int64_t every_runs, double every_seconds,
-                       bool catch_signals) {
-                        return opened(store, [&](RecordStore& s) {
-                            return Experiment::resume(s, tag, experiment_options(tag, every_runs, every_seconds, catch_signals));
-                        });
+                       bool catch_signals, std::string checkpoint_to, const py::object& plain_http, bool insecure,
+                       const py::object& ca_file) {
+                        // The tag (the checkpoint's own, or one in a location) is the library's to work out.
+                        auto options = experiment_options({}, every_runs, every_seconds, catch_signals, std::move(checkpoint_to),
+                                                          location_options(py::none(), plain_http, insecure, ca_file));
+                        return opened(store, [&](RecordStore& s) { return Experiment::resume(s, tag, std::move(options)); });
                     },
                     py::arg("store"), py::arg("tag"), py::arg("every_runs") = 0, py::arg("every_seconds") = 0.0,
-                    py::arg("catch_signals") = false)
+                    py::arg("catch_signals") = false, py::arg("checkpoint_to") = "", py::arg("plain_http") = py::none(),
+                    py::arg("insecure") = false, py::arg("ca_file") = py::none())
         .def_static("load",
                     [](const py::object& store, const std::string& tag) {
                         return opened(store, [&](RecordStore& s) { return Experiment::load(s, tag); });
@@ -410,6 +418,12 @@ void bind_experiment(py::module_& m) {
         .def_property_readonly("name", [](ExperimentHolder& h) { return h.experiment->name(); })
         .def_property_readonly("store", [](ExperimentHolder& h) { return h.store.root(); })
         .def_property_readonly("kept_run_ids", [](ExperimentHolder& h) { return h.experiment->kept_run_ids(); })
+        .def_property_readonly("checkpoint_for",
+                               [](ExperimentHolder& h) { return h.experiment->options().checkpoint.tag; })
+        .def_property_readonly("checkpoint_error", [](ExperimentHolder& h) -> py::object {
+            const auto e = serialized(h.mu, [&] { return h.experiment->remote_error(); });
+            return e ? py::object(py::str(e->what())) : py::object(py::none());
+        })
         .def_property_readonly("subject", [](ExperimentHolder& h) -> py::object {
             const auto s = h.experiment->subject();
             return s ? py::object(py::str(s->digest.str())) : py::object(py::none());

@@ -16,6 +16,7 @@
 #include "sealrun/content/copy.h"
 #include "sealrun/error.h"
 #include "sealrun/experiment/sealed.h"
+#include "sealrun/location/location.h"
 #include "sealrun/oci/tag.h"
 #include "experiment/lineage.h"
 
@@ -126,6 +127,47 @@ private:
 Lineage::Lineage() = default;
 Lineage::~Lineage() = default;
 
+void Lineage::check_policy(const CheckpointPolicy& policy) {
+    if (!policy.tag.empty()) (void)checkpoint_tag(policy.tag);
+    if (policy.remote.empty()) return;
+    const auto refuse = [&](const std::string& why) { throw Error(Errc::invalid_input, "checkpoint remote", policy.remote, why); };
+    if (policy.tag.empty()) refuse("checkpoints to a remote need the policy's tag");
+    const auto spec = parse_location(policy.remote);
+    if (spec.transport == Transport::store) refuse("is not a location (docker://HOST/REPO, oci:DIR)");
+    if (!spec.reference.empty())
+        refuse("names a tag or digest: checkpoints go to " + checkpoint_tag(policy.tag) + " there, give the location without one");
+}
+
+void Lineage::copy_to_remote(Experiment& e, content::OciLayout& layout, const oci::Descriptor& root) noexcept {
+    auto& l = *e.lineage_;
+    const auto& policy = e.options_.checkpoint;
+    if (policy.remote.empty()) return;
+    const auto failed = [&](Error err) {
+        l.remote.reset();  // opened again next time (an archive writer does not outlive a failure)
+        l.remote_error = err;
+        if (!policy.on_remote_error) return;
+        try {
+            policy.on_remote_error(err);
+        } catch (...) {
+            // A hook cannot stop the sweep either.
+        }
+    };
+    try {
+        if (!l.remote) l.remote = std::make_unique<Location>(open_location(policy.remote, policy.remote_options, true));
+        // The copy skips what the remote holds: a run pushed at an earlier
+        // checkpoint costs one existence check, its blobs none.
+        content::copy(layout, root.digest.str(), l.remote->writable(), checkpoint_tag(policy.tag), {.force = true});
+        l.remote->commit();
+        l.remote_error.reset();
+    } catch (const Error& err) {
+        failed(err);
+    } catch (const std::exception& err) {
+        failed(Error(Errc::io, "copy checkpoint", policy.remote, err.what()));
+    } catch (...) {
+        failed(Error(Errc::io, "copy checkpoint", policy.remote, "unknown failure"));
+    }
+}
+
 void Lineage::add_kept_runs(Experiment& e, content::Target& dst, bool into_store, IndexParts& parts) {
     auto& l = *e.lineage_;
     if (l.kept.empty() && !l.subject) return;
@@ -185,7 +227,9 @@ std::optional<oci::Descriptor> Experiment::checkpoint(std::string_view status, c
     const std::string st(status);
     if (st != format::draft_status && st != "failed" && st != "interrupted")
         throw Error(Errc::invalid_input, "checkpoint", st, "a checkpoint is draft, failed or interrupted");
-    std::map<std::string, std::string> extra;
+    // The record session says where this process's runs live, so that a
+    // resume after a SIGKILL finds those this checkpoint does not hold.
+    std::map<std::string, std::string> extra{{std::string(format::keys::checkpoint_session), options_.session}};
     if (st != format::draft_status) {
         // A dying sweep seals its open runs too, closed as it ends.
         const auto why = reason.empty() ? "the sweep ended as " + st : reason;
@@ -201,6 +245,7 @@ std::optional<oci::Descriptor> Experiment::checkpoint(std::string_view status, c
     content::OciLayout layout(store_->root());
     const auto root = seal_index(layout, options, st, true, true, extra);
     content::tag_with(layout, root, checkpoint_tag(policy.tag), content::TagPolicy::replace);
+    detail::Lineage::copy_to_remote(*this, layout, root);
     l.closed_since = 0;
     l.last_checkpoint = std::chrono::steady_clock::now();
     return root;
@@ -236,5 +281,10 @@ std::vector<std::int64_t> Experiment::kept_run_ids() const {
 }
 
 std::optional<oci::Descriptor> Experiment::subject() const { return lineage_->subject; }
+
+std::optional<Error> Experiment::remote_error() const {
+    const std::lock_guard lock(lineage_->mutex);
+    return lineage_->remote_error;
+}
 
 }  // namespace sealrun

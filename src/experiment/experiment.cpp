@@ -260,7 +260,7 @@ Experiment::Experiment(RecordStore& store, std::string name, ExperimentOptions o
     if (name_.empty()) throw Error(Errc::invalid_input, "create experiment", "", "the name is empty");
     if (!options_.clock) options_.clock = util::utc_now;
     if (options_.session.empty()) options_.session = random_session();
-    if (!options_.checkpoint.tag.empty()) (void)checkpoint_tag(options_.checkpoint.tag);
+    detail::Lineage::check_policy(options_.checkpoint);
     attachments_ = std::make_unique<Record>(*store_, "sealrun.experiment",
                                             nlohmann::json{{"experiment", name_}, {"session", options_.session}});
     attachments_->guard_writes(&lineage_->mutex);

@@ -4,12 +4,14 @@
 // already sealed are kept as they are (their manifests reused by digest);
 // only when the experiment's name changes are a run's config and manifest
 // rewritten, never its attachment blobs.
+#include <algorithm>
 #include <cstdlib>
 
 #include "sealrun/codecs/bytes.h"
 #include "sealrun/content/oci_layout.h"
 #include "sealrun/error.h"
 #include "sealrun/experiment/sealed.h"
+#include "sealrun/location/location.h"
 #include "sealrun/oci/json.h"
 #include "sealrun/oci/manifest.h"
 #include "experiment/lineage.h"
@@ -85,6 +87,8 @@ std::unique_ptr<Experiment> Experiment::open_sealed(RecordStore& store, const st
     }
     for (const auto& [k, v] : sealed.annotations())
         if (!k.starts_with(format::keys::reserved_prefix)) e->annotations_[k] = v;
+    if (const auto it = sealed.annotations().find(std::string(format::keys::checkpoint_session)); it != sealed.annotations().end())
+        l.origin_session = it->second;
     // Experiment-level attachments come back into the new record, bytes and
     // media types unchanged: sealed again they are the same blobs.
     if (const auto names = sealed.attachment_names(); !names.empty()) {
@@ -98,17 +102,88 @@ std::unique_ptr<Experiment> Experiment::open_sealed(RecordStore& store, const st
     return e;
 }
 
-std::unique_ptr<Experiment> Experiment::resume(RecordStore& store, std::string_view tag, ExperimentOptions options) {
+std::unique_ptr<Experiment> Experiment::resume(RecordStore& store, std::string_view text, ExperimentOptions options) {
+    // A bare tag, or a location with the sweep's tag (the checkpoint is
+    // pulled from there, and checkpoints go on there).
+    auto tag = std::string(text);
+    std::string pull_from;
+    if (const auto spec = parse_location(text); spec.transport != Transport::store) {
+        if (spec.reference.empty() || oci::is_digest_reference(spec.reference))
+            throw Error(Errc::invalid_input, "resume", tag, "a location to resume from names the sweep's tag (docker://HOST/REPO:TAG)");
+        tag = spec.reference;
+        pull_from = std::string(text.substr(0, text.size() - spec.reference.size() - 1));  // without ":TAG"
+        if (options.checkpoint.remote.empty()) options.checkpoint.remote = pull_from;
+    }
     const auto from = checkpoint_tag(tag);
-    if (options.checkpoint.tag.empty()) options.checkpoint.tag = std::string(tag);
+    if (options.checkpoint.tag.empty()) options.checkpoint.tag = tag;
+    detail::Lineage::check_policy(options.checkpoint);
     {
         content::OciLayout layout(store.root());
         const auto tags = layout.tags();
-        if (std::find(tags.begin(), tags.end(), from) == tags.end())
-            throw Error(Errc::not_found, "resume", std::string(tag),
+        const bool local = std::find(tags.begin(), tags.end(), from) != tags.end();
+        // A location given is where the checkpoint comes from; a bare tag
+        // takes the store's, else the remote's.
+        if (pull_from.empty() && !local) pull_from = options.checkpoint.remote;
+        if (!pull_from.empty()) {
+            // The sweep's node (its disk) was lost, or the sweep moves here:
+            // the checkpoint is copied in (only what the store lacks).
+            auto src = open_location(pull_from, options.checkpoint.remote_options, false);
+            content::copy(*src.target, from, layout, from, {.force = true});
+        } else if (!local) {
+            throw Error(Errc::not_found, "resume", tag,
                         "the store holds no checkpoint " + from + " (Experiment::load opens a committed experiment)");
+        }
     }
-    return open_sealed(store, from, {}, std::move(options), false);
+    auto e = open_sealed(store, from, {}, std::move(options), false);
+    // A SIGKILLed sweep left its last runs in the records, not in the
+    // checkpoint: they are taken over, and a checkpoint now names them and
+    // this process's session (a crash before the next one finds this
+    // process's runs, not the dead one's).
+    (void)e->adopt_left_runs(e->name_, e->lineage_->origin_session);
+    (void)e->checkpoint();
+    return e;
+}
+
+std::size_t Experiment::adopt_left_runs(const std::string& experiment, const std::string& session) {
+    auto& l = *lineage_;
+    if (session.empty() || session == options_.session) return 0;
+    const std::lock_guard lock(l.mutex);
+    std::size_t adopted = 0;
+    // With checkpoints on, a run's record exists from its start, so the
+    // dead process's runs after the checkpoint's are consecutive records.
+    for (auto id = l.first_run_id + static_cast<std::int64_t>(runs_.size());; ++id) {
+        const nlohmann::json identity = {{"experiment", experiment}, {"session", session}, {"run_id", id}};
+        auto run = std::make_unique<Run>(*store_, identity, id, options_.clock, nullptr, &l.mutex);
+        if (!run->materialized()) break;
+        const auto model = run->model();
+        const auto who = "run " + std::to_string(id);
+        if (const auto status = model.value("status", std::string()); format::is_status(status)) {
+            // Closed after the last checkpoint: model.json holds all of it.
+            if (const auto p = model.find("parameters"); p != model.end() && p->is_object())
+                for (const auto& [k, v] : p->items()) run->parameters_.emplace(k, parameter_from_json(v, who + " parameter " + k));
+            if (const auto s = model.find("solves"); s != model.end() && s->is_array())
+                for (const auto& j : *s) {
+                    auto r = SolveRecord::from_json(j, who + " solves");
+                    run->solves_.emplace(r.solve_id, std::move(r));
+                }
+            if (const auto s = model.find("samplings"); s != model.end() && s->is_array())
+                for (const auto& j : *s) {
+                    auto r = SamplingRecord::from_json(j, who + " samplings");
+                    run->samplings_.emplace(r.sampling_id, std::move(r));
+                }
+            run->run_status_ = status;
+        } else {
+            // Open when its process died: what it saved is in the record.
+            if (const auto created = model.find("created"); created != model.end() && created->is_string())
+                run->started_ = created->get<std::string>();
+            run->interrupt("the process recording the run died before closing it (taken over by resume)");
+        }
+        run->owner_ = this;
+        runs_.push_back(std::move(run));
+        ++adopted;
+    }
+    if (adopted > 0) l.settled = false;
+    return adopted;
 }
 
 std::unique_ptr<Experiment> Experiment::load(RecordStore& store, std::string_view tag, ExperimentOptions options) {

@@ -40,6 +40,9 @@ struct Lineage {
     std::optional<oci::Descriptor> subject;
     // origin_tag is the tag load() opened: commit may move it.
     std::string origin_tag;
+    // origin_session is the record session the sealed experiment names
+    // (a checkpoint's writer; empty for a committed experiment).
+    std::string origin_session;
     // first_run_id is the id the experiment's first new run takes.
     std::int64_t first_run_id = 0;
     // sealed caches closed runs sealed into the store's layout, by
@@ -55,6 +58,19 @@ struct Lineage {
     // dying is set while the last checkpoint of a dying sweep is sealed.
     bool dying = false;
     std::unique_ptr<SignalGuard> signals;
+    // remote is CheckpointPolicy::remote, opened at the first copy and kept
+    // (its connections reused); remote_error is why the last copy failed.
+    std::unique_ptr<Location> remote;
+    std::optional<Error> remote_error;
+
+    // check_policy refuses a checkpoint policy that cannot work: a tag that
+    // cannot take the suffix, a remote without a tag, a remote that is not
+    // a location without a tag or digest (Error(invalid_input)).
+    static void check_policy(const CheckpointPolicy& policy);
+    // copy_to_remote copies the checkpoint `root` of the store's `layout`
+    // to the policy's remote under the checkpoint tag; a failure is kept
+    // and reported (on_remote_error), never thrown.
+    static void copy_to_remote(Experiment& e, content::OciLayout& layout, const oci::Descriptor& root) noexcept;
 
     // add_kept_runs adds the kept runs to `parts`, copying their graphs
     // (and the subject's) into `dst` unless it is the store's own layout.

@@ -102,6 +102,10 @@ public:
             buffer_.append(buf, static_cast<std::size_t>(n));
         }
     }
+    // saw returns whether a line read so far starts with `prefix`.
+    bool saw(const std::string& prefix) const {
+        return std::any_of(seen_.begin(), seen_.end(), [&](const std::string& l) { return l.starts_with(prefix); });
+    }
     void close_stdin() {
         ::close(stdin_);
         stdin_ = -1;
@@ -176,24 +180,88 @@ TEST_CASE("SIGKILL mid-sweep: the last checkpoint (the closed runs, draft) opens
         CHECK(run.get_blob("partial.txt") == "step " + std::to_string(id) + " saved\n");
     }
 
-    // Resume: the closed runs kept, numbering goes on, commit replaces the checkpoint.
+    // Resume: the closed runs kept; run 7, open when the process died, is
+    // taken over from its record as interrupted with what it saved; the
+    // checkpoint names it at once; numbering goes on; commit replaces it.
     RecordStore store(store_dir);
     auto exp = Experiment::resume(store, "sweep-v1");
     CHECK(exp->kept_run_ids() == ids(0, 6));
+    REQUIRE(exp->runs().size() == 1);
+    CHECK(exp->runs()[0]->run_id() == 7);
+    CHECK(exp->runs()[0]->run_status() == "interrupted");
+    {
+        content::OciLayout now(store_dir, {.read_only = true});
+        const auto moved = SealedExperiment::open(now, "sweep-v1.checkpoint");
+        CHECK(moved.status() == "draft");
+        REQUIRE(moved.run_ids() == ids(0, 7));
+        const auto left = moved.run(7);
+        CHECK(left.status() == "interrupted");
+        CHECK(left.reason().find("died before closing it") != std::string::npos);
+        CHECK(left.get_blob("partial.txt") == "step 7 saved\n");
+        CHECK(left.get_json("result.json")["loss"] == doctest::Approx(0.125));
+        CHECK(moved.annotations().at("vnd.sealrun.checkpoint.session") !=
+              cp.annotations().at("vnd.sealrun.checkpoint.session"));
+    }
     auto& r = exp->run();
-    CHECK(r.run_id() == 7);
-    r.save_file("result.json", {{"loss", 0.125}});
+    CHECK(r.run_id() == 8);
+    r.save_file("result.json", {{"loss", 0.1}});
     r.finish();
     const auto root = exp->commit("sweep-v1");
     CHECK(tags_of(store_dir) == std::vector<std::string>{"sweep-v1"});
     content::OciLayout after(store_dir, {.read_only = true});
     const auto fin = SealedExperiment::open(after, "sweep-v1");
     CHECK(fin.descriptor().digest == root.digest);
-    CHECK(fin.status() == "finished");
-    CHECK(fin.run_ids() == ids(0, 7));
+    CHECK(fin.status() == "interrupted");  // run 7 rolls up
+    CHECK(fin.run_ids() == ids(0, 8));
     CHECK(fin.run(3).get_blob("partial.txt") == "step 3 saved\n");
+    CHECK(fin.run(7).get_blob("partial.txt") == "step 7 saved\n");
+    CHECK_FALSE(fin.annotations().contains("vnd.sealrun.checkpoint.session"));  // a commit names no session
     // The kept runs are the checkpoint's manifests, not sealed again.
     CHECK(fin.run(3).manifest().digest == cp.run(3).manifest().digest);
+}
+
+TEST_CASE("SIGKILL twice: resumed, killed again, resumed again; closed runs after the last checkpoint come back finished") {
+    test::TempDir dir;
+    const auto store_dir = dir / "storage";
+    {
+        Worker w({store_dir.string(), "t", "50", "--stop-at", "7", "--every-runs", "3"});
+        w.wait_for("open 7");
+        w.signal_and_wait(SIGKILL);
+    }
+    {
+        content::OciLayout layout(store_dir, {.read_only = true});
+        CHECK(SealedExperiment::open(layout, "t.checkpoint").run_ids() == ids(0, 5));
+    }
+    {
+        // Resumed: run 6 (closed, not yet checkpointed) and run 7 (open) are
+        // taken over; the resumed worker goes on at 8 and is killed in 9.
+        Worker w({store_dir.string(), "t", "50", "--resume", "--stop-at", "9", "--every-runs", "3"});
+        w.wait_for("open 9");
+        w.signal_and_wait(SIGKILL);
+    }
+    RecordStore store(store_dir);
+    auto exp = Experiment::resume(store, "t");
+    CHECK(exp->kept_run_ids() == ids(0, 7));
+    REQUIRE(exp->runs().size() == 2);  // 8 closed, 9 open
+    CHECK(exp->run().run_id() == 10);
+    exp->runs().back()->finish();
+    exp->commit("t");
+    content::OciLayout after(store_dir, {.read_only = true});
+    const auto fin = SealedExperiment::open(after, "t");
+    REQUIRE(fin.run_ids() == ids(0, 10));
+    for (const auto id : {6, 8}) {
+        CAPTURE(id);
+        const auto run = fin.run(id);
+        CHECK(run.status() == "finished");
+        CHECK(run.parameters().at("i") == Parameter(std::int64_t{id}));  // closed: its model.json held them
+        CHECK(run.get_blob("partial.txt") == "step " + std::to_string(id) + " saved\n");
+    }
+    for (const auto id : {7, 9}) {
+        CAPTURE(id);
+        const auto run = fin.run(id);
+        CHECK(run.status() == "interrupted");
+        CHECK(run.get_blob("partial.txt") == "step " + std::to_string(id) + " saved\n");
+    }
 }
 
 TEST_CASE("SIGINT and SIGTERM mid-run: an interrupted checkpoint with the open run's saved files; the process dies of the signal") {
@@ -221,9 +289,11 @@ TEST_CASE("SIGINT and SIGTERM mid-run: an interrupted checkpoint with the open r
         CHECK(open.get_json("result.json")["loss"] == doctest::Approx(0.2));
         CHECK(open.parameters().at("i") == Parameter(std::int64_t{4}));
 
-        // Resume keeps the interrupted run and goes on at 5.
+        // Resume keeps the interrupted run (sealed, nothing left to take
+        // over) and goes on at 5.
         RecordStore store(store_dir);
         auto exp = Experiment::resume(store, "t");
+        CHECK(exp->runs().empty());
         CHECK(exp->run().run_id() == 5);
         exp->runs().back()->finish();
         exp->commit("t");
@@ -341,7 +411,8 @@ TEST_CASE("load appends runs; a push uploads only the new runs; fork names its p
     auto repo = test::via(proxy, "lab/base");
     content::OciLayout layout(dir / "storage");
     content::copy(layout, "base-v1", repo, "base-v1");
-    const auto old_blob_uploads = proxy.stats().count("POST", "/blobs/uploads/");
+    // An upload ends with its PUT (a POST may be a mount that finds the blob there).
+    const auto old_blob_uploads = proxy.stats().count("PUT", "/blobs/uploads/");
     CHECK(old_blob_uploads >= 10);  // five runs: an out.txt and a config each, at least
 
     auto loaded = Experiment::load(store, "base-v1");
@@ -362,8 +433,8 @@ TEST_CASE("load appends runs; a push uploads only the new runs; fork names its p
     // and config (and a summary blob), never the old ones.
     CHECK(stats.count("PUT", "/manifests/") >= 2);
     CHECK(stats.count("PUT", "/manifests/") <= 3);
-    CHECK(stats.count("POST", "/blobs/uploads/") >= 2);
-    CHECK(stats.count("POST", "/blobs/uploads/") <= 3);
+    CHECK(stats.count("PUT", "/blobs/uploads/") >= 2);
+    CHECK(stats.count("PUT", "/blobs/uploads/") <= 3);
     CHECK(SealedExperiment::open(repo, "base-v1").run(5).get_blob("out.txt") == "run 5");
 
     // fork: the parent's index is the subject.
@@ -457,4 +528,109 @@ TEST_CASE("commit into another target replaces the store's checkpoint; the destr
     CHECK(tags_of(dir / "storage").empty());
     content::OciLayout elsewhere(other.path(), {.read_only = true});
     CHECK(SealedExperiment::open(elsewhere, "x1").status() == "finished");
+}
+
+TEST_CASE("checkpoints to a registry: a sweep SIGKILLed on one node resumes on an empty store elsewhere") {
+    test::Registry registry;
+    test::FaultProxy proxy(registry);
+    const auto remote = "docker://" + proxy.host() + "/lab/cp-moved";
+    test::TempDir node1, node2;
+    {
+        Worker w({(node1 / "storage").string(), "t", "50", "--stop-at", "5", "--checkpoint-to", remote});
+        w.wait_for("open 5");
+        w.signal_and_wait(SIGKILL);
+        CHECK_FALSE(w.saw("remote-error"));
+    }
+    // node 1 and its disk are gone; the registry holds the last checkpoint.
+    auto repo = test::via(proxy, "lab/cp-moved");
+    const auto pushed = SealedExperiment::open(repo, "t.checkpoint");
+    CHECK(pushed.status() == "draft");
+    CHECK(pushed.run_ids() == ids(0, 4));
+    {
+        Worker w({(node2 / "storage").string(), "t", "3", "--resume-from", remote + ":t"});
+        w.close_stdin();
+        w.wait_for("closed 7");
+        w.wait_for("committed");
+        const int st = w.wait();
+        CHECK((WIFEXITED(st) && WEXITSTATUS(st) == 0));
+        CHECK_FALSE(w.saw("remote-error"));
+    }
+    content::OciLayout layout(node2 / "storage", {.read_only = true});
+    const auto fin = SealedExperiment::open(layout, "t");
+    CHECK(fin.status() == "finished");
+    REQUIRE(fin.run_ids() == ids(0, 7));
+    CHECK(fin.run(2).get_blob("partial.txt") == "step 2 saved\n");  // from the registry
+    CHECK(fin.run(2).manifest().digest == pushed.run(2).manifest().digest);
+    CHECK(fin.run(6).get_blob("partial.txt") == "step 6 saved\n");
+    CHECK(tags_of(node2 / "storage") == std::vector<std::string>{"t"});
+    // The resumed sweep went on checkpointing into the registry.
+    CHECK(SealedExperiment::open(repo, "t.checkpoint").run_ids() == ids(0, 7));
+}
+
+TEST_CASE("a checkpoint copies only the new run to the registry; a failed copy is reported, the sweep goes on, the next catches up") {
+    test::Registry registry;
+    test::FaultProxy proxy(registry);
+    test::TempDir dir;
+    RecordStore store(dir / "storage");
+    std::vector<std::string> errors;
+    Experiment exp(store, "inc",
+                   {.checkpoint = {.tag = "t",
+                                   .remote = "docker://" + proxy.host() + "/lab/cp-inc",
+                                   .remote_options = {.remote = test::fast_retries()},
+                                   .on_remote_error = [&](const Error& e) { errors.push_back(e.what()); }}});
+    const auto one_run = [&](int i) {
+        exp.run([&](Run& r) {
+            r.save_file("out.txt", "run " + std::to_string(i));
+            r.save_file("result.json", {{"loss", i}});
+        });
+    };
+    for (int i = 0; i < 4; ++i) one_run(i);
+    CHECK(errors.empty());
+    auto repo = test::via(proxy, "lab/cp-inc");
+    CHECK(SealedExperiment::open(repo, "t.checkpoint").run_ids() == ids(0, 3));
+
+    proxy.reset_stats();
+    one_run(4);
+    const auto stats = proxy.stats();
+    // The new run's two files and config and the new summary document are
+    // uploaded; the four runs before are not (one existence check each).
+    CHECK(stats.count("PUT", "/blobs/uploads/") == 4);
+    // The new run's manifest, the summary manifest and the index.
+    CHECK(stats.count("PUT", "/manifests/") == 3);
+    MESSAGE("requests for the fifth run's checkpoint: " << stats.count());
+
+    // The registry refuses manifests: the checkpoint is sealed in the store,
+    // the copy fails, the sweep goes on.
+    proxy.add(test::Fault::respond("PUT", "/manifests/", 503, 1000));
+    one_run(5);
+    REQUIRE(errors.size() == 1);
+    REQUIRE(exp.remote_error());
+    MESSAGE("the failed copy: " << errors[0]);
+    content::OciLayout local(dir / "storage", {.read_only = true});
+    CHECK(SealedExperiment::open(local, "t.checkpoint").run_ids() == ids(0, 5));
+    CHECK(SealedExperiment::open(repo, "t.checkpoint").run_ids() == ids(0, 4));
+    proxy.clear_faults();
+    one_run(6);
+    CHECK(errors.size() == 1);
+    CHECK_FALSE(exp.remote_error());
+    CHECK(SealedExperiment::open(repo, "t.checkpoint").run_ids() == ids(0, 6));
+    exp.commit("t");
+}
+
+TEST_CASE("a registry that is down: every checkpoint copy fails, the sweep commits all the same") {
+    test::TempDir dir;
+    Worker w({(dir / "storage").string(), "t", "3", "--checkpoint-to", "docker://127.0.0.1:1/lab/down"});
+    w.close_stdin();
+    w.wait_for("committed");
+    const int st = w.wait();
+    CHECK((WIFEXITED(st) && WEXITSTATUS(st) == 0));
+    CHECK(w.saw("remote-error"));
+    content::OciLayout layout(dir / "storage", {.read_only = true});
+    CHECK(SealedExperiment::open(layout, "t").run_ids() == ids(0, 2));
+    // A checkpoint remote is a location without a tag, and needs a tag.
+    RecordStore store(dir / "storage");
+    CHECK_THROWS_AS(Experiment(store, "x", {.checkpoint = {.tag = "x", .remote = "docker://127.0.0.1:1/r:v1"}}), Error);
+    CHECK_THROWS_AS(Experiment(store, "x", {.checkpoint = {.remote = "docker://127.0.0.1:1/r"}}), Error);
+    CHECK_THROWS_AS(Experiment(store, "x", {.checkpoint = {.tag = "x", .remote = "justatag"}}), Error);
+    CHECK_THROWS_AS(Experiment::resume(store, "docker://127.0.0.1:1/r"), Error);  // no tag to resume
 }

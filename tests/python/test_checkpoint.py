@@ -21,7 +21,8 @@ WORKER = textwrap.dedent(
     """
     import sys, sealrun
     store, tag, stop = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    with sealrun.Experiment("py-sweep", store=store, tag=tag, checkpoint=True) as exp:
+    remote = sys.argv[4] if len(sys.argv) > 4 else None
+    with sealrun.Experiment("py-sweep", store=store, tag=tag, checkpoint=True, checkpoint_to=remote) as exp:
         for i in range(50):
             with exp.run() as run:
                 run.log_parameter("i", i)
@@ -33,9 +34,10 @@ WORKER = textwrap.dedent(
 )
 
 
-def start(store: pathlib.Path, tag: str, stop: int) -> subprocess.Popen:
+def start(store: pathlib.Path, tag: str, stop: int, remote: str | None = None) -> subprocess.Popen:
     env = dict(os.environ)
-    return subprocess.Popen([sys.executable, "-c", WORKER, str(store), tag, str(stop)], stdin=subprocess.PIPE,
+    extra = [remote] if remote else []
+    return subprocess.Popen([sys.executable, "-c", WORKER, str(store), tag, str(stop), *extra], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True, env=env)
 
 
@@ -58,14 +60,22 @@ def test_sigkill_leaves_the_last_draft_and_resume_goes_on(tmp_path: pathlib.Path
     assert cp.run_ids == [0, 1, 2, 3, 4]
     assert cp.run(3).get_json("result.json")["loss"] == pytest.approx(0.25)
 
+    # Run 5 was open when the process died: resume takes it over from its
+    # record, interrupted, with the file it saved; numbering goes on at 6.
     with sealrun.Experiment.resume("py1", store=store) as exp:
         assert exp.kept_run_ids == [0, 1, 2, 3, 4]
+        left = sealrun.open("py1.checkpoint", store=store)
+        assert left.run_ids == [0, 1, 2, 3, 4, 5]
+        assert left.run(5).status == "interrupted"
+        assert "died before closing it" in left.run(5).reason
+        assert left.run(5).get_json("result.json")["loss"] == pytest.approx(1 / 6)
         with exp.run() as run:
-            assert run.run_id == 5
+            assert run.run_id == 6
             run.save_file("result.json", {"loss": 0.0})
     final = sealrun.open("py1", store=store)
-    assert final.status == "finished"
-    assert final.run_ids == [0, 1, 2, 3, 4, 5]
+    assert final.status == "interrupted"
+    assert final.run_ids == [0, 1, 2, 3, 4, 5, 6]
+    assert final.run(5).get_json("result.json")["loss"] == pytest.approx(1 / 6)
     with pytest.raises(sealrun.NotFound):
         sealrun.open("py1.checkpoint", store=store)
 
@@ -113,3 +123,40 @@ def test_load_fork_rename(tmp_path: pathlib.Path) -> None:
     assert grown.digest == digest
     assert grown.name == "grown"
     assert grown.run(4).status == "finished"
+
+
+def test_checkpoints_to_a_registry_resume_on_an_empty_store(tmp_path: pathlib.Path, registry: str) -> None:
+    remote = f"docker://{registry}/py/checkpoint-moved"
+    proc = start(tmp_path / "node1", "pyr", 4, remote)
+    wait_open(proc, 4)
+    proc.kill()
+    assert proc.wait() == -signal.SIGKILL
+    pushed = sealrun.open(f"{remote}:pyr.checkpoint")
+    assert pushed.status == "draft"
+    assert pushed.run_ids == [0, 1, 2, 3]
+
+    # Another node, an empty store: the checkpoint comes from the registry.
+    node2 = tmp_path / "node2"
+    with sealrun.Experiment.resume(f"{remote}:pyr", store=node2) as exp:
+        assert exp.tag == "pyr"
+        assert exp.kept_run_ids == [0, 1, 2, 3]
+        with exp.run() as run:
+            assert run.run_id == 4
+            run.save_file("result.json", {"loss": 0.0})
+        assert exp.checkpoint_error is None
+    final = sealrun.open("pyr", store=node2)
+    assert final.run_ids == [0, 1, 2, 3, 4]
+    assert final.run(2).get_json("result.json")["loss"] == pytest.approx(1 / 3)
+    assert sealrun.open(f"{remote}:pyr.checkpoint").run_ids == [0, 1, 2, 3, 4]
+
+
+def test_a_registry_that_is_down_does_not_stop_the_sweep(tmp_path: pathlib.Path) -> None:
+    store = tmp_path / "storage"
+    with sealrun.Experiment("down", store=store, tag="down", checkpoint_to="docker://127.0.0.1:1/py/down") as exp:
+        with exp.run() as run:
+            run.save_file("result.json", {"loss": 1.0})
+        assert exp.checkpoint_error is not None
+        assert sealrun.open("down.checkpoint", store=store).run_ids == [0]
+    assert sealrun.open("down", store=store).run_ids == [0]
+    with pytest.raises(sealrun.InvalidInput):
+        sealrun.Experiment("bad", store=store, checkpoint_to="docker://127.0.0.1:1/py/down:v1")

@@ -5,9 +5,15 @@
 // for stdin to close (the test kills it there), so a test knows exactly
 // where the sweep is without sleeping.
 //
+// With --checkpoint-to LOCATION every checkpoint is also copied there (a
+// failed copy is reported as "remote-error MESSAGE"); --resume-from
+// LOCATION:TAG resumes from a checkpoint there instead of the store's.
+//
 // usage: sweep_worker STORE TAG RUNS [--stop-at I] [--throw-at I]
 //        [--every-runs N] [--every-seconds T] [--off] [--no-signals]
-//        [--name NAME] [--resume]
+//        [--name NAME] [--resume] [--checkpoint-to LOCATION]
+//        [--resume-from LOCATION:TAG]
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -43,6 +49,7 @@ int main(int argc, char** argv) try {
     long stop_at = -1, throw_at = -1;
     std::string name = "sweep";
     bool resume = false;
+    std::string resume_from;
     sealrun::ExperimentOptions options;
     options.checkpoint.tag = tag;
     options.checkpoint.catch_signals = true;
@@ -57,10 +64,15 @@ int main(int argc, char** argv) try {
         else if (a == "--no-signals") options.checkpoint.catch_signals = false;
         else if (a == "--name") name = next();
         else if (a == "--resume") resume = true;
+        else if (a == "--checkpoint-to") options.checkpoint.remote = next();
+        else if (a == "--resume-from") resume_from = next(), resume = true;
         else throw std::runtime_error("unknown option " + a);
     }
+    options.checkpoint.remote_options.remote.max_attempts = 2;  // a dead registry fails fast
+    options.checkpoint.remote_options.remote.backoff = std::chrono::milliseconds(10);
+    options.checkpoint.on_remote_error = [](const sealrun::Error& e) { say(std::string("remote-error ") + e.what()); };
     sealrun::RecordStore store(store_dir);
-    auto exp = resume ? sealrun::Experiment::resume(store, tag, options)
+    auto exp = resume ? sealrun::Experiment::resume(store, resume_from.empty() ? tag : resume_from, options)
                       : std::make_unique<sealrun::Experiment>(store, name, options);
     for (long n = 0; n < runs; ++n) {
         exp->run([&](sealrun::Run& r) {

@@ -23,6 +23,7 @@
 #include "sealrun/error.h"
 #include "sealrun/experiment/format.h"
 #include "sealrun/experiment/model.h"
+#include "sealrun/location/location.h"
 #include "sealrun/records/record.h"
 
 namespace sealrun {
@@ -252,6 +253,25 @@ struct CheckpointPolicy {
     /// seal tunes how checkpoints are sealed (compress, summary_values, …);
     /// force is ignored: the checkpoint tag always moves.
     SealOptions seal;
+    /// remote, when not empty, is a location without a tag or digest
+    /// ("docker://HOST/REPO", "oci:DIR"; sealrun/location/location.h) every
+    /// checkpoint is also copied to, under checkpoint_tag(tag), right after
+    /// it is sealed into the store: a sweep whose node (and local disk) is
+    /// lost resumes elsewhere from it (Experiment::resume). The copy moves
+    /// only what the remote lacks (the new runs, the new index). A copy
+    /// that fails does not stop the sweep: it is reported to
+    /// on_remote_error and kept as remote_error(), and the next checkpoint
+    /// copies again. It runs in the thread that seals the checkpoint, so a
+    /// registry that does not answer holds the sweep for up to
+    /// remote_options' retry budget. Requires `tag`.
+    std::string remote;
+    /// remote_options says how `remote` is reached (plain HTTP, TLS,
+    /// credentials, retries); its store is not used.
+    LocationOptions remote_options;
+    /// on_remote_error is called, in the thread that sealed the checkpoint
+    /// (the signal watcher's for SIGINT/SIGTERM), when copying a checkpoint
+    /// to `remote` failed; what it throws is ignored.
+    std::function<void(const Error&)> on_remote_error;
 };
 
 /// ExperimentOptions tunes an Experiment; the zero value is the default.
@@ -294,10 +314,24 @@ public:
     /// in the store's own layout: its closed runs are kept as sealed (not
     /// re-sealed), new runs are numbered after the highest kept id, its
     /// experiment-level attachments are copied back into the new record,
-    /// and its annotations kept. options.checkpoint.tag defaults to `tag`,
-    /// so the checkpoint moves on; commit(tag) replaces it (the checkpoint
-    /// tag is removed from the layout). Throws Error(not_found) when there
-    /// is no checkpoint, Error(invalid_input) when it is not an experiment.
+    /// and its annotations kept. The runs its process left in the store's
+    /// records after the checkpoint (a SIGKILL: the checkpoint names the
+    /// process's record session) are taken over first: a run closed
+    /// since the checkpoint as it closed, a run still open closed as
+    /// interrupted with the files it saved; new runs are numbered after
+    /// them, and a checkpoint is sealed at once. options.checkpoint.tag
+    /// defaults to `tag`, so the checkpoint moves on; commit(tag) replaces
+    /// it (the checkpoint tag is removed from the layout).
+    ///
+    /// `tag` may be a location with a tag, "docker://HOST/REPO:TAG" (any
+    /// transport but the store): the checkpoint TAG.checkpoint is copied
+    /// from there into the store (replacing a local one), the sweep goes on
+    /// as TAG, and options.checkpoint.remote defaults to that location
+    /// without its tag. With a bare `tag` and options.checkpoint.remote set,
+    /// a store without the checkpoint copies it from the remote first.
+    /// Throws Error(not_found) when there is no checkpoint,
+    /// Error(invalid_input) when it is not an experiment or the location
+    /// names no tag, and what reaching the remote throws.
     static std::unique_ptr<Experiment> resume(RecordStore& store, std::string_view tag, ExperimentOptions options = {});
     /// load opens the sealed experiment `tag` of the store's own layout for
     /// appending runs: as resume, from `tag` itself; commit(tag) moves
@@ -379,6 +413,13 @@ public:
     /// too. Returns nullopt when the policy has no tag. Runs the policy's
     /// automatic checkpoints too; throws as commit.
     std::optional<oci::Descriptor> checkpoint(std::string_view status = format::draft_status, const std::string& reason = {});
+    /// remote_error returns why the last copy of a checkpoint to
+    /// CheckpointPolicy::remote failed; nullopt when it succeeded or none
+    /// was tried.
+    std::optional<Error> remote_error() const;
+    /// options returns the experiment's options as in effect (resume fills
+    /// in the checkpoint tag and remote, the constructor the session).
+    const ExperimentOptions& options() const noexcept { return options_; }
     /// kept_run_ids returns the ids of the runs carried over from a sealed
     /// experiment (resume, load, fork), ascending.
     std::vector<std::int64_t> kept_run_ids() const;
@@ -403,6 +444,11 @@ private:
     // `reference` of the store's layout (resume, load, fork).
     static std::unique_ptr<Experiment> open_sealed(RecordStore& store, const std::string& reference, std::string name,
                                                    ExperimentOptions options, bool as_subject);
+    // adopt_left_runs takes over the runs that the process of record
+    // session `session` (a checkpoint's writer) left in the store's records
+    // after the checkpoint's runs: closed ones as they closed, open ones
+    // closed as interrupted. Returns how many.
+    std::size_t adopt_left_runs(const std::string& experiment, const std::string& session);
     friend struct detail::Lineage;
     friend class Run;
 

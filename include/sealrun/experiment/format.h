@@ -48,6 +48,11 @@ inline constexpr std::string_view experiment_status = "vnd.sealrun.experiment.st
 /// experiment_reason says why a failed or interrupted checkpoint ended its
 /// sweep (a signal's name, an exception's message).
 inline constexpr std::string_view experiment_reason = "vnd.sealrun.experiment.reason";
+/// checkpoint_session is carried by a checkpoint index (never a committed
+/// one): the record session of the process that wrote it, so that resume
+/// finds the runs that process left in the store's records (docs/FORMAT.md,
+/// checkpoints).
+inline constexpr std::string_view checkpoint_session = "vnd.sealrun.checkpoint.session";
 inline constexpr std::string_view part = "vnd.sealrun.part";
 inline constexpr std::string_view run_id = "vnd.sealrun.run.id";
 inline constexpr std::string_view run_status = "vnd.sealrun.run.status";
