@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <thread>
 
 #include <fcntl.h>
@@ -40,22 +41,34 @@ namespace detail {
 
 // --- the signal guard -------------------------------------------------------
 //
-// The handler is async-signal-safe: it reads an atomic int and write()s one
-// byte. The watcher thread does the work (locks, sealing, allocation), then
-// restores the default action and raises the signal again, so the process
-// ends as the signal says (a shell sees 128 + its number).
+// The handler is async-signal-safe: it counts itself in, reads an atomic
+// int and write()s one byte to a non-blocking pipe (a flood of signals
+// never blocks it). The watcher thread does the work (locks, sealing,
+// allocation), then restores the default action and raises the signal
+// again, so the process ends as the signal says (a shell sees 128 + its
+// number).
+//
+// Destruction never waits on the experiment's mutex while holding it: the
+// guard is joined after the destructor's own checkpoint has released it,
+// so a watcher woken by a signal during destruction takes the mutex, seals
+// and ends the process, or the join returns. The guard closes its pipe only
+// once no handler is between reading the descriptor and writing to it (a
+// handler on another thread must not write into a reused descriptor).
 
 namespace {
 std::atomic<int> signal_pipe_write{-1};
+std::atomic<int> handlers_running{0};
 static_assert(std::atomic<int>::is_always_lock_free);
 
 extern "C" void on_sweep_signal(int sig) {
     const int saved = errno;
-    const int fd = signal_pipe_write.load(std::memory_order_relaxed);
+    handlers_running.fetch_add(1);
+    const int fd = signal_pipe_write.load();
     if (fd >= 0) {
         const auto byte = static_cast<unsigned char>(sig);
         [[maybe_unused]] const auto n = ::write(fd, &byte, 1);
     }
+    handlers_running.fetch_sub(1);
     errno = saved;
 }
 
@@ -65,8 +78,11 @@ constexpr int watched[] = {SIGINT, SIGTERM};
 class SignalGuard {
 public:
     explicit SignalGuard(std::function<void(int)> on_signal) : on_signal_(std::move(on_signal)) {
-        if (::pipe2(fds_, O_CLOEXEC) != 0)
-            throw Error(Errc::io, "watch signals", "pipe", std::string(std::strerror(errno)));
+        if (::pipe2(fds_, O_CLOEXEC) != 0 || ::fcntl(fds_[1], F_SETFL, O_NONBLOCK) != 0) {
+            const auto why = std::string(std::strerror(errno));
+            close_fds();
+            throw Error(Errc::io, "watch signals", "pipe", why);
+        }
         int expected = -1;
         if (!signal_pipe_write.compare_exchange_strong(expected, fds_[1])) {
             close_fds();
@@ -83,9 +99,12 @@ public:
     ~SignalGuard() {
         for (std::size_t i = 0; i < std::size(watched); ++i) ::sigaction(watched[i], &previous_[i], nullptr);
         signal_pipe_write.store(-1);
+        // A full pipe holds signals the watcher has yet to read: the first
+        // of them ends the process, so the stop byte is not needed then.
         const unsigned char stop = 0;
         [[maybe_unused]] const auto n = ::write(fds_[1], &stop, 1);
         if (thread_.joinable()) thread_.join();
+        while (handlers_running.load() != 0) std::this_thread::yield();
         close_fds();
     }
     SignalGuard(const SignalGuard&) = delete;

@@ -268,15 +268,16 @@ Experiment::Experiment(RecordStore& store, std::string name, ExperimentOptions o
 }
 
 Experiment::~Experiment() {
-    // The watcher goes first: a signal now is handled by the process's
-    // previous disposition, not by a half-destroyed experiment.
-    stop_watching_signals();
     if (!options_.checkpoint.tag.empty()) {
         const bool unwinding = std::uncaught_exceptions() > 0;
         crash_checkpoint(unwinding ? "failed" : "interrupted",
                          unwinding ? "an exception ended the sweep before it was committed"
                                    : "the experiment was destroyed before it was committed");
     }
+    // The watcher goes after that checkpoint (a signal during it is still
+    // sealed, once it released the mutex) and before the runs: from here a
+    // signal is handled by the process's previous disposition.
+    stop_watching_signals();
     // Runs still open close as their destructors say, without a policy to
     // run, while the mutex they lock still exists.
     for (auto& r : runs_) r->owner_ = nullptr;

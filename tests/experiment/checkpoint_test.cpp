@@ -11,6 +11,7 @@
 #include <optional>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -114,6 +115,20 @@ public:
     int signal_and_wait(int sig) {
         REQUIRE(::kill(pid_, sig) == 0);
         return wait();
+    }
+    // wait_within waits for the worker to end, failing after `limit` (a hang).
+    int wait_within(std::chrono::seconds limit) {
+        const auto deadline = std::chrono::steady_clock::now() + limit;
+        int st = 0;
+        for (;;) {
+            const auto got = ::waitpid(pid_, &st, WNOHANG);
+            REQUIRE(got >= 0);
+            if (got == pid_) break;
+            REQUIRE_MESSAGE(std::chrono::steady_clock::now() < deadline, "the worker hangs");
+            std::this_thread::sleep_for(20ms);
+        }
+        pid_ = -1;
+        return st;
     }
     int wait() {
         int st = 0;
@@ -304,6 +319,29 @@ TEST_CASE("SIGINT and SIGTERM mid-run: an interrupted checkpoint with the open r
         CHECK(fin.status() == "interrupted");
         CHECK(tags_of(store_dir) == std::vector<std::string>{"t"});
     }
+}
+
+TEST_CASE("a signal during destruction, while the watcher waits for the experiment's mutex: sealed, and the process dies of it") {
+    // The destructor's checkpoint holds the mutex when its remote-error hook
+    // raises SIGTERM: the watcher wakes and waits for the mutex; the
+    // destructor releases it, then joins the watcher, which seals and ends
+    // the process. Nothing hangs, and the signal is not lost.
+    test::TempDir dir;
+    const auto store_dir = dir / "storage";
+    Worker w({store_dir.string(), "t", "50", "--abandon-at", "2", "--term-in-hook", "--checkpoint-to",
+              "docker://127.0.0.1:1/lab/none"});
+    w.close_stdin();
+    const int st = w.wait_within(60s);
+    REQUIRE(WIFSIGNALED(st));
+    CHECK(WTERMSIG(st) == SIGTERM);
+    content::OciLayout layout(store_dir, {.read_only = true});
+    const auto cp = SealedExperiment::open(layout, "t.checkpoint");
+    CHECK(cp.status() == "interrupted");
+    CHECK(cp.annotations().at("vnd.sealrun.experiment.reason") == "SIGTERM");
+    REQUIRE(cp.run_ids() == ids(0, 2));
+    CHECK(cp.run(2).status() == "interrupted");
+    CHECK(cp.run(2).reason() == "the experiment was destroyed before it was committed");
+    CHECK(cp.run(2).get_blob("partial.txt") == "step 2 saved\n");
 }
 
 TEST_CASE("an exception out of the sweep leaves a failed checkpoint; the worker resumes and commits") {

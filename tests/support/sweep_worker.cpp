@@ -5,6 +5,11 @@
 // for stdin to close (the test kills it there), so a test knows exactly
 // where the sweep is without sleeping.
 //
+// --abandon-at I destroys the experiment, uncommitted, with run I open
+// (its destructor seals the last checkpoint); with --term-in-hook the
+// remote-error hook of that checkpoint raises SIGTERM (a signal landing
+// while the destructor holds the experiment's mutex).
+//
 // With --checkpoint-to LOCATION every checkpoint is also copied there (a
 // failed copy is reported as "remote-error MESSAGE"); --resume-from
 // LOCATION:TAG resumes from a checkpoint there instead of the store's.
@@ -12,8 +17,10 @@
 // usage: sweep_worker STORE TAG RUNS [--stop-at I] [--throw-at I]
 //        [--every-runs N] [--every-seconds T] [--off] [--no-signals]
 //        [--name NAME] [--resume] [--checkpoint-to LOCATION]
-//        [--resume-from LOCATION:TAG]
+//        [--resume-from LOCATION:TAG] [--abandon-at I] [--term-in-hook]
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -31,6 +38,9 @@ void say(const std::string& line) {
     std::cout << line << std::endl;  // flushed: the test reads it at once
 }
 
+// term_armed makes the next remote-error hook raise SIGTERM (--term-in-hook).
+std::atomic<bool> term_armed{false};
+
 void wait_for_stdin_to_close() {
     char c;
     while (::read(0, &c, 1) > 0) {
@@ -46,7 +56,8 @@ int main(int argc, char** argv) try {
     }
     const std::string store_dir = argv[1], tag = argv[2];
     const long runs = std::stol(argv[3]);
-    long stop_at = -1, throw_at = -1;
+    long stop_at = -1, throw_at = -1, abandon_at = -1;
+    bool term_in_hook = false;
     std::string name = "sweep";
     bool resume = false;
     std::string resume_from;
@@ -64,17 +75,31 @@ int main(int argc, char** argv) try {
         else if (a == "--no-signals") options.checkpoint.catch_signals = false;
         else if (a == "--name") name = next();
         else if (a == "--resume") resume = true;
+        else if (a == "--abandon-at") abandon_at = std::stol(next());
+        else if (a == "--term-in-hook") term_in_hook = true;
         else if (a == "--checkpoint-to") options.checkpoint.remote = next();
         else if (a == "--resume-from") resume_from = next(), resume = true;
         else throw std::runtime_error("unknown option " + a);
     }
     options.checkpoint.remote_options.remote.max_attempts = 2;  // a dead registry fails fast
     options.checkpoint.remote_options.remote.backoff = std::chrono::milliseconds(10);
-    options.checkpoint.on_remote_error = [](const sealrun::Error& e) { say(std::string("remote-error ") + e.what()); };
+    options.checkpoint.on_remote_error = [](const sealrun::Error& e) {
+        say(std::string("remote-error ") + e.what());
+        if (term_armed.exchange(false)) ::raise(SIGTERM);
+    };
     sealrun::RecordStore store(store_dir);
     auto exp = resume ? sealrun::Experiment::resume(store, resume_from.empty() ? tag : resume_from, options)
                       : std::make_unique<sealrun::Experiment>(store, name, options);
     for (long n = 0; n < runs; ++n) {
+        if (n == abandon_at) {
+            auto& r = exp->run();
+            r.save_file("partial.txt", "step " + std::to_string(r.run_id()) + " saved\n");
+            say("open " + std::to_string(r.run_id()));
+            term_armed = term_in_hook;
+            exp.reset();
+            say("destroyed");
+            return 0;
+        }
         exp->run([&](sealrun::Run& r) {
             const auto id = r.run_id();
             r.log_parameter("i", id);
