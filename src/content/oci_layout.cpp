@@ -62,11 +62,15 @@ void mentioned_descriptors(const nlohmann::json& doc, std::vector<oci::Descripto
 
 }  // namespace
 
-// Writers is this object's share of the writer lock.
+// Writers is this object's share of the writer lock, and what it syncs.
 struct OciLayout::Writers {
     std::mutex mu;
     std::optional<util::FileLock> lock;  // shared, while content may be untagged
     int pushing = 0;                     // pushes under way
+    // root is the layout directory, opened once by a durable writable
+    // layout: sync() runs syncfs on it, which reports every write-back error
+    // of that file system since it was opened (before any blob was written).
+    util::Fd root;
 };
 
 namespace {
@@ -111,6 +115,7 @@ OciLayout::OciLayout(fs::path root, OciLayoutOptions options)
     make_dirs(root_ / "blobs" / "sha256");
     util::real_directory(root_ / "blobs");
     util::real_directory(root_ / "blobs" / "sha256");
+    if (!options_.skip_fsync) writers_->root = util::open_directory(root_);
     util::FileLock lock(root_ / index_lock_file);
     try {
         detail::check_layout_file(util::read_file(layout_file, 64 * 1024, util::Follow::no), root_.string());
@@ -128,6 +133,11 @@ OciLayout::~OciLayout() = default;
 void OciLayout::deny_if_read_only(std::string_view operation) const {
     if (options_.read_only)
         throw Error(Errc::denied, std::string(operation), root_.string(), "the layout was opened read-only");
+}
+
+void OciLayout::sync() {
+    if (options_.read_only || options_.skip_fsync) return;
+    util::sync_filesystem(writers_->root.get(), root_);
 }
 
 void OciLayout::hold_writer_lock() {
@@ -205,7 +215,8 @@ void OciLayout::push(const oci::Descriptor& desc, ReadStream& content) {
     util::real_directory(root_ / "blobs");
     util::real_directory(dest.parent_path());
     // rename replaces a wrong-sized file (or a symbolic link) at `dest`.
-    tmp.commit(dest, !options_.skip_fsync);
+    // Not fsynced: the next index.json write syncs first (update_index).
+    tmp.commit(dest, false);
 }
 
 namespace {
@@ -269,6 +280,8 @@ Ingested OciLayout::ingest_file(const fs::path& file, std::string media_type, co
     const auto ingest = root_ / ingest_dir;
     make_dirs(ingest);
     util::real_directory(ingest);
+    // Nothing is fsynced here: the next index.json write syncs first
+    // (update_index). A copy starts its writeback early for that sync.
     const bool durable = !options_.skip_fsync;
     const auto place = [&](oci::Descriptor& d) {
         const auto dest = blob_path(d.digest);
@@ -292,7 +305,7 @@ Ingested OciLayout::ingest_file(const fs::path& file, std::string media_type, co
             read_through(in, options.inspect);
             auto d = descriptor(in);
             if (stored_size(d.digest) == d.size) return {std::move(d), IngestMethod::present};
-            clone.commit(place(d), durable);
+            clone.commit(place(d), false);
             return {std::move(d), IngestMethod::cloned};
         }
 
@@ -310,14 +323,12 @@ Ingested OciLayout::ingest_file(const fs::path& file, std::string media_type, co
                 if (same_content_stamp(before, after) && in.size == after.st_size) {
                     auto d = descriptor(in);
                     if (stored_size(d.digest) == d.size) return {std::move(d), IngestMethod::present};
-                    if (durable) util::fsync_fd(src.get(), file);
                     const auto dest = place(d);
                     if (::rename(name.c_str(), dest.c_str()) != 0) util::throw_errno("rename into place", dest);
                     // rename is a no-op when `dest` was already this inode
                     // (linked by a concurrent ingest): drop the name then.
                     ::unlink(name.c_str());
                     link.path.clear();
-                    if (durable) util::fsync_dir(dest.parent_path());
                     return {std::move(d), IngestMethod::linked};
                 }
                 src = util::open_read(file, util::Follow::no);
@@ -332,15 +343,21 @@ Ingested OciLayout::ingest_file(const fs::path& file, std::string media_type, co
     read_through(in, options.inspect);
     auto d = descriptor(in);
     if (stored_size(d.digest) == d.size) return {std::move(d), IngestMethod::present};
-    tmp.commit(place(d), durable);
+    tmp.commit(place(d), false);
     return {std::move(d), IngestMethod::copied};
 }
 
-void OciLayout::update_index(const std::function<void(oci::ImageIndex&)>& change) {
+void OciLayout::update_index(const std::function<bool(oci::ImageIndex&)>& change) {
     deny_if_read_only("update index");
     util::FileLock lock(root_ / index_lock_file);
     auto idx = index();
-    change(idx);
+    if (!change(idx)) return;  // unchanged: nothing to write, nothing to sync
+    // The layout's one durability rule: blobs are not fsynced one by one;
+    // index.json is only ever written after one sync of the file system has
+    // made everything stored so far durable, so after a crash no tag names a
+    // blob that did not reach the disk. After `change`: every blob tag()'s
+    // check_graph found was stored before this sync.
+    sync();
     util::write_file_atomic(root_ / "index.json", oci::canonical_json(idx.to_json()), !options_.skip_fsync);
 }
 
@@ -379,6 +396,7 @@ void OciLayout::tag(const oci::Descriptor& desc, std::string_view reference, Tag
         check_graph(desc, reference);
         std::erase_if(idx.manifests, [&](const oci::Descriptor& d) { return ref_name(d) == reference; });
         idx.manifests.push_back(entry);
+        return true;
     });
     // Tagged: this writer's content is reachable now. Let gc in unless
     // another thread is still pushing through this object.
@@ -397,6 +415,7 @@ bool OciLayout::untag(std::string_view reference) {
     bool removed = false;
     update_index([&](oci::ImageIndex& idx) {
         removed = std::erase_if(idx.manifests, [&](const oci::Descriptor& d) { return ref_name(d) == reference; }) > 0;
+        return removed;
     });
     return removed;
 }
@@ -407,6 +426,7 @@ void OciLayout::remove(const oci::Descriptor& desc) {
     bool had_entry = false;
     update_index([&](oci::ImageIndex& idx) {
         had_entry = std::erase_if(idx.manifests, [&](const oci::Descriptor& d) { return d.digest == desc.digest; }) > 0;
+        return had_entry;
     });
     const auto path = blob_path(desc.digest);
     bool had_blob = false;

@@ -129,11 +129,19 @@ std::filesystem::path directory_of(const std::filesystem::path& path) {
     return parent.empty() ? std::filesystem::path(".") : parent;
 }
 
-void fsync_dir(const std::filesystem::path& given) {
-    const auto dir = given.empty() ? std::filesystem::path(".") : given;
+Fd open_directory(const std::filesystem::path& dir) {
     Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!fd) throw_errno("open directory", dir);
-    fsync_fd(fd.get(), dir);
+    return fd;
+}
+
+void fsync_dir(const std::filesystem::path& given) {
+    const auto dir = given.empty() ? std::filesystem::path(".") : given;
+    fsync_fd(open_directory(dir).get(), dir);
+}
+
+void sync_filesystem(int fd, const std::filesystem::path& path) {
+    if (::syncfs(fd) != 0) throw_errno("sync the file system of", path);
 }
 
 namespace {

@@ -102,6 +102,16 @@ void write_all(int fd, std::span<const std::byte> bytes, const std::filesystem::
 void fsync_fd(int fd, const std::filesystem::path& path);
 // fsync_dir fsyncs the directory `dir`; an empty `dir` is the working directory.
 void fsync_dir(const std::filesystem::path& dir);
+// open_directory opens the directory `dir` (following a symbolic link) for
+// fsync_dir or sync_filesystem; throws Error(not_found) or Error(io).
+Fd open_directory(const std::filesystem::path& dir);
+// sync_filesystem writes every dirty page and inode of the file system that
+// holds the open file `fd` (`path` names it in errors) to stable storage
+// (syncfs(2): one call, whatever it holds dirty, another program's data
+// too). Throws Error(io) when the kernel reports a write-back error on that
+// file system since `fd` was opened (Linux 5.8 and later; older kernels
+// report none).
+void sync_filesystem(int fd, const std::filesystem::path& path);
 // directory_of is the directory a file at `path` is in: its parent, or "."
 // for a bare relative name ("x.tar"), whose parent path is empty. Every
 // writer that opens, creates or fsyncs the directory of a file it was given
@@ -131,9 +141,10 @@ public:
     // independent offset), named or not.
     Fd reopen() const;
     void write(std::span<const std::byte> bytes);
-    // will_commit_durably says commit will fsync: the file's pages are then
-    // sent to disk as it grows (every 8 MiB), so the final fsync waits for
-    // the tail only instead of the whole file.
+    // will_commit_durably says the file will be made durable (by commit's
+    // fsync, or by a later sync_filesystem): its pages are then sent to disk
+    // as it grows (every 8 MiB), so that sync waits for the tail only
+    // instead of the whole file.
     void will_commit_durably() noexcept { early_writeback_ = true; }
     // commit fsyncs the file (if `durable`), renames it to `dest` and fsyncs
     // `dest`'s directory (if `durable`).

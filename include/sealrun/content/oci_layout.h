@@ -17,7 +17,8 @@ namespace sealrun::content {
 
 /// OciLayoutOptions tunes an OciLayout; the zero value is the safe default.
 struct OciLayoutOptions {
-    /// Skip fsync of blobs and directories. Only for throw-away layouts.
+    /// Skip every sync (sync(), the one before each index.json write, and
+    /// index.json's own fsync). Only for throw-away layouts.
     bool skip_fsync = false;
     /// Open an existing layout for reading only: nothing is created, no
     /// lock is taken for writing, and push, tag, remove and gc throw
@@ -87,11 +88,20 @@ struct GcResult {
 /// first use. Files it does not know are left alone.
 ///
 /// Blobs are written to a temporary file inside the layout while their size
-/// and digest are checked, fsynced and renamed into place, so a blob that
-/// fails verification never becomes visible. index.json is replaced
-/// atomically under an exclusive file lock (`index.json.lock`), so several
-/// processes may tag the same layout at once. Tags are the
+/// and digest are checked and renamed into place, so a blob that fails
+/// verification never becomes visible. index.json is replaced atomically
+/// under an exclusive file lock (`index.json.lock`), so several processes
+/// may tag the same layout at once. Tags are the
 /// `org.opencontainers.image.ref.name` annotations of index.json's entries.
+///
+/// Durability (docs/ARCHITECTURE.md, "The local store"): blobs are not
+/// fsynced one by one. Every index.json write (tag, untag, remove) is
+/// preceded, under the index lock, by one syncfs(2) of the layout's file
+/// system, so a tag never names content that had not reached the disk;
+/// sync() gives the same promise without a tag. After a crash, a blob
+/// stored since the last sync may be missing, empty or short: exists(),
+/// tag() and fetch() check its size, and push() and ingest_file() replace
+/// it; every fetch verifies the digest.
 ///
 /// Writers and gc follow one protocol (docs/ARCHITECTURE.md, "The local
 /// store"): from its first exists/push until its tag succeeds (or until it
@@ -172,6 +182,15 @@ public:
     /// untag removes the tag `reference`; returns false when there was none.
     bool untag(std::string_view reference);
 
+    /// sync makes every blob stored in the layout's file system so far
+    /// durable: one syncfs(2) of it (the layout's directory, opened when this
+    /// object was made). tag(), untag() and remove() do it before they write
+    /// index.json; a caller that stores content without tagging it and
+    /// promises it is kept calls sync. Nothing for a read-only layout or
+    /// with skip_fsync. Throws Error(io) when the file system reports a
+    /// write-back error since this object was made.
+    void sync();
+
     /// index returns the current index.json, strictly parsed.
     oci::ImageIndex index() const;
 
@@ -198,7 +217,9 @@ protected:
 
 private:
     struct Writers;
-    void update_index(const std::function<void(oci::ImageIndex&)>& change);
+    /// update_index applies `change` to index.json under the index lock and
+    /// writes it, after sync(), when `change` returns true.
+    void update_index(const std::function<bool(oci::ImageIndex&)>& change);
     void deny_if_read_only(std::string_view operation) const;
     void hold_writer_lock();
     std::optional<std::int64_t> stored_size(const oci::Digest& digest) const;
