@@ -43,9 +43,12 @@ private:
 
 // move_blob makes the blob `d` stored in `dst`: nothing when it is there,
 // a mount when `dst` can take it from `src` without the bytes, otherwise a
-// verified stream from `src` (started again on a network error).
+// verified stream from `src` (started again on a network error). A `dst`
+// that is an AbsentPusher is not asked first: the request that starts the
+// upload tells whether it has the blob.
 void move_blob(ReadOnlyTarget& src, Target& dst, const oci::Descriptor& d, Hooks& hooks, int attempts) {
-    if (dst.exists(d)) {
+    auto* absent = dynamic_cast<AbsentPusher*>(&dst);
+    if (absent == nullptr && dst.exists(d)) {
         hooks.skipped(d);
         return;
     }
@@ -58,9 +61,18 @@ void move_blob(ReadOnlyTarget& src, Target& dst, const oci::Descriptor& d, Hooks
         try {
             // The fetched stream itself goes to the push, so the bytes are
             // hashed once (already_verified); progress comes from it too.
-            auto in = src.fetch(d);
-            if (hooks.wants_progress()) in->on_progress([&](std::uint64_t n) { hooks.progress(d, n); });
-            dst.push(d, *in);
+            auto open = [&] {
+                auto in = src.fetch(d);
+                if (hooks.wants_progress()) in->on_progress([&](std::uint64_t n) { hooks.progress(d, n); });
+                return std::unique_ptr<ReadStream>(std::move(in));
+            };
+            if (absent == nullptr) {
+                const auto in = open();
+                dst.push(d, *in);
+            } else if (!absent->push_absent(d, open)) {
+                hooks.skipped(d);
+                return;
+            }
             break;
         } catch (const Error& e) {
             if (e.code() != Errc::network || attempt >= attempts) throw;

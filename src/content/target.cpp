@@ -53,6 +53,21 @@ std::string read_all(ReadOnlyTarget& target, const oci::Descriptor& desc, std::s
     return out;
 }
 
+std::pair<oci::Descriptor, std::string> read_reference(ReadOnlyTarget& target, std::string_view reference,
+                                                       std::size_t max_size) {
+    if (auto* reader = dynamic_cast<ReferenceReader*>(&target)) {
+        auto got = reader->read_reference(reference);
+        if (got.second.size() > max_size)
+            throw Error(Errc::too_large, "read", got.first.digest.str(),
+                        "size " + std::to_string(got.second.size()) + " exceeds the limit of " +
+                            std::to_string(max_size) + " bytes");
+        return got;
+    }
+    auto desc = target.resolve(reference);
+    auto bytes = read_all(target, desc, max_size);
+    return {std::move(desc), std::move(bytes)};
+}
+
 void push_bytes(Target& target, const oci::Descriptor& desc, std::string bytes) {
     BytesStream s(std::move(bytes));
     target.push(desc, s);

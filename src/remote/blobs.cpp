@@ -2,6 +2,7 @@
 // ways with bounded memory; every byte is verified against its digest.
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <future>
 #include <optional>
 
@@ -147,30 +148,23 @@ std::unique_ptr<content::ReadStream> Repository::open_blob(const oci::Descriptor
     return std::make_unique<BlobStream>(m, desc);
 }
 
-void Repository::push(const oci::Descriptor& desc, content::ReadStream& content) {
-    auto& m = *impl_;
+namespace {
+
+// probe_from_self asks the registry to mount `digest` into the repository
+// from the repository itself: 201 when it holds the blob already, 202 with
+// an upload session when it does not (as for any mount it declines).
+Response probe_from_self(Repository::Impl& m, const oci::Digest& digest) {
+    return m.mount_request(digest, m.ref.repository);
+}
+
+// upload sends the verified blob `desc` into the session `started` opened:
+// one PUT up to monolithic_limit, chunked PATCHes above it. A PUT that
+// fails but whose blob the registry has afterwards (a retried PUT whose
+// first try had landed) succeeds.
+void upload(Repository& repo, Repository::Impl& m, const oci::Descriptor& desc, content::ReadStream& verified,
+            const Response& started) {
     const auto subject = desc.digest.str();
-    if (oci::is_node_type(desc.media_type)) {
-        m.put_manifest(desc, m.verified_manifest(desc, content), subject, "push manifest");
-        return;
-    }
-    std::optional<content::VerifyingStream> verifier;  // hash once (see already_verified)
-    if (!content::already_verified(content, desc)) verifier.emplace(content, desc);
-    content::ReadStream& verified = verifier ? static_cast<content::ReadStream&>(*verifier) : content;
-    // Start an upload session, mounting from a sibling repository when one has the blob.
-    std::string scope = m.push_scope();
-    Response started;
-    bool have_session = false;
-    for (const auto& from : m.options.mount_from) {
-        started = m.mount_request(desc.digest, from);
-        if (started.status == 201) return;  // mounted: no bytes to send
-        if (started.status == 202) {
-            have_session = true;
-            break;
-        }
-    }
-    if (!have_session) started = m.send(Request{.method = "POST", .url = m.url("/blobs/uploads/")}, scope, true);
-    if (started.status != 202) m.fail(started, "start upload", subject);
+    const std::string scope = m.push_scope();
     const auto start_url = m.url("/blobs/uploads/");
     auto loc = started.header("location");
     if (!loc) throw Error(Errc::protocol, "start upload", subject, "202 without a Location");
@@ -186,7 +180,7 @@ void Repository::push(const oci::Descriptor& desc, content::ReadStream& content)
         put.body.bytes = bytes;
         const auto resp = m.send(put, scope, true);
         if (resp.status == 201) return;
-        if (exists(desc)) return;  // a retried PUT whose first try had landed
+        if (repo.exists(desc)) return;
         m.fail(resp, "push blob", subject);
     }
 
@@ -212,9 +206,72 @@ void Repository::push(const oci::Descriptor& desc, content::ReadStream& content)
     Request put{.method = "PUT", .url = with_digest(location, desc.digest)};
     const auto resp = m.send(put, scope, false);
     if (resp.status != 201) {
-        if (exists(desc)) return;
+        if (repo.exists(desc)) return;
         m.fail(resp, "finish upload", subject);
     }
+}
+
+}  // namespace
+
+std::optional<Response> Repository::Impl::start_upload(const oci::Descriptor& desc, bool probe, bool& present) {
+    const auto subject = desc.digest.str();
+    present = false;
+    for (const auto& from : options.mount_from) {
+        auto started = mount_request(desc.digest, from);
+        if (started.status == 201) return std::nullopt;  // mounted: no bytes to send
+        if (started.status == 202) return started;
+    }
+    if (probe) {
+        auto started = probe_from_self(*this, desc.digest);
+        if (started.status == 201) {
+            present = true;
+            return std::nullopt;
+        }
+        if (started.status == 202) return started;
+        // A registry that refuses the mount parameters outright (rather
+        // than ignoring them, as the distribution spec asks) gets a plain
+        // upload; its errors surface there.
+    }
+    auto started = send(Request{.method = "POST", .url = url("/blobs/uploads/")}, push_scope(), true);
+    if (started.status != 202) fail(started, "start upload", subject);
+    return started;
+}
+
+void Repository::push(const oci::Descriptor& desc, content::ReadStream& content) {
+    auto& m = *impl_;
+    if (oci::is_node_type(desc.media_type)) {
+        m.put_manifest(desc, m.verified_manifest(desc, content), desc.digest.str(), "push manifest");
+        return;
+    }
+    std::optional<content::VerifyingStream> verifier;  // hash once (see already_verified)
+    if (!content::already_verified(content, desc)) verifier.emplace(content, desc);
+    content::ReadStream& verified = verifier ? static_cast<content::ReadStream&>(*verifier) : content;
+    bool present = false;
+    const auto started = m.start_upload(desc, false, present);
+    if (started) upload(*this, m, desc, verified, *started);
+}
+
+bool Repository::push_absent(const oci::Descriptor& desc, const std::function<std::unique_ptr<content::ReadStream>()>& open) {
+    auto& m = *impl_;
+    // A manifest is asked for (HEAD); a blob up to monolithic_limit is
+    // probed by the request that starts its upload; a larger one is asked
+    // for first too, so a registry that ignores mounts (202 whatever it
+    // holds) never has a large blob sent to it twice.
+    const bool probe = !oci::is_node_type(desc.media_type) && static_cast<std::size_t>(desc.size) <= m.options.monolithic_limit;
+    if (!probe) {
+        if (exists(desc)) return false;
+        const auto in = open();
+        push(desc, *in);
+        return true;
+    }
+    bool present = false;
+    const auto started = m.start_upload(desc, true, present);
+    if (!started) return !present;
+    auto in = open();
+    std::optional<content::VerifyingStream> verifier;
+    if (!content::already_verified(*in, desc)) verifier.emplace(*in, desc);
+    upload(*this, m, desc, verifier ? static_cast<content::ReadStream&>(*verifier) : *in, *started);
+    return true;
 }
 
 bool Repository::mount(const oci::Descriptor& desc, content::ReadOnlyTarget& source) {
@@ -232,7 +289,8 @@ bool Repository::mount(const oci::Descriptor& desc, content::ReadOnlyTarget& sou
 }
 
 Response Repository::Impl::mount_request(const oci::Digest& digest, const std::string& from) {
-    const auto scope = push_scope() + " repository:" + from + ":pull";
+    // Push scope here covers pulling from here (a probe from the repository itself).
+    const auto scope = from == ref.repository ? push_scope() : push_scope() + " repository:" + from + ":pull";
     return send(Request{.method = "POST", .url = url("/blobs/uploads/?mount=" + detail::url_escape(digest.str()) +
                                                      "&from=" + detail::url_escape(from))},
                 scope, false);

@@ -149,40 +149,63 @@ void Repository::ping() {
     if (resp.status != 200) m.fail(resp, "login", m.ref.registry);
 }
 
+namespace {
+
+// reference_subject names `ref` in `m`'s repository for errors; checks a tag's grammar.
+std::string reference_subject(Repository::Impl& m, const std::string& ref) {
+    const bool by_digest = oci::is_digest_reference(ref);
+    if (!by_digest) oci::check_tag(ref);
+    return m.ref.registry + "/" + m.ref.repository + (by_digest ? "@" : ":") + ref;
+}
+
+// check_answered_digest refuses an answer by digest that names other content.
+void check_answered_digest(const std::string& ref, const oci::Descriptor& d, const std::string& subject) {
+    if (oci::is_digest_reference(ref) && d.digest != oci::Digest::parse(ref))
+        throw Error(Errc::digest_mismatch, "resolve", subject, "registry answered with " + d.digest.str());
+}
+
+}  // namespace
+
+std::pair<oci::Descriptor, std::string> Repository::Impl::get_manifest(const std::string& ref, const std::string& subject) {
+    Request r{.url = url("/manifests/" + ref), .headers = {accept_manifests}};
+    r.max_body = oci::max_manifest_size;
+    auto resp = send(r, pull_scope(), true);
+    if (resp.status == 404) throw Error(Errc::not_found, "resolve", subject, "no such manifest");
+    if (resp.status != 200) fail(resp, "resolve", subject);
+    auto mt = strip_params(resp.header("content-type").value_or(""));
+    if (!oci::is_node_type(mt)) {
+        const auto doc = oci::parse_json_strict(resp.body, subject);
+        mt = doc.is_object() ? doc.value("mediaType", "") : "";
+    }
+    if (!oci::is_node_type(mt)) throw Error(Errc::protocol, "resolve", subject, "response is neither a manifest nor an index");
+    auto d = oci::Descriptor::for_bytes(mt, resp.body);
+    // The GET's own header must name what it sent (by digest, the content
+    // is checked against the reference too).
+    if (const auto said = resp.header("docker-content-digest"); said && *said != d.digest.str())
+        throw Error(Errc::digest_mismatch, "resolve", subject,
+                    "Docker-Content-Digest disagrees with the content, which hashes to " + d.digest.str());
+    check_answered_digest(ref, d, subject);
+    return {std::move(d), std::move(resp.body)};
+}
+
 oci::Descriptor Repository::resolve(std::string_view reference) {
     auto& m = *impl_;
     const std::string ref(reference);
-    const bool by_digest = oci::is_digest_reference(ref);
-    if (!by_digest) oci::check_tag(ref);
-    const auto subject = m.ref.registry + "/" + m.ref.repository + (by_digest ? "@" : ":") + ref;
+    const auto subject = reference_subject(m, ref);
     Request r{.method = "HEAD", .url = m.url("/manifests/" + ref), .headers = {accept_manifests}};
     auto resp = m.send(r, m.pull_scope(), true);
     if (resp.status == 404) throw Error(Errc::not_found, "resolve", subject, "no such manifest");
+    // No usable HEAD: GET the manifest (up to the one manifest cap) and
+    // learn everything from it.
     auto d = resp.status == 200 ? head_descriptor(resp) : std::nullopt;
-    if (!d) {
-        // No usable HEAD: GET the manifest (up to the one manifest cap) and
-        // learn everything from it.
-        r.method = "GET";
-        r.max_body = oci::max_manifest_size;
-        resp = m.send(r, m.pull_scope(), true);
-        if (resp.status != 200) m.fail(resp, "resolve", subject);
-        auto mt = strip_params(resp.header("content-type").value_or(""));
-        if (!oci::is_node_type(mt)) {
-            const auto doc = oci::parse_json_strict(resp.body, subject);
-            mt = doc.is_object() ? doc.value("mediaType", "") : "";
-        }
-        if (!oci::is_node_type(mt))
-            throw Error(Errc::protocol, "resolve", subject, "response is neither a manifest nor an index");
-        d = oci::Descriptor::for_bytes(mt, resp.body);
-        // The GET's own header must name what it sent (by digest, the
-        // content is checked against the reference below).
-        if (const auto said = resp.header("docker-content-digest"); said && *said != d->digest.str())
-            throw Error(Errc::digest_mismatch, "resolve", subject,
-                        "Docker-Content-Digest disagrees with the content, which hashes to " + d->digest.str());
-    }
-    if (by_digest && d->digest != oci::Digest::parse(ref))
-        throw Error(Errc::digest_mismatch, "resolve", subject, "registry answered with " + d->digest.str());
+    if (!d) return m.get_manifest(ref, subject).first;
+    check_answered_digest(ref, *d, subject);
     return *d;
+}
+
+std::pair<oci::Descriptor, std::string> Repository::read_reference(std::string_view reference) {
+    const std::string ref(reference);
+    return impl_->get_manifest(ref, reference_subject(*impl_, ref));
 }
 
 bool Repository::exists(const oci::Descriptor& desc) {

@@ -4,7 +4,9 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "remote/auth.h"
@@ -57,11 +59,23 @@ struct Repository::Impl {
     // digest or a tag) and checks the registry's Docker-Content-Digest.
     void put_manifest(const oci::Descriptor& desc, std::string_view bytes, const std::string& reference,
                       const std::string& op);
+    // get_manifest GETs the manifest or index `ref` (a tag or digest; at
+    // most oci::max_manifest_size) and returns its descriptor, learnt from
+    // the bytes (media type from Content-Type or the document), and the
+    // bytes. Throws Error(not_found) for a 404, Error(digest_mismatch) when
+    // Docker-Content-Digest or a digest `ref` disagrees with the bytes.
+    std::pair<oci::Descriptor, std::string> get_manifest(const std::string& ref, const std::string& subject);
     // mount_request asks the registry to mount blob `digest` from the
     // repository `from` (push scope here, pull scope there): 201 mounted,
     // 202 an upload session started instead. Never retried (a retried POST
     // would leave sessions behind).
     detail::Response mount_request(const oci::Digest& digest, const std::string& from);
+    // start_upload opens an upload session for the blob `desc`, or finds
+    // none is needed: mounted from a repository of options.mount_from that
+    // has it (nullopt), or, when `probe`, found here by asking to mount it
+    // from this very repository (nullopt, `present` set). Otherwise a plain
+    // POST; throws when the registry refuses it.
+    std::optional<detail::Response> start_upload(const oci::Descriptor& desc, bool probe, bool& present);
     // cancel_upload deletes the upload session a 202 `started` opened.
     void cancel_upload(const detail::Response& started, const std::string& subject);
     // reached_like reports whether `other` is reached at the same origin

@@ -1,11 +1,17 @@
 // A Repository's optional abilities (content/target.h) against a real
 // docker-registry, counted through the fault proxy: ReferencePusher (a root
 // PUT once under its tag) and Mounter (a blob taken from a sibling
-// repository without its bytes).
+// repository without its bytes), AbsentPusher (a blob stored unless
+// present, learnt from the request that starts its upload).
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
 
+#include "sealrun/content/copy.h"
 #include "sealrun/content/memory.h"
 #include "sealrun/content/stream.h"
 #include "sealrun/oci/json.h"
@@ -195,4 +201,149 @@ TEST_CASE("abilities: on a token registry, a mount asks one token for push here 
     }
     CHECK(both);
     CHECK(content::read_all(b, d, 4096) == bytes);
+}
+
+// AbsentPusher: a blob's presence learnt from the request that starts its
+// upload (a mount from the repository itself), never from a HEAD first.
+namespace {
+
+struct Opened {
+    int times = 0;
+    std::string bytes;
+    std::function<std::unique_ptr<content::ReadStream>()> open() {
+        return [this] {
+            ++times;
+            return std::unique_ptr<content::ReadStream>(std::make_unique<content::BytesStream>(bytes));
+        };
+    }
+};
+
+}  // namespace
+
+TEST_CASE("abilities: push_absent uploads a new small blob with POST + PUT and no HEAD, and finds it in one request after") {
+    test::Registry registry;
+    test::FaultProxy proxy(registry);
+    auto repo = via(proxy, "absent/small");
+    repo.ping();  // the API base asked once, before what is counted
+    proxy.reset_stats();
+    Opened src{.bytes = random_bytes(1000)};
+    const auto d = oci::Descriptor::for_bytes("application/octet-stream", src.bytes);
+    CHECK(repo.push_absent(d, src.open()));
+    auto s = proxy.stats();
+    REQUIRE(s.requests.size() == 2);
+    CHECK(s.requests[0].method == "POST");
+    CHECK(test::contains(s.requests[0].path, "/v2/absent/small/blobs/uploads/?mount=sha256%3A" + std::string(d.digest.encoded())));
+    CHECK(test::contains(s.requests[0].path, "from=absent%2Fsmall"));
+    CHECK(s.requests[0].status == 202);
+    CHECK(s.requests[1].method == "PUT");
+    CHECK(s.requests[1].status == 201);
+    CHECK(src.times == 1);
+    CHECK(content::read_all(repo, d, 4096) == src.bytes);
+
+    // Present now: one POST answered 201, nothing opened, no byte sent.
+    proxy.reset_stats();
+    CHECK_FALSE(repo.push_absent(d, src.open()));
+    s = proxy.stats();
+    REQUIRE(s.requests.size() == 1);
+    CHECK(s.requests[0].method == "POST");
+    CHECK(s.requests[0].status == 201);
+    CHECK(s.request_bytes() == 0);
+    CHECK(src.times == 1);
+    CHECK(s.count("HEAD") == 0);
+}
+
+TEST_CASE("abilities: push_absent asks before a blob above monolithic_limit and before a manifest") {
+    test::Registry registry;
+    test::FaultProxy proxy(registry);
+    auto o = test::fast_retries();
+    o.monolithic_limit = 1024;
+    o.chunk_size = 4096;
+    auto repo = via(proxy, "absent/large", o);
+    repo.ping();
+    proxy.reset_stats();
+    Opened big{.bytes = random_bytes(10000)};
+    const auto d = oci::Descriptor::for_bytes("application/octet-stream", big.bytes);
+    CHECK(repo.push_absent(d, big.open()));
+    auto s = proxy.stats();
+    REQUIRE_FALSE(s.requests.empty());
+    CHECK(s.requests[0].method == "HEAD");
+    CHECK(s.requests[0].status == 404);
+    CHECK(s.count("POST", "mount=") == 0);  // a registry that ignores mounts would take it twice
+    CHECK(s.count("PATCH") == 3);
+    CHECK(content::read_all(repo, d, 1 << 20) == big.bytes);
+    proxy.reset_stats();
+    CHECK_FALSE(repo.push_absent(d, big.open()));
+    s = proxy.stats();
+    REQUIRE(s.requests.size() == 1);
+    CHECK(s.requests[0].method == "HEAD");
+    CHECK(big.times == 1);
+
+    // A manifest: HEAD, then PUT by digest.
+    auto sample_src = content::MemoryTarget();
+    const auto sample = test::push_sample(sample_src, "absent", 1, "");
+    content::push_bytes(repo, sample.layers[0], sample.layer_bytes[0]);
+    content::push_bytes(repo, oci::empty_descriptor(), "{}");
+    Opened manifest{.bytes = sample.manifest_bytes};
+    proxy.reset_stats();
+    CHECK(repo.push_absent(sample.manifest, manifest.open()));
+    s = proxy.stats();
+    REQUIRE(s.requests.size() == 2);
+    CHECK(s.requests[0].method == "HEAD");
+    CHECK(s.requests[1].method == "PUT");
+    CHECK(test::contains(s.requests[1].path, "/manifests/sha256:"));
+}
+
+TEST_CASE("abilities: push_absent falls back to a plain upload when the registry refuses the mount parameters") {
+    test::Registry registry;
+    test::FaultProxy proxy(registry);
+    auto repo = via(proxy, "absent/refused");
+    repo.ping();
+    proxy.reset_stats();
+    proxy.add(test::Fault::respond("POST", "mount=", 400, -1));
+    Opened src{.bytes = random_bytes(500)};
+    const auto d = oci::Descriptor::for_bytes("application/octet-stream", src.bytes);
+    CHECK(repo.push_absent(d, src.open()));
+    const auto s = proxy.stats();
+    REQUIRE(s.requests.size() == 3);
+    CHECK(s.requests[0].status == 400);
+    CHECK(s.requests[1].method == "POST");
+    CHECK(s.requests[1].path == "/v2/absent/refused/blobs/uploads/");
+    CHECK(s.requests[2].method == "PUT");
+    CHECK(content::read_all(repo, d, 4096) == src.bytes);
+}
+
+TEST_CASE("abilities: copy to a registry sends the floor's requests for new blobs and nothing for a graph it has") {
+    test::Registry registry;
+    test::FaultProxy proxy(registry);
+    auto repo = via(proxy, "absent/copy");
+    content::MemoryTarget src;
+    const auto a = test::push_sample(src, "copy-a " + std::to_string(std::random_device{}()), 3, "");
+    const auto b = test::push_sample(src, "copy-b " + std::to_string(std::random_device{}()), 2, "");
+    oci::ImageIndex index;
+    index.manifests = {a.manifest, b.manifest};
+    const auto index_bytes = index.serialize();
+    const auto root = oci::Descriptor::for_bytes(std::string(oci::media_types::image_index), index_bytes);
+    content::push_bytes(src, root, index_bytes);
+    src.tag(root, "v1");
+
+    content::copy(src, "v1", repo, "v1");
+    auto s = proxy.stats();
+    // 5 distinct layers + the shared empty config: a POST and a PUT each,
+    // never a HEAD; the 2 manifests: HEAD + PUT; the root: its tag checked,
+    // then one PUT by tag.
+    CHECK(s.count("HEAD", "/blobs/") == 0);
+    CHECK(s.count("POST", "/blobs/uploads/") == 6);
+    CHECK(s.count("PUT", "/blobs/uploads/") == 6);
+    CHECK(s.count("PUT", "/manifests/") == 3);
+    CHECK(s.count("PATCH") == 0);
+    CHECK(repo.resolve("v1").digest == root.digest);
+    for (const auto& l : a.layers) CHECK(repo.exists(l));
+
+    // Again: the root is there, and vouches for everything below it.
+    proxy.reset_stats();
+    content::copy(src, "v1", repo, "v1");
+    s = proxy.stats();
+    CHECK(s.count("POST") == 0);
+    CHECK(s.count("PUT") == 0);
+    CHECK(s.requests.size() <= 2);
 }

@@ -242,10 +242,44 @@ TEST_CASE("registry: a manifest GET whose Docker-Content-Digest names other cont
     CHECK(errc_of([&] { (void)repo.resolve(md.digest.str()); }) == Errc::digest_mismatch);
 }
 
+TEST_CASE("registry: read_reference resolves a tag and reads its manifest in one GET, and checks what it got") {
+    test::Registry registry;
+    test::FaultProxy proxy(registry);
+    auto repo = repo_at(proxy.host(), "read-ref");
+    const auto sample = test::push_sample(repo, "read-ref", 2, "v1");
+    repo.ping();
+    proxy.reset_stats();
+    const auto [d, bytes] = repo.read_reference("v1");
+    const auto s = proxy.stats();
+    REQUIRE(s.requests.size() == 1);
+    CHECK(s.requests[0].method == "GET");
+    CHECK(s.requests[0].path == "/v2/read-ref/manifests/v1");
+    CHECK(d.digest == sample.manifest.digest);
+    CHECK(d.media_type == sample.manifest.media_type);
+    CHECK(d.size == sample.manifest.size);
+    CHECK(bytes == sample.manifest_bytes);
+    CHECK(repo.read_reference(sample.manifest.digest.str()).second == sample.manifest_bytes);
+    // Through the seam: the same answer, one request.
+    proxy.reset_stats();
+    CHECK(content::read_reference(repo, "v1", oci::max_manifest_size).second == sample.manifest_bytes);
+    CHECK(proxy.stats().requests.size() == 1);
+    CHECK(errc_of([&] { (void)content::read_reference(repo, "v1", 10); }) == Errc::too_large);
+    CHECK(errc_of([&] { (void)repo.read_reference("v2"); }) == Errc::not_found);
+    CHECK(errc_of([&] { (void)repo.read_reference("bad tag"); }) == Errc::invalid_input);
+    // A registry that says it sent other content is refused.
+    proxy.add(test::Fault::set_header("GET", "/manifests/", "Docker-Content-Digest", oci::empty_descriptor().digest.str(), -1));
+    CHECK(errc_of([&] { (void)repo.read_reference("v1"); }) == Errc::digest_mismatch);
+}
+
 TEST_CASE("registry: a blob whose HEAD reports another length does not count as present, and a copy sends it again") {
     test::Registry registry;
     test::FaultProxy proxy(registry);
-    auto repo = repo_at(proxy.host(), "short-blob");
+    // Above monolithic_limit a copy asks with a HEAD before uploading (below
+    // it the upload's start asks, and the registry's own answer counts:
+    // abilities_test).
+    remote::RepositoryOptions o;
+    o.monolithic_limit = 100000;
+    auto repo = repo_at(proxy.host(), "short-blob", o);
     content::MemoryTarget src;
     const auto bytes = random_bytes(300000);
     const auto d = oci::Descriptor::for_bytes("application/octet-stream", bytes);

@@ -28,8 +28,9 @@ namespace {
 
 // OnceTarget reads each reference and each manifest or index of `inner`
 // once: show reads the root to tell what it is, then SealedExperiment reads
-// it again; from a registry that is a HEAD and a GET each time. Blobs pass
-// through (fetch verifies them as ever).
+// it again. A reference is resolved and its manifest read together
+// (content::read_reference: one GET from a registry, not a HEAD and a GET).
+// Blobs pass through (fetch verifies them as ever).
 class OnceTarget final : public content::ReadOnlyTarget {
 public:
     explicit OnceTarget(std::unique_ptr<content::ReadOnlyTarget> inner) : inner_(std::move(inner)) {}
@@ -37,8 +38,9 @@ public:
         const std::lock_guard lock(mutex_);
         const auto it = resolved_.find(std::string(reference));
         if (it != resolved_.end()) return it->second;
-        auto d = inner_->resolve(reference);
+        auto [d, bytes] = content::read_reference(*inner_, reference, oci::max_manifest_size);
         resolved_.emplace(std::string(reference), d);
+        documents_.emplace(d.digest.str(), std::move(bytes));
         return d;
     }
     bool exists(const oci::Descriptor& desc) override { return inner_->exists(desc); }

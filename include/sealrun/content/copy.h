@@ -50,12 +50,15 @@ struct CopyOptions {
 /// everything below it is stored (children before parents, the root last).
 /// The walk stops at oci::max_graph_depth (Error(invalid_input)). Nothing
 /// the destination holds is trusted by its name alone: every blob of the
-/// graph is checked there (size included) and moved when absent, unless the
+/// graph is checked there and moved when absent (exists(), size included,
+/// or, for an AbsentPusher, the destination's own answer to the upload's
+/// start), unless the
 /// destination is ClosedUnderReference, where a present node vouches for
 /// its subgraph. Every byte is verified against its digest on the way.
 ///
 /// copy asks `dst` for its abilities: Mounter before streaming a blob (a
-/// declined mount copies the bytes); ReferencePusher to send the root and
+/// declined mount copies the bytes); AbsentPusher to store a blob unless
+/// present without asking first; ReferencePusher to send the root and
 /// its tag in one step, after checking a tag it must keep (a destination
 /// that is also a ConditionalTagger keeps tags atomically through it
 /// instead, unless `options.force`).

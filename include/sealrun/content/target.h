@@ -4,9 +4,11 @@
 /// content with tags.
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "sealrun/content/stream.h"
@@ -86,6 +88,19 @@ public:
     virtual void remove(const oci::Descriptor& desc) = 0;
 };
 
+/// ReferenceReader is the optional ability to resolve a reference and read
+/// the manifest or index it names in one step (a registry's `GET
+/// /manifests/TAG`, where resolve() and a fetch are a HEAD and a GET).
+/// read_reference() asks for it with dynamic_cast.
+class ReferenceReader {
+public:
+    virtual ~ReferenceReader() = default;
+    /// read_reference returns what resolve(`reference`) returns and the
+    /// manifest or index's bytes, which hash to its digest (at most
+    /// oci::max_manifest_size). Throws Error(not_found) as resolve() does.
+    virtual std::pair<oci::Descriptor, std::string> read_reference(std::string_view reference) = 0;
+};
+
 /// ReferencePusher is the optional ability to store a manifest or index and
 /// point a tag at it in one step (a registry's `PUT /v2/NAME/manifests/TAG`),
 /// so copy() sends a root once instead of pushing it by digest and tagging
@@ -114,6 +129,22 @@ public:
     /// registry reached with the same credentials, or the registry declined
     /// (the caller then copies the bytes). Throws on transport errors.
     virtual bool mount(const oci::Descriptor& desc, ReadOnlyTarget& source) = 0;
+};
+
+/// AbsentPusher is the optional ability to store a blob unless it is there,
+/// finding out in the request that would start its upload (a registry asked
+/// to mount the blob from the same repository answers 201 when it has it,
+/// and opens an upload session when it does not). copy() uses it instead of
+/// exists() followed by push(): one request for a blob already stored, and
+/// none spent asking for one that is not.
+class AbsentPusher {
+public:
+    virtual ~AbsentPusher() = default;
+    /// push_absent stores the blob `desc` from the stream `open` returns,
+    /// verified as push() verifies, unless it is stored already; returns
+    /// false, having called nothing, when it was. Throws what push() throws.
+    virtual bool push_absent(const oci::Descriptor& desc,
+                             const std::function<std::unique_ptr<ReadStream>()>& open) = 0;
 };
 
 /// ClosedUnderReference is the optional ability of a target that stores a
@@ -162,6 +193,12 @@ Error tag_exists(std::string_view reference, const oci::Digest& current);
 /// It is the one way sealrun reads a blob whole; throws Error(too_large)
 /// before fetching anything when `desc.size` exceeds `max_size`.
 std::string read_all(ReadOnlyTarget& target, const oci::Descriptor& desc, std::size_t max_size);
+
+/// read_reference resolves `reference` in `target` and reads the manifest
+/// or index it names whole (at most `max_size`, verified): in one request
+/// from a ReferenceReader, otherwise resolve() then read_all().
+std::pair<oci::Descriptor, std::string> read_reference(ReadOnlyTarget& target, std::string_view reference,
+                                                       std::size_t max_size);
 
 /// push_bytes pushes `bytes` under `desc`.
 void push_bytes(Target& target, const oci::Descriptor& desc, std::string bytes);

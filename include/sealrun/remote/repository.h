@@ -71,12 +71,16 @@ struct RepositoryOptions {
 /// digests, fetch and push manifests and blobs (verified), tag, list tags,
 /// delete, and list referrers. Its abilities: ReferencePusher (a root PUT
 /// once under its tag), Mounter (a blob taken from another repository of the
-/// same registry), Deleter and ClosedUnderReference. Thread-safe: the copy
+/// same registry), AbsentPusher (a blob's existence learnt from the request
+/// that starts its upload), ReferenceReader (a tag resolved and read in one
+/// GET), Deleter and ClosedUnderReference. Thread-safe: the copy
 /// engine moves several blobs at once over pooled connections.
 class Repository final : public content::Target,
                          public content::Deleter,
                          public content::ReferencePusher,
                          public content::Mounter,
+                         public content::AbsentPusher,
+                         public content::ReferenceReader,
                          public content::ClosedUnderReference {
 public:
     /// Repository addresses `reference.registry` / `reference.repository`
@@ -131,6 +135,24 @@ public:
     /// instead (202); true when the registry mounted it (201). Throws the
     /// registry's and the transport's errors.
     bool mount(const oci::Descriptor& desc, content::ReadOnlyTarget& source) override;
+
+    /// push_absent stores a blob up to monolithic_limit unless the
+    /// repository has it, learning which from the request that starts the
+    /// upload: `POST /v2/NAME/blobs/uploads/?mount=DIGEST&from=NAME` (this
+    /// repository as its own mount source) is answered 201 for a blob it
+    /// holds and 202 with an upload session for one it lacks, so a new blob
+    /// costs the POST and PUT of an upload and a present one one request,
+    /// with no HEAD before either. RepositoryOptions::mount_from is tried
+    /// first. Manifests and larger blobs are checked with exists() first (a
+    /// registry that ignores mounts then re-sends only small blobs).
+    bool push_absent(const oci::Descriptor& desc,
+                     const std::function<std::unique_ptr<content::ReadStream>()>& open) override;
+
+    /// read_reference GETs the manifest or index `reference` names (one
+    /// request where resolve() and fetch() are two) and returns its
+    /// descriptor, learnt from the bytes as resolve()'s fallback learns it,
+    /// and the bytes (Docker-Content-Digest, when sent, must agree).
+    std::pair<oci::Descriptor, std::string> read_reference(std::string_view reference) override;
 
     /// referrers returns the manifests whose subject is `subject`, through
     /// the referrers API or, where the registry lacks it (404), the
