@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstring>
 #include <thread>
+#include <unordered_map>
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -20,6 +21,8 @@
 #include "sealrun/location/location.h"
 #include "sealrun/oci/tag.h"
 #include "experiment/lineage.h"
+#include "experiment/summary.h"
+#include "util/fs.h"
 
 namespace sealrun {
 
@@ -201,12 +204,44 @@ void Lineage::add_kept_runs(Experiment& e, content::Target& dst, bool into_store
     }
 }
 
-std::optional<nlohmann::json> Lineage::kept_run_value(Experiment& e, const RunEntry& entry, const std::string& name) {
-    content::OciLayout layout(e.store_->root(), {.read_only = true});
-    const auto run = SealedRun::open(layout, entry.manifest, e.store_->codecs());
-    if (!run.attachments().contains(name) || run.attachment_media_type(name) != codecs::JsonCodec::media_type)
-        return std::nullopt;
-    return run.get_json(name);
+ValueReader Lineage::value_reader(Experiment& e, const std::vector<std::string>& summary_values) {
+    auto& l = *e.lineage_;
+    if (l.values_for != summary_values) {  // other values chosen: what was kept picks the wrong parts
+        l.values.clear();
+        l.values_for = summary_values;
+    }
+    std::vector<ValueSpec> specs;
+    for (const auto& v : summary_values) specs.push_back(parse_value_spec(v));
+    std::unordered_map<std::int64_t, Run*> live;
+    for (const auto& r : e.runs_) live.emplace(r->run_id(), r.get());
+    auto layout = std::make_shared<std::optional<content::OciLayout>>();  // opened for the first kept run
+    return [&e, &l, specs = std::move(specs), live = std::move(live), layout](const RunEntry& entry,
+                                                                             const std::string& name) -> std::optional<nlohmann::json> {
+        const auto key = std::pair(entry.run_id, name);
+        if (const auto it = l.values.find(key); it != l.values.end()) return it->second;
+        std::optional<nlohmann::json> doc;
+        if (const auto it = live.find(entry.run_id); it != live.end()) {
+            auto& run = *it->second;
+            if (util::regular_file_size(run.local_directory() / name)) doc = run.load_file<nlohmann::json>(name);
+        } else {
+            if (!*layout) layout->emplace(e.store_->root(), content::OciLayoutOptions{.read_only = true});
+            const auto run = SealedRun::open(**layout, entry.manifest, e.store_->codecs());
+            if (run.attachments().contains(name) && run.attachment_media_type(name) == codecs::JsonCodec::media_type)
+                doc = run.get_json(name);
+        }
+        // Kept: only what the chosen values pick from this file.
+        std::optional<nlohmann::json> kept;
+        if (doc) {
+            kept = nlohmann::json::object();
+            for (const auto& spec : specs) {
+                if (spec.file != name || !pick_value(*doc, spec)) continue;
+                if (spec.pointer) (*kept)[nlohmann::json::json_pointer(spec.key)] = doc->at(nlohmann::json::json_pointer(spec.key));
+                else (*kept)[spec.key] = doc->at(spec.key);
+            }
+        }
+        l.values.emplace(key, kept);
+        return kept;
+    };
 }
 
 void Lineage::settle(Experiment& e, content::OciLayout& layout, std::string_view tag) {

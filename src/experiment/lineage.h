@@ -49,6 +49,10 @@ struct Lineage {
     // (run id, compressed): a closed run never changes, so a checkpoint
     // after every run does not hash every earlier run again.
     std::map<std::pair<std::int64_t, bool>, RunEntry> sealed;
+    // values keeps, by (run id, file), the part of the run's JSON file the
+    // summary values `values_for` pick (nullopt: no such JSON file).
+    std::map<std::pair<std::int64_t, std::string>, std::optional<nlohmann::json>> values;
+    std::vector<std::string> values_for;
     // closed_since counts the runs closed since the last checkpoint.
     std::int64_t closed_since = 0;
     std::chrono::steady_clock::time_point last_checkpoint = std::chrono::steady_clock::now();
@@ -75,9 +79,13 @@ struct Lineage {
     // add_kept_runs adds the kept runs to `parts`, copying their graphs
     // (and the subject's) into `dst` unless it is the store's own layout.
     static void add_kept_runs(Experiment& e, content::Target& dst, bool into_store, IndexParts& parts);
-    // kept_run_value reads the JSON attachment `name` of the kept run
-    // `entry` from the store's layout (the summary's values).
-    static std::optional<nlohmann::json> kept_run_value(Experiment& e, const RunEntry& entry, const std::string& name);
+    // value_reader returns what the summary's chosen values (`summary_values`)
+    // are read through: a run of this experiment from its record's file, a
+    // kept run from its sealed attachment in the store's layout. Runs are
+    // found by id through an index built once per index written, and what a
+    // run holds for the chosen values is kept (a sealed run never changes),
+    // reduced to those values, so the next checkpoint reads no file for it.
+    static ValueReader value_reader(Experiment& e, const std::vector<std::string>& summary_values);
     // settle runs after commit(tag) into the store: the checkpoints of
     // `tag` (and of the policy's tag) are removed, nothing is left to save.
     static void settle(Experiment& e, content::OciLayout& layout, std::string_view tag);

@@ -296,14 +296,7 @@ oci::Descriptor Experiment::seal_index(content::Target& dst, const SealOptions& 
     }
     // Summary values are read from the records' files (the sealed bytes),
     // a kept run's from its sealed attachments.
-    parts.values = [this](const detail::RunEntry& entry, const std::string& name) -> std::optional<nlohmann::json> {
-        const auto it = std::find_if(runs_.begin(), runs_.end(), [&](const auto& r) { return r->run_id() == entry.run_id; });
-        if (it == runs_.end()) return detail::Lineage::kept_run_value(*this, entry, name);
-        auto& run = **it;
-        const auto file = run.local_directory() / name;
-        if (!util::regular_file_size(file)) return std::nullopt;
-        return run.load_file<nlohmann::json>(name);
-    };
+    parts.values = detail::Lineage::value_reader(*this, options.summary_values);
     return detail::write_experiment_index(dst, parts);
 }
 

@@ -672,3 +672,51 @@ TEST_CASE("a registry that is down: every checkpoint copy fails, the sweep commi
     CHECK_THROWS_AS(Experiment(store, "x", {.checkpoint = {.tag = "x", .remote = "justatag"}}), Error);
     CHECK_THROWS_AS(Experiment::resume(store, "docker://127.0.0.1:1/r"), Error);  // no tag to resume
 }
+
+TEST_CASE("summary values of live and kept runs, checkpoint after checkpoint: the same values, other values when others are chosen") {
+    test::TempDir dir;
+    RecordStore store(dir / "storage");
+    const std::vector<std::string> chosen{"result.json:loss", "result.json:/m/acc", "other.json:x"};
+    const CheckpointPolicy policy{.tag = "v", .seal = {.summary_values = chosen}};
+    const auto check_rows = [](const SealedExperiment& e, std::int64_t last) {
+        const auto* s = e.summary();
+        REQUIRE(s != nullptr);
+        REQUIRE(s->runs.size() == static_cast<std::size_t>(last + 1));
+        for (const auto& row : s->runs) {
+            CAPTURE(row.run_id);
+            CHECK(row.values.at("result.json:loss") == Parameter(0.5 * static_cast<double>(row.run_id)));
+            CHECK(row.values.at("result.json:/m/acc") == Parameter(std::int64_t{row.run_id}));
+            CHECK(row.values.contains("other.json:x") == (row.run_id == 1));
+        }
+    };
+    const auto one_run = [](Experiment& exp) {
+        exp.run([](Run& r) {
+            const auto i = r.run_id();
+            r.save_file("result.json", {{"loss", 0.5 * static_cast<double>(i)}, {"m", {{"acc", i}}}, {"note", "run " + std::to_string(i)}});
+            if (i == 1) r.save_file("other.json", {{"x", "one"}});
+        });
+    };
+    {
+        Experiment exp(store, "vals", {.checkpoint = policy});
+        for (int i = 0; i < 3; ++i) one_run(exp);  // a checkpoint after each: the values of earlier runs are kept, not read again
+        content::OciLayout layout(dir / "storage", {.read_only = true});
+        check_rows(SealedExperiment::open(layout, "v.checkpoint"), 2);
+    }
+    auto exp = Experiment::resume(store, "v", {.checkpoint = policy});
+    CHECK(exp->kept_run_ids() == ids(0, 2));
+    one_run(*exp);
+    exp->commit("v", {.summary_values = chosen});
+    content::OciLayout layout(dir / "storage", {.read_only = true});
+    check_rows(SealedExperiment::open(layout, "v"), 3);
+    // Other values: read for them, kept and live runs alike.
+    exp->commit("v-notes", {.summary_values = {"result.json:note"}});
+    content::OciLayout again(dir / "storage", {.read_only = true});
+    const auto notes = SealedExperiment::open(again, "v-notes");
+    const auto* s = notes.summary();
+    REQUIRE(s != nullptr);
+    REQUIRE(s->runs.size() == 4);
+    for (const auto& row : s->runs) {
+        CHECK(row.values.size() == 1);
+        CHECK(row.values.at("result.json:note") == Parameter("run " + std::to_string(row.run_id)));
+    }
+}
