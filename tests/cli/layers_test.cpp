@@ -27,7 +27,8 @@ const std::map<std::string, std::set<std::string>> below = {
     {"content", {"base", "util", "oci"}},
     {"codecs", {"base", "util", "oci", "content"}},
     {"records", {"base", "util", "oci", "content", "codecs"}},
-    {"experiment", {"base", "util", "oci", "content", "codecs", "records"}},
+    // experiment also opens locations: checkpoints copied to one, resume from one.
+    {"experiment", {"base", "util", "oci", "content", "codecs", "records", "location"}},
     {"validate", {"base", "util", "oci", "content", "codecs", "records", "experiment"}},
     {"remote", {"base", "util", "oci", "content"}},
     {"location", {"base", "util", "oci", "content", "remote"}},
