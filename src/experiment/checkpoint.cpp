@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <set>
 #include <thread>
 #include <unordered_map>
 
@@ -146,6 +147,52 @@ private:
     struct sigaction previous_[std::size(watched)] {};
 };
 
+namespace {
+
+// KnownRemote is the remote's target as a checkpoint's copy sees it: a
+// node or blob this experiment found or stored there at an earlier
+// checkpoint is there, with everything below it (the remote stores a
+// manifest only once what it references is stored: ClosedUnderReference),
+// so exists() answers for it without a request, and a checkpoint's copy
+// costs requests for what is new only. Every other call, and the abilities
+// copy() asks for, go to the remote.
+class KnownRemote final : public content::Target,
+                          public content::ClosedUnderReference,
+                          public content::ReferencePusher,
+                          public content::AbsentPusher,
+                          public content::Mounter {
+public:
+    KnownRemote(content::Target& inner, const std::set<oci::Digest>& known) : inner_(inner), known_(known) {}
+    oci::Descriptor resolve(std::string_view reference) override { return inner_.resolve(reference); }
+    bool exists(const oci::Descriptor& desc) override { return known_.contains(desc.digest) || inner_.exists(desc); }
+    std::vector<std::string> tags() override { return inner_.tags(); }
+    std::unique_ptr<content::ReadStream> open_blob(const oci::Descriptor& desc) override { return inner_.fetch(desc); }
+    void push(const oci::Descriptor& desc, content::ReadStream& content) override { inner_.push(desc, content); }
+    void tag(const oci::Descriptor& desc, std::string_view reference) override { inner_.tag(desc, reference); }
+    void push_reference(const oci::Descriptor& desc, content::ReadStream& content, std::string_view reference) override {
+        if (auto* p = dynamic_cast<content::ReferencePusher*>(&inner_)) return p->push_reference(desc, content, reference);
+        inner_.push(desc, content);
+        inner_.tag(desc, reference);
+    }
+    bool push_absent(const oci::Descriptor& desc, const std::function<std::unique_ptr<content::ReadStream>()>& open) override {
+        if (known_.contains(desc.digest)) return false;
+        if (auto* p = dynamic_cast<content::AbsentPusher*>(&inner_)) return p->push_absent(desc, open);
+        if (inner_.exists(desc)) return false;
+        inner_.push(desc, *open());
+        return true;
+    }
+    bool mount(const oci::Descriptor& desc, content::ReadOnlyTarget& source) override {
+        auto* m = dynamic_cast<content::Mounter*>(&inner_);
+        return m != nullptr && m->mount(desc, source);
+    }
+
+private:
+    content::Target& inner_;
+    const std::set<oci::Digest>& known_;  // not changed while a copy runs
+};
+
+}  // namespace
+
 Lineage::Lineage() = default;
 Lineage::~Lineage() = default;
 
@@ -175,11 +222,22 @@ void Lineage::copy_to_remote(Experiment& e, content::OciLayout& layout, const oc
         }
     };
     try {
-        if (!l.remote) l.remote = std::make_unique<Location>(open_location(policy.remote, policy.remote_options, true));
-        // The copy skips what the remote holds: a run pushed at an earlier
-        // checkpoint costs one existence check, its blobs none.
-        content::copy(layout, root.digest.str(), l.remote->writable(), checkpoint_tag(policy.tag), {.force = true});
+        if (!l.remote) {
+            l.remote = std::make_unique<Location>(open_location(policy.remote, policy.remote_options, true));
+            l.remote_known.clear();
+        }
+        // The copy skips what the remote holds; on a remote that is closed
+        // under reference (a registry) what an earlier checkpoint found or
+        // stored there costs no request at all.
+        auto& target = l.remote->writable();
+        std::optional<KnownRemote> known;
+        if (dynamic_cast<content::ClosedUnderReference*>(&target) != nullptr) known.emplace(target, l.remote_known);
+        std::vector<oci::Digest> seen;  // the hooks run one at a time; merged once the copy is done
+        const auto note = [&](const oci::Descriptor& d) { seen.push_back(d.digest); };
+        content::copy(layout, root.digest.str(), known ? static_cast<content::Target&>(*known) : target, checkpoint_tag(policy.tag),
+                      {.force = true, .on_skipped = note, .on_copied = note});
         l.remote->commit();
+        l.remote_known.insert(seen.begin(), seen.end());
         l.remote_error.reset();
     } catch (const Error& err) {
         failed(err);

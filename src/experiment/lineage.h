@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -66,6 +67,9 @@ struct Lineage {
     // (its connections reused); remote_error is why the last copy failed.
     std::unique_ptr<Location> remote;
     std::optional<Error> remote_error;
+    // remote_known are the digests found or stored in `remote` by the
+    // checkpoints so far (forgotten when it is opened again).
+    std::set<oci::Digest> remote_known;
 
     // check_policy refuses a checkpoint policy that cannot work: a tag that
     // cannot take the suffix, a remote without a tag, a remote that is not

@@ -635,6 +635,11 @@ TEST_CASE("a checkpoint copies only the new run to the registry; a failed copy i
     CHECK(stats.count("PUT", "/blobs/uploads/") == 4);
     // The new run's manifest, the summary manifest and the index.
     CHECK(stats.count("PUT", "/manifests/") == 3);
+    // The four runs of earlier checkpoints are known to be there: not even
+    // checked (the new run's manifest, the summary's and the index are).
+    CHECK(stats.count("HEAD", "/manifests/") <= 3);
+    MESSAGE("HEAD manifests: " << stats.count("HEAD", "/manifests/") << ", HEAD blobs: " << stats.count("HEAD", "/blobs/")
+                               << ", POST blobs: " << stats.count("POST", "/blobs/uploads/"));
     MESSAGE("requests for the fifth run's checkpoint: " << stats.count());
 
     // The registry refuses manifests: the checkpoint is sealed in the store,
