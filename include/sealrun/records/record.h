@@ -50,8 +50,10 @@ private:
 
 /// RecordStoreOptions tunes a RecordStore; the zero value is the default.
 struct RecordStoreOptions {
-    /// Skip fsync of record files. Only for throw-away stores (tests,
-    /// benchmarks): a crash may then leave empty files behind.
+    /// Skip fsync of record files: for throw-away stores (tests,
+    /// benchmarks) and records whose sources stay (`sealrun seal DIR`,
+    /// whose commit into the same store's layout syncs the file system
+    /// before its tag). A crash may then leave empty files behind.
     bool skip_fsync = false;
 };
 
