@@ -49,16 +49,18 @@ oci::Descriptor page_entry(const std::string& bytes, std::int64_t first, std::in
     return d;
 }
 
-// make_summary reads every run's row, its chosen values through `parts.values`.
-ExperimentSummary make_summary(const IndexParts& parts, const std::vector<const RunEntry*>& runs) {
-    ExperimentSummary s{.experiment = parts.name, .values = {}, .runs = {}};
+// summary_bytes writes the summary (SummaryWriter: its bytes, not its
+// rows), every run's row made from its entry, its chosen values read
+// through `parts.values`.
+std::string summary_bytes(const IndexParts& parts, const std::vector<const RunEntry*>& runs) {
+    std::vector<std::string> values;
     std::vector<ValueSpec> specs;
     for (const auto& v : parts.summary_values) {
-        if (std::find(s.values.begin(), s.values.end(), v) != s.values.end()) continue;  // asked twice: once
+        if (std::find(values.begin(), values.end(), v) != values.end()) continue;  // asked twice: once
         specs.push_back(parse_value_spec(v));
-        s.values.push_back(v);
+        values.push_back(v);
     }
-    s.runs.reserve(runs.size());
+    SummaryWriter out(parts.name);
     for (const auto* r : runs) {
         const auto who = "run " + std::to_string(r->run_id);
         SummaryRow row{.run_id = r->run_id, .status = r->status, .manifest = r->manifest.digest.str()};
@@ -88,9 +90,33 @@ ExperimentSummary make_summary(const IndexParts& parts, const std::vector<const 
                 if (auto v = pick_value(*found->second, spec)) row.values.emplace(spec.text, std::move(*v));
             }
         }
-        s.runs.push_back(std::move(row));
+        out.add(row);
     }
-    return s;
+    return std::move(out).finish(values);
+}
+
+// with_entries returns the canonical bytes of `doc` (ImageIndex::serialize)
+// with the run entries of `runs` [first, last) put first in its manifests,
+// each dumped alone: the bytes are the same, but no JSON tree of every
+// entry (ten times their size) is built. In canonical JSON the top-level
+// "manifests":[ occurs once: inside a string a quote is escaped, and no
+// other member of an index holds an array of that name.
+std::string with_entries(const oci::ImageIndex& doc, const std::vector<const RunEntry*>& runs, std::size_t first,
+                         std::size_t last) {
+    auto skeleton = doc.serialize();
+    constexpr std::string_view key = "\"manifests\":[";
+    const auto at = skeleton.find(key);
+    if (at == std::string::npos) throw Error(Errc::invalid_input, "commit", "experiment index", "no manifests member");
+    std::string out;
+    out.reserve(skeleton.size() + (last - first) * 400);
+    out.append(skeleton, 0, at + key.size());
+    for (auto i = first; i < last; ++i) {
+        if (i != first) out += ',';
+        out += oci::canonical_json(run_entry(*runs[i]).to_json());
+    }
+    if (first != last && skeleton[at + key.size()] != ']') out += ',';
+    out.append(skeleton, at + key.size());
+    return out;
 }
 
 oci::ImageIndex root_index(const IndexParts& parts, std::string_view status, std::size_t run_count) {
@@ -119,6 +145,14 @@ oci::Descriptor summary_entry(const oci::Descriptor& manifest) {
 }
 
 }  // namespace
+
+nlohmann::json summary_config(const nlohmann::json& config) {
+    nlohmann::json out = nlohmann::json::object();
+    if (!config.is_object()) return out;
+    for (const char* key : {"reason", "parameters", "worker"})  // what summary_bytes reads
+        if (const auto it = config.find(key); it != config.end()) out[key] = *it;
+    return out;
+}
 
 void check_index_fits(const IndexParts& parts, std::size_t run_count) {
     if (parts.runs_per_page == 0) throw Error(Errc::invalid_input, "commit", "runs_per_page", "must be at least 1");
@@ -152,27 +186,26 @@ oci::Descriptor write_experiment_index(content::Target& dst, const IndexParts& p
                             runs.size());
 
     // Every document first, in memory and size-checked; then the pushes.
+    // Run entries are written straight into the bytes of their page or of
+    // the root (with_entries), never held as descriptors.
+    const bool paged = runs.size() > parts.runs_per_page;
     std::vector<std::pair<oci::Descriptor, std::string>> documents;  // in push order
-    if (runs.size() > parts.runs_per_page) {
+    if (paged) {
         for (std::size_t start = 0; start < runs.size(); start += parts.runs_per_page) {
             const auto end = std::min(runs.size(), start + parts.runs_per_page);
-            oci::ImageIndex page{.artifact_type = std::string(format::page_artifact_type)};
-            page.manifests.reserve(end - start);
-            for (auto i = start; i < end; ++i) page.manifests.push_back(run_entry(*runs[i]));
-            auto bytes = page.serialize();
+            const oci::ImageIndex page{.artifact_type = std::string(format::page_artifact_type)};
+            auto bytes = with_entries(page, runs, start, end);
             const auto first = runs[start]->run_id, last = runs[end - 1]->run_id;
             check_size(bytes.size(), "the page of runs " + std::to_string(first) + " to " + std::to_string(last));
             index.manifests.push_back(page_entry(bytes, first, last));
             documents.emplace_back(index.manifests.back(), std::move(bytes));
         }
-    } else {
-        for (const auto* r : runs) index.manifests.push_back(run_entry(*r));
     }
     if (parts.attachments) index.manifests.push_back(attachments_entry(*parts.attachments));
 
     // The summary: its document, then its manifest (config: the empty descriptor).
-    auto summary_bytes = summary_document(make_summary(parts, runs));
-    const auto summary_blob = oci::Descriptor::for_bytes(std::string(format::summary_type), summary_bytes);
+    auto summary_doc = summary_bytes(parts, runs);
+    const auto summary_blob = oci::Descriptor::for_bytes(std::string(format::summary_type), summary_doc);
     auto empty = oci::empty_descriptor();
     const auto empty_bytes = *empty.data;
     empty.data.reset();
@@ -184,7 +217,7 @@ oci::Descriptor write_experiment_index(content::Target& dst, const IndexParts& p
     const auto summary_manifest = oci::Descriptor::for_bytes(std::string(oci::media_types::image_manifest), summary_manifest_bytes);
     index.manifests.push_back(summary_entry(summary_manifest));
 
-    auto bytes = index.serialize();
+    auto bytes = with_entries(index, runs, 0, paged ? 0 : runs.size());
     check_size(bytes.size(), "the index of experiment " + parts.name);
     auto root = oci::Descriptor::for_bytes(std::string(oci::media_types::image_index), bytes);
 
@@ -194,7 +227,7 @@ oci::Descriptor write_experiment_index(content::Target& dst, const IndexParts& p
         if (!dst.exists(plain)) content::push_bytes(dst, plain, std::move(content));
     };
     push(empty, empty_bytes);
-    push(summary_blob, std::move(summary_bytes));
+    push(summary_blob, std::move(summary_doc));
     push(summary_manifest, std::move(summary_manifest_bytes));
     for (auto& [d, content] : documents) push(d, std::move(content));
     push(root, std::move(bytes));

@@ -25,6 +25,8 @@ struct RunEntry {
     oci::Descriptor manifest;
     std::int64_t run_id = 0;
     std::string status;
+    // config is the run config, or only the members of it the summary
+    // reads (summary_config): a writer that holds many entries keeps those.
     nlohmann::json config;
     // worker is the run manifest's vnd.sealrun.run.worker (collect: a run
     // kept under its own id is not rewritten, so only its manifest names
@@ -32,6 +34,11 @@ struct RunEntry {
     // format::rules::run_worker (the config's "worker" first).
     std::string worker;
 };
+
+// summary_config returns the members of a run config `config` that the
+// summary's row is made from (reason, parameters, worker): what a RunEntry
+// needs to hold, a few hundred bytes instead of the whole config's tree.
+nlohmann::json summary_config(const nlohmann::json& config);
 
 // ValueReader returns the JSON document stored as attachment `name` of
 // `run` (decoded), or nullopt when the run has no such JSON attachment;

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
+#include <span>
 
 #include "sealrun/error.h"
 #include "sealrun/experiment/format.h"
@@ -93,36 +95,45 @@ json summary_row_json(const SummaryRow& row) {
     return out;
 }
 
-std::string summary_document(const ExperimentSummary& summary) {
-    // Written row by row (the members in canonical order: experiment, runs,
-    // values, version) so that no whole DOM of 100,000 rows is built.
-    std::string out = "{\"experiment\":" + oci::canonical_json(summary.experiment) + ",\"runs\":[";
-    bool first = true;
-    for (const auto& row : summary.runs) {
-        if (!first) out += ',';
-        first = false;
-        out += oci::canonical_json(summary_row_json(row));
-        if (out.size() > format::max_summary_size)
-            throw Error(Errc::too_large, "commit", "experiment summary",
-                        "passes the " + std::to_string(format::max_summary_size >> 20) +
-                            " MiB readers accept; choose fewer summary values or shorter parameters");
-    }
-    out += "],\"values\":" + oci::canonical_json(summary.values) + ",\"version\":" + std::to_string(format::summary_version) + "}";
-    if (out.size() > format::max_summary_size)
+namespace {
+
+void check_summary_size(std::size_t size, std::string_view hint) {
+    if (size > format::max_summary_size)
         throw Error(Errc::too_large, "commit", "experiment summary",
-                    "passes the " + std::to_string(format::max_summary_size >> 20) + " MiB readers accept");
-    return out;
+                    "passes the " + std::to_string(format::max_summary_size >> 20) + " MiB readers accept" + std::string(hint));
 }
 
-ExperimentSummary parse_summary(std::string_view bytes, std::string_view what) {
-    // The one strict reader (duplicate keys, depth, one value), linear in
-    // the rows.
-    if (bytes.size() > format::max_summary_size)
-        throw Error(Errc::too_large, "parse", std::string(what),
-                    std::to_string(bytes.size()) + " bytes pass the 256 MiB limit on summaries");
-    const json doc = oci::parse_json_strict(bytes, what, format::max_summary_size);
+}  // namespace
+
+// The members in canonical order (experiment, runs, values, version),
+// each row dumped alone.
+SummaryWriter::SummaryWriter(const std::string& experiment)
+    : out_("{\"experiment\":" + oci::canonical_json(experiment) + ",\"runs\":[") {}
+
+void SummaryWriter::add(const SummaryRow& row) {
+    if (!first_) out_ += ',';
+    first_ = false;
+    out_ += oci::canonical_json(summary_row_json(row));
+    check_summary_size(out_.size(), "; choose fewer summary values or shorter parameters");
+}
+
+std::string SummaryWriter::finish(const std::vector<std::string>& values) && {
+    out_ += "],\"values\":" + oci::canonical_json(values) + ",\"version\":" + std::to_string(format::summary_version) + "}";
+    check_summary_size(out_.size(), "");
+    return std::move(out_);
+}
+
+std::string summary_document(const ExperimentSummary& summary) {
+    SummaryWriter w(summary.experiment);
+    for (const auto& row : summary.runs) w.add(row);
+    return std::move(w).finish(summary.values);
+}
+
+namespace {
+
+// check_top checks the summary's top level (all but the rows) into `out`.
+void check_top(const json& doc, std::string_view what, ExperimentSummary& out) {
     if (!doc.is_object()) bad(what, "$", "must be a JSON object");
-    ExperimentSummary out;
     const auto version = doc.find("version");
     if (version == doc.end() || !version->is_number_integer() || *version != format::summary_version)
         bad(what, "$.version", "must be " + std::to_string(format::summary_version) + " (a summary version this reader knows)");
@@ -141,62 +152,184 @@ ExperimentSummary parse_summary(std::string_view bytes, std::string_view what) {
     }
     const auto runs = doc.find("runs");
     if (runs == doc.end() || !runs->is_array()) bad(what, "$.runs", "must be an array");
-    out.runs.reserve(runs->size());
-    for (std::size_t i = 0; i < runs->size(); ++i) {
-        const auto path = "$.runs[" + std::to_string(i) + "]";
-        const auto& r = (*runs)[i];
-        if (!r.is_object()) bad(what, path, "must be an object");
-        SummaryRow row;
-        const auto id = r.find("run_id");
-        if (id == r.end() || !id->is_number_integer()) bad(what, path + ".run_id", "must be a non-negative integer");
-        if (id->is_number_unsigned() ? id->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)
-                                     : id->get<std::int64_t>() < 0)
-            bad(what, path + ".run_id", "must be an integer in [0, 2^63-1]");
-        row.run_id = id->get<std::int64_t>();
-        if (!out.runs.empty() && row.run_id <= out.runs.back().run_id)
-            bad(what, path + ".run_id", std::to_string(row.run_id) + " does not come after " + std::to_string(out.runs.back().run_id) +
-                                            " (rows are by ascending run id, each once)");
-        const auto status = r.find("status");
-        if (status == r.end() || !status->is_string() || !format::is_status(status->get_ref<const std::string&>()))
-            bad(what, path + ".status", "must be finished, failed or interrupted");
-        row.status = status->get<std::string>();
-        if (const auto reason = r.find("reason"); reason != r.end() && !reason->is_null()) {
-            if (!reason->is_string()) bad(what, path + ".reason", "must be a string or null");
-            row.reason = reason->get<std::string>();
-        }
-        const auto params = r.find("parameters");
-        if (params == r.end() || !params->is_object()) bad(what, path + ".parameters", "must be an object");
-        for (const auto& [k, v] : params->items()) {
-            try {
-                row.parameters.emplace(k, parameter_from_json(v, k));
-            } catch (const Error& e) {
-                bad(what, path + ".parameters." + k, e.reason());
-            }
-        }
-        const auto vals = r.find("values");
-        if (vals == r.end() || !vals->is_object()) bad(what, path + ".values", "must be an object");
-        for (const auto& [k, v] : vals->items()) {
-            if (std::find(out.values.begin(), out.values.end(), k) == out.values.end())
-                bad(what, path + ".values." + k, "is not one of the summary's values");
-            try {
-                row.values.emplace(k, parameter_from_json(v, k));
-            } catch (const Error& e) {
-                bad(what, path + ".values." + k, e.reason());
-            }
-        }
-        const auto manifest = r.find("manifest");
-        if (manifest == r.end() || !manifest->is_string()) bad(what, path + ".manifest", "must be a digest string");
-        try {
-            row.manifest = oci::Digest::parse(manifest->get_ref<const std::string&>()).str();
-        } catch (const Error& e) {
-            bad(what, path + ".manifest", e.reason());
-        }
-        if (const auto worker = r.find("worker"); worker != r.end()) {
-            if (!worker->is_string()) bad(what, path + ".worker", "must be a string");
-            row.worker = worker->get<std::string>();
-        }
-        out.runs.push_back(std::move(row));
+}
+
+// read_row checks row `i` of the summary and appends it to `out`.
+void read_row(const json& r, std::size_t i, std::string_view what, ExperimentSummary& out) {
+    const auto path = "$.runs[" + std::to_string(i) + "]";
+    if (!r.is_object()) bad(what, path, "must be an object");
+    SummaryRow row;
+    const auto id = r.find("run_id");
+    if (id == r.end() || !id->is_number_integer()) bad(what, path + ".run_id", "must be a non-negative integer");
+    if (id->is_number_unsigned() ? id->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)
+                                 : id->get<std::int64_t>() < 0)
+        bad(what, path + ".run_id", "must be an integer in [0, 2^63-1]");
+    row.run_id = id->get<std::int64_t>();
+    if (!out.runs.empty() && row.run_id <= out.runs.back().run_id)
+        bad(what, path + ".run_id", std::to_string(row.run_id) + " does not come after " + std::to_string(out.runs.back().run_id) +
+                                        " (rows are by ascending run id, each once)");
+    const auto status = r.find("status");
+    if (status == r.end() || !status->is_string() || !format::is_status(status->get_ref<const std::string&>()))
+        bad(what, path + ".status", "must be finished, failed or interrupted");
+    row.status = status->get<std::string>();
+    if (const auto reason = r.find("reason"); reason != r.end() && !reason->is_null()) {
+        if (!reason->is_string()) bad(what, path + ".reason", "must be a string or null");
+        row.reason = reason->get<std::string>();
     }
+    const auto params = r.find("parameters");
+    if (params == r.end() || !params->is_object()) bad(what, path + ".parameters", "must be an object");
+    for (const auto& [k, v] : params->items()) {
+        try {
+            row.parameters.emplace(k, parameter_from_json(v, k));
+        } catch (const Error& e) {
+            bad(what, path + ".parameters." + k, e.reason());
+        }
+    }
+    const auto vals = r.find("values");
+    if (vals == r.end() || !vals->is_object()) bad(what, path + ".values", "must be an object");
+    for (const auto& [k, v] : vals->items()) {
+        if (std::find(out.values.begin(), out.values.end(), k) == out.values.end())
+            bad(what, path + ".values." + k, "is not one of the summary's values");
+        try {
+            row.values.emplace(k, parameter_from_json(v, k));
+        } catch (const Error& e) {
+            bad(what, path + ".values." + k, e.reason());
+        }
+    }
+    const auto manifest = r.find("manifest");
+    if (manifest == r.end() || !manifest->is_string()) bad(what, path + ".manifest", "must be a digest string");
+    try {
+        row.manifest = oci::Digest::parse(manifest->get_ref<const std::string&>()).str();
+    } catch (const Error& e) {
+        bad(what, path + ".manifest", e.reason());
+    }
+    if (const auto worker = r.find("worker"); worker != r.end()) {
+        if (!worker->is_string()) bad(what, path + ".worker", "must be a string");
+        row.worker = worker->get<std::string>();
+    }
+    out.runs.push_back(std::move(row));
+}
+
+// RowReader is a SAX handler for a summary already checked strictly
+// (check_json_strict): it builds the top level but the elements of a
+// top-level "runs" array (left empty), and hands each of those to `row`
+// as a tree of its own as soon as it closes, so no tree of every row is
+// held (issue 15). Its containers are filled as StrictDomSax fills them.
+class RowReader {
+public:
+    explicit RowReader(std::function<void(const json&)> row) : row_(std::move(row)) {}
+
+    bool null() { return put(nullptr); }
+    bool boolean(bool v) { return put(v); }
+    bool number_integer(json::number_integer_t v) { return put(v); }
+    bool number_unsigned(json::number_unsigned_t v) { return put(v); }
+    bool number_float(json::number_float_t v, const std::string&) { return put(v); }
+    bool string(std::string& s) { return put(std::move(s)); }
+    bool binary(json::binary_t& b) { return put(json::binary(std::move(b))); }
+    bool start_object(std::size_t) { return open(json::value_t::object); }
+    bool start_array(std::size_t) { return open(json::value_t::array); }
+    bool end_object() { return close(); }
+    bool end_array() { return close(); }
+    bool key(std::string& k) {
+        key_ = std::move(k);
+        return true;
+    }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
+
+    json doc;
+
+private:
+    // place stores a new value where the parser is: the root, the row
+    // being read, the end of the open array, or the open object's member.
+    template <class T>
+    json* place(T&& v) {
+        if (open_.empty()) {
+            doc = json(std::forward<T>(v));
+            return &doc;
+        }
+        auto& top = *open_.back();
+        if (&top == runs_) {
+            row_tree_ = json(std::forward<T>(v));
+            return &row_tree_;
+        }
+        if (top.is_array()) {
+            top.emplace_back(std::forward<T>(v));
+            return &top.back();
+        }
+        auto& slot = top[key_];
+        slot = json(std::forward<T>(v));
+        return &slot;
+    }
+    template <class T>
+    bool put(T&& v) {
+        if (place(std::forward<T>(v)) == &row_tree_) row_(row_tree_);
+        return true;
+    }
+    bool open(json::value_t type) {
+        const bool runs = open_.size() == 1 && &*open_.back() == &doc && doc.is_object() && key_ == "runs" &&
+                          type == json::value_t::array;
+        open_.push_back(place(type));
+        if (runs) runs_ = open_.back();
+        return true;
+    }
+    bool close() {
+        if (open_.empty()) return true;
+        const auto* closed = open_.back();
+        open_.pop_back();
+        if (closed == &row_tree_) row_(row_tree_);
+        if (closed == runs_) runs_ = nullptr;
+        return true;
+    }
+
+    std::function<void(const json&)> row_;
+    std::vector<json*> open_;  // the arrays and objects being filled; their parents do not move them
+    std::string key_;
+    json* runs_ = nullptr;  // the top-level "runs" array while it is open
+    json row_tree_;
+};
+
+// read_rows runs `reader` over `bytes` (checked already).
+void read_rows(std::string_view bytes, RowReader& reader, std::string_view what) {
+    if (!json::sax_parse(bytes.begin(), bytes.end(), &reader, json::input_format_t::json, true))
+        throw Error(Errc::invalid_input, "parse", std::string(what), "malformed JSON");
+}
+
+}  // namespace
+
+ExperimentSummary parse_summary(std::string_view bytes, std::string_view what) {
+    // The one strict reader's rules (duplicate keys, depth, one value),
+    // linear in the rows: check_json_strict's streaming check, then two
+    // passes that hold one row's tree at a time (the top level, then the
+    // rows); what the streaming check cannot vouch for whole (a string past
+    // its token limit) is read as one tree by parse_json_strict.
+    if (bytes.size() > format::max_summary_size)
+        throw Error(Errc::too_large, "parse", std::string(what),
+                    std::to_string(bytes.size()) + " bytes pass the 256 MiB limit on summaries");
+    std::size_t at = 0;
+    const auto unchecked = oci::check_json_strict(
+        [&](std::span<char> buffer) {
+            const auto n = std::min(buffer.size(), bytes.size() - at);
+            std::copy_n(bytes.data() + at, n, buffer.data());
+            at += n;
+            return n;
+        },
+        what);
+    ExperimentSummary out;
+    if (!unchecked.empty()) {
+        const json doc = oci::parse_json_strict(bytes, what, format::max_summary_size);
+        check_top(doc, what, out);
+        const auto& runs = doc["runs"];
+        out.runs.reserve(runs.size());
+        for (std::size_t i = 0; i < runs.size(); ++i) read_row(runs[i], i, what, out);
+        return out;
+    }
+    std::size_t rows = 0;
+    RowReader top([&](const json&) { ++rows; });
+    read_rows(bytes, top, what);
+    check_top(top.doc, what, out);
+    out.runs.reserve(rows);
+    RowReader reader([&](const json& r) { read_row(r, out.runs.size(), what, out); });
+    read_rows(bytes, reader, what);
     return out;
 }
 

@@ -38,8 +38,26 @@ std::optional<Parameter> pick_value(const nlohmann::json& doc, const ValueSpec& 
 // summary_row_json returns a row as the summary writes it.
 nlohmann::json summary_row_json(const SummaryRow& row);
 
-// summary_document returns the canonical bytes of the summary: rows must
-// be sorted by run id. Throws Error(too_large) past max_summary_size.
+// SummaryWriter writes the summary document one row at a time (rows by
+// ascending run id), so that a writer holds the canonical bytes only, never
+// every row or a JSON tree of them (issue 15: memory flat in the runs but
+// for the summary's own bytes). add() and finish() throw Error(too_large)
+// past max_summary_size.
+class SummaryWriter {
+public:
+    explicit SummaryWriter(const std::string& experiment);
+    void add(const SummaryRow& row);
+    // finish returns the document, ending it with the chosen `values`.
+    std::string finish(const std::vector<std::string>& values) &&;
+
+private:
+    std::string out_;
+    bool first_ = true;
+};
+
+// summary_document returns the canonical bytes of the summary (a
+// SummaryWriter over its rows): rows must be sorted by run id. Throws
+// Error(too_large) past max_summary_size.
 std::string summary_document(const ExperimentSummary& summary);
 
 // parse_summary parses a summary document strictly (parse_json_strict, at

@@ -6,6 +6,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <new>
+
+#include <malloc.h>
 
 #include "sealrun/content/copy.h"
 #include "sealrun/content/memory.h"
@@ -439,4 +442,90 @@ TEST_CASE("scale: a 100,000-run paged index is written and read through its summ
     CHECK(root.size < static_cast<std::int64_t>(oci::max_manifest_size));
     const auto index = read_index(mem, "v1");
     CHECK(index.manifests.size() == (n > 10000 ? static_cast<std::size_t>((n + 9999) / 10000) : static_cast<std::size_t>(n)) + 1);
+}
+
+// Heap accounting for the bytes-held test below: while `heap::counting` is
+// set, every operator new and delete of this test binary (each goes through
+// malloc) moves `live`, and `peak` keeps its highest value. Not in a
+// sanitizer build, whose runtime owns operator new.
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define SEALRUN_COUNT_HEAP 1
+namespace heap {
+std::atomic<bool> counting{false};
+std::atomic<std::int64_t> live{0}, peak{0};
+void add(void* p) {
+    if (p == nullptr || !counting) return;
+    const auto now = live += static_cast<std::int64_t>(malloc_usable_size(p));
+    auto high = peak.load();
+    while (now > high && !peak.compare_exchange_weak(high, now)) {
+    }
+}
+void sub(void* p) {
+    if (p != nullptr && counting) live -= static_cast<std::int64_t>(malloc_usable_size(p));
+}
+void* allocate(std::size_t n) {
+    void* p = std::malloc(n == 0 ? 1 : n);
+    if (p == nullptr) throw std::bad_alloc();
+    add(p);
+    return p;
+}
+}  // namespace heap
+void* operator new(std::size_t n) { return heap::allocate(n); }
+void* operator new[](std::size_t n) { return heap::allocate(n); }
+void operator delete(void* p) noexcept { heap::sub(p), std::free(p); }
+void operator delete[](void* p) noexcept { heap::sub(p), std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { heap::sub(p), std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { heap::sub(p), std::free(p); }
+#endif
+
+namespace {
+
+// SinkTarget keeps nothing: it counts the bytes pushed into it and drops them.
+class SinkTarget final : public content::Target {
+public:
+    oci::Descriptor resolve(std::string_view r) override { throw Error(Errc::not_found, "resolve", std::string(r), "a sink"); }
+    bool exists(const oci::Descriptor&) override { return false; }
+    std::unique_ptr<content::ReadStream> open_blob(const oci::Descriptor& d) override {
+        throw Error(Errc::not_found, "fetch", d.digest.str(), "a sink");
+    }
+    void push(const oci::Descriptor&, content::ReadStream& in) override {
+        std::vector<std::byte> buf(1 << 16);
+        while (const auto n = in.read(buf)) bytes += n;
+    }
+    void tag(const oci::Descriptor&, std::string_view) override {}
+    std::vector<std::string> tags() override { return {}; }
+    std::size_t bytes = 0;
+};
+
+}  // namespace
+
+TEST_CASE("memory: the index writer holds about the bytes it writes, never a JSON tree of every run (issue 15)") {
+#ifndef SEALRUN_COUNT_HEAP
+    MESSAGE("a sanitizer build: the heap is not counted");
+#else
+    // Unpaged (2,000 runs) and paged (30,000 runs at 10,000 a page): what
+    // write_experiment_index holds at its peak, besides its input, is the
+    // documents it writes (index, pages, summary) and a little more, never
+    // a tree of every entry or row (several times their bytes).
+    for (const int n : {2000, 30000}) {
+        CAPTURE(n);
+        detail::IndexParts parts{.name = "held"};
+        parts.runs.reserve(n);
+        for (int i = 0; i < n; ++i)
+            parts.runs.push_back(detail::RunEntry{
+                .manifest = oci::Descriptor::for_bytes(std::string(oci::media_types::image_manifest), "run " + std::to_string(i)),
+                .run_id = i, .status = i % 3 == 2 ? "failed" : "finished",
+                .config = {{"reason", i % 3 == 2 ? json("it broke") : json(nullptr)}, {"parameters", {{"seed", i}, {"lr", 0.5}}}}});
+        SinkTarget sink;
+        heap::live = 0;
+        heap::peak = 0;
+        heap::counting = true;
+        (void)detail::write_experiment_index(sink, parts);
+        heap::counting = false;
+        const auto peak = static_cast<std::size_t>(heap::peak.load());
+        MESSAGE(n << " runs: " << sink.bytes << " bytes written, " << peak << " bytes held at the peak ("
+                  << static_cast<double>(peak) / static_cast<double>(sink.bytes) << "x)");
+        CHECK(peak < 2 * sink.bytes + (std::size_t{1} << 20));
+    }
+#endif
 }
