@@ -197,6 +197,46 @@ SealedPart seal_part(content::Target& dst, Part part, const CodecRegistry& codec
     return SealedPart{std::move(d), std::move(config)};
 }
 
+// CacheLoan lends the store's cache of sealed runs (Lineage::sealed) to
+// one index: an entry moves from the cache into the index's parts, a run
+// sealed now goes into the parts only, and when the index is written (or
+// not) every one of them moves into the cache. Each entry is held once,
+// never twice, however many runs there are (issue 15).
+class CacheLoan {
+public:
+    CacheLoan(std::map<std::pair<std::int64_t, bool>, detail::RunEntry>& cache, detail::IndexParts& parts, bool compress)
+        : cache_(cache), parts_(parts), compress_(compress) {}
+    CacheLoan(const CacheLoan&) = delete;
+    CacheLoan& operator=(const CacheLoan&) = delete;
+    ~CacheLoan() {
+        for (const auto i : lent_) {
+            try {
+                auto& entry = parts_.runs[i];
+                cache_.insert_or_assign(std::pair(entry.run_id, compress_), std::move(entry));
+            } catch (...) {
+                // Out of memory: the run is sealed again next time, no more.
+            }
+        }
+    }
+    // take moves the cached entry of `run_id` into the parts; false when
+    // the cache has none.
+    bool take(std::int64_t run_id) {
+        const auto it = cache_.find(std::pair(run_id, compress_));
+        if (it == cache_.end()) return false;
+        parts_.runs.push_back(std::move(it->second));
+        lend_last();
+        return true;
+    }
+    // lend_last says the parts' last entry goes into the cache at the end.
+    void lend_last() { lent_.push_back(parts_.runs.size() - 1); }
+
+private:
+    std::map<std::pair<std::int64_t, bool>, detail::RunEntry>& cache_;
+    detail::IndexParts& parts_;
+    bool compress_;
+    std::vector<std::size_t> lent_;
+};
+
 void require_attachment(const std::set<std::string>& files, const std::string& name, const std::string& who) {
     if (!files.contains(name))
         throw Error(Errc::invalid_input, "commit", who, "names attachment \"" + name + "\", which the run does not hold");
@@ -224,16 +264,14 @@ oci::Descriptor Experiment::seal_index(content::Target& dst, const SealOptions& 
                              .summary_values = options.summary_values, .runs_per_page = options.runs_per_page};
     for (const auto& [k, v] : annotations) parts.annotations[k] = v;
     detail::check_index_fits(parts, runs_.size() + lineage_->kept.size());  // before any run is pushed
+    parts.runs.reserve(runs_.size() + lineage_->kept.size());
+    CacheLoan cache(lineage_->sealed, parts, options.compress);
     for (const auto& run : runs_) {
         const auto who = "run " + std::to_string(run->run_id());
         if (!run->closed() && skip_open) continue;
         if (!run->closed()) throw Error(Errc::invalid_input, "commit", who, "is still open: finish, fail or interrupt it first");
         // A closed run never changes: sealed into the store once, reused.
-        const auto cache_key = std::pair(run->run_id(), options.compress);
-        if (const auto it = lineage_->sealed.find(cache_key); into_store && it != lineage_->sealed.end()) {
-            parts.runs.push_back(it->second);
-            continue;
-        }
+        if (into_store && cache.take(run->run_id())) continue;
         const auto model = run->model();
         const auto files = run->files();
         const std::set<std::string> present(files.begin(), files.end());
@@ -279,8 +317,8 @@ oci::Descriptor Experiment::seal_index(content::Target& dst, const SealOptions& 
                                 std::move(trace), run->media_types()},
                            codecs, options);
         parts.runs.push_back(detail::RunEntry{.manifest = std::move(sealed.manifest), .run_id = run->run_id(),
-                                              .status = status, .config = std::move(sealed.config)});
-        if (into_store) lineage_->sealed.insert_or_assign(cache_key, parts.runs.back());
+                                              .status = status, .config = detail::summary_config(sealed.config)});
+        if (into_store) cache.lend_last();
     }
     detail::Lineage::add_kept_runs(*this, dst, into_store, parts);
     attachments_->materialize();  // flushes experiment-level files saved so far
