@@ -72,7 +72,10 @@ class Progress {
 public:
     explicit Progress(bool enabled);
     ~Progress();
-    void blob_done();
+    // blob_done counts blob `key` moved; blob_skipped forgets it (either
+    // drops its byte count: held only while it moves, not for every blob).
+    void blob_done(const std::string& key);
+    void blob_skipped(const std::string& key) { per_blob_.erase(key); }
     void bytes(std::uint64_t total_so_far_for_blob, const std::string& key);
     void set_total(std::size_t blobs) { total_ = blobs; }
 

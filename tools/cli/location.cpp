@@ -74,7 +74,8 @@ Progress::~Progress() {
     if (enabled_ && last_draw_ > 0) std::cerr << "\r\033[K" << std::flush;
 }
 
-void Progress::blob_done() {
+void Progress::blob_done(const std::string& key) {
+    per_blob_.erase(key);
     ++done_;
     draw();
 }

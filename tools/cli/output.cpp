@@ -21,7 +21,8 @@ Parameter to_parameter(const nlohmann::json& v, const std::string& where) { retu
 content::CopyOptions copy_options(Progress& p, const Args& a) {
     return content::CopyOptions{
         .force = a.has("--force"),
-        .on_copied = [&p](const oci::Descriptor&) { p.blob_done(); },
+        .on_skipped = [&p](const oci::Descriptor& d) { p.blob_skipped(d.digest.str()); },
+        .on_copied = [&p](const oci::Descriptor& d) { p.blob_done(d.digest.str()); },
         .on_progress = [&p](const oci::Descriptor& d, std::uint64_t n) { p.bytes(n, d.digest.str()); },
     };
 }
