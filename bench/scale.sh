@@ -15,12 +15,16 @@
 #                     release build)
 #   FLOOR_THREADS=8   the floor client's threads
 #   BENCH_KEEP=0      1: keep the work directory (logs, access log)
+#   MEMORY_RATIO=1.5  the memory guard: the script fails when an operation's
+#                     peak RSS at the largest N passes this many times its
+#                     peak RSS at the smallest N (0: report only)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SEALRUN=${SEALRUN:-$ROOT/build/tools/sealrun}
 THREADS=${FLOOR_THREADS:-8}
 KEEP=${BENCH_KEEP:-0}
+MEMORY_RATIO=${MEMORY_RATIO:-1.5}
 PY=/usr/bin/python3
 SIZES=("$@")
 ((${#SIZES[@]} > 0)) || SIZES=(100 1000 10000)
@@ -164,7 +168,7 @@ done
 say "  load after: $(awk '{print $1, $2, $3}' /proc/loadavg)"
 
 # -------------------------------------------------------------- table
-$PY - "$RESULTS" <<'PY'
+$PY - "$RESULTS" "$MEMORY_RATIO" <<'PY'
 import sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
 res = {}
@@ -208,7 +212,21 @@ for op in ("push", "pull-all"):
 s = res.get((big, "show", "sealrun"))
 if s:
     print(f"  show of {int(big):,} runs in <= 5 requests: {s[2]} ({'met' if int(s[2]) <= 5 else 'MISSED'})")
-rss = [res[(n, "pull-all", "sealrun")][1] for n in sizes if (n, "pull-all", "sealrun") in res]
-if len(rss) > 1:
-    print(f"  pull-all peak RSS from {int(sizes[0]):,} to {int(big):,} runs: {rss[0]:.1f} -> {rss[-1]:.1f} MiB")
+# The memory guard (issue 15): an operation's peak RSS at the largest N
+# may pass its RSS at the smallest N by MEMORY_RATIO at most; past it the
+# script fails (after printing everything).
+limit = float(sys.argv[2])
+missed = []
+for op in ("seal", "push", "show", "pull-one", "pull-all"):
+    a, b = res.get((sizes[0], op, "sealrun")), res.get((big, op, "sealrun"))
+    if not a or not b or len(sizes) < 2:
+        continue
+    r = b[1] / a[1]
+    ok = limit <= 0 or r <= limit
+    print(f"  {op} peak RSS from {int(sizes[0]):,} to {int(big):,} runs: {a[1]:.1f} -> {b[1]:.1f} MiB, {r:.2f}x"
+          f" ({'not checked: MEMORY_RATIO=0' if limit <= 0 else ('met' if ok else 'MISSED') + f': at most {limit:g}x'})")
+    if not ok:
+        missed.append(op)
+if missed:
+    sys.exit(f"scale.sh: peak RSS grows with the number of runs ({', '.join(missed)}): see bench/README.md, \"Scaling with the number of runs\"")
 PY
