@@ -34,11 +34,20 @@ std::unique_ptr<VerifyingStream> ReadOnlyTarget::fetch(const oci::Descriptor& de
     return std::make_unique<VerifyingStream>(std::move(raw), desc);
 }
 
-std::string read_all(ReadOnlyTarget& target, const oci::Descriptor& desc, std::size_t max_size) {
+namespace {
+
+// check_read_size refuses content `desc` names whose size passes `max_size`.
+void check_read_size(const oci::Descriptor& desc, std::size_t max_size) {
     if (desc.size < 0 || static_cast<std::uint64_t>(desc.size) > max_size)
         throw Error(Errc::too_large, "read", desc.digest.str(),
                     "size " + std::to_string(desc.size) + " exceeds the limit of " + std::to_string(max_size) +
                         " bytes");
+}
+
+}  // namespace
+
+std::string read_all(ReadOnlyTarget& target, const oci::Descriptor& desc, std::size_t max_size) {
+    check_read_size(desc, max_size);
     // The size is known and checked: one buffer of exactly that size, read
     // into in place (no regrowth, no staging copy), then one more read
     // reaches the end, where the stream verifies size and digest.
@@ -57,10 +66,7 @@ std::pair<oci::Descriptor, std::string> read_reference(ReadOnlyTarget& target, s
                                                        std::size_t max_size) {
     if (auto* reader = dynamic_cast<ReferenceReader*>(&target)) {
         auto got = reader->read_reference(reference);
-        if (got.second.size() > max_size)
-            throw Error(Errc::too_large, "read", got.first.digest.str(),
-                        "size " + std::to_string(got.second.size()) + " exceeds the limit of " +
-                            std::to_string(max_size) + " bytes");
+        check_read_size(got.first, max_size);  // its size is its bytes' (for_bytes)
         return got;
     }
     auto desc = target.resolve(reference);

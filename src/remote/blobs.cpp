@@ -243,9 +243,8 @@ void Repository::push(const oci::Descriptor& desc, content::ReadStream& content)
         m.put_manifest(desc, m.verified_manifest(desc, content), desc.digest.str(), "push manifest");
         return;
     }
-    std::optional<content::VerifyingStream> verifier;  // hash once (see already_verified)
-    if (!content::already_verified(content, desc)) verifier.emplace(content, desc);
-    content::ReadStream& verified = verifier ? static_cast<content::ReadStream&>(*verifier) : content;
+    std::optional<content::VerifyingStream> verifier;
+    auto& verified = content::verify_once(content, desc, verifier);
     bool present = false;
     const auto started = m.start_upload(desc, false, present);
     if (started) upload(*this, m, desc, verified, *started);
@@ -269,8 +268,7 @@ bool Repository::push_absent(const oci::Descriptor& desc, const std::function<st
     if (!started) return !present;
     auto in = open();
     std::optional<content::VerifyingStream> verifier;
-    if (!content::already_verified(*in, desc)) verifier.emplace(*in, desc);
-    upload(*this, m, desc, verifier ? static_cast<content::ReadStream&>(*verifier) : *in, *started);
+    upload(*this, m, desc, content::verify_once(*in, desc, verifier), *started);
     return true;
 }
 
