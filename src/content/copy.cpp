@@ -4,6 +4,7 @@
 #include <mutex>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "content/task_pool.h"
@@ -86,10 +87,17 @@ void move_blob(ReadOnlyTarget& src, Target& dst, const oci::Descriptor& d, Hooks
 // node is pushed by a task posted when the last of its children is stored
 // (children before parents). The root is left to the caller, which may push
 // it by reference.
+//
+// Memory stays bounded by the workers and the root, not by the graph: a
+// node's children are visited one at a time by a task that posts the rest
+// of them before the child's own work (the pool is a stack), so the graph is
+// walked depth first and a manifest's bytes are pushed soon after they are
+// read; a finished node leaves only its digest behind (for the dedup).
 class Graph {
 public:
     Graph(ReadOnlyTarget& src, Target& dst, const CopyOptions& options, Hooks& hooks)
         : src_(src), dst_(dst), hooks_(hooks), closed_(dynamic_cast<ClosedUnderReference*>(&dst) != nullptr),
+          absent_pusher_(dynamic_cast<AbsentPusher*>(&dst) != nullptr),
           attempts_(options.blob_attempts == 0 ? default_blob_attempts : options.blob_attempts),
           pool_(options.concurrency == 0 ? default_concurrency : options.concurrency) {}
 
@@ -118,6 +126,9 @@ private:
         std::string bytes;
         int pending = 0;              // children not yet done, +1 while they are being visited
         std::vector<Node*> waiting;   // parents waiting for this one
+        bool probe_children = true;   // ask the destination for the child nodes before reading them
+        std::vector<oci::Descriptor> children;  // read from `bytes`, visited in order by visit_children
+        std::size_t next_child = 0;
     };
 
     void visit(const oci::Descriptor& d, Node* parent, int depth) {
@@ -127,10 +138,11 @@ private:
         Node* n = nullptr;
         {
             std::lock_guard lock(mu_);
+            if (finished_.contains(d.digest)) return;  // stored, with everything below it
             auto& slot = nodes_[d.digest];
             const bool first = slot == nullptr;
             if (first) slot = std::make_unique<Node>(Node{.desc = d});
-            if (parent != nullptr && !slot->done) {
+            if (parent != nullptr) {
                 slot->waiting.push_back(parent);
                 ++parent->pending;
             }
@@ -145,7 +157,30 @@ private:
             });
             return;
         }
-        pool_.post([this, n, depth] { expand(*n, depth); });
+        pool_.post([this, n, parent, depth] { expand(*n, parent, depth); });
+    }
+
+    // probe asks the destination whether it has the node `n`, a child of
+    // `parent` (null for the root). Siblings tend to share their fate
+    // (a new experiment's runs are all new; an appended one's old runs come
+    // first), so once one child node of a parent is missing from an
+    // AbsentPusher (a registry), its later siblings are pushed without
+    // asking: a PUT of a manifest it has is harmless, and each blob below
+    // learns its presence from the request that starts its upload anyway.
+    // The root and the children of a parent whose children were all found
+    // are always asked; a destination whose existence check is a stat (a
+    // layout) is always asked.
+    bool probe(const Node& n, Node* parent) {
+        if (parent != nullptr && absent_pusher_) {
+            std::lock_guard lock(mu_);
+            if (!parent->probe_children) return false;
+        }
+        const bool present = dst_.exists(n.desc);
+        if (!present && parent != nullptr) {
+            std::lock_guard lock(mu_);
+            parent->probe_children = false;
+        }
+        return present;
     }
 
     // expand checks the node in the destination and visits its children.
@@ -154,8 +189,8 @@ private:
     // a registry), its children are still visited: a blob below it may have
     // been lost or emptied since, and the blob tasks' existence checks (size
     // included) are what repair it.
-    void expand(Node& n, int depth) {
-        const bool present = dst_.exists(n.desc);
+    void expand(Node& n, Node* parent, int depth) {
+        const bool present = probe(n, parent);
         if (present && closed_) {
             n.present = true;
             hooks_.skipped(n.desc);
@@ -163,15 +198,36 @@ private:
             return;
         }
         auto bytes = read_all(src_, n.desc, oci::max_manifest_size);
-        const auto children = oci::successors(n.desc, bytes);
+        auto children = oci::successors(n.desc, bytes);
         {
             std::lock_guard lock(mu_);
             n.present = present;
             n.bytes = std::move(bytes);
             n.read = true;
+            n.children = std::move(children);
             ++n.pending;  // held until every child is registered
         }
-        for (const auto& child : children) visit(child, &n, depth + 1);
+        visit_children(n, depth);
+    }
+
+    // visit_children visits the next child of `n` after posting a task for
+    // the ones after it: the child's work is taken first, the rest by the
+    // next free worker. After the last child, `n` waits for them only.
+    void visit_children(Node& n, int depth) {
+        std::optional<oci::Descriptor> child;
+        {
+            std::lock_guard lock(mu_);
+            if (n.next_child < n.children.size()) {
+                child = std::move(n.children[n.next_child++]);
+                ++n.pending;  // held until this child is registered: the rest may be done before
+            } else {
+                n.children = {};
+            }
+        }
+        if (child) {
+            pool_.post([this, &n, depth] { visit_children(n, depth); });
+            visit(*child, &n, depth + 1);
+        }
         release(n);
     }
 
@@ -198,7 +254,8 @@ private:
         });
     }
 
-    // done marks `n` stored and readies the parents it was the last child of.
+    // done marks `n` stored and readies the parents it was the last child
+    // of; `n` is gone after it (but for the root, which the caller needs).
     void done(Node& n) {
         std::vector<Node*> now_ready;
         {
@@ -206,7 +263,11 @@ private:
             n.done = true;
             for (auto* p : n.waiting)
                 if (--p->pending == 0) now_ready.push_back(p);
-            n.waiting.clear();
+            if (&n != root_) {
+                const auto digest = n.desc.digest;
+                finished_.insert(digest);
+                nodes_.erase(digest);
+            }
         }
         for (auto* p : now_ready) ready(*p);
     }
@@ -215,10 +276,12 @@ private:
     Target& dst_;
     Hooks& hooks_;
     const bool closed_;
+    const bool absent_pusher_;
     const int attempts_;
     detail::TaskPool pool_;
     std::mutex mu_;
-    std::unordered_map<oci::Digest, std::unique_ptr<Node>> nodes_;
+    std::unordered_map<oci::Digest, std::unique_ptr<Node>> nodes_;  // seen, not finished
+    std::unordered_set<oci::Digest> finished_;
     Node* root_ = nullptr;
 };
 

@@ -24,8 +24,12 @@ void TaskPool::work() {
     for (;;) {
         cv_.wait(lock, [&] { return error_ || !queue_.empty() || running_ == 0; });
         if (error_ || queue_.empty()) break;  // failed, or nothing queued or running: done
-        auto task = std::move(queue_.front());
-        queue_.pop_front();
+        // Last in, first out: a task's own follow-ups (a manifest's blobs,
+        // then its push) run before older work is started, so a graph is
+        // copied depth first and what is read but not yet pushed stays
+        // bounded by the workers, not by the graph's width.
+        auto task = std::move(queue_.back());
+        queue_.pop_back();
         --free_;
         ++running_;
         lock.unlock();

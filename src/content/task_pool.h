@@ -1,6 +1,7 @@
 #pragma once
 // TaskPool: the copy engine's bounded worker pool (internal). Tasks may post
-// further tasks; the pool is done when no task is queued or running. The
+// further tasks, and the last one posted is the next one taken (a stack);
+// the pool is done when no task is queued or running. The
 // first exception a task throws stops it: queued tasks are dropped, running
 // ones finish, and run() rethrows that exception.
 

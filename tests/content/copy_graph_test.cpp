@@ -231,3 +231,68 @@ TEST_CASE("copy: the first error stops the copy; no parent of the failed blob is
     CHECK(dst.tags().empty());
     check_children_first(failing.order, r);
 }
+
+namespace {
+
+// Backlog counts the run manifests the copy engine has read from the source
+// and not yet pushed to the destination (a wrapper on each side).
+struct Backlog {
+    std::mutex mu;
+    std::set<oci::Digest> held;
+    std::size_t most = 0, reads = 0;
+    oci::Digest root;
+    void read(const oci::Descriptor& d) {
+        if (!is_node(d) || d.digest == root) return;
+        std::lock_guard lock(mu);
+        held.insert(d.digest);
+        most = std::max(most, held.size());
+        ++reads;
+    }
+    void pushed(const oci::Descriptor& d) {
+        std::lock_guard lock(mu);
+        held.erase(d.digest);
+    }
+};
+
+class BacklogSource : public test::ForwardingTarget {
+public:
+    BacklogSource(content::Target& inner, Backlog& b) : ForwardingTarget(inner), b_(b) {}
+    std::unique_ptr<content::ReadStream> open_blob(const oci::Descriptor& d) override {
+        b_.read(d);
+        return inner_.fetch(d);
+    }
+
+private:
+    Backlog& b_;
+};
+
+class BacklogDestination : public Slow {
+public:
+    BacklogDestination(content::Target& inner, Backlog& b) : Slow(inner), b_(b) {}
+    void push(const oci::Descriptor& d, content::ReadStream& s) override {
+        Slow::push(d, s);
+        b_.pushed(d);
+    }
+
+private:
+    Backlog& b_;
+};
+
+}  // namespace
+
+TEST_CASE("copy: a wide index is walked depth first: manifests read and not yet pushed stay bounded by the workers") {
+    content::MemoryTarget mem, dst;
+    const auto r = push_runs(mem, 400);
+    Backlog backlog{.root = r.index.digest};
+    BacklogSource src(mem, backlog);
+    BacklogDestination slow(dst, backlog);
+    content::copy(src, "sweep", slow, "", {.concurrency = 4});
+    CHECK(backlog.reads == 400);
+    CHECK(backlog.held.empty());
+    // Breadth first, all 400 would be read before the first one's blobs
+    // moved; depth first, each worker holds a few.
+    MESSAGE("at most " << backlog.most << " of 400 run manifests were held at once");
+    CHECK(backlog.most <= 4 * 4);
+    check_children_first(slow.order, r);
+    CHECK(dst.resolve("sweep").digest == r.index.digest);
+}

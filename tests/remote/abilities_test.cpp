@@ -10,6 +10,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "sealrun/content/copy.h"
 #include "sealrun/content/memory.h"
@@ -326,12 +327,14 @@ TEST_CASE("abilities: copy to a registry sends the floor's requests for new blob
     content::push_bytes(src, root, index_bytes);
     src.tag(root, "v1");
 
-    content::copy(src, "v1", repo, "v1");
+    content::copy(src, "v1", repo, "v1", {.concurrency = 1});  // one worker: the children in order
     auto s = proxy.stats();
     // 5 distinct layers + the shared empty config: a POST and a PUT each,
-    // never a HEAD; the 2 manifests: HEAD + PUT; the root: its tag checked,
-    // then one PUT by tag.
+    // never a HEAD; the root: a HEAD (missing), its tag checked, one PUT by
+    // tag; the 2 manifests: a PUT each, and one HEAD between them (the
+    // first, found missing: its sibling is not asked).
     CHECK(s.count("HEAD", "/blobs/") == 0);
+    CHECK(s.count("HEAD", "/manifests/sha256:") == 1 + 1);
     CHECK(s.count("POST", "/blobs/uploads/") == 6);
     CHECK(s.count("PUT", "/blobs/uploads/") == 6);
     CHECK(s.count("PUT", "/manifests/") == 3);
@@ -346,4 +349,48 @@ TEST_CASE("abilities: copy to a registry sends the floor's requests for new blob
     CHECK(s.count("POST") == 0);
     CHECK(s.count("PUT") == 0);
     CHECK(s.requests.size() <= 2);
+}
+
+TEST_CASE("abilities: an appended index asks for its old runs one HEAD each and pushes the new ones without asking") {
+    test::Registry registry;
+    test::FaultProxy proxy(registry);
+    auto repo = via(proxy, "absent/append");
+    content::MemoryTarget src;
+    const auto salt = std::to_string(std::random_device{}());
+    std::vector<oci::Descriptor> runs;
+    std::vector<oci::Descriptor> layers;
+    for (int i = 0; i < 6; ++i) {
+        const auto sample = test::push_sample(src, "run " + std::to_string(i) + " " + salt, 2, "");
+        runs.push_back(sample.manifest);
+        layers.insert(layers.end(), sample.layers.begin(), sample.layers.end());
+    }
+    auto index_of = [&](std::size_t n, const std::string& tag) {
+        oci::ImageIndex index;
+        index.manifests.assign(runs.begin(), runs.begin() + static_cast<std::ptrdiff_t>(n));
+        const auto bytes = index.serialize();
+        const auto root = oci::Descriptor::for_bytes(std::string(oci::media_types::image_index), bytes);
+        content::push_bytes(src, root, bytes);
+        src.tag(root, tag);
+        return root;
+    };
+    index_of(3, "v1");
+    const auto v2 = index_of(6, "v2");
+    content::copy(src, "v1", repo, "v1", {.concurrency = 1});
+
+    repo.ping();
+    proxy.reset_stats();
+    content::copy(src, "v2", repo, "v2", {.concurrency = 1});  // one worker: the children in order
+    const auto s = proxy.stats();
+    // The root: a HEAD (missing). The 3 old runs: one HEAD each, found,
+    // nothing below them touched; the first new run: a HEAD (missing); the
+    // 2 after it: no HEAD. Each new run: 2 layers POST + PUT, its manifest
+    // PUT; the empty config they share: one POST (the mount probe finds it).
+    CHECK(s.count("HEAD", "/manifests/sha256:") == 1 + 3 + 1);
+    CHECK(s.count("HEAD", "/blobs/") == 0);
+    CHECK(s.count("PUT", "/blobs/uploads/") == 3 * 2);
+    CHECK(s.count("POST", "/blobs/uploads/") == 3 * 2 + 1);
+    CHECK(s.count("PUT", "/manifests/") == 4);  // 3 runs + the root by tag
+    CHECK(repo.resolve("v2").digest == v2.digest);
+    for (const auto& r : runs) CHECK(repo.exists(r));
+    for (const auto& l : layers) CHECK(content::read_all(repo, l, 4096).size() == l.size);
 }
