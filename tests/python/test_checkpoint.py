@@ -19,7 +19,10 @@ import sealrun
 
 WORKER = textwrap.dedent(
     """
-    import sys, sealrun
+    import signal, sys, sealrun
+    # KeyboardInterrupt on SIGINT even when the suite was started with
+    # SIGINT ignored (a background job of a non-interactive shell).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     store, tag, stop = sys.argv[1], sys.argv[2], int(sys.argv[3])
     remote = sys.argv[4] if len(sys.argv) > 4 else None
     with sealrun.Experiment("py-sweep", store=store, tag=tag, checkpoint=True, checkpoint_to=remote) as exp:
