@@ -4,7 +4,9 @@
 #include <chrono>
 #include <mutex>
 #include <optional>
+#include <map>
 #include <set>
+#include <unordered_set>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -33,8 +35,42 @@ constexpr std::string_view index_lock_file = "index.json.lock";
 // a stream of overlapping writers cannot starve gc.
 constexpr std::string_view writers_lock_file = ".sealrun-writers.lock";
 constexpr std::string_view gate_lock_file = ".sealrun-gc.lock";
+// A token gc and remove() write anew, under the index lock, before they
+// delete anything: while it is unchanged, nothing was deleted (by sealrun).
+constexpr std::string_view removals_file = ".sealrun-removals";
+
+// CheckedNodes are the nodes whose whole subgraph tag()'s graph check found
+// stored in one layout (by path), in this process, while the layout's
+// removals token was `removals`: a later tag needs neither to read them nor
+// to look below them again. Process-wide, since every checkpoint opens the
+// store anew; at most max_checked_nodes a layout (then it starts over).
+struct CheckedNodes {
+    std::string removals;
+    std::unordered_set<oci::Digest> nodes;
+};
+constexpr std::size_t max_checked_nodes = std::size_t{1} << 20;
+std::mutex checked_mu;
+std::map<std::string, CheckedNodes, std::less<>>& checked_layouts() {
+    static std::map<std::string, CheckedNodes, std::less<>> m;
+    return m;
+}
 
 using detail::ref_name;
+
+// removals_token returns the layout's removals token ("" before any
+// removal). Called under the index lock.
+std::string removals_token(const fs::path& root) {
+    try {
+        return util::read_file(root / removals_file, 256, util::Follow::no);
+    } catch (const Error& e) {
+        if (e.code() != Errc::not_found) throw;
+        return {};
+    }
+}
+
+// note_removal gives the layout a new removals token; called under the
+// index lock before anything is deleted.
+void note_removal(const fs::path& root) { util::write_file_atomic(root / removals_file, util::random_token(), false); }
 
 void make_dirs(const fs::path& p) {
     std::error_code ec;
@@ -362,19 +398,43 @@ void OciLayout::update_index(const std::function<bool(oci::ImageIndex&)>& change
 }
 
 void OciLayout::check_graph(const oci::Descriptor& root, std::string_view reference) {
+    // Nodes an earlier tag checked are not read again unless something was
+    // removed since (a checkpoint's index holds the runs of the one before).
+    std::error_code ec;
+    auto absolute = fs::absolute(root_, ec);
+    const auto key = (ec ? root_ : absolute).lexically_normal().string();
+    const auto token = removals_token(root_);
+    std::vector<oci::Digest> nodes;  // checked now
+    const auto checked_before = [&](const oci::Digest& d) {
+        std::lock_guard lock(checked_mu);
+        auto& c = checked_layouts()[key];
+        if (c.removals != token) {
+            c.removals = token;
+            c.nodes.clear();
+        }
+        return c.nodes.contains(d);
+    };
     std::set<oci::Digest> seen;
     std::vector<oci::Descriptor> todo{root};
     while (!todo.empty()) {
         const auto d = std::move(todo.back());
         todo.pop_back();
         if (!seen.insert(d.digest).second) continue;
+        const bool node = oci::is_node_type(d.media_type);
+        if (node && checked_before(d.digest)) continue;
         if (stored_size(d.digest) != d.size)
             throw Error(Errc::not_found, "tag", std::string(reference),
                         "blob " + d.digest.str() + " of " + root.digest.str() + " is not in " + (options_.name.empty() ? root_.string() : options_.name));
-        if (oci::is_node_type(d.media_type))
-            for (auto& child : oci::successors(d, read_all(*this, d, oci::max_manifest_size)))
-                todo.push_back(std::move(child));
+        if (!node) continue;
+        for (auto& child : oci::successors(d, read_all(*this, d, oci::max_manifest_size))) todo.push_back(std::move(child));
+        nodes.push_back(d.digest);
     }
+    // The whole graph is there: every node read is complete.
+    std::lock_guard lock(checked_mu);
+    auto& c = checked_layouts()[key];
+    if (c.removals != token) return;
+    if (c.nodes.size() + nodes.size() > max_checked_nodes) c.nodes.clear();
+    c.nodes.insert(nodes.begin(), nodes.end());
 }
 
 void OciLayout::tag(const oci::Descriptor& desc, std::string_view reference) { tag(desc, reference, TagPolicy::replace); }
@@ -424,17 +484,19 @@ std::vector<std::string> OciLayout::tags() { return detail::tag_names(index()); 
 
 void OciLayout::remove(const oci::Descriptor& desc) {
     bool had_entry = false;
+    bool had_blob = false;
     update_index([&](oci::ImageIndex& idx) {
         had_entry = std::erase_if(idx.manifests, [&](const oci::Descriptor& d) { return d.digest == desc.digest; }) > 0;
+        // Under the index lock, as tag()'s graph check reads the token.
+        const auto path = blob_path(desc.digest);
+        if (util::real_directory(root_ / "blobs") && util::real_directory(path.parent_path())) {
+            note_removal(root_);
+            std::error_code ec;
+            had_blob = fs::remove(path, ec);
+            if (ec) throw Error(Errc::io, "remove", path.string(), ec.message());
+        }
         return had_entry;
     });
-    const auto path = blob_path(desc.digest);
-    bool had_blob = false;
-    if (util::real_directory(root_ / "blobs") && util::real_directory(path.parent_path())) {
-        std::error_code ec;
-        had_blob = fs::remove(path, ec);
-        if (ec) throw Error(Errc::io, "remove", path.string(), ec.message());
-    }
     if (!had_blob && !had_entry) throw Error(Errc::not_found, "remove", desc.digest.str(), "not in " + (options_.name.empty() ? root_.string() : options_.name));
 }
 
@@ -460,6 +522,7 @@ GcResult OciLayout::gc(const GcOptions& options) {
     auto writers = util::FileLock::try_for(root_ / writers_lock_file, util::LockMode::exclusive, left());
     if (!writers) throw busy();
     util::FileLock index_lock(root_ / index_lock_file);
+    note_removal(root_);
 
     // Mark. `maybe_manifest`: the entry stands where a manifest stands (a
     // tag, an index's entry, a descriptor an unknown document mentions), so

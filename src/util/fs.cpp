@@ -144,8 +144,7 @@ void sync_filesystem(int fd, const std::filesystem::path& path) {
     if (::syncfs(fd) != 0) throw_errno("sync the file system of", path);
 }
 
-namespace {
-std::string random_suffix() {
+std::string random_token() {
     thread_local std::mt19937_64 rng{std::random_device{}()};
     static constexpr char hex[] = "0123456789abcdef";
     std::string s(16, '0');
@@ -156,7 +155,6 @@ std::string random_suffix() {
     }
     return s;
 }
-}  // namespace
 
 namespace {
 std::string proc_fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
@@ -173,13 +171,13 @@ TempFile::TempFile(const std::filesystem::path& dir) {
         fd_ = Fd(::open(where.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644));
         if (fd_) {
             unnamed_ = true;
-            path_ = dir / (std::string(temp_prefix) + random_suffix());
+            path_ = dir / (std::string(temp_prefix) + random_token());
             return;
         }
         if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) throw_errno("create temporary file", where);
     }
     for (int attempt = 0; attempt < 16; ++attempt) {
-        path_ = dir / (std::string(temp_prefix) + random_suffix());
+        path_ = dir / (std::string(temp_prefix) + random_token());
         fd_ = Fd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
         if (fd_) return;
         if (errno != EEXIST) throw_errno("create temporary file", path_);
@@ -219,7 +217,7 @@ void TempFile::commit(const std::filesystem::path& dest, bool durable) {
         for (int attempt = 0;; ++attempt) {
             if (::linkat(AT_FDCWD, proc_fd_path(fd_.get()).c_str(), AT_FDCWD, path_.c_str(), AT_SYMLINK_FOLLOW) == 0) break;
             if (errno != EEXIST || attempt >= 16) throw_errno("link temporary file", path_);
-            path_ = path_.parent_path() / (std::string(temp_prefix) + random_suffix());
+            path_ = path_.parent_path() / (std::string(temp_prefix) + random_token());
         }
         unnamed_ = false;  // from here on the destructor unlinks it if the rename fails
     }
@@ -230,7 +228,7 @@ void TempFile::commit(const std::filesystem::path& dest, bool durable) {
 }
 
 std::filesystem::path temp_name(const std::filesystem::path& dir) {
-    return dir / (std::string(temp_prefix) + random_suffix());
+    return dir / (std::string(temp_prefix) + random_token());
 }
 
 bool clone_file(int src_fd, int dst_fd, const std::filesystem::path& src) {

@@ -160,6 +160,9 @@ private:
     std::int64_t flushed_ = 0;  // bytes whose writeback has been started
 };
 
+// random_token returns 16 random hex digits (not for secrets).
+std::string random_token();
+
 // temp_name returns a fresh name `<temp_prefix><random>` in `dir` (nothing
 // is created: a caller that links or renames to it handles EEXIST).
 std::filesystem::path temp_name(const std::filesystem::path& dir);

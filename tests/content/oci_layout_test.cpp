@@ -374,3 +374,48 @@ TEST_CASE("layout: read_only opens without creating or locking anything and refu
     CHECK(listing() == before);  // no lock file, no ingest directory, nothing
     CHECK(ro.tags() == std::vector<std::string>{"v1"});
 }
+
+namespace {
+
+// push_index pushes an index over `manifests` (and `note`, to make it new).
+oci::Descriptor push_index(content::Target& t, const std::vector<oci::Descriptor>& manifests, const std::string& note) {
+    oci::ImageIndex idx;
+    idx.manifests = manifests;
+    idx.annotations.emplace("org.example.note", note);
+    const auto bytes = idx.serialize();
+    const auto d = oci::Descriptor::for_bytes(std::string(oci::media_types::image_index), bytes);
+    content::push_bytes(t, d, bytes);
+    return d;
+}
+
+}  // namespace
+
+TEST_CASE("layout: tag does not read again what an earlier tag checked, until gc or remove deletes something") {
+    test::TempDir dir;
+    content::OciLayout layout(dir.path());
+    const auto run = test::push_sample(layout, "checked run", 2, "");
+    layout.tag(push_index(layout, {run.manifest}, "1"), "ckpt");
+    // A layer vanishes behind sealrun's back: the run manifest was checked
+    // whole by the first tag and nothing was removed since, so the next
+    // checkpoints (from this object or a new one, as each checkpoint opens
+    // the store) do not look below it again.
+    const auto layer = dir.path() / "blobs" / "sha256" / std::string(run.layers[0].digest.encoded());
+    REQUIRE(std::filesystem::remove(layer));
+    const auto other = test::push_sample(layout, "new run", 1, "");
+    CHECK_NOTHROW(layout.tag(push_index(layout, {run.manifest, other.manifest}, "2"), "ckpt"));
+    content::OciLayout reopened(dir.path());
+    CHECK_NOTHROW(reopened.tag(push_index(reopened, {run.manifest, other.manifest}, "3"), "ckpt"));
+    // remove() of anything says something was deleted: everything is checked again.
+    const auto unrelated = test::push_sample(layout, "unrelated", 1, "");
+    layout.remove(unrelated.layers[0]);
+    const auto e = test::thrown([&] { layout.tag(push_index(layout, {run.manifest, other.manifest}, "4"), "ckpt"); });
+    CHECK(e.code == Errc::not_found);
+    CHECK(e.message.find(run.layers[0].digest.str()) != std::string::npos);
+    // Repaired, checked, then a hole again and a gc (which removes nothing
+    // young, but may have): checked again, the hole found.
+    content::push_bytes(layout, run.layers[0], run.layer_bytes[0]);
+    layout.tag(push_index(layout, {run.manifest, other.manifest}, "5"), "ckpt");
+    REQUIRE(std::filesystem::remove(layer));
+    CHECK(layout.gc().blobs_removed == 0);
+    CHECK(errc_of([&] { reopened.tag(push_index(reopened, {run.manifest}, "6"), "ckpt"); }) == Errc::not_found);
+}
