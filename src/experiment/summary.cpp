@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <functional>
-#include <span>
 
 #include "sealrun/error.h"
 #include "sealrun/experiment/format.h"
@@ -210,126 +208,24 @@ void read_row(const json& r, std::size_t i, std::string_view what, ExperimentSum
     out.runs.push_back(std::move(row));
 }
 
-// RowReader is a SAX handler for a summary already checked strictly
-// (check_json_strict): it builds the top level but the elements of a
-// top-level "runs" array (left empty), and hands each of those to `row`
-// as a tree of its own as soon as it closes, so no tree of every row is
-// held (issue 15). Its containers are filled as StrictDomSax fills them.
-class RowReader {
-public:
-    explicit RowReader(std::function<void(const json&)> row) : row_(std::move(row)) {}
-
-    bool null() { return put(nullptr); }
-    bool boolean(bool v) { return put(v); }
-    bool number_integer(json::number_integer_t v) { return put(v); }
-    bool number_unsigned(json::number_unsigned_t v) { return put(v); }
-    bool number_float(json::number_float_t v, const std::string&) { return put(v); }
-    bool string(std::string& s) { return put(std::move(s)); }
-    bool binary(json::binary_t& b) { return put(json::binary(std::move(b))); }
-    bool start_object(std::size_t) { return open(json::value_t::object); }
-    bool start_array(std::size_t) { return open(json::value_t::array); }
-    bool end_object() { return close(); }
-    bool end_array() { return close(); }
-    bool key(std::string& k) {
-        key_ = std::move(k);
-        return true;
-    }
-    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
-
-    json doc;
-
-private:
-    // place stores a new value where the parser is: the root, the row
-    // being read, the end of the open array, or the open object's member.
-    template <class T>
-    json* place(T&& v) {
-        if (open_.empty()) {
-            doc = json(std::forward<T>(v));
-            return &doc;
-        }
-        auto& top = *open_.back();
-        if (&top == runs_) {
-            row_tree_ = json(std::forward<T>(v));
-            return &row_tree_;
-        }
-        if (top.is_array()) {
-            top.emplace_back(std::forward<T>(v));
-            return &top.back();
-        }
-        auto& slot = top[key_];
-        slot = json(std::forward<T>(v));
-        return &slot;
-    }
-    template <class T>
-    bool put(T&& v) {
-        if (place(std::forward<T>(v)) == &row_tree_) row_(row_tree_);
-        return true;
-    }
-    bool open(json::value_t type) {
-        const bool runs = open_.size() == 1 && &*open_.back() == &doc && doc.is_object() && key_ == "runs" &&
-                          type == json::value_t::array;
-        open_.push_back(place(type));
-        if (runs) runs_ = open_.back();
-        return true;
-    }
-    bool close() {
-        if (open_.empty()) return true;
-        const auto* closed = open_.back();
-        open_.pop_back();
-        if (closed == &row_tree_) row_(row_tree_);
-        if (closed == runs_) runs_ = nullptr;
-        return true;
-    }
-
-    std::function<void(const json&)> row_;
-    std::vector<json*> open_;  // the arrays and objects being filled; their parents do not move them
-    std::string key_;
-    json* runs_ = nullptr;  // the top-level "runs" array while it is open
-    json row_tree_;
-};
-
-// read_rows runs `reader` over `bytes` (checked already).
-void read_rows(std::string_view bytes, RowReader& reader, std::string_view what) {
-    if (!json::sax_parse(bytes.begin(), bytes.end(), &reader, json::input_format_t::json, true))
-        throw Error(Errc::invalid_input, "parse", std::string(what), "malformed JSON");
-}
-
 }  // namespace
 
 ExperimentSummary parse_summary(std::string_view bytes, std::string_view what) {
     // The one strict reader's rules (duplicate keys, depth, one value),
-    // linear in the rows: check_json_strict's streaming check, then two
-    // passes that hold one row's tree at a time (the top level, then the
-    // rows); what the streaming check cannot vouch for whole (a string past
-    // its token limit) is read as one tree by parse_json_strict.
+    // linear in the rows and holding one row's tree at a time: a first
+    // pass checks the whole document and reads its top level (the rows
+    // are counted), a second reads the rows against it.
     if (bytes.size() > format::max_summary_size)
         throw Error(Errc::too_large, "parse", std::string(what),
                     std::to_string(bytes.size()) + " bytes pass the 256 MiB limit on summaries");
-    std::size_t at = 0;
-    const auto unchecked = oci::check_json_strict(
-        [&](std::span<char> buffer) {
-            const auto n = std::min(buffer.size(), bytes.size() - at);
-            std::copy_n(bytes.data() + at, n, buffer.data());
-            at += n;
-            return n;
-        },
-        what);
-    ExperimentSummary out;
-    if (!unchecked.empty()) {
-        const json doc = oci::parse_json_strict(bytes, what, format::max_summary_size);
-        check_top(doc, what, out);
-        const auto& runs = doc["runs"];
-        out.runs.reserve(runs.size());
-        for (std::size_t i = 0; i < runs.size(); ++i) read_row(runs[i], i, what, out);
-        return out;
-    }
     std::size_t rows = 0;
-    RowReader top([&](const json&) { ++rows; });
-    read_rows(bytes, top, what);
-    check_top(top.doc, what, out);
+    const json top = oci::parse_json_strict_split(
+        bytes, what, "runs", [&](json&&, std::size_t) { ++rows; }, format::max_summary_size);
+    ExperimentSummary out;
+    check_top(top, what, out);
     out.runs.reserve(rows);
-    RowReader reader([&](const json& r) { read_row(r, out.runs.size(), what, out); });
-    read_rows(bytes, reader, what);
+    (void)oci::parse_json_strict_split(
+        bytes, what, "runs", [&](json&& r, std::size_t i) { read_row(r, i, what, out); }, format::max_summary_size);
     return out;
 }
 

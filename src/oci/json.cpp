@@ -253,6 +253,10 @@ bool blank_line(std::streambuf& sb) {
 class StrictDomSax {
 public:
     StrictDomSax(std::string_view what, nlohmann::json& root) : check_(what, unlimited), root_(root) {}
+    // With `split`, the elements of the top-level array `split` go to
+    // `element` one by one (parse_json_strict_split).
+    StrictDomSax(std::string_view what, nlohmann::json& root, std::string_view split, const JsonElement* element)
+        : check_(what, unlimited), root_(root), split_(split), element_(element) {}
 
     bool null() { return check_.null() && put(nullptr); }
     bool boolean(bool v) { return check_.boolean(v) && put(v); }
@@ -269,6 +273,7 @@ public:
     bool end_array() { return close() && check_.end_array(); }
     bool key(std::string& k) {
         if (!check_.key(k)) return false;
+        splitting_next_ = element_ != nullptr && open_.size() == 1 && open_.back() == &root_ && k == split_;
         slot_ = &(*open_.back())[std::move(k)];
         return true;
     }
@@ -284,13 +289,18 @@ private:
 
     // place stores a new value where the parser is: the root, the end of
     // the open array, or the open object's slot for the last key.
+    // An element of the split array is placed in `element_tree_`
+    // instead, and handed over once complete.
     template <class T>
     nlohmann::json* place(T&& v) {
         if (open_.empty()) {
             root_ = nlohmann::json(std::forward<T>(v));
             return &root_;
         }
-        if (auto& top = *open_.back(); top.is_array()) {
+        if (auto& top = *open_.back(); &top == split_array_) {
+            element_tree_ = nlohmann::json(std::forward<T>(v));
+            return &element_tree_;
+        } else if (top.is_array()) {
             top.emplace_back(std::forward<T>(v));
             return &top.back();
         }
@@ -299,42 +309,73 @@ private:
     }
     template <class T>
     bool put(T&& v) {
-        place(std::forward<T>(v));
+        if (place(std::forward<T>(v)) == &element_tree_) hand_over();
         return true;
     }
     bool open(nlohmann::json::value_t type) {
+        const bool split = splitting_next_ && type == nlohmann::json::value_t::array;
+        splitting_next_ = false;
         open_.push_back(place(type));
+        if (split) split_array_ = open_.back();
         return true;
     }
     bool close() {
-        if (!open_.empty()) open_.pop_back();
+        if (open_.empty()) return true;
+        const auto* closed = open_.back();
+        open_.pop_back();
+        if (closed == &element_tree_) hand_over();
+        if (closed == split_array_) split_array_ = nullptr;
         return true;
+    }
+    void hand_over() {
+        (*element_)(std::move(element_tree_), handed_++);
+        element_tree_ = nullptr;
     }
 
     StrictSax check_;
     nlohmann::json& root_;
     std::vector<nlohmann::json*> open_;  // the arrays and objects being filled; their parents do not move them
     nlohmann::json* slot_ = nullptr;
+    std::string_view split_;
+    const JsonElement* element_ = nullptr;
+    bool splitting_next_ = false;              // the last key was `split_`, at the top level
+    nlohmann::json* split_array_ = nullptr;    // the split array while it is open
+    nlohmann::json element_tree_;              // the element being read
+    std::size_t handed_ = 0;
 };
 
-}  // namespace
-
-nlohmann::json parse_json_strict(std::string_view text, std::string_view what, std::size_t max_size) {
+// parse_strict runs `sax` over `text` under parse_json_strict's rules.
+void parse_strict(std::string_view text, std::string_view what, std::size_t max_size, StrictDomSax& sax) {
     if (text.size() > max_size)
         throw Error(Errc::too_large, "parse", std::string(what),
                     std::to_string(text.size()) + " bytes exceed the limit of " + std::to_string(max_size));
-    nlohmann::json result;
-    StrictDomSax sax(what, result);
     bool ok = false;
     try {
         ok = nlohmann::json::sax_parse(text.begin(), text.end(), &sax, nlohmann::json::input_format_t::json, true);
     } catch (const nlohmann::json::exception& e) {
         throw Error(Errc::invalid_input, "parse", std::string(what), std::string("malformed JSON: ") + e.what());
     }
-    if (ok) return result;
+    if (ok) return;
     auto why = sax.check().refusal();
     if (why.empty()) why = "malformed JSON: " + sax.check().syntax_error();  // also a number like 1e999
     throw Error(Errc::invalid_input, "parse", std::string(what), why);
+}
+
+}  // namespace
+
+nlohmann::json parse_json_strict(std::string_view text, std::string_view what, std::size_t max_size) {
+    nlohmann::json result;
+    StrictDomSax sax(what, result);
+    parse_strict(text, what, max_size, sax);
+    return result;
+}
+
+nlohmann::json parse_json_strict_split(std::string_view text, std::string_view what, std::string_view array_key,
+                                       const JsonElement& element, std::size_t max_size) {
+    nlohmann::json result;
+    StrictDomSax sax(what, result, array_key, &element);
+    parse_strict(text, what, max_size, sax);
+    return result;
 }
 
 std::string check_json_strict(const ByteSource& source, std::string_view what, bool lines,

@@ -1,5 +1,7 @@
 #include "sealrun/oci/manifest.h"
 
+#include <exception>
+
 #include "oci/reader.h"
 #include "sealrun/error.h"
 #include "sealrun/oci/json.h"
@@ -107,14 +109,32 @@ std::string ImageManifest::serialize() const {
 }
 
 ImageIndex ImageIndex::parse(std::string_view bytes, std::size_t max_size) {
-    const auto doc = parse_json_strict(bytes, "image index", max_size);
+    // The entries are read one at a time as the document is (an index of
+    // 10,000 runs is never one JSON tree); a bad entry is reported after
+    // the document's own fields, as when they were read from the tree.
+    std::vector<Descriptor> manifests;
+    std::exception_ptr bad_entry;
+    const auto doc = parse_json_strict_split(
+        bytes, "image index", "manifests",
+        [&](nlohmann::json&& entry, std::size_t i) {
+            if (bad_entry) return;
+            try {
+                manifests.push_back(Descriptor::from_json(entry, "manifests[" + std::to_string(i) + "]"));
+            } catch (const Error&) {
+                bad_entry = std::current_exception();
+            }
+        },
+        max_size);
     require_object(doc, "");
     read_schema_version(doc);
-    return ImageIndex{.media_type = read_media_type(doc, is_index_type, media_types::image_index, "image index"),
-                      .artifact_type = read_artifact_type(doc),
-                      .manifests = read_descriptors(doc, "manifests"),
-                      .subject = read_subject(doc),
-                      .annotations = opt_string_map(doc, "", "annotations")};
+    auto index = ImageIndex{.media_type = read_media_type(doc, is_index_type, media_types::image_index, "image index"),
+                            .artifact_type = read_artifact_type(doc),
+                            .manifests = read_descriptors(doc, "manifests"),  // required, an array (read above)
+                            .subject = read_subject(doc),
+                            .annotations = opt_string_map(doc, "", "annotations")};
+    if (bad_entry) std::rethrow_exception(bad_entry);
+    index.manifests = std::move(manifests);
+    return index;
 }
 
 nlohmann::json ImageIndex::to_json() const {

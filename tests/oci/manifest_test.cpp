@@ -636,3 +636,88 @@ TEST_CASE("manifest: index deeply nested JSON is refused, not a crash") {
     m.insert(1, "\"x-deep\":" + deep + ",");
     check_manifest_rejected(m, Errc::invalid_input, "image manifest", "deeper");
 }
+
+#include "support/heap_count.h"  // this binary's operator new and delete
+
+TEST_CASE("json: parse_json_strict_split hands over the top-level array's elements one by one, under the same rules") {
+    const std::string text =
+        R"({"a":1,"manifests":[{"x":[1,2]},2,"s",{"manifests":[3]},[]],"z":{"manifests":[4]}})";
+    std::vector<json> got;
+    std::vector<std::size_t> at;
+    const auto doc = parse_json_strict_split(text, "t", "manifests", [&](json&& e, std::size_t i) {
+        got.push_back(std::move(e));
+        at.push_back(i);
+    });
+    const auto whole = parse_json_strict(text, "t");
+    REQUIRE(got.size() == whole["manifests"].size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        CHECK(got[i] == whole["manifests"][i]);
+        CHECK(at[i] == i);
+    }
+    // The split array is left empty; nested arrays of the same name are not split.
+    CHECK(doc["manifests"] == json::array());
+    CHECK(doc["a"] == 1);
+    CHECK(doc["z"] == whole["z"]);
+    // A member of that name that is no array stays in the document.
+    std::size_t calls = 0;
+    const auto obj = parse_json_strict_split(R"({"manifests":{"a":[1]}})", "t", "manifests", [&](json&&, std::size_t) { ++calls; });
+    CHECK(calls == 0);
+    CHECK(obj["manifests"]["a"][0] == 1);
+    // The strict reader's refusals, inside an element and around the array.
+    const std::string deep = std::string(R"({"manifests":[)") + std::string(max_json_depth + 2, '[') +
+                             std::string(max_json_depth + 2, ']') + "]}";
+    for (const std::string& bad : std::vector<std::string>{R"({"manifests":[{"a":1,"a":2}]})", R"({"manifests":[],"manifests":[]})",
+                                  R"({"manifests":[1]} {})", R"({"manifests":[1,]})", R"({"manifests":[1e999]})", deep}) {
+        CAPTURE(bad.substr(0, 60));
+        CHECK(sealrun::test::errc_of([&] { (void)parse_json_strict(bad, "t"); }) == Errc::invalid_input);
+        CHECK(sealrun::test::errc_of([&] { (void)parse_json_strict_split(bad, "t", "manifests", [](json&&, std::size_t) {}); }) ==
+              Errc::invalid_input);
+    }
+    CHECK(sealrun::test::errc_of([&] { (void)parse_json_strict_split(text, "t", "manifests", [](json&&, std::size_t) {}, 10); }) ==
+          Errc::too_large);
+}
+
+TEST_CASE("index: a bad entry is reported after the index's own fields, with its position") {
+    ImageIndex idx;
+    idx.manifests.push_back(sample_layer("a", "a"));
+    auto j = idx.to_json();
+    j["manifests"].push_back({{"mediaType", "x/y"}, {"digest", "sha256:nothex"}, {"size", 1}});
+    auto bad_entry = j.dump();
+    const auto entry = error_of([&] { (void)ImageIndex::parse(bad_entry); });
+    REQUIRE(entry);
+    CHECK(has(entry->what(), "manifests[1]"));
+    j["schemaVersion"] = 3;
+    const auto schema = error_of([&] { (void)ImageIndex::parse(j.dump()); });
+    REQUIRE(schema);
+    CHECK(has(schema->what(), "schemaVersion"));
+}
+
+TEST_CASE("memory: an index of 10,000 entries is parsed without a JSON tree of every entry (issue 15)") {
+#ifndef SEALRUN_COUNT_HEAP
+    MESSAGE("a sanitizer build: the heap is not counted");
+#else
+    ImageIndex idx;
+    for (int i = 0; i < 10000; ++i) {
+        auto d = Descriptor::for_bytes(std::string(media_types::image_manifest), "run " + std::to_string(i));
+        d.artifact_type = "application/vnd.sealrun.run.v1";
+        d.annotations["vnd.sealrun.run.id"] = std::to_string(i);
+        d.annotations["vnd.sealrun.run.status"] = "finished";
+        idx.manifests.push_back(std::move(d));
+    }
+    const auto bytes = idx.serialize();
+    heap::live = 0;
+    heap::peak = 0;
+    heap::counting = true;
+    auto parsed = std::optional<ImageIndex>(ImageIndex::parse(bytes, bytes.size()));
+    const auto kept = heap::live.load();  // the descriptors themselves
+    heap::counting = false;
+    const auto transient = heap::peak.load() - kept;
+    MESSAGE(bytes.size() << " bytes of index: " << kept << " bytes of descriptors, " << transient << " more at the peak");
+    CHECK(parsed->manifests.size() == 10000);
+    CHECK(parsed->serialize() == bytes);
+    // A tree of every entry costs about three times the document; one
+    // entry's tree at a time costs nothing to speak of (what is left is
+    // the descriptors' vector growing).
+    CHECK(transient < static_cast<std::int64_t>(bytes.size()));
+#endif
+}

@@ -40,6 +40,20 @@ std::string canonical_json(const nlohmann::json& value);
 nlohmann::json parse_json_strict(std::string_view text, std::string_view what,
                                  std::size_t max_size = max_manifest_size);
 
+/// JsonElement receives one element of the array parse_json_strict_split
+/// streams, with its index in the array.
+using JsonElement = std::function<void(nlohmann::json&& element, std::size_t index)>;
+
+/// parse_json_strict_split parses `text` as parse_json_strict does (the
+/// same rules, in the same one pass) but hands every element of the
+/// top-level object's array `array_key` to `element` as a tree of its own
+/// as soon as it is read, and returns the document with that array empty:
+/// a document of many entries (an index's manifests) is never one tree.
+/// The document may still be refused after elements were handed over: act
+/// on them once it returns.
+nlohmann::json parse_json_strict_split(std::string_view text, std::string_view what, std::string_view array_key,
+                                       const JsonElement& element, std::size_t max_size = max_manifest_size);
+
 /// ByteSource supplies bytes to check_json_strict: it fills `buffer`,
 /// returns how many bytes it put there, and 0 only at the end.
 using ByteSource = std::function<std::size_t(std::span<char> buffer)>;
