@@ -404,15 +404,19 @@ void OciLayout::check_graph(const oci::Descriptor& root, std::string_view refere
     auto absolute = fs::absolute(root_, ec);
     const auto key = (ec ? root_ : absolute).lexically_normal().string();
     const auto token = removals_token(root_);
-    std::vector<oci::Digest> nodes;  // checked now
-    const auto checked_before = [&](const oci::Digest& d) {
+    {
         std::lock_guard lock(checked_mu);
         auto& c = checked_layouts()[key];
-        if (c.removals != token) {
+        if (c.removals != token) {  // something was removed: forget what was checked
             c.removals = token;
             c.nodes.clear();
         }
-        return c.nodes.contains(d);
+    }
+    std::vector<oci::Digest> nodes;  // checked now
+    const auto checked_before = [&](const oci::Digest& d) {
+        std::lock_guard lock(checked_mu);
+        const auto& c = checked_layouts()[key];
+        return c.removals == token && c.nodes.contains(d);
     };
     std::set<oci::Digest> seen;
     std::vector<oci::Descriptor> todo{root};
