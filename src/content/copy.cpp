@@ -4,13 +4,14 @@
 #include <mutex>
 #include <optional>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "content/task_pool.h"
+#include "oci/recent_digests.h"
 #include "sealrun/error.h"
 #include "sealrun/oci/json.h"
 #include "sealrun/oci/manifest.h"
+#include "sealrun/oci/media_type.h"
 
 namespace sealrun::content {
 
@@ -88,11 +89,15 @@ void move_blob(ReadOnlyTarget& src, Target& dst, const oci::Descriptor& d, Hooks
 // (children before parents). The root is left to the caller, which may push
 // it by reference.
 //
-// Memory stays bounded by the workers and the root, not by the graph: a
-// node's children are visited one at a time by a task that posts the rest
-// of them before the child's own work (the pool is a stack), so the graph is
-// walked depth first and a manifest's bytes are pushed soon after they are
-// read; a finished node leaves only its digest behind (for the dedup).
+// Memory stays bounded by the workers and the widest node, not by the
+// graph: a node's children are visited one at a time by a task that posts
+// the rest of them before the child's own work (the pool is a stack), so
+// the graph is walked depth first and a manifest's bytes are pushed soon
+// after they are read. A child that is an index (a page of runs: thousands
+// of children) holds its parent's walk until it is stored, so one such
+// index is open at a time, not one per idle worker. A
+// finished node leaves only its digest behind, in a set of the recent ones
+// (the dedup: a forgotten one is moved again, which costs a check).
 class Graph {
 public:
     Graph(ReadOnlyTarget& src, Target& dst, const CopyOptions& options, Hooks& hooks)
@@ -129,36 +134,45 @@ private:
         bool probe_children = true;   // ask the destination for the child nodes before reading them
         std::vector<oci::Descriptor> children;  // read from `bytes`, visited in order by visit_children
         std::size_t next_child = 0;
+        int depth = 0;
+        Node* resume = nullptr;  // the parent whose walk goes on once this one is done
     };
 
-    void visit(const oci::Descriptor& d, Node* parent, int depth) {
+    // visit registers `d` as a child of `parent` and moves it (once). When
+    // `holds_parent`, `d` is an index that resumes the parent's walk
+    // (visit_children) once it is done: visit returns true when it took
+    // that over.
+    bool visit(const oci::Descriptor& d, Node* parent, int depth, bool holds_parent = false) {
         if (depth > oci::max_graph_depth)
             throw Error(Errc::invalid_input, "copy", d.digest.str(),
                         "graph is deeper than " + std::to_string(oci::max_graph_depth) + " levels");
         Node* n = nullptr;
         {
             std::lock_guard lock(mu_);
-            if (finished_.contains(d.digest)) return;  // stored, with everything below it
+            if (finished_.contains(d.digest)) return false;  // stored, with everything below it
             auto& slot = nodes_[d.digest];
             const bool first = slot == nullptr;
-            if (first) slot = std::make_unique<Node>(Node{.desc = d});
+            if (first) slot = std::make_unique<Node>(Node{.desc = d, .depth = depth});
             if (parent != nullptr) {
                 slot->waiting.push_back(parent);
                 ++parent->pending;
             }
-            if (!first) return;  // dedup: the first sighting moves it
+            if (!first) return false;  // dedup: the first sighting moves it
             n = slot.get();
             if (parent == nullptr) root_ = n;
+            if (holds_parent) n->resume = parent;
         }
         if (!oci::is_node_type(d.media_type)) {
             pool_.post([this, n] {
                 move_blob(src_, dst_, n->desc, hooks_, attempts_);
                 done(*n);
             });
-            return;
+            return false;
         }
-        pool_.post([this, n, parent, depth] { expand(*n, parent, depth); });
+        pool_.post([this, n, parent] { expand(*n, parent); });
+        return holds_parent;
     }
+
 
     // probe asks the destination whether it has the node `n`, a child of
     // `parent` (null for the root). Siblings tend to share their fate
@@ -189,7 +203,7 @@ private:
     // a registry), its children are still visited: a blob below it may have
     // been lost or emptied since, and the blob tasks' existence checks (size
     // included) are what repair it.
-    void expand(Node& n, Node* parent, int depth) {
+    void expand(Node& n, Node* parent) {
         const bool present = probe(n, parent);
         if (present && closed_) {
             n.present = true;
@@ -207,13 +221,14 @@ private:
             n.children = std::move(children);
             ++n.pending;  // held until every child is registered
         }
-        visit_children(n, depth);
+        visit_children(n);
     }
 
     // visit_children visits the next child of `n` after posting a task for
     // the ones after it: the child's work is taken first, the rest by the
-    // next free worker. After the last child, `n` waits for them only.
-    void visit_children(Node& n, int depth) {
+    // next free worker; for a child that is an index, the rest waits until
+    // that child is stored. After the last child, `n` waits for them only.
+    void visit_children(Node& n) {
         std::optional<oci::Descriptor> child;
         {
             std::lock_guard lock(mu_);
@@ -225,8 +240,13 @@ private:
             }
         }
         if (child) {
-            pool_.post([this, &n, depth] { visit_children(n, depth); });
-            visit(*child, &n, depth + 1);
+            const auto rest = [this, &n] { visit_children(n); };
+            if (oci::is_index_type(child->media_type)) {
+                if (!visit(*child, &n, n.depth + 1, true)) pool_.post(rest);
+            } else {
+                pool_.post(rest);
+                visit(*child, &n, n.depth + 1);
+            }
         }
         release(n);
     }
@@ -254,13 +274,16 @@ private:
         });
     }
 
-    // done marks `n` stored and readies the parents it was the last child
-    // of; `n` is gone after it (but for the root, which the caller needs).
+    // done marks `n` stored, readies the parents it was the last child of
+    // and resumes the walk it held; `n` is gone after it (but for the root,
+    // which the caller needs).
     void done(Node& n) {
         std::vector<Node*> now_ready;
+        Node* resume = nullptr;
         {
             std::lock_guard lock(mu_);
             n.done = true;
+            std::swap(resume, n.resume);
             for (auto* p : n.waiting)
                 if (--p->pending == 0) now_ready.push_back(p);
             if (&n != root_) {
@@ -269,6 +292,7 @@ private:
                 nodes_.erase(digest);
             }
         }
+        if (resume != nullptr) pool_.post([this, resume] { visit_children(*resume); });
         for (auto* p : now_ready) ready(*p);
     }
 
@@ -281,7 +305,7 @@ private:
     detail::TaskPool pool_;
     std::mutex mu_;
     std::unordered_map<oci::Digest, std::unique_ptr<Node>> nodes_;  // seen, not finished
-    std::unordered_set<oci::Digest> finished_;
+    oci::detail::RecentDigests finished_;
     Node* root_ = nullptr;
 };
 

@@ -6,7 +6,6 @@
 #include <optional>
 #include <map>
 #include <set>
-#include <unordered_set>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -16,6 +15,7 @@
 #include "sealrun/oci/json.h"
 #include "content/file_stream.h"
 #include "content/layout_index.h"
+#include "oci/recent_digests.h"
 #include "util/fs.h"
 
 namespace sealrun::content {
@@ -43,12 +43,13 @@ constexpr std::string_view removals_file = ".sealrun-removals";
 // stored in one layout (by path), in this process, while the layout's
 // removals token was `removals`: a later tag needs neither to read them nor
 // to look below them again. Process-wide, since every checkpoint opens the
-// store anew; at most max_checked_nodes a layout (then it starts over).
+// store anew; the most recently checked max_checked_nodes a layout (a
+// forgotten one is read and checked again).
+constexpr std::size_t max_checked_nodes = std::size_t{1} << 17;
 struct CheckedNodes {
     std::string removals;
-    std::unordered_set<oci::Digest> nodes;
+    oci::detail::RecentDigests nodes{max_checked_nodes};
 };
-constexpr std::size_t max_checked_nodes = std::size_t{1} << 20;
 std::mutex checked_mu;
 std::map<std::string, CheckedNodes, std::less<>>& checked_layouts() {
     static std::map<std::string, CheckedNodes, std::less<>> m;
@@ -412,33 +413,43 @@ void OciLayout::check_graph(const oci::Descriptor& root, std::string_view refere
             c.nodes.clear();
         }
     }
-    std::vector<oci::Digest> nodes;  // checked now
     const auto checked_before = [&](const oci::Digest& d) {
         std::lock_guard lock(checked_mu);
-        const auto& c = checked_layouts()[key];
+        auto& c = checked_layouts()[key];
         return c.removals == token && c.nodes.contains(d);
     };
-    std::set<oci::Digest> seen;
-    std::vector<oci::Descriptor> todo{root};
+    // A node is complete once everything below it was found: it is
+    // remembered then (an entry without `read` is that moment).
+    const auto complete = [&](const oci::Digest& d) {
+        std::lock_guard lock(checked_mu);
+        auto& c = checked_layouts()[key];
+        if (c.removals == token) c.nodes.insert(d);
+    };
+    struct Step {
+        oci::Descriptor desc;
+        bool read = true;
+    };
+    oci::detail::RecentDigests seen;
+    std::vector<Step> todo{{root}};
     while (!todo.empty()) {
-        const auto d = std::move(todo.back());
+        auto step = std::move(todo.back());
         todo.pop_back();
-        if (!seen.insert(d.digest).second) continue;
+        const auto& d = step.desc;
+        if (!step.read) {
+            complete(d.digest);
+            continue;
+        }
+        if (!seen.insert(d.digest)) continue;
         const bool node = oci::is_node_type(d.media_type);
         if (node && checked_before(d.digest)) continue;
         if (stored_size(d.digest) != d.size)
             throw Error(Errc::not_found, "tag", std::string(reference),
                         "blob " + d.digest.str() + " of " + root.digest.str() + " is not in " + (options_.name.empty() ? root_.string() : options_.name));
         if (!node) continue;
-        for (auto& child : oci::successors(d, read_all(*this, d, oci::max_manifest_size))) todo.push_back(std::move(child));
-        nodes.push_back(d.digest);
+        auto children = oci::successors(d, read_all(*this, d, oci::max_manifest_size));
+        todo.push_back({d, false});
+        for (auto& child : children) todo.push_back({std::move(child)});
     }
-    // The whole graph is there: every node read is complete.
-    std::lock_guard lock(checked_mu);
-    auto& c = checked_layouts()[key];
-    if (c.removals != token) return;
-    if (c.nodes.size() + nodes.size() > max_checked_nodes) c.nodes.clear();
-    c.nodes.insert(nodes.begin(), nodes.end());
 }
 
 void OciLayout::tag(const oci::Descriptor& desc, std::string_view reference) { tag(desc, reference, TagPolicy::replace); }

@@ -241,8 +241,9 @@ struct Backlog {
     std::set<oci::Digest> held;
     std::size_t most = 0, reads = 0;
     oci::Digest root;
+    bool indexes_only = false;  // count the indexes below the root, not the manifests
     void read(const oci::Descriptor& d) {
-        if (!is_node(d) || d.digest == root) return;
+        if (!is_node(d) || d.digest == root || (indexes_only && !oci::is_index_type(d.media_type))) return;
         std::lock_guard lock(mu);
         held.insert(d.digest);
         most = std::max(most, held.size());
@@ -295,4 +296,41 @@ TEST_CASE("copy: a wide index is walked depth first: manifests read and not yet 
     CHECK(backlog.most <= 4 * 4);
     check_children_first(slow.order, r);
     CHECK(dst.resolve("sweep").digest == r.index.digest);
+}
+
+TEST_CASE("copy: an index of pages is walked one page at a time: one page is read and not yet pushed at once") {
+    // A paged experiment: a root index over 6 pages (indexes) of 30 runs.
+    content::MemoryTarget mem, dst;
+    oci::ImageIndex root;
+    std::vector<oci::Descriptor> pages;
+    for (int p = 0; p < 6; ++p) {
+        oci::ImageIndex page{.artifact_type = "application/vnd.sealrun.test.page.v1"};
+        for (int i = 0; i < 30; ++i)
+            page.manifests.push_back(test::push_sample(mem, "page " + std::to_string(p) + " run " + std::to_string(i), 1, "").manifest);
+        const auto bytes = page.serialize();
+        pages.push_back(oci::Descriptor::for_bytes(std::string(oci::media_types::image_index), bytes));
+        content::push_bytes(mem, pages.back(), bytes);
+        root.manifests.push_back(pages.back());
+    }
+    const auto bytes = root.serialize();
+    const auto root_desc = oci::Descriptor::for_bytes(std::string(oci::media_types::image_index), bytes);
+    content::push_bytes(mem, root_desc, bytes);
+    mem.tag(root_desc, "paged");
+
+    Backlog backlog{.root = root_desc.digest, .indexes_only = true};
+    BacklogSource src(mem, backlog);
+    BacklogDestination slow(dst, backlog);
+    content::copy(src, "paged", slow, "", {.concurrency = 4});
+    CHECK(backlog.reads == 6);
+    CHECK(backlog.held.empty());
+    // Each idle worker used to open a page of its own (all 6 at once); a page
+    // holds the walk until it is stored.
+    MESSAGE("at most " << backlog.most << " of 6 pages were held at once");
+    CHECK(backlog.most == 1);
+    CHECK(slow.max_all > 1);  // the runs of a page still move in parallel
+    CHECK(dst.resolve("paged").digest == root_desc.digest);
+    for (const auto& p : pages) {
+        CHECK(dst.exists(p));
+        for (const auto& m : oci::ImageIndex::parse(content::read_all(mem, p, 1 << 20)).manifests) CHECK(dst.exists(m));
+    }
 }

@@ -418,4 +418,16 @@ TEST_CASE("layout: tag does not read again what an earlier tag checked, until gc
     REQUIRE(std::filesystem::remove(layer));
     CHECK(layout.gc().blobs_removed == 0);
     CHECK(errc_of([&] { reopened.tag(push_index(reopened, {run.manifest}, "6"), "ckpt"); }) == Errc::not_found);
+    // A check that fails remembers the nodes it found complete (the walk
+    // takes the last entry first: `whole`), never one it failed below.
+    const auto broken = test::push_sample(layout, "broken run", 1, "");
+    const auto whole = test::push_sample(layout, "whole run", 1, "");
+    const auto broken_layer = dir.path() / "blobs" / "sha256" / std::string(broken.layers[0].digest.encoded());
+    REQUIRE(std::filesystem::remove(broken_layer));
+    const auto both = push_index(layout, {broken.manifest, whole.manifest}, "7");
+    CHECK(errc_of([&] { layout.tag(both, "both"); }) == Errc::not_found);
+    CHECK(errc_of([&] { layout.tag(both, "both"); }) == Errc::not_found);
+    content::push_bytes(layout, broken.layers[0], broken.layer_bytes[0]);
+    REQUIRE(std::filesystem::remove(dir.path() / "blobs" / "sha256" / std::string(whole.layers[0].digest.encoded())));
+    CHECK_NOTHROW(layout.tag(both, "both"));
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "sealrun/error.h"
+#include "oci/recent_digests.h"
 #include "sealrun/oci/digest.h"
 
 using sealrun::Errc;
@@ -339,4 +340,23 @@ TEST_CASE("digest: str round-trips through parse") {
     }
     const auto s = hash_with("sha512", "abc");
     CHECK(Digest::parse(s.str()) == s);
+}
+
+TEST_CASE("RecentDigests: bounded by its capacity; what is in use stays, the rest is forgotten oldest first") {
+    sealrun::oci::detail::RecentDigests recent(8);
+    const auto d = [](int i) { return Digest::of("blob " + std::to_string(i)); };
+    CHECK(recent.insert(d(0)));
+    CHECK_FALSE(recent.insert(d(0)));
+    for (int i = 1; i < 100; ++i) {
+        CHECK(recent.insert(d(i)));
+        CHECK(recent.contains(d(0)));  // used all along: renewed each time
+        CHECK(recent.size() <= 8);
+    }
+    CHECK(recent.contains(d(99)));
+    CHECK(recent.contains(d(98)));
+    CHECK_FALSE(recent.contains(d(1)));  // not used since: forgotten
+    CHECK(recent.insert(d(1)));          // and new again
+    recent.clear();
+    CHECK(recent.size() == 0);
+    CHECK_FALSE(recent.contains(d(0)));
 }
