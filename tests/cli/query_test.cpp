@@ -1,7 +1,10 @@
 // show's --where and --sort (tools/cli/query.cpp), without a store.
 #include <doctest/doctest.h>
 
+#include <sstream>
+
 #include "cli/cli.h"
+#include "cli/output.h"
 #include "cli/query.h"
 
 using namespace sealrun;
@@ -140,4 +143,28 @@ TEST_CASE("query: sorting puts runs missing the key last, in both directions") {
     CHECK(ids() == std::vector<std::int64_t>{2, 0, 5, 4, 3, 6, 1});
     sort_keyed(runs, true);
     CHECK(ids() == std::vector<std::int64_t>{6, 3, 4, 0, 5, 2, 1});
+}
+
+TEST_CASE("JsonArrayPrinter prints what json_text prints for the whole object, one element at a time") {
+    const std::vector<nlohmann::json> rows = {{{"run_id", 0}, {"status", "finished"}}, {{"run_id", 1}, {"note", "é\u0001"}}};
+    for (const std::string key : {"a", "m", "runs", "zz"}) {
+        for (std::size_t n = 0; n <= rows.size(); ++n) {
+            const nlohmann::json object = {{"b", 1}, {"kind", "experiment"}, {"run_count", 2}, {"status", {{"x", nullptr}}}};
+            std::ostringstream out;
+            cli::JsonArrayPrinter p(out, object, key);
+            auto whole = object;
+            whole[key] = nlohmann::json::array();
+            for (std::size_t i = 0; i < n; ++i) {
+                p.element(rows[i]);
+                whole[key].push_back(rows[i]);
+            }
+            p.finish();
+            CHECK(out.str() == cli::json_text(whole) + "\n");
+            CHECK(nlohmann::json::parse(out.str()) == whole);
+        }
+    }
+    std::ostringstream out;
+    cli::JsonArrayPrinter p(out, nlohmann::json::object(), "runs");
+    p.finish();
+    CHECK(out.str() == "{\"runs\":[]}\n");
 }

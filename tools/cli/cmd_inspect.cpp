@@ -294,36 +294,25 @@ int show_ommx_artifact(const Location& loc, const Root& root, bool json) {
     return exit_ok;
 }
 
-// ShowRow is one run as show lists it: from the experiment summary (no run
-// opened), or from the run itself when details are asked for or the
-// experiment has no summary (an older archive).
+// ShowRow is one run as show lists it: its row of the experiment summary
+// (no run opened; not copied, so listing costs no more than the summary),
+// or a row made from the run itself when the experiment has no summary (an
+// older archive). The run is opened only when details are asked for.
 struct ShowRow {
-    std::int64_t run_id = 0;
-    std::string status;
-    std::string reason;
-    std::string digest;
-    std::map<std::string, Parameter> parameters;
-    std::map<std::string, Parameter> values;  // the summary's chosen values ("FILE:KEY")
-    std::optional<std::string> worker;
-    std::optional<SealedRun> run;  // opened only when needed
+    const SummaryRow* row = nullptr;
+    std::unique_ptr<SealedRun> run;
 };
 
-ShowRow row_of(const SummaryRow& s) {
-    return {.run_id = s.run_id, .status = s.status, .reason = s.reason.value_or(""), .digest = s.manifest,
-            .parameters = s.parameters, .values = s.values, .worker = s.worker};
-}
-
-ShowRow row_of(SealedRun r) {
-    ShowRow row{.run_id = r.run_id(), .status = r.status(), .reason = r.reason(), .digest = r.manifest().digest.str(),
-                .parameters = r.parameters()};
+SummaryRow summary_row_of(const SealedRun& r) {
+    SummaryRow row{.run_id = r.run_id(), .status = r.status(), .parameters = r.parameters(), .manifest = r.manifest().digest.str()};
+    if (!r.reason().empty()) row.reason = r.reason();
     if (const auto it = r.config().find("worker"); it != r.config().end() && it->is_string()) row.worker = it->get<std::string>();
-    row.run = std::move(r);
     return row;
 }
 
 // keys is what --where and a plain --sort KEY look up: the run's parameters,
 // then the summary's chosen values (a parameter of the same name wins).
-std::map<std::string, Parameter> keys_of(const ShowRow& r) {
+std::map<std::string, Parameter> keys_of(const SummaryRow& r) {
     auto out = r.parameters;
     for (const auto& [k, v] : r.values) out.emplace(k, v);
     return out;
@@ -345,16 +334,23 @@ std::optional<std::string> summary_value_of(const SortKey& k, const ExperimentSu
 int show_experiment(const Location& loc, const Root& root, const Selection& sel, bool json, bool details) {
     const auto exp = SealedExperiment::open(*loc.target, loc.reference);
     const auto* summary = exp.summary();
+    std::vector<SummaryRow> opened;  // an archive without a summary: its rows, made from the runs
     std::vector<ShowRow> rows;
     if (summary != nullptr) {
         rows.reserve(summary->runs.size());
-        for (const auto& s : summary->runs) rows.push_back(row_of(s));
+        for (const auto& s : summary->runs) rows.push_back({.row = &s});
     } else {
         details = true;  // an archive sealed before summaries: every run is opened, as it always was
-        for (auto& r : exp.runs()) rows.push_back(row_of(std::move(r)));
+        auto runs = exp.runs();
+        opened.reserve(runs.size());
+        for (auto& r : runs) {
+            opened.push_back(summary_row_of(r));
+            rows.push_back({.row = &opened.back(), .run = std::make_unique<SealedRun>(std::move(r))});
+        }
     }
     const auto total = exp.run_count();
-    std::erase_if(rows, [&](const ShowRow& r) {
+    std::erase_if(rows, [&](const ShowRow& sr) {
+        const auto& r = *sr.row;
         if (!sel.statuses.empty() && std::find(sel.statuses.begin(), sel.statuses.end(), r.status) == sel.statuses.end())
             return true;
         const auto keys = keys_of(r);
@@ -366,15 +362,16 @@ int show_experiment(const Location& loc, const Root& root, const Selection& sel,
     const bool sort_reads_runs = sel.sort && !sel.sort->attachment.empty() && !sort_from_summary;
     if (details || sort_reads_runs)
         for (auto& r : rows)
-            if (!r.run) r.run = exp.run(r.run_id);
+            if (!r.run) r.run = std::make_unique<SealedRun>(exp.run(r.row->run_id));
     std::vector<Keyed> order;
+    order.reserve(rows.size());
     for (std::size_t i = 0; i < rows.size(); ++i) {
-        const auto& r = rows[i];
+        const auto& r = *rows[i].row;
         std::optional<nlohmann::json> value;
         if (sort_from_summary) {
             if (const auto it = r.values.find(*sort_from_summary); it != r.values.end()) value = parameter_to_json(it->second);
         } else if (sel.sort) {
-            value = sort_value(*sel.sort, keys_of(r), [&](const std::string& n) { return sort_json(*r.run, n); });
+            value = sort_value(*sel.sort, keys_of(r), [&](const std::string& n) { return sort_json(*rows[i].run, n); });
         }
         order.push_back({static_cast<std::int64_t>(i), std::move(value)});
     }
@@ -386,18 +383,26 @@ int show_experiment(const Location& loc, const Root& root, const Selection& sel,
         for (const auto& [k, v] : exp.annotations()) annotations[k] = v;
         nlohmann::json shared = nlohmann::json::array();
         for (const auto& n : atts.names()) shared.push_back(attachment_json(atts, n));
-        nlohmann::json rs = nlohmann::json::array();
+        // The runs are printed one at a time (JsonArrayPrinter), not built
+        // into one document first.
+        JsonArrayPrinter out(std::cout,
+                             {{"kind", "experiment"}, {"name", exp.name()}, {"status", exp.status()},
+                              {"digest", root.desc.digest.str()}, {"parent", or_null(root.parent)},
+                              {"annotations", annotations}, {"attachments", shared}, {"run_count", total},
+                              {"summary", summary != nullptr}, {"values", value_names}, {"details", details}},
+                             "runs");
         for (const auto& o : order) {
-            const auto& r = rows[static_cast<std::size_t>(o.run_id)];
+            const auto& sr = rows[static_cast<std::size_t>(o.run_id)];
+            const auto& r = *sr.row;
             nlohmann::json params = nlohmann::json::object();
             for (const auto& [k, v] : r.parameters) params[k] = parameter_to_json(v);
             nlohmann::json values = nlohmann::json::object();
             for (const auto& [k, v] : r.values) values[k] = parameter_to_json(v);
-            nlohmann::json row = {{"run_id", r.run_id}, {"status", r.status},    {"reason", r.reason},
-                                  {"parameters", params}, {"values", values}, {"digest", r.digest}};
+            nlohmann::json row = {{"run_id", r.run_id}, {"status", r.status},    {"reason", r.reason.value_or("")},
+                                  {"parameters", params}, {"values", values}, {"digest", r.manifest}};
             if (r.worker) row["worker"] = *r.worker;
             if (details) {
-                const auto& run = *r.run;
+                const auto& run = *sr.run;
                 row["solves"] = solves_json(run);
                 row["samplings"] = samplings_json(run);
                 row["has_trace"] = has_trace(run);
@@ -405,14 +410,9 @@ int show_experiment(const Location& loc, const Root& root, const Selection& sel,
                 row["size"] = attachment_bytes(run);
             }
             if (sel.sort) row["sort_value"] = o.value ? *o.value : nlohmann::json(nullptr);
-            rs.push_back(std::move(row));
+            out.element(row);
         }
-        std::cout << json_text({{"kind", "experiment"}, {"name", exp.name()}, {"status", exp.status()},
-                                {"digest", root.desc.digest.str()}, {"parent", or_null(root.parent)},
-                                {"annotations", annotations}, {"attachments", shared}, {"run_count", total},
-                                {"summary", summary != nullptr}, {"values", value_names},
-                                {"details", details}, {"runs", rs}})
-                  << "\n";
+        out.finish();
         return exit_ok;
     }
     std::cout << "experiment " << printable(exp.name()) << "  " << printable(exp.status()) << "  "
@@ -429,17 +429,18 @@ int show_experiment(const Location& loc, const Root& root, const Selection& sel,
     for (const auto& v : value_names) std::cout << printable(v) << "\t";
     std::cout << "REASON\n";
     for (const auto& o : order) {
-        const auto& r = rows[static_cast<std::size_t>(o.run_id)];
+        const auto& sr = rows[static_cast<std::size_t>(o.run_id)];
+        const auto& r = *sr.row;
         std::cout << r.run_id << "\t" << printable(r.status) << "\t" << (sel.sort ? value_text(o.value) + "\t" : "");
         if (details)
-            std::cout << r.run->attachment_names().size() << "\t" << human_size(attachment_bytes(*r.run)) << "\t"
-                      << r.run->solves().size() << "\t" << (has_trace(*r.run) ? "yes" : "-") << "\t";
+            std::cout << sr.run->attachment_names().size() << "\t" << human_size(attachment_bytes(*sr.run)) << "\t"
+                      << sr.run->solves().size() << "\t" << (has_trace(*sr.run) ? "yes" : "-") << "\t";
         std::cout << param_text(r.parameters) << "\t";
         for (const auto& v : value_names) {
             const auto it = r.values.find(v);
             std::cout << (it == r.values.end() ? std::string("-") : value_text(parameter_to_json(it->second))) << "\t";
         }
-        std::cout << printable(r.reason) << "\n";
+        std::cout << printable(r.reason.value_or("")) << "\n";
     }
     return exit_ok;
 }

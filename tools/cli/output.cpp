@@ -37,6 +37,24 @@ std::string json_text(const nlohmann::json& j) {
     return j.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
 }
 
+JsonArrayPrinter::JsonArrayPrinter(std::ostream& out, const nlohmann::json& object, const std::string& key) : out_(out) {
+    // An object's members are in key order: those before `key`, the array, those after.
+    auto head = nlohmann::json::object(), tail = nlohmann::json::object();
+    for (const auto& [k, v] : object.items()) (k < key ? head : tail)[k] = v;
+    auto text = json_text(head);
+    text.pop_back();
+    out_ << text << (head.empty() ? "" : ",") << json_text(key) << ":[";
+    text = json_text(tail);
+    tail_ = tail.empty() ? "]}" : "]," + text.substr(1);
+}
+
+void JsonArrayPrinter::element(const nlohmann::json& e) {
+    out_ << (first_ ? "" : ",") << json_text(e);
+    first_ = false;
+}
+
+void JsonArrayPrinter::finish() { out_ << tail_ << "\n"; }
+
 std::string param_text(const std::map<std::string, Parameter>& params) {
     std::string s;
     for (const auto& [k, v] : params) {

@@ -3,6 +3,7 @@
 // of data for a terminal or as JSON.
 #include <cstdint>
 #include <map>
+#include <ostream>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -30,6 +31,22 @@ std::uint64_t attachment_bytes(const SealedRun& r);
 // json_text renders `j` for a terminal: ASCII only (so no raw control or
 // bidirectional character), invalid UTF-8 replaced instead of thrown on.
 std::string json_text(const nlohmann::json& j);
+
+// JsonArrayPrinter prints `object` as json_text() would with its member
+// `key` an array, whose elements are printed one at a time as they come
+// (element()), so a listing of 100,000 runs is never one document in
+// memory; finish() closes it and ends the line.
+class JsonArrayPrinter {
+public:
+    JsonArrayPrinter(std::ostream& out, const nlohmann::json& object, const std::string& key);
+    void element(const nlohmann::json& e);
+    void finish();
+
+private:
+    std::ostream& out_;
+    std::string tail_;
+    bool first_ = true;
+};
 
 // param_text renders parameters as escaped key=value pairs.
 std::string param_text(const std::map<std::string, Parameter>& params);
