@@ -44,8 +44,9 @@ constexpr std::string_view removals_file = ".sealrun-removals";
 // removals token was `removals`: a later tag needs neither to read them nor
 // to look below them again. Process-wide, since every checkpoint opens the
 // store anew; the most recently checked max_checked_nodes a layout (a
-// forgotten one is read and checked again).
-constexpr std::size_t max_checked_nodes = std::size_t{1} << 17;
+// forgotten one is read and checked again). A sweep's checkpoints find its
+// full pages unchanged: what must fit is the pages and one page of runs.
+constexpr std::size_t max_checked_nodes = std::size_t{1} << 15;
 struct CheckedNodes {
     std::string removals;
     oci::detail::RecentDigests nodes{max_checked_nodes};

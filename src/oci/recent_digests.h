@@ -21,8 +21,8 @@ namespace sealrun::oci::detail {
 /// its place; a digest found in the older one moves to the newer one.
 class RecentDigests {
 public:
-    /// The walks' default: about 10 MB of digests.
-    static constexpr std::size_t default_capacity = std::size_t{1} << 16;
+    /// The walks' default: about 2.5 MB of digests.
+    static constexpr std::size_t default_capacity = std::size_t{1} << 14;
 
     explicit RecentDigests(std::size_t capacity = default_capacity) : half_(capacity < 2 ? 1 : capacity / 2) {}
 
