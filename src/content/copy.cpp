@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "content/task_pool.h"
-#include "oci/recent_digests.h"
+#include "util/recent.h"
 #include "sealrun/error.h"
 #include "sealrun/oci/json.h"
 #include "sealrun/oci/manifest.h"
@@ -305,7 +305,7 @@ private:
     detail::TaskPool pool_;
     std::mutex mu_;
     std::unordered_map<oci::Digest, std::unique_ptr<Node>> nodes_;  // seen, not finished
-    oci::detail::RecentDigests finished_;
+    util::RecentSet<oci::Digest> finished_;
     Node* root_ = nullptr;
 };
 

@@ -15,7 +15,7 @@
 #include "sealrun/oci/json.h"
 #include "content/file_stream.h"
 #include "content/layout_index.h"
-#include "oci/recent_digests.h"
+#include "util/recent.h"
 #include "util/fs.h"
 
 namespace sealrun::content {
@@ -49,7 +49,7 @@ constexpr std::string_view removals_file = ".sealrun-removals";
 constexpr std::size_t max_checked_nodes = std::size_t{1} << 15;
 struct CheckedNodes {
     std::string removals;
-    oci::detail::RecentDigests nodes{max_checked_nodes};
+    util::RecentSet<oci::Digest> nodes{max_checked_nodes};
 };
 std::mutex checked_mu;
 std::map<std::string, CheckedNodes, std::less<>>& checked_layouts() {
@@ -430,7 +430,7 @@ void OciLayout::check_graph(const oci::Descriptor& root, std::string_view refere
         oci::Descriptor desc;
         bool read = true;
     };
-    oci::detail::RecentDigests seen;
+    util::RecentSet<oci::Digest> seen;
     std::vector<Step> todo{{root}};
     while (!todo.empty()) {
         auto step = std::move(todo.back());

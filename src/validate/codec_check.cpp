@@ -30,14 +30,15 @@ void Validator::check_codec(const oci::Descriptor& layer, const std::string& sub
     const auto codec = codecs_.by_media_type(logical);
     const bool allowed = allowed_without_codec(logical) || allowed_without_codec(stored);
     const auto cache_key = key(layer) + " " + stored;
-    if (const auto it = decoded_.find(cache_key); it != decoded_.end()) {
-        if (verified_.count(key(layer)) == 0) (void)read_blob(layer, 0, role);
-        add("codec", subject, it->second.passed, it->second.warning, it->second.message);
+    if (const auto* cached = decoded_.find(cache_key)) {
+        const auto known = *cached;
+        if (verified_.find(key(layer)) == nullptr) (void)read_blob(layer, 0, role);
+        add("codec", subject, known.passed, known.warning, known.message);
         return;
     }
     const auto outcome = decode(layer, subject, role, codec.get(), allowed);
     if (!outcome) return;  // nothing decoded (not cached): the content is the "digest" check's failure
-    decoded_.emplace(cache_key, *outcome);
+    decoded_.insert(cache_key, *outcome);
     add("codec", subject, outcome->passed, outcome->warning, outcome->message);
 }
 

@@ -69,6 +69,19 @@ std::string xml_escape(std::string_view s, bool attribute) {
 
 std::string attr(std::string_view s) { return "\"" + xml_escape(s, true) + "\""; }
 
+// json_text is to_json's rendering of one value.
+std::string json_text(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+
+nlohmann::json check_json(const CheckResult& c) {
+    return {{"name", c.name}, {"subject", c.subject}, {"passed", c.passed}, {"warning", c.warning}, {"message", c.message}};
+}
+
+// report_json is the report's document but for its checks.
+nlohmann::json report_json(const ValidationReport& report) {
+    return {{"reference", report.reference}, {"kind", report.kind},         {"digest", report.digest},
+            {"ok", report.ok()},             {"failures", report.failures()}, {"warnings", report.warnings()}};
+}
+
 }  // namespace
 
 std::size_t ValidationReport::failures() const noexcept {
@@ -89,7 +102,8 @@ std::string lone_run_note(const SealedRun& run) {
            "skopeo copy --all";
 }
 
-void check_lone_run(ValidationReport& report, content::ReadOnlyTarget& target, std::string_view reference, bool strict) {
+void check_lone_run(ValidationReport& report, content::ReadOnlyTarget& target, std::string_view reference, bool strict,
+                    const std::function<void(const CheckResult&)>& on_check) {
     if (report.kind != "run" || oci::is_digest_reference(reference)) return;
     std::string note;
     try {
@@ -103,6 +117,7 @@ void check_lone_run(ValidationReport& report, content::ReadOnlyTarget& target, s
                              .passed = !strict,
                              .warning = !strict,
                              .message = strict ? "strict: " + note : note});
+    if (on_check) on_check(report.checks.back());
 }
 
 std::string to_text(const ValidationReport& report, bool verbose) {
@@ -128,22 +143,28 @@ std::string to_text(const ValidationReport& report, bool verbose) {
     if (!report.kind.empty()) out += " (" + report.kind + (report.digest.empty() ? "" : " " + report.digest) + ")";
     out += std::string(": ") + (report.ok() ? "VALID" : "INVALID") + ", " +
            plural(report.failures(), "failure", "failures") + ", " + plural(report.warnings(), "warning", "warnings") +
-           ", " + std::to_string(report.checks.size() - report.failures()) + " of " +
-           plural(report.checks.size(), "check", "checks") + " passed\n";
+           ", " + std::to_string(report.total() - report.failures()) + " of " +
+           plural(report.total(), "check", "checks") + " passed\n";
     return out;
 }
 
 std::string to_json(const ValidationReport& report) {
-    nlohmann::json checks = nlohmann::json::array();
-    for (const auto& c : report.checks)
-        checks.push_back({{"name", c.name}, {"subject", c.subject}, {"passed", c.passed}, {"warning", c.warning},
-                          {"message", c.message}});
-    const nlohmann::json doc = {{"reference", report.reference}, {"kind", report.kind},
-                                {"digest", report.digest},       {"ok", report.ok()},
-                                {"failures", report.failures()}, {"warnings", report.warnings()},
-                                {"checks", std::move(checks)}};
-    return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    auto doc = report_json(report);
+    auto& checks = doc["checks"] = nlohmann::json::array();
+    for (const auto& c : report.checks) checks.push_back(check_json(c));
+    return json_text(doc);
 }
+
+// The document's keys are in order and "checks" is the first of them: the
+// writer opens it, writes the checks, then the rest of the members.
+JsonReportWriter::JsonReportWriter(std::ostream& out) : out_(out) { out_ << "{\"checks\":["; }
+
+void JsonReportWriter::check(const CheckResult& c) {
+    out_ << (first_ ? "" : ",") << json_text(check_json(c));
+    first_ = false;
+}
+
+void JsonReportWriter::finish(const ValidationReport& report) { out_ << "]," << json_text(report_json(report)).substr(1); }
 
 std::string to_junit(const ValidationReport& report) {
     const auto tests = std::to_string(report.checks.size());

@@ -108,7 +108,10 @@ void Validator::validate_summary(const oci::ImageIndex& index, const rules::Expe
                 rules::check_summary_index(summary, listed, model.pages.empty() ? &entries : nullptr, sink);
                 for (const auto& row : summary.runs) {
                     const auto seen = runs_seen_.find(row.run_id);
-                    if (seen != runs_seen_.end()) rules::check_summary_run(row, seen->second.config, seen->second.manifest, seen->second.worker, sink);
+                    if (seen == runs_seen_.end()) continue;
+                    const auto& s = seen->second;
+                    const format::RunConfig rc{.run_id = s.run_id, .status = s.status, .reason = s.reason, .parameters = s.parameters};
+                    rules::check_summary_run(row, rc, oci::Descriptor{.digest = s.manifest}, s.worker, sink);
                 }
             } catch (const Error& e) {
                 sink.fail("summary", "", e.what());
@@ -142,7 +145,7 @@ std::optional<nlohmann::json> Validator::read_config(const oci::ImageManifest& m
     walked_.insert(key(m.config));
     const auto read = read_blob(m.config, format::max_config_size, role);
     if (!read.verified) return std::nullopt;
-    const bool first = documents_.insert(key(m.config)).second;
+    const bool first = documents_.insert(key(m.config));
     if (!read.bytes) {
         if (first)
             fail("schema", m.config.digest.str(),
@@ -189,7 +192,11 @@ std::optional<std::string> Validator::part_body(const oci::Descriptor& d, std::s
     const auto attachments = [&] { return "config consistent: " + plural(table.size(), "attachment", "attachments"); };
     if (is_run) {
         const auto rc = rules::read_run_config(*config, m.layers, pc, sink);
-        if (ctx.in_experiment && ctx.entry_id) runs_seen_.insert_or_assign(*ctx.entry_id, RunSeen{rc, d, rules::run_worker(*config, m.annotations)});
+        if (ctx.in_experiment && ctx.entry_id)  // what the summary check compares, no more
+            runs_seen_.insert_or_assign(*ctx.entry_id,
+                                        RunSeen{.run_id = rc.run_id, .status = rc.status, .reason = rc.reason,
+                                                .parameters = rc.parameters, .manifest = d.digest,
+                                                .worker = rules::run_worker(*config, m.annotations)});
         table = rc.attachments;
         trace_layer = rc.trace_layer;
         const auto params = config->find("parameters");

@@ -19,6 +19,7 @@
 #include "sealrun/oci/manifest.h"
 #include "sealrun/validate/validate.h"
 #include "experiment/rules.h"
+#include "util/recent.h"
 
 namespace sealrun::validation {
 
@@ -157,18 +158,29 @@ private:
     const ValidationOptions& options_;
     const CodecRegistry& codecs_;
     ValidationReport& report_;
-    std::map<std::string, bool> verified_;     // blob key → verified
-    std::set<std::string> documents_;          // document keys whose schema was reported
-    std::set<std::string> walked_;             // node keys already visited
-    std::map<std::string, Outcome> decoded_;   // blob key + media type → codec outcome
+    // What was verified, reported and visited, by blob key: the recent
+    // entries (util/recent.h), so memory does not grow with the archive; a
+    // blob shared from far apart may be verified and reported again.
+    util::RecentMap<std::string, bool> verified_;     // blob key → verified
+    util::RecentSet<std::string> documents_;          // document keys whose schema was reported
+    util::RecentSet<std::string> walked_;             // node keys already visited
+    util::RecentMap<std::string, Outcome> decoded_;   // blob key + media type → codec outcome
     // runs_seen_ is every run of the experiment as its config reads, by
-    // index-entry id, with its manifest: the summary is checked against it.
+    // index-entry id, with its manifest: the summary is checked against it
+    // (what the summary says of a run: id, status, reason, parameters).
     struct RunSeen {
-        format::RunConfig config;
-        oci::Descriptor manifest;
+        std::int64_t run_id = 0;  // as its config says
+        std::string status;
+        std::optional<std::string> reason;
+        std::map<std::string, Parameter> parameters;
+        oci::Digest manifest;
         std::optional<std::string> worker;  // rules::run_worker
     };
     std::map<std::int64_t, RunSeen> runs_seen_;
 };
+
+// keep adds the check `c` to `report`, or, with options.on_check, hands it
+// over and keeps it only when it failed or warns (ValidationOptions).
+void keep(ValidationReport& report, const ValidationOptions& options, CheckResult c);
 
 }  // namespace sealrun::validation

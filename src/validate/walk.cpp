@@ -57,11 +57,22 @@ void Validator::add(std::string name, std::string subject, bool passed, bool war
         warning = false;
         message = "strict: " + message;
     }
-    report_.checks.push_back(CheckResult{.name = std::move(name),
-                                         .subject = std::move(subject),
-                                         .passed = passed,
-                                         .warning = warning && passed,
-                                         .message = std::move(message)});
+    keep(report_, options_, CheckResult{.name = std::move(name),
+                                        .subject = std::move(subject),
+                                        .passed = passed,
+                                        .warning = warning && passed,
+                                        .message = std::move(message)});
+}
+
+void keep(ValidationReport& report, const ValidationOptions& options, CheckResult c) {
+    if (options.on_check) {
+        options.on_check(c);
+        if (c.passed && !c.warning) {
+            ++report.passed_not_kept;
+            return;
+        }
+    }
+    report.checks.push_back(std::move(c));
 }
 
 void Validator::emit(std::string name, std::string subject, const Problems& p, std::string ok_message) {
@@ -90,8 +101,9 @@ void Validator::emit_findings(const std::vector<rules::Finding>& findings, const
 // not its own). Returns whether the blob verified.
 bool Validator::verify_blob(const oci::Descriptor& d, const std::string& role, const Consumer& consume) {
     const auto k = key(d);
-    const auto seen = verified_.find(k);
-    if (seen != verified_.end() && !seen->second) return false;  // reported already
+    const bool* seen = verified_.find(k);
+    if (seen != nullptr && !*seen) return false;  // reported already
+    const bool first = seen == nullptr;
     bool verified = false;
     std::string problem;
     try {
@@ -113,8 +125,8 @@ bool Validator::verify_blob(const oci::Descriptor& d, const std::string& role, c
     } catch (const std::exception& e) {
         problem = e.what();
     }
-    if (seen == verified_.end()) {
-        verified_.emplace(k, verified);
+    if (first) {
+        verified_.insert(k, verified);
         if (verified)
             pass("digest", d.digest.str(),
                  role + ": " + plural(static_cast<std::size_t>(d.size), "byte", "bytes") + ", size and digest verified");
@@ -175,7 +187,7 @@ void Validator::check_media_types(const oci::Descriptor& d, std::string_view byt
 // digest and media types; `first` says whether this is the first time the
 // document is read (its schema is reported once).
 std::optional<std::string> Validator::read_document(const oci::Descriptor& d, const std::string& role, bool& first) {
-    first = documents_.insert(key(d)).second;
+    first = documents_.insert(key(d));
     auto r = read_blob(d, oci::max_manifest_size, role);
     if (!r.verified) return std::nullopt;
     if (!r.bytes) {
@@ -231,7 +243,7 @@ std::optional<oci::ImageIndex> Validator::read_index(const oci::Descriptor& d, c
 // deeper than that is a failed "depth" check and is not read, so recursion
 // and memory stay bounded whatever the graph.
 void Validator::walk(const oci::Descriptor& d, const std::string& role, int depth) {
-    if (!walked_.insert(key(d)).second) return;
+    if (!walked_.insert(key(d))) return;
     if (depth > oci::max_graph_depth) {
         fail("depth", d.digest.str(),
              role + ": the graph is deeper than " + std::to_string(oci::max_graph_depth) +
@@ -286,7 +298,7 @@ void Validator::walk_subject(const oci::Descriptor& subject, const std::string& 
         here = true;  // let the read report the failure
     }
     if (here) walk(subject, role + " subject", depth + 1);
-    else if (walked_.insert(key(subject)).second)
+    else if (walked_.insert(key(subject)))
         warn("digest", subject.digest.str(), role + " subject: not stored in this target; not followed");
 }
 
@@ -362,14 +374,14 @@ ValidationReport validate(content::ReadOnlyTarget& target, std::string_view refe
         // Not reached for archive content (every read is checked); kept so
         // nothing, not even exhausted memory, escapes as an exception.
         try {
-            report.checks.push_back(CheckResult{.name = "internal", .subject = report.reference, .passed = false,
-                                                .warning = false, .message = std::string("validation stopped: ") + e.what()});
+            validation::keep(report, options, CheckResult{.name = "internal", .subject = report.reference, .passed = false,
+                                                          .warning = false, .message = std::string("validation stopped: ") + e.what()});
         } catch (...) {
         }
     } catch (...) {
         try {
-            report.checks.push_back(CheckResult{.name = "internal", .subject = report.reference, .passed = false,
-                                                .warning = false, .message = "validation stopped: unknown exception"});
+            validation::keep(report, options, CheckResult{.name = "internal", .subject = report.reference, .passed = false,
+                                                          .warning = false, .message = "validation stopped: unknown exception"});
         } catch (...) {
         }
     }

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "sealrun/error.h"
-#include "oci/recent_digests.h"
+#include "util/recent.h"
 #include "sealrun/oci/digest.h"
 
 using sealrun::Errc;
@@ -342,8 +342,8 @@ TEST_CASE("digest: str round-trips through parse") {
     CHECK(Digest::parse(s.str()) == s);
 }
 
-TEST_CASE("RecentDigests: bounded by its capacity; what is in use stays, the rest is forgotten oldest first") {
-    sealrun::oci::detail::RecentDigests recent(8);
+TEST_CASE("RecentSet of digests: bounded by its capacity; what is in use stays, the rest is forgotten oldest first") {
+    sealrun::util::RecentSet<Digest> recent(8);
     const auto d = [](int i) { return Digest::of("blob " + std::to_string(i)); };
     CHECK(recent.insert(d(0)));
     CHECK_FALSE(recent.insert(d(0)));
@@ -359,4 +359,20 @@ TEST_CASE("RecentDigests: bounded by its capacity; what is in use stays, the res
     recent.clear();
     CHECK(recent.size() == 0);
     CHECK_FALSE(recent.contains(d(0)));
+}
+
+TEST_CASE("RecentMap: a value survives its renewal; a second insert keeps the first value") {
+    sealrun::util::RecentMap<std::string, int> recent(4);
+    CHECK(recent.insert("kept", 1));
+    CHECK_FALSE(recent.insert("kept", 2));
+    for (int i = 0; i < 50; ++i) {
+        CHECK(recent.insert("other " + std::to_string(i), i));
+        const int* v = recent.find("kept");
+        REQUIRE(v != nullptr);
+        CHECK(*v == 1);
+        CHECK(recent.size() <= 4);
+    }
+    CHECK(recent.find("other 0") == nullptr);
+    REQUIRE(recent.find("other 49") != nullptr);
+    CHECK(*recent.find("other 49") == 49);
 }

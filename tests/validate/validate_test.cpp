@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <set>
+#include <sstream>
+#include <iterator>
 
 #include "sealrun/content/memory.h"
 #include "sealrun/content/oci_layout.h"
@@ -582,6 +584,44 @@ TEST_CASE("validate: JSON output parses and matches the report") {
     // Bytes that are not UTF-8 cannot break it.
     ValidationReport odd{.reference = "\xff", .checks = {{.name = "n", .subject = "s\xc3", .passed = true, .message = "\x80"}}};
     CHECK(nlohmann::json::parse(to_json(odd))["checks"].size() == 1);
+}
+
+TEST_CASE("validate: on_check gets every check in order; the report keeps the failures and warnings; JSON written as they come is to_json's") {
+    content::MemoryTarget t;
+    const auto run = push_run(t, {{"weird<&\">'.bin", "\x01"}, {"x.json", "{broken"}, {"fine.json", "{}"}},
+                              nlohmann::json::object(), "application/json");
+    const auto full = validate_run(t, run);
+    REQUIRE(full.failures() == 2);  // and the lone run's warning below
+    std::vector<CheckResult> handed;
+    std::ostringstream json;
+    JsonReportWriter writer(json);
+    ValidationOptions o;
+    o.on_check = [&](const CheckResult& c) {
+        handed.push_back(c);
+        writer.check(c);
+    };
+    auto r = validate(t, "run", o);
+    check_lone_run(r, t, "run", false, o.on_check);
+    auto whole = full;
+    check_lone_run(whole, t, "run", false);
+    writer.finish(r);
+    REQUIRE(handed.size() == whole.checks.size());
+    for (std::size_t i = 0; i < handed.size(); ++i) {
+        CHECK(handed[i].name == whole.checks[i].name);
+        CHECK(handed[i].subject == whole.checks[i].subject);
+        CHECK(handed[i].message == whole.checks[i].message);
+    }
+    std::vector<CheckResult> kept;
+    std::copy_if(whole.checks.begin(), whole.checks.end(), std::back_inserter(kept), [](const CheckResult& c) { return !c.passed || c.warning; });
+    REQUIRE(r.checks.size() == kept.size());
+    CHECK(r.checks.size() < whole.checks.size());
+    CHECK(r.warnings() == 1);
+    CHECK(r.passed_not_kept == whole.checks.size() - kept.size());
+    CHECK(r.total() == whole.total());
+    CHECK(r.failures() == whole.failures());
+    CHECK(r.warnings() == whole.warnings());
+    CHECK(to_text(r) == to_text(whole));
+    CHECK(json.str() == to_json(whole));
 }
 
 TEST_CASE("validate: JUnit output is XML a real parser reads, one testcase per check") {
