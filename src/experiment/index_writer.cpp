@@ -5,6 +5,7 @@
 #include "experiment/index_writer.h"
 
 #include <algorithm>
+#include <functional>
 #include <set>
 
 #include "sealrun/content/target.h"
@@ -185,20 +186,27 @@ oci::Descriptor write_experiment_index(content::Target& dst, const IndexParts& p
     auto index = root_index(parts, parts.status.empty() ? format::roll_up_status(statuses) : std::string_view(parts.status),
                             runs.size());
 
-    // Every document first, in memory and size-checked; then the pushes.
-    // Run entries are written straight into the bytes of their page or of
-    // the root (with_entries), never held as descriptors.
+    // Every document first, size-checked; then the pushes. Run entries are
+    // written straight into the bytes of their page or of the root
+    // (with_entries), never held as descriptors. A page's bytes are not
+    // held either (ten pages of 3 MB at 100,000 runs): each is written
+    // again when it is pushed, which a checkpoint's unchanged full pages,
+    // found in the store, never are.
     const bool paged = runs.size() > parts.runs_per_page;
-    std::vector<std::pair<oci::Descriptor, std::string>> documents;  // in push order
+    const oci::ImageIndex page{.artifact_type = std::string(format::page_artifact_type)};
+    struct Page {
+        oci::Descriptor desc;
+        std::size_t start, end;
+    };
+    std::vector<Page> pages;  // in push order
     if (paged) {
         for (std::size_t start = 0; start < runs.size(); start += parts.runs_per_page) {
             const auto end = std::min(runs.size(), start + parts.runs_per_page);
-            const oci::ImageIndex page{.artifact_type = std::string(format::page_artifact_type)};
-            auto bytes = with_entries(page, runs, start, end);
+            const auto bytes = with_entries(page, runs, start, end);
             const auto first = runs[start]->run_id, last = runs[end - 1]->run_id;
             check_size(bytes.size(), "the page of runs " + std::to_string(first) + " to " + std::to_string(last));
             index.manifests.push_back(page_entry(bytes, first, last));
-            documents.emplace_back(index.manifests.back(), std::move(bytes));
+            pages.push_back({index.manifests.back(), start, end});
         }
     }
     if (parts.attachments) index.manifests.push_back(attachments_entry(*parts.attachments));
@@ -222,15 +230,15 @@ oci::Descriptor write_experiment_index(content::Target& dst, const IndexParts& p
     auto root = oci::Descriptor::for_bytes(std::string(oci::media_types::image_index), bytes);
 
     // Blobs before the manifests that name them, pages before the root.
-    const auto push = [&](const oci::Descriptor& d, std::string content) {
+    const auto push = [&](const oci::Descriptor& d, const std::function<std::string()>& content) {
         oci::Descriptor plain{.media_type = d.media_type, .digest = d.digest, .size = d.size};
-        if (!dst.exists(plain)) content::push_bytes(dst, plain, std::move(content));
+        if (!dst.exists(plain)) content::push_bytes(dst, plain, content());  // verified against `plain` as it goes
     };
-    push(empty, empty_bytes);
-    push(summary_blob, std::move(summary_doc));
-    push(summary_manifest, std::move(summary_manifest_bytes));
-    for (auto& [d, content] : documents) push(d, std::move(content));
-    push(root, std::move(bytes));
+    push(empty, [&] { return empty_bytes; });
+    push(summary_blob, [&] { return std::move(summary_doc); });
+    push(summary_manifest, [&] { return std::move(summary_manifest_bytes); });
+    for (const auto& p : pages) push(p.desc, [&] { return with_entries(page, runs, p.start, p.end); });
+    push(root, [&] { return std::move(bytes); });
     root.artifact_type = index.artifact_type;
     return root;
 }
