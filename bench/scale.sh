@@ -5,7 +5,8 @@
 # push, show from the registry, pull one run, pull everything, each timed
 # with its requests and peak RSS; next to push and pull, the floor
 # (bench/floor_client.py: 8 threads, keep-alive, the minimum requests per
-# object) moving the same objects on the same registry. See bench/README.md
+# object) moving the same objects on the same registry; then validate what
+# was pulled (timed too). See bench/README.md
 # ("Scaling with the number of runs").
 #
 #   bench/scale.sh [N...]          default: 100 1000 10000
@@ -191,8 +192,7 @@ PY
     # What was pulled validates (all of it, or the one run when pull-all is skipped).
     check_dir=$D/pulled check_ref=all
     [[ -d $check_dir ]] || check_dir=$D/pulled-one check_ref=one
-    "$SEALRUN" --store "$check_dir" validate "$check_ref" >"$WORK/logs/$n-validate.out" 2>&1 ||
-        die "the pulled $check_ref does not validate: $(tail -n 5 "$WORK/logs/$n-validate.out")"
+    timed "$n" validate sealrun "$SEALRUN" --store "$check_dir" validate "$check_ref"
     # The floor: the same objects (the store's OCI layout), a repository of
     # its own; its pull reads what sealrun pushed.
     layout=$(dirname "$(find "$store" -maxdepth 2 -name oci-layout | head -n 1)")
@@ -221,7 +221,7 @@ print()
 print("| runs | operation | sealrun s | requests | peak RSS MiB | floor s | floor requests | sealrun/floor |")
 print("|-----:|-----------|----------:|---------:|-------------:|--------:|---------------:|--------------:|")
 for n in sizes:
-    for op in ("seal", "push", "show", "pull-one", "pull-all"):
+    for op in ("seal", "push", "show", "pull-one", "pull-all", "validate"):
         s = res.get((n, op, "sealrun"))
         f = res.get((n, op, "floor"))
         if not s:
@@ -258,7 +258,7 @@ limit, per_byte = float(sys.argv[2]), float(sys.argv[3])
 summary, index = docs.get(big, (0, 0))
 print(f"  documents at {int(big):,} runs: summary {summary / 2**20:.1f} MiB, largest index or page {index / 2**20:.1f} MiB")
 missed = []
-for op in ("seal", "push", "show", "pull-one", "pull-all"):
+for op in ("seal", "push", "show", "pull-one", "pull-all", "validate"):
     a, b = res.get((sizes[0], op, "sealrun")), res.get((big, op, "sealrun"))
     if not a or not b or len(sizes) < 2:
         continue
