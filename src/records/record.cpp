@@ -275,8 +275,7 @@ void Record::import_file(const RecordPath& path, const fs::path& source, std::st
     util::make_directories(target.parent_path());
     auto in = util::open_read(source);
     util::TempFile tmp(target.parent_path());
-    std::vector<std::byte> buf(1 << 20);
-    while (const auto n = util::read_some(in.get(), buf, source)) tmp.write(std::span(buf).first(n));
+    tmp.write_from(in.get(), source);
     tmp.commit(target, store_->durable());
     set_media_type(rel, media_type);
 }
@@ -319,8 +318,7 @@ void Record::append_jsonl(const RecordPath& path, const nlohmann::json& record) 
         // file with the old lines and the new one replaces the name.
         auto in = util::open_read(target, util::Follow::no);
         util::TempFile tmp(target.parent_path());
-        std::vector<std::byte> buf(1 << 20);
-        while (const auto n = util::read_some(in.get(), buf, target)) tmp.write(std::span(buf).first(n));
+        tmp.write_from(in.get(), target);
         tmp.write(std::as_bytes(std::span(line.data(), line.size())));
         tmp.commit(target, store_->durable());
         return;

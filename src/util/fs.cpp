@@ -1,5 +1,6 @@
 #include "util/fs.h"
 
+#include <array>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -208,6 +209,11 @@ void TempFile::write(std::span<const std::byte> bytes) {
         (void)::sync_file_range(fd_.get(), flushed_, written_ - flushed_, SYNC_FILE_RANGE_WRITE);
         flushed_ = written_;
     }
+}
+
+void TempFile::write_from(int fd, const std::filesystem::path& src) {
+    std::array<std::byte, std::size_t{64} << 10> buf;
+    while (const auto n = read_some(fd, buf, src)) write(std::span(buf).first(n));
 }
 
 void TempFile::commit(const std::filesystem::path& dest, bool durable) {

@@ -141,6 +141,11 @@ public:
     // independent offset), named or not.
     Fd reopen() const;
     void write(std::span<const std::byte> bytes);
+    // write_from writes what is left of the open file `fd` (named `src`
+    // in messages), through one 64 KiB buffer: a sweep imports hundreds of
+    // thousands of small files, and a buffer of megabytes per file is
+    // what fragments a long-lived heap.
+    void write_from(int fd, const std::filesystem::path& src);
     // will_commit_durably says the file will be made durable (by commit's
     // fsync, or by a later sync_filesystem): its pages are then sent to disk
     // as it grows (every 8 MiB), so that sync waits for the tail only
