@@ -279,22 +279,35 @@ private:
     Backlog& b_;
 };
 
+// Copied is what copy_counting saw the destination do.
+struct Copied {
+    std::vector<oci::Digest> order;  // the pushes
+    int max_all = 0;                 // operations at once, at most
+};
+
+// copy_counting copies `ref` from `mem` to `dst` (4 workers, a slow
+// destination) counting in `backlog` what was read and not yet pushed.
+Copied copy_counting(content::Target& mem, content::Target& dst, const std::string& ref, Backlog& backlog) {
+    BacklogSource src(mem, backlog);
+    BacklogDestination slow(dst, backlog);
+    content::copy(src, ref, slow, "", {.concurrency = 4});
+    return {slow.order, slow.max_all};
+}
+
 }  // namespace
 
 TEST_CASE("copy: a wide index is walked depth first: manifests read and not yet pushed stay bounded by the workers") {
     content::MemoryTarget mem, dst;
     const auto r = push_runs(mem, 400);
     Backlog backlog{.root = r.index.digest};
-    BacklogSource src(mem, backlog);
-    BacklogDestination slow(dst, backlog);
-    content::copy(src, "sweep", slow, "", {.concurrency = 4});
+    const auto copied = copy_counting(mem, dst, "sweep", backlog);
     CHECK(backlog.reads == 400);
     CHECK(backlog.held.empty());
     // Breadth first, all 400 would be read before the first one's blobs
     // moved; depth first, each worker holds a few.
     MESSAGE("at most " << backlog.most << " of 400 run manifests were held at once");
     CHECK(backlog.most <= 4 * 4);
-    check_children_first(slow.order, r);
+    check_children_first(copied.order, r);
     CHECK(dst.resolve("sweep").digest == r.index.digest);
 }
 
@@ -318,16 +331,14 @@ TEST_CASE("copy: an index of pages is walked one page at a time: one page is rea
     mem.tag(root_desc, "paged");
 
     Backlog backlog{.root = root_desc.digest, .indexes_only = true};
-    BacklogSource src(mem, backlog);
-    BacklogDestination slow(dst, backlog);
-    content::copy(src, "paged", slow, "", {.concurrency = 4});
+    const auto copied = copy_counting(mem, dst, "paged", backlog);
     CHECK(backlog.reads == 6);
     CHECK(backlog.held.empty());
     // Each idle worker used to open a page of its own (all 6 at once); a page
     // holds the walk until it is stored.
     MESSAGE("at most " << backlog.most << " of 6 pages were held at once");
     CHECK(backlog.most == 1);
-    CHECK(slow.max_all > 1);  // the runs of a page still move in parallel
+    CHECK(copied.max_all > 1);  // the runs of a page still move in parallel
     CHECK(dst.resolve("paged").digest == root_desc.digest);
     for (const auto& p : pages) {
         CHECK(dst.exists(p));
