@@ -1,5 +1,7 @@
 #include "sealrun/content/copy.h"
 
+#include <algorithm>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -131,9 +133,12 @@ private:
         std::string bytes;
         int pending = 0;              // children not yet done, +1 while they are being visited
         std::vector<Node*> waiting;   // parents waiting for this one
-        bool probe_children = true;   // ask the destination for the child nodes before reading them
+        // The position of the first child node found missing, by the child's
+        // artifactType: its later siblings of that type are not asked (probe).
+        std::map<std::string, std::size_t, std::less<>> missing_from;
         std::vector<oci::Descriptor> children;  // read from `bytes`, visited in order by visit_children
         std::size_t next_child = 0;
+        std::size_t sibling = 0;  // its position among its (first) parent's children
         int depth = 0;
         Node* resume = nullptr;  // the parent whose walk goes on once this one is done
     };
@@ -142,7 +147,7 @@ private:
     // `holds_parent`, `d` is an index that resumes the parent's walk
     // (visit_children) once it is done: visit returns true when it took
     // that over.
-    bool visit(const oci::Descriptor& d, Node* parent, int depth, bool holds_parent = false) {
+    bool visit(const oci::Descriptor& d, Node* parent, int depth, bool holds_parent = false, std::size_t sibling = 0) {
         if (depth > oci::max_graph_depth)
             throw Error(Errc::invalid_input, "copy", d.digest.str(),
                         "graph is deeper than " + std::to_string(oci::max_graph_depth) + " levels");
@@ -152,7 +157,7 @@ private:
             if (finished_.contains(d.digest)) return false;  // stored, with everything below it
             auto& slot = nodes_[d.digest];
             const bool first = slot == nullptr;
-            if (first) slot = std::make_unique<Node>(Node{.desc = d, .depth = depth});
+            if (first) slot = std::make_unique<Node>(Node{.desc = d, .sibling = sibling, .depth = depth});
             if (parent != nullptr) {
                 slot->waiting.push_back(parent);
                 ++parent->pending;
@@ -175,24 +180,29 @@ private:
 
 
     // probe asks the destination whether it has the node `n`, a child of
-    // `parent` (null for the root). Siblings tend to share their fate
-    // (a new experiment's runs are all new; an appended one's old runs come
-    // first), so once one child node of a parent is missing from an
-    // AbsentPusher (a registry), its later siblings are pushed without
-    // asking: a PUT of a manifest it has is harmless, and each blob below
-    // learns its presence from the request that starts its upload anyway.
-    // The root and the children of a parent whose children were all found
-    // are always asked; a destination whose existence check is a stat (a
-    // layout) is always asked.
+    // `parent` (null for the root). Siblings of one kind tend to share their
+    // fate (a new experiment's runs are all new; an appended one's old runs
+    // come first), so once a child node of a parent is missing from an
+    // AbsentPusher (a registry), its later siblings of the same artifactType
+    // are pushed without asking: a PUT of a manifest it has is harmless, and
+    // each blob below learns its presence from the request that starts its
+    // upload anyway. Earlier siblings, whenever their turn comes (the
+    // workers take them in any order), and siblings of another type (an
+    // experiment's attachments and summary beside its runs) are asked; so
+    // are the root and, always, a destination whose existence check is a
+    // stat (a layout).
     bool probe(const Node& n, Node* parent) {
+        const auto& type = n.desc.artifact_type ? *n.desc.artifact_type : std::string();
         if (parent != nullptr && absent_pusher_) {
             std::lock_guard lock(mu_);
-            if (!parent->probe_children) return false;
+            const auto it = parent->missing_from.find(type);
+            if (it != parent->missing_from.end() && it->second < n.sibling) return false;
         }
         const bool present = dst_.exists(n.desc);
         if (!present && parent != nullptr) {
             std::lock_guard lock(mu_);
-            parent->probe_children = false;
+            const auto [it, added] = parent->missing_from.emplace(type, n.sibling);
+            if (!added) it->second = std::min(it->second, n.sibling);
         }
         return present;
     }
@@ -230,9 +240,11 @@ private:
     // that child is stored. After the last child, `n` waits for them only.
     void visit_children(Node& n) {
         std::optional<oci::Descriptor> child;
+        std::size_t sibling = 0;
         {
             std::lock_guard lock(mu_);
             if (n.next_child < n.children.size()) {
+                sibling = n.next_child;
                 child = std::move(n.children[n.next_child++]);
                 ++n.pending;  // held until this child is registered: the rest may be done before
             } else {
@@ -242,10 +254,10 @@ private:
         if (child) {
             const auto rest = [this, &n] { visit_children(n); };
             if (oci::is_index_type(child->media_type)) {
-                if (!visit(*child, &n, n.depth + 1, true)) pool_.post(rest);
+                if (!visit(*child, &n, n.depth + 1, true, sibling)) pool_.post(rest);
             } else {
                 pool_.post(rest);
-                visit(*child, &n, n.depth + 1);
+                visit(*child, &n, n.depth + 1, false, sibling);
             }
         }
         release(n);
