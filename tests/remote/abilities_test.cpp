@@ -364,9 +364,14 @@ TEST_CASE("abilities: an appended index asks for its old runs one HEAD each and 
         runs.push_back(sample.manifest);
         layers.insert(layers.end(), sample.layers.begin(), sample.layers.end());
     }
+    // After the runs, an entry of another artifactType that both indexes
+    // hold (as an experiment's attachments follow its runs).
+    auto notes = test::push_sample(src, "notes " + salt, 1, "").manifest;
+    notes.artifact_type = "application/vnd.sealrun.test.notes.v1";
     auto index_of = [&](std::size_t n, const std::string& tag) {
         oci::ImageIndex index;
         index.manifests.assign(runs.begin(), runs.begin() + static_cast<std::ptrdiff_t>(n));
+        index.manifests.push_back(notes);
         const auto bytes = index.serialize();
         const auto root = oci::Descriptor::for_bytes(std::string(oci::media_types::image_index), bytes);
         content::push_bytes(src, root, bytes);
@@ -383,9 +388,10 @@ TEST_CASE("abilities: an appended index asks for its old runs one HEAD each and 
     const auto s = proxy.stats();
     // The root: a HEAD (missing). The 3 old runs: one HEAD each, found,
     // nothing below them touched; the first new run: a HEAD (missing); the
-    // 2 after it: no HEAD. Each new run: 2 layers POST + PUT, its manifest
-    // PUT; the empty config they share: one POST (the mount probe finds it).
-    CHECK(s.count("HEAD", "/manifests/sha256:") == 1 + 3 + 1);
+    // 2 after it: no HEAD; the notes, of another type: a HEAD, found, not
+    // pushed again. Each new run: 2 layers POST + PUT, its manifest PUT;
+    // the empty config they share: one POST (the mount probe finds it).
+    CHECK(s.count("HEAD", "/manifests/sha256:") == 1 + 3 + 1 + 1);
     CHECK(s.count("HEAD", "/blobs/") == 0);
     CHECK(s.count("PUT", "/blobs/uploads/") == 3 * 2);
     CHECK(s.count("POST", "/blobs/uploads/") == 3 * 2 + 1);
