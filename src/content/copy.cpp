@@ -97,9 +97,9 @@ void move_blob(ReadOnlyTarget& src, Target& dst, const oci::Descriptor& d, Hooks
 // the graph is walked depth first and a manifest's bytes are pushed soon
 // after they are read. A child that is an index (a page of runs: thousands
 // of children) holds its parent's walk until it is stored, so one such
-// index is open at a time, not one per idle worker. A
-// finished node leaves only its digest behind, in a set of the recent ones
-// (the dedup: a forgotten one is moved again, which costs a check).
+// index is open at a time, not one per idle worker. A finished node leaves
+// only its digest behind, in a set of the recent ones (the dedup: a
+// forgotten one is moved again, which costs a check).
 class Graph {
 public:
     Graph(ReadOnlyTarget& src, Target& dst, const CopyOptions& options, Hooks& hooks)
@@ -178,7 +178,6 @@ private:
         return holds_parent;
     }
 
-
     // probe asks the destination whether it has the node `n`, a child of
     // `parent` (null for the root). Siblings of one kind tend to share their
     // fate (a new experiment's runs are all new; an appended one's old runs
@@ -192,7 +191,7 @@ private:
     // are the root and, always, a destination whose existence check is a
     // stat (a layout).
     bool probe(const Node& n, Node* parent) {
-        const auto& type = n.desc.artifact_type ? *n.desc.artifact_type : std::string();
+        const auto type = n.desc.artifact_type.value_or(std::string());
         if (parent != nullptr && absent_pusher_) {
             std::lock_guard lock(mu_);
             const auto it = parent->missing_from.find(type);
