@@ -248,7 +248,7 @@ void Lineage::copy_to_remote(Experiment& e, content::OciLayout& layout, const oc
     }
 }
 
-void Lineage::add_kept_runs(Experiment& e, content::Target& dst, bool into_store, IndexParts& parts) {
+void Lineage::add_kept_runs(Experiment& e, content::Target& dst, bool into_store, IndexWriter& index) {
     auto& l = *e.lineage_;
     if (l.kept.empty() && !l.subject) return;
     std::optional<content::OciLayout> store;
@@ -258,7 +258,7 @@ void Lineage::add_kept_runs(Experiment& e, content::Target& dst, bool into_store
     if (store && l.subject) content::copy_graph(*store, dst, *l.subject);
     for (const auto& r : l.kept) {
         if (store) content::copy_graph(*store, dst, r.manifest);
-        parts.runs.push_back(r);
+        index.add(r);
     }
 }
 
@@ -271,16 +271,22 @@ ValueReader Lineage::value_reader(Experiment& e, const std::vector<std::string>&
     std::vector<ValueSpec> specs;
     for (const auto& v : summary_values) specs.push_back(parse_value_spec(v));
     std::unordered_map<std::int64_t, Run*> live;
-    for (const auto& r : e.runs_) live.emplace(r->run_id(), r.get());
+    for (const auto& r : e.runs_)
+        if (r) live.emplace(r->run_id(), r.get());
     auto layout = std::make_shared<std::optional<content::OciLayout>>();  // opened for the first kept run
     return [&e, &l, specs = std::move(specs), live = std::move(live), layout](const RunEntry& entry,
                                                                              const std::string& name) -> std::optional<nlohmann::json> {
         const auto key = std::pair(entry.run_id, name);
         if (const auto it = l.values.find(key); it != l.values.end()) return it->second;
         std::optional<nlohmann::json> doc;
-        if (const auto it = live.find(entry.run_id); it != live.end()) {
-            auto& run = *it->second;
+        const auto read = [&](Record& run) {
             if (util::regular_file_size(run.local_directory() / name)) doc = run.load_file<nlohmann::json>(name);
+        };
+        if (const auto it = live.find(entry.run_id); it != live.end()) {
+            read(*it->second);
+        } else if (entry.run_id >= l.first_run_id) {  // a run of this experiment let go (keep_closed_runs)
+            auto run = e.run_record(entry.run_id);
+            read(run);
         } else {
             if (!*layout) layout->emplace(e.store_->root(), content::OciLayoutOptions{.read_only = true});
             const auto run = SealedRun::open(**layout, entry.manifest, e.store_->codecs());
@@ -297,7 +303,7 @@ ValueReader Lineage::value_reader(Experiment& e, const std::vector<std::string>&
                 else (*kept)[spec.key] = doc->at(spec.key);
             }
         }
-        l.values.emplace(key, kept);
+        if (keeps_sealed(e)) l.values.emplace(key, kept);
         return kept;
     };
 }
@@ -315,10 +321,11 @@ void Lineage::settle(Experiment& e, content::OciLayout& layout, std::string_view
 
 }  // namespace detail
 
-void Experiment::after_close() {
+void Experiment::after_close(const Run& run) {
     auto& l = *lineage_;
     if (l.dying) return;
     const std::lock_guard lock(l.mutex);
+    if (!options_.keep_closed_runs) let_go_.push_back(static_cast<std::size_t>(run.run_id() - l.first_run_id));
     ++l.closed_since;
     const auto& policy = options_.checkpoint;
     if (policy.tag.empty()) return;
@@ -348,7 +355,7 @@ std::optional<oci::Descriptor> Experiment::checkpoint(std::string_view status, c
         const bool was_dying = l.dying;
         l.dying = true;  // closing them runs no policy
         for (auto& r : runs_)
-            if (!r->closed()) st == "failed" ? r->fail(why) : r->interrupt(why);
+            if (r && !r->closed()) st == "failed" ? r->fail(why) : r->interrupt(why);
         l.dying = was_dying;
         extra.emplace(std::string(format::keys::experiment_reason), why);
     }
@@ -368,7 +375,7 @@ void Experiment::crash_checkpoint(const std::string& status, const std::string& 
     try {
         const std::lock_guard lock(l.mutex);
         bool open = false;
-        for (const auto& r : runs_) open = open || !r->closed();
+        for (const auto& r : runs_) open = open || (r && !r->closed());
         if (l.settled && !open) return;  // committed, nothing since
         l.dying = true;
         (void)checkpoint(status, reason);

@@ -401,21 +401,12 @@ private:
     void write_index() {
         detail::IndexParts parts{.name = experiment_, .summary_values = options_.summary_values,
                                  .runs_per_page = options_.runs_per_page};
-        for (auto& [id, f] : finals_) {
-            auto d = f.manifest;
-            d.annotations.clear();
-            d.artifact_type = std::string(format::run_artifact_type);
-            parts.runs.push_back({.manifest = d, .run_id = id, .status = f.info.status, .config = f.config,
-                                  .worker = f.info.worker});
-            contents_[id] = f.run;
-            (f.info.added ? result_.added : result_.kept)++;
-            result_.runs.push_back(f.info);
-        }
         if (prev_) {
             parts.annotations = prev_->annotations;
             parts.attachments = prev_->attachments;
             parts.subject = prev_->subject;
         }
+        for (auto& [id, f] : finals_) contents_[id] = f.run;
         // Summary values are read from the runs' JSON attachments in the
         // repository: the only blobs collect downloads, and only when asked.
         parts.values = [this](const detail::RunEntry& entry, const std::string& name) -> std::optional<json> {
@@ -425,7 +416,17 @@ private:
             if (!a.contains(name) || a.media_type(name) != codecs::JsonCodec::media_type) return std::nullopt;
             return a.with_codec<codecs::JsonCodec>(name);
         };
-        result_.index = detail::write_experiment_index(repo_, parts);
+        detail::IndexWriter index(repo_, std::move(parts), finals_.size());
+        for (auto& [id, f] : finals_) {  // by ascending id
+            auto d = f.manifest;
+            d.annotations.clear();
+            d.artifact_type = std::string(format::run_artifact_type);
+            index.add({.manifest = std::move(d), .run_id = id, .status = f.info.status, .config = f.config,
+                       .worker = f.info.worker});
+            (f.info.added ? result_.added : result_.kept)++;
+            result_.runs.push_back(f.info);
+        }
+        result_.index = index.finish();
         content::tag_with(repo_, result_.index, tag_, content::TagPolicy::replace);
     }
 

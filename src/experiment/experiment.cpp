@@ -14,7 +14,7 @@ namespace sealrun {
 
 Run::Run(RecordStore& store, const nlohmann::json& identity, std::int64_t run_id, std::function<std::string()> clock,
          Experiment* owner, std::recursive_mutex* mutex)
-    : Record(store, "sealrun.run", identity), run_id_(run_id), clock_(std::move(clock)), owner_(owner), mutex_(mutex) {
+    : Record(store, std::string(detail::run_record_kind), identity), run_id_(run_id), clock_(std::move(clock)), owner_(owner), mutex_(mutex) {
     guard_writes(mutex_);
     started_ = clock_();
 }
@@ -242,7 +242,7 @@ void Run::close(std::string status, std::string reason) {
         {"trace", trace_ ? nlohmann::json(*trace_) : nlohmann::json(nullptr)},
     });
     run_status_ = std::move(status);
-    if (owner_ != nullptr) owner_->after_close();
+    if (owner_ != nullptr) owner_->after_close(*this);
 }
 
 namespace {
@@ -280,15 +280,19 @@ Experiment::~Experiment() {
     stop_watching_signals();
     // Runs still open close as their destructors say, without a policy to
     // run, while the mutex they lock still exists.
-    for (auto& r : runs_) r->owner_ = nullptr;
+    for (auto& r : runs_)
+        if (r) r->owner_ = nullptr;
     runs_.clear();
 }
 
 Run& Experiment::run() {
     const std::lock_guard lock(lineage_->mutex);
+    // Without keep_closed_runs, the runs closed since the last call go:
+    // their records hold what they recorded.
+    for (const auto i : let_go_) runs_[i].reset();
+    let_go_.clear();
     const auto id = lineage_->first_run_id + static_cast<std::int64_t>(runs_.size());
-    const nlohmann::json identity = {{"experiment", name_}, {"session", options_.session}, {"run_id", id}};
-    runs_.push_back(std::make_unique<Run>(*store_, identity, id, options_.clock, this, &lineage_->mutex));
+    runs_.push_back(std::make_unique<Run>(*store_, detail::run_identity(name_, options_.session, id), id, options_.clock, this, &lineage_->mutex));
     lineage_->settled = false;
     // With checkpoints on, what the run saves goes to disk at once (not
     // kept in memory until it closes), so a crash loses none of it.
@@ -329,8 +333,19 @@ void Experiment::log_sample_set(const RecordPath& name, const ommx::SampleSet& s
 
 std::vector<Run*> Experiment::runs() const {
     std::vector<Run*> out;
-    for (const auto& r : runs_) out.push_back(r.get());
+    for (const auto& r : runs_)
+        if (r) out.push_back(r.get());
     return out;
 }
+
+Record Experiment::run_record(std::int64_t id) const {
+    return Record(*store_, std::string(detail::run_record_kind), detail::run_identity(name_, options_.session, id));
+}
+
+namespace detail {
+nlohmann::json run_identity(const std::string& experiment, const std::string& session, std::int64_t id) {
+    return {{"experiment", experiment}, {"session", session}, {"run_id", id}};
+}
+}  // namespace detail
 
 }  // namespace sealrun

@@ -1,7 +1,8 @@
 // The one writer of experiment indexes (index_writer.h, docs/FORMAT.md §3):
 // run entries (paged when they pass runs_per_page), the attachments entry,
-// the experiment summary; every document is built and size-checked before
-// anything is pushed.
+// the experiment summary, from runs that come one at a time. Whether the
+// index fits is checked before anything is pushed (check_index_fits);
+// each document is size-checked again before it is pushed.
 #include "experiment/index_writer.h"
 
 #include <algorithm>
@@ -50,72 +51,69 @@ oci::Descriptor page_entry(const std::string& bytes, std::int64_t first, std::in
     return d;
 }
 
-// summary_bytes writes the summary (SummaryWriter: its bytes, not its
-// rows), every run's row made from its entry, its chosen values read
-// through `parts.values`.
-std::string summary_bytes(const IndexParts& parts, const std::vector<const RunEntry*>& runs) {
-    std::vector<std::string> values;
+// Values are the summary's chosen values (parts.summary_values, each
+// once) and how each is read.
+struct Values {
+    std::vector<std::string> names;
     std::vector<ValueSpec> specs;
-    for (const auto& v : parts.summary_values) {
-        if (std::find(values.begin(), values.end(), v) != values.end()) continue;  // asked twice: once
-        specs.push_back(parse_value_spec(v));
-        values.push_back(v);
-    }
-    SummaryWriter out(parts.name);
-    for (const auto* r : runs) {
-        const auto who = "run " + std::to_string(r->run_id);
-        SummaryRow row{.run_id = r->run_id, .status = r->status, .manifest = r->manifest.digest.str()};
-        const auto& c = r->config;
-        if (const auto it = c.find("reason"); it != c.end() && it->is_string() && !it->get_ref<const std::string&>().empty())
-            row.reason = it->get<std::string>();
-        if (const auto it = c.find("parameters"); it != c.end() && it->is_object())
-            for (const auto& [k, v] : it->items()) row.parameters.emplace(k, parameter_from_json(v, who + " parameter " + k));
-        std::map<std::string, std::string> manifest_annotations;
-        if (!r->worker.empty()) manifest_annotations.emplace(format::keys::run_worker, r->worker);
-        row.worker = format::rules::run_worker(c, manifest_annotations);  // the rule validate checks rows by
-        if (!specs.empty() && parts.values) {
-            std::map<std::string, std::optional<nlohmann::json>> docs;  // each file read once per run
-            for (const auto& spec : specs) {
-                auto found = docs.find(spec.file);
-                if (found == docs.end()) {
-                    std::optional<nlohmann::json> doc;
-                    try {
-                        doc = parts.values(*r, spec.file);
-                    } catch (const Error& e) {
-                        // Not JSON, or not there: the run has no such value.
-                        if (e.code() != Errc::invalid_input && e.code() != Errc::not_found && e.code() != Errc::unsupported) throw;
-                    }
-                    found = docs.emplace(spec.file, std::move(doc)).first;
-                }
-                if (!found->second) continue;
-                if (auto v = pick_value(*found->second, spec)) row.values.emplace(spec.text, std::move(*v));
-            }
+    explicit Values(const std::vector<std::string>& chosen) {
+        for (const auto& v : chosen) {
+            if (std::find(names.begin(), names.end(), v) != names.end()) continue;  // asked twice: once
+            specs.push_back(parse_value_spec(v));
+            names.push_back(v);
         }
-        out.add(row);
     }
-    return std::move(out).finish(values);
+};
+
+// summary_row makes the summary's row of run `r`, its chosen values read
+// through `parts.values`.
+SummaryRow summary_row(const IndexParts& parts, const Values& chosen, const RunEntry& r) {
+    const auto who = "run " + std::to_string(r.run_id);
+    SummaryRow row{.run_id = r.run_id, .status = r.status, .manifest = r.manifest.digest.str()};
+    const auto& c = r.config;
+    if (const auto it = c.find("reason"); it != c.end() && it->is_string() && !it->get_ref<const std::string&>().empty())
+        row.reason = it->get<std::string>();
+    if (const auto it = c.find("parameters"); it != c.end() && it->is_object())
+        for (const auto& [k, v] : it->items()) row.parameters.emplace(k, parameter_from_json(v, who + " parameter " + k));
+    std::map<std::string, std::string> manifest_annotations;
+    if (!r.worker.empty()) manifest_annotations.emplace(format::keys::run_worker, r.worker);
+    row.worker = format::rules::run_worker(c, manifest_annotations);  // the rule validate checks rows by
+    if (chosen.specs.empty() || !parts.values) return row;
+    std::map<std::string, std::optional<nlohmann::json>> docs;  // each file read once per run
+    for (const auto& spec : chosen.specs) {
+        auto found = docs.find(spec.file);
+        if (found == docs.end()) {
+            std::optional<nlohmann::json> doc;
+            try {
+                doc = parts.values(r, spec.file);
+            } catch (const Error& e) {
+                // Not JSON, or not there: the run has no such value.
+                if (e.code() != Errc::invalid_input && e.code() != Errc::not_found && e.code() != Errc::unsupported) throw;
+            }
+            found = docs.emplace(spec.file, std::move(doc)).first;
+        }
+        if (!found->second) continue;
+        if (auto v = pick_value(*found->second, spec)) row.values.emplace(spec.text, std::move(*v));
+    }
+    return row;
 }
 
 // with_entries returns the canonical bytes of `doc` (ImageIndex::serialize)
-// with the run entries of `runs` [first, last) put first in its manifests,
-// each dumped alone: the bytes are the same, but no JSON tree of every
-// entry (ten times their size) is built. In canonical JSON the top-level
-// "manifests":[ occurs once: inside a string a quote is escaped, and no
-// other member of an index holds an array of that name.
-std::string with_entries(const oci::ImageIndex& doc, const std::vector<const RunEntry*>& runs, std::size_t first,
-                         std::size_t last) {
+// with `entries` (run entries, each dumped alone, joined by commas) put
+// first in its manifests: the bytes are the same, but no JSON tree of
+// every entry (ten times their size) is built. In canonical JSON the
+// top-level "manifests":[ occurs once: inside a string a quote is
+// escaped, and no other member of an index holds an array of that name.
+std::string with_entries(const oci::ImageIndex& doc, std::string_view entries) {
     auto skeleton = doc.serialize();
     constexpr std::string_view key = "\"manifests\":[";
     const auto at = skeleton.find(key);
     if (at == std::string::npos) throw Error(Errc::invalid_input, "commit", "experiment index", "no manifests member");
     std::string out;
-    out.reserve(skeleton.size() + (last - first) * 400);
+    out.reserve(skeleton.size() + entries.size() + 1);
     out.append(skeleton, 0, at + key.size());
-    for (auto i = first; i < last; ++i) {
-        if (i != first) out += ',';
-        out += oci::canonical_json(run_entry(*runs[i]).to_json());
-    }
-    if (first != last && skeleton[at + key.size()] != ']') out += ',';
+    out += entries;
+    if (!entries.empty() && skeleton[at + key.size()] != ']') out += ',';
     out.append(skeleton, at + key.size());
     return out;
 }
@@ -170,52 +168,94 @@ void check_index_fits(const IndexParts& parts, std::size_t run_count) {
                "the index of experiment " + parts.name + " (" + std::to_string(run_count) + " runs)");
 }
 
-oci::Descriptor write_experiment_index(content::Target& dst, const IndexParts& parts) {
-    check_index_fits(parts, parts.runs.size());
-    std::vector<const RunEntry*> runs;
-    runs.reserve(parts.runs.size());
-    for (const auto& r : parts.runs) runs.push_back(&r);
-    std::sort(runs.begin(), runs.end(), [](const RunEntry* a, const RunEntry* b) { return a->run_id < b->run_id; });
-    for (std::size_t i = 1; i < runs.size(); ++i)
-        if (runs[i]->run_id == runs[i - 1]->run_id)
-            throw Error(Errc::invalid_input, "commit", "run " + std::to_string(runs[i]->run_id), "run id appears twice");
+struct IndexWriter::State {
+    content::Target& dst;
+    IndexParts parts;
+    std::size_t max_runs;
+    Values chosen;
+    SummaryWriter summary;
+    // The runs so far: how many, the last id, whether any failed or was
+    // interrupted (the roll-up, format::roll_up_status).
+    std::size_t count = 0;
+    std::int64_t last_id = -1;
+    std::vector<std::string> statuses;  // each status seen, once
+    // The page being filled: its entries' bytes, how many, its first id.
+    std::string entries;
+    std::size_t in_page = 0;
+    std::int64_t page_first = 0;
+    // The root's entries of the pages pushed so far.
+    std::vector<oci::Descriptor> pages;
+    bool finished = false;
 
-    std::vector<std::string> statuses;
-    statuses.reserve(runs.size());
-    for (const auto* r : runs) statuses.push_back(r->status);
-    auto index = root_index(parts, parts.status.empty() ? format::roll_up_status(statuses) : std::string_view(parts.status),
-                            runs.size());
+    State(content::Target& d, IndexParts p, std::size_t max)
+        : dst(d), parts(std::move(p)), max_runs(max), chosen(parts.summary_values), summary(parts.name) {}
 
-    // Every document first, size-checked; then the pushes. Run entries are
-    // written straight into the bytes of their page or of the root
-    // (with_entries), never held as descriptors. A page's bytes are not
-    // held either (ten pages of 3 MB at 100,000 runs): each is written
-    // again when it is pushed, which a checkpoint's unchanged full pages,
-    // found in the store, never are.
-    const bool paged = runs.size() > parts.runs_per_page;
-    const oci::ImageIndex page{.artifact_type = std::string(format::page_artifact_type)};
-    struct Page {
-        oci::Descriptor desc;
-        std::size_t start, end;
-    };
-    std::vector<Page> pages;  // in push order
-    if (paged) {
-        for (std::size_t start = 0; start < runs.size(); start += parts.runs_per_page) {
-            const auto end = std::min(runs.size(), start + parts.runs_per_page);
-            const auto bytes = with_entries(page, runs, start, end);
-            const auto first = runs[start]->run_id, last = runs[end - 1]->run_id;
-            check_size(bytes.size(), "the page of runs " + std::to_string(first) + " to " + std::to_string(last));
-            index.manifests.push_back(page_entry(bytes, first, last));
-            pages.push_back({index.manifests.back(), start, end});
-        }
+    // push pushes `bytes` as `d` unless `dst` has it (a checkpoint's
+    // unchanged full pages, found in the store, are not pushed again).
+    void push(const oci::Descriptor& d, std::string bytes) {
+        oci::Descriptor plain{.media_type = d.media_type, .digest = d.digest, .size = d.size};
+        if (!dst.exists(plain)) content::push_bytes(dst, plain, std::move(bytes));  // verified against `plain` as it goes
     }
-    if (parts.attachments) index.manifests.push_back(attachments_entry(*parts.attachments));
+
+    // flush_page pushes the page being filled and starts the next.
+    void flush_page() {
+        static const oci::ImageIndex page{.artifact_type = std::string(format::page_artifact_type)};
+        auto bytes = with_entries(page, entries);
+        check_size(bytes.size(), "the page of runs " + std::to_string(page_first) + " to " + std::to_string(last_id));
+        pages.push_back(page_entry(bytes, page_first, last_id));
+        push(pages.back(), std::move(bytes));
+        entries.clear();
+        in_page = 0;
+    }
+};
+
+IndexWriter::IndexWriter(content::Target& dst, IndexParts parts, std::size_t max_runs) {
+    check_index_fits(parts, max_runs);  // before anything is pushed
+    s_ = std::make_unique<State>(dst, std::move(parts), max_runs);
+}
+
+IndexWriter::~IndexWriter() = default;
+
+void IndexWriter::add(const RunEntry& run) {
+    auto& s = *s_;
+    if (s.finished) throw Error(Errc::invalid_input, "commit", "experiment index", "already written");
+    if (s.count > 0 && run.run_id <= s.last_id)
+        throw Error(Errc::invalid_input, "commit", "run " + std::to_string(run.run_id),
+                    run.run_id == s.last_id ? "run id appears twice"
+                                            : "comes after run " + std::to_string(s.last_id) + " (runs are written by ascending id)");
+    if (s.count == s.max_runs)
+        throw Error(Errc::invalid_input, "commit", "run " + std::to_string(run.run_id),
+                    "more runs than the " + std::to_string(s.max_runs) + " the index was checked for");
+    // A page is full and another run comes: the list is paged from here.
+    if (s.in_page == s.parts.runs_per_page) s.flush_page();
+    s.summary.add(summary_row(s.parts, s.chosen, run));
+    if (s.in_page > 0) s.entries += ',';
+    else s.page_first = run.run_id;
+    s.entries += oci::canonical_json(run_entry(run).to_json());
+    ++s.in_page;
+    ++s.count;
+    s.last_id = run.run_id;
+    if (std::find(s.statuses.begin(), s.statuses.end(), run.status) == s.statuses.end()) s.statuses.push_back(run.status);
+}
+
+oci::Descriptor IndexWriter::finish() {
+    auto& s = *s_;
+    if (s.finished) throw Error(Errc::invalid_input, "commit", "experiment index", "already written");
+    s.finished = true;
+    // Paged: the last page too, and the root lists pages; else the root
+    // lists the runs.
+    const bool paged = !s.pages.empty();
+    if (paged) s.flush_page();
+    auto index = root_index(s.parts, s.parts.status.empty() ? format::roll_up_status(s.statuses) : std::string_view(s.parts.status),
+                            s.count);
+    index.manifests = std::move(s.pages);
+    if (s.parts.attachments) index.manifests.push_back(attachments_entry(*s.parts.attachments));
 
     // The summary: its document, then its manifest (config: the empty descriptor).
-    auto summary_doc = summary_bytes(parts, runs);
+    auto summary_doc = std::move(s.summary).finish(s.chosen.names);
     const auto summary_blob = oci::Descriptor::for_bytes(std::string(format::summary_type), summary_doc);
     auto empty = oci::empty_descriptor();
-    const auto empty_bytes = *empty.data;
+    auto empty_bytes = *empty.data;
     empty.data.reset();
     oci::ImageManifest summary{.artifact_type = std::string(format::summary_artifact_type)};
     summary.config = empty;
@@ -225,22 +265,24 @@ oci::Descriptor write_experiment_index(content::Target& dst, const IndexParts& p
     const auto summary_manifest = oci::Descriptor::for_bytes(std::string(oci::media_types::image_manifest), summary_manifest_bytes);
     index.manifests.push_back(summary_entry(summary_manifest));
 
-    auto bytes = with_entries(index, runs, 0, paged ? 0 : runs.size());
-    check_size(bytes.size(), "the index of experiment " + parts.name);
+    auto bytes = with_entries(index, paged ? std::string_view() : std::string_view(s.entries));
+    check_size(bytes.size(), "the index of experiment " + s.parts.name);
     auto root = oci::Descriptor::for_bytes(std::string(oci::media_types::image_index), bytes);
 
-    // Blobs before the manifests that name them, pages before the root.
-    const auto push = [&](const oci::Descriptor& d, const std::function<std::string()>& content) {
-        oci::Descriptor plain{.media_type = d.media_type, .digest = d.digest, .size = d.size};
-        if (!dst.exists(plain)) content::push_bytes(dst, plain, content());  // verified against `plain` as it goes
-    };
-    push(empty, [&] { return empty_bytes; });
-    push(summary_blob, [&] { return std::move(summary_doc); });
-    push(summary_manifest, [&] { return std::move(summary_manifest_bytes); });
-    for (const auto& p : pages) push(p.desc, [&] { return with_entries(page, runs, p.start, p.end); });
-    push(root, [&] { return std::move(bytes); });
+    // Blobs before the manifests that name them; the pages went first.
+    s.push(empty, std::move(empty_bytes));
+    s.push(summary_blob, std::move(summary_doc));
+    s.push(summary_manifest, std::move(summary_manifest_bytes));
+    s.push(root, std::move(bytes));
     root.artifact_type = index.artifact_type;
     return root;
+}
+
+oci::Descriptor write_experiment_index(content::Target& dst, const IndexParts& parts, std::vector<RunEntry> runs) {
+    std::sort(runs.begin(), runs.end(), [](const RunEntry& a, const RunEntry& b) { return a.run_id < b.run_id; });
+    IndexWriter w(dst, parts, runs.size());
+    for (const auto& r : runs) w.add(r);
+    return w.finish();
 }
 
 }  // namespace sealrun::detail

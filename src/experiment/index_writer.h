@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,11 +47,10 @@ nlohmann::json summary_config(const nlohmann::json& config);
 // file; collect: the registry).
 using ValueReader = std::function<std::optional<nlohmann::json>(const RunEntry& run, const std::string& name)>;
 
-// IndexParts is everything an experiment index is written from.
+// IndexParts is everything an experiment index is written from, but its
+// runs (IndexWriter::add).
 struct IndexParts {
     std::string name;
-    // runs, any order; ids must be distinct (the writer refuses repeats).
-    std::vector<RunEntry> runs;
     // attachments is the experiment-attachments manifest, when there is one.
     std::optional<oci::Descriptor> attachments;
     // annotations are the user's (Experiment::annotate); the writer adds
@@ -70,16 +70,41 @@ struct IndexParts {
     std::size_t runs_per_page = 10000;
 };
 
-// write_experiment_index pushes what the index needs besides the runs
-// (summary, pages) and the index itself into `dst` and returns its
-// descriptor; it does not tag. Throws Error(invalid_input) for repeated
-// run ids, Error(too_large) when a document would pass 4 MiB, before
-// pushing anything.
-oci::Descriptor write_experiment_index(content::Target& dst, const IndexParts& parts);
+// IndexWriter writes one experiment index from its runs, given one at a
+// time by ascending id: each run's entry goes into the page being filled
+// and its row into the summary, and a full page is pushed as the next run
+// arrives. It holds the summary's bytes, one page's entries and the
+// pages' descriptors, never every run (issue 15: a sweep of 100,000 runs
+// is sealed in memory flat but for its summary). The summary, its
+// manifest and the index are pushed by finish(), after the pages.
+class IndexWriter {
+public:
+    // IndexWriter checks that an index of at most `max_runs` runs fits
+    // (check_index_fits) before anything is pushed.
+    IndexWriter(content::Target& dst, IndexParts parts, std::size_t max_runs);
+    ~IndexWriter();
+    IndexWriter(const IndexWriter&) = delete;
+    IndexWriter& operator=(const IndexWriter&) = delete;
+    // add writes `run` into the index. Throws Error(invalid_input) for an
+    // id not above the last one ("appears twice" when equal) or past
+    // max_runs runs, Error(too_large) past a size limit.
+    void add(const RunEntry& run);
+    // finish pushes the attachments entry, the summary and the index and
+    // returns the index's descriptor; it does not tag.
+    oci::Descriptor finish();
+
+private:
+    struct State;
+    std::unique_ptr<State> s_;
+};
+
+// write_experiment_index writes an index of `runs` (any order) through an
+// IndexWriter.
+oci::Descriptor write_experiment_index(content::Target& dst, const IndexParts& parts, std::vector<RunEntry> runs);
 
 // check_index_fits throws Error(too_large) when an index of `run_count` runs
-// written from `parts` (its name, annotations and runs_per_page; its runs
-// are not looked at) could pass 4 MiB (the root or one page), and
+// written from `parts` (its name, annotations and runs_per_page) could
+// pass 4 MiB (the root or one page), and
 // Error(invalid_input) for runs_per_page 0. Writers call it before pushing
 // any run, so an experiment that cannot be indexed pushes nothing.
 void check_index_fits(const IndexParts& parts, std::size_t run_count);

@@ -37,7 +37,7 @@ detail::RunEntry renamed_run(content::Target& t, const SealedRun& run, const std
     auto d = oci::Descriptor::for_bytes(std::string(oci::media_types::image_manifest), bytes);
     if (!t.exists(d)) content::push_bytes(t, d, std::move(bytes));
     d.artifact_type = manifest.artifact_type;
-    return {.manifest = std::move(d), .run_id = run.run_id(), .status = run.status(), .config = std::move(config)};
+    return {.manifest = std::move(d), .run_id = run.run_id(), .status = run.status(), .config = detail::summary_config(config)};
 }
 
 // ScratchDir is a private directory under the system's temporary folder,
@@ -75,7 +75,8 @@ std::unique_ptr<Experiment> Experiment::open_sealed(RecordStore& store, const st
         if (rename) {
             l.kept.push_back(renamed_run(layout, run, name));
         } else {
-            l.kept.push_back({.manifest = run.manifest(), .run_id = id, .status = run.status(), .config = run.config()});
+            l.kept.push_back({.manifest = run.manifest(), .run_id = id, .status = run.status(),
+                              .config = detail::summary_config(run.config())});
         }
         next = std::max(next, id + 1);
     }
@@ -152,8 +153,7 @@ std::size_t Experiment::adopt_left_runs(const std::string& experiment, const std
     // With checkpoints on, a run's record exists from its start, so the
     // dead process's runs after the checkpoint's are consecutive records.
     for (auto id = l.first_run_id + static_cast<std::int64_t>(runs_.size());; ++id) {
-        const nlohmann::json identity = {{"experiment", experiment}, {"session", session}, {"run_id", id}};
-        auto run = std::make_unique<Run>(*store_, identity, id, options_.clock, nullptr, &l.mutex);
+        auto run = std::make_unique<Run>(*store_, detail::run_identity(experiment, session, id), id, options_.clock, nullptr, &l.mutex);
         if (!run->materialized()) break;
         const auto model = run->model();
         const auto who = "run " + std::to_string(id);

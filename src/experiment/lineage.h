@@ -27,6 +27,12 @@ namespace sealrun::detail {
 // default action.
 class SignalGuard;
 
+// run_record_kind and run_identity are what the record of run `id` of
+// `experiment`, recorded in record session `session`, is found by (Run,
+// Experiment::run_record, resume's adoption of a dead process's runs).
+inline constexpr std::string_view run_record_kind = "sealrun.run";
+nlohmann::json run_identity(const std::string& experiment, const std::string& session, std::int64_t id);
+
 struct Lineage {
     Lineage();
     ~Lineage();
@@ -35,7 +41,8 @@ struct Lineage {
     // thread that seals a dying sweep (recursive: a run's log_solve saves
     // files through the same guard).
     std::recursive_mutex mutex;
-    // kept are the runs carried over from a sealed experiment, by id.
+    // kept are the runs carried over from a sealed experiment, by
+    // ascending id (their configs reduced to what the summary reads).
     std::vector<RunEntry> kept;
     // subject is the parent index (fork).
     std::optional<oci::Descriptor> subject;
@@ -47,11 +54,13 @@ struct Lineage {
     // first_run_id is the id the experiment's first new run takes.
     std::int64_t first_run_id = 0;
     // sealed caches closed runs sealed into the store's layout, by
-    // (run id, compressed): a closed run never changes, so a checkpoint
-    // after every run does not hash every earlier run again.
+    // (run id, compressed), when keeps_sealed: a closed run never changes,
+    // so a checkpoint after every run does not hash every earlier run
+    // again.
     std::map<std::pair<std::int64_t, bool>, RunEntry> sealed;
     // values keeps, by (run id, file), the part of the run's JSON file the
-    // summary values `values_for` pick (nullopt: no such JSON file).
+    // summary values `values_for` pick (nullopt: no such JSON file), when
+    // keeps_sealed.
     std::map<std::pair<std::int64_t, std::string>, std::optional<nlohmann::json>> values;
     std::vector<std::string> values_for;
     // closed_since counts the runs closed since the last checkpoint.
@@ -80,9 +89,14 @@ struct Lineage {
     // and reported (on_remote_error), never thrown.
     static void copy_to_remote(Experiment& e, content::OciLayout& layout, const oci::Descriptor& root) noexcept;
 
-    // add_kept_runs adds the kept runs to `parts`, copying their graphs
+    // keeps_sealed says what is sealed of a closed run is kept for the
+    // next seal (`sealed`, `values`): with a checkpoint policy, whose
+    // checkpoints seal the same closed runs again and again. Without one,
+    // nothing is kept per run (a 100,000-run seal in memory flat in N).
+    static bool keeps_sealed(const Experiment& e) noexcept { return !e.options_.checkpoint.tag.empty(); }
+    // add_kept_runs adds the kept runs to `index`, copying their graphs
     // (and the subject's) into `dst` unless it is the store's own layout.
-    static void add_kept_runs(Experiment& e, content::Target& dst, bool into_store, IndexParts& parts);
+    static void add_kept_runs(Experiment& e, content::Target& dst, bool into_store, IndexWriter& index);
     // value_reader returns what the summary's chosen values (`summary_values`)
     // are read through: a run of this experiment from its record's file, a
     // kept run from its sealed attachment in the store's layout. Runs are

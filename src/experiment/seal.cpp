@@ -197,46 +197,6 @@ SealedPart seal_part(content::Target& dst, Part part, const CodecRegistry& codec
     return SealedPart{std::move(d), std::move(config)};
 }
 
-// CacheLoan lends the store's cache of sealed runs (Lineage::sealed) to
-// one index: an entry moves from the cache into the index's parts, a run
-// sealed now goes into the parts only, and when the index is written (or
-// not) every one of them moves into the cache. Each entry is held once,
-// never twice, however many runs there are (issue 15).
-class CacheLoan {
-public:
-    CacheLoan(std::map<std::pair<std::int64_t, bool>, detail::RunEntry>& cache, detail::IndexParts& parts, bool compress)
-        : cache_(cache), parts_(parts), compress_(compress) {}
-    CacheLoan(const CacheLoan&) = delete;
-    CacheLoan& operator=(const CacheLoan&) = delete;
-    ~CacheLoan() {
-        for (const auto i : lent_) {
-            try {
-                auto& entry = parts_.runs[i];
-                cache_.insert_or_assign(std::pair(entry.run_id, compress_), std::move(entry));
-            } catch (...) {
-                // Out of memory: the run is sealed again next time, no more.
-            }
-        }
-    }
-    // take moves the cached entry of `run_id` into the parts; false when
-    // the cache has none.
-    bool take(std::int64_t run_id) {
-        const auto it = cache_.find(std::pair(run_id, compress_));
-        if (it == cache_.end()) return false;
-        parts_.runs.push_back(std::move(it->second));
-        lend_last();
-        return true;
-    }
-    // lend_last says the parts' last entry goes into the cache at the end.
-    void lend_last() { lent_.push_back(parts_.runs.size() - 1); }
-
-private:
-    std::map<std::pair<std::int64_t, bool>, detail::RunEntry>& cache_;
-    detail::IndexParts& parts_;
-    bool compress_;
-    std::vector<std::size_t> lent_;
-};
-
 void require_attachment(const std::set<std::string>& files, const std::string& name, const std::string& who) {
     if (!files.contains(name))
         throw Error(Errc::invalid_input, "commit", who, "names attachment \"" + name + "\", which the run does not hold");
@@ -260,67 +220,12 @@ oci::Descriptor Experiment::commit(content::Target& dst, std::string_view tag, c
 oci::Descriptor Experiment::seal_index(content::Target& dst, const SealOptions& options, const std::string& status,
                                        bool skip_open, bool into_store, const std::map<std::string, std::string>& annotations) {
     const auto& codecs = store_->codecs();
-    detail::IndexParts parts{.name = name_, .annotations = annotations_, .subject = lineage_->subject, .status = status,
+    auto& l = *lineage_;
+    detail::IndexParts parts{.name = name_, .annotations = annotations_, .subject = l.subject, .status = status,
                              .summary_values = options.summary_values, .runs_per_page = options.runs_per_page};
     for (const auto& [k, v] : annotations) parts.annotations[k] = v;
-    detail::check_index_fits(parts, runs_.size() + lineage_->kept.size());  // before any run is pushed
-    parts.runs.reserve(runs_.size() + lineage_->kept.size());
-    CacheLoan cache(lineage_->sealed, parts, options.compress);
-    for (const auto& run : runs_) {
-        const auto who = "run " + std::to_string(run->run_id());
-        if (!run->closed() && skip_open) continue;
-        if (!run->closed()) throw Error(Errc::invalid_input, "commit", who, "is still open: finish, fail or interrupt it first");
-        // A closed run never changes: sealed into the store once, reused.
-        if (into_store && cache.take(run->run_id())) continue;
-        const auto model = run->model();
-        const auto files = run->files();
-        const std::set<std::string> present(files.begin(), files.end());
-        const auto require_call = [&](const std::string& what, const std::string& input, const std::optional<std::string>& output) {
-            require_attachment(present, input, who + " " + what);
-            if (output) require_attachment(present, *output, who + " " + what);
-        };
-        for (const auto& s : run->solves()) require_call("solve " + std::to_string(s.solve_id), s.input, s.output);
-        for (const auto& s : run->samplings()) require_call("sampling " + std::to_string(s.sampling_id), s.input, s.output);
-        // model.json is merge-patched, so keys whose value was null are absent.
-        auto get = [&](const char* key) { return model.contains(key) ? model[key] : nlohmann::json(nullptr); };
-        auto text = [&](const char* key) {
-            const auto v = get(key);
-            return v.is_string() ? std::optional<std::string>(v.get<std::string>()) : std::nullopt;
-        };
-        std::optional<fs::path> trace;
-        if (!get("trace").is_null()) {
-            trace = run->local_directory() / std::string(detail::record_trace_file);
-            if (!util::regular_file_size(*trace))
-                throw Error(Errc::invalid_input, "commit", who + " trace", "the record's trace file " + trace->string() + " is missing");
-        }
-        // The run config (FORMAT §4.2), through the typed model.
-        format::RunConfig config{.experiment = name_, .run_id = run->run_id(), .status = text("status").value_or(""),
-                                 .reason = text("reason"), .started = text("started"), .ended = text("ended"),
-                                 .kind = text("run_kind"), .settings = get("run_config")};
-        if (const auto params = get("parameters"); params.is_object())
-            for (const auto& [k, v] : params.items()) config.parameters.emplace(k, parameter_from_json(v, who + " parameter " + k));
-        if (const auto solves = get("solves"); solves.is_array())
-            for (const auto& s : solves) config.solves.push_back(SolveRecord::from_json(s, who + " solves"));
-        if (const auto samplings = get("samplings"); samplings.is_array())
-            for (const auto& s : samplings) config.samplings.push_back(SamplingRecord::from_json(s, who + " samplings"));
-        auto make_config = [config](format::AttachmentTable table, std::optional<std::size_t> trace_layer) mutable {
-            config.attachments = std::move(table);
-            config.trace_layer = trace_layer;
-            return config.to_json();
-        };
-        const auto status = run->run_status();
-        auto sealed = seal_part(dst,
-                           Part{run->local_directory(), files, std::move(make_config), format::run_config_type,
-                                format::run_artifact_type,
-                                {{std::string(format::keys::run_id), std::to_string(run->run_id())},
-                                 {std::string(format::keys::run_status), status}},
-                                std::move(trace), run->media_types()},
-                           codecs, options);
-        parts.runs.push_back(detail::RunEntry{.manifest = std::move(sealed.manifest), .run_id = run->run_id(),
-                                              .status = status, .config = detail::summary_config(sealed.config)});
-        if (into_store) cache.lend_last();
-    }
-    detail::Lineage::add_kept_runs(*this, dst, into_store, parts);
+    const auto max_runs = runs_.size() + l.kept.size();
+    detail::check_index_fits(parts, max_runs);  // before anything is pushed
     attachments_->materialize();  // flushes experiment-level files saved so far
     if (const auto shared = attachments_->files(); !shared.empty()) {
         auto make_config = [this](format::AttachmentTable table, std::optional<std::size_t>) {
@@ -335,7 +240,81 @@ oci::Descriptor Experiment::seal_index(content::Target& dst, const SealOptions& 
     // Summary values are read from the records' files (the sealed bytes),
     // a kept run's from its sealed attachments.
     parts.values = detail::Lineage::value_reader(*this, options.summary_values);
-    return detail::write_experiment_index(dst, parts);
+    // Runs go to the writer by ascending id, each written and let go: the
+    // kept runs (ids below the new ones), then this experiment's.
+    detail::IndexWriter index(dst, std::move(parts), max_runs);
+    detail::Lineage::add_kept_runs(*this, dst, into_store, index);
+    // A closed run never changes: with checkpoints, sealed into the store
+    // once and its entry kept (Lineage::sealed), so the next checkpoint
+    // does not hash it again. Without, nothing is kept per run.
+    const bool keep = into_store && l.keeps_sealed(*this);
+    for (std::size_t i = 0; i < runs_.size(); ++i) {
+        Run* run = runs_[i].get();  // null: closed and let go (keep_closed_runs), in its record
+        const auto id = l.first_run_id + static_cast<std::int64_t>(i);
+        const auto who = "run " + std::to_string(id);
+        if (run != nullptr && !run->closed()) {
+            if (skip_open) continue;
+            throw Error(Errc::invalid_input, "commit", who, "is still open: finish, fail or interrupt it first");
+        }
+        if (into_store) {
+            if (const auto it = l.sealed.find(std::pair(id, options.compress)); it != l.sealed.end()) {
+                index.add(it->second);
+                continue;
+            }
+        }
+        std::optional<Record> let_go;
+        Record& record = run != nullptr ? *run : let_go.emplace(run_record(id));
+        const auto model = record.model();
+        const auto files = record.files();
+        // model.json is merge-patched, so keys whose value was null are absent.
+        auto get = [&](const char* key) { return model.contains(key) ? model[key] : nlohmann::json(nullptr); };
+        auto text = [&](const char* key) {
+            const auto v = get(key);
+            return v.is_string() ? std::optional<std::string>(v.get<std::string>()) : std::nullopt;
+        };
+        std::optional<fs::path> trace;
+        if (!get("trace").is_null()) {
+            trace = record.local_directory() / std::string(detail::record_trace_file);
+            if (!util::regular_file_size(*trace))
+                throw Error(Errc::invalid_input, "commit", who + " trace", "the record's trace file " + trace->string() + " is missing");
+        }
+        // The run config (FORMAT §4.2), through the typed model.
+        const auto status = text("status").value_or("");  // Run::close wrote it
+        format::RunConfig config{.experiment = name_, .run_id = id, .status = status,
+                                 .reason = text("reason"), .started = text("started"), .ended = text("ended"),
+                                 .kind = text("run_kind"), .settings = get("run_config")};
+        if (const auto params = get("parameters"); params.is_object())
+            for (const auto& [k, v] : params.items()) config.parameters.emplace(k, parameter_from_json(v, who + " parameter " + k));
+        if (const auto solves = get("solves"); solves.is_array())
+            for (const auto& s : solves) config.solves.push_back(SolveRecord::from_json(s, who + " solves"));
+        if (const auto samplings = get("samplings"); samplings.is_array())
+            for (const auto& s : samplings) config.samplings.push_back(SamplingRecord::from_json(s, who + " samplings"));
+        // What a solve or sampling names must be an attachment of the run.
+        const std::set<std::string> present(files.begin(), files.end());
+        const auto require_call = [&](const std::string& what, const std::string& input, const std::optional<std::string>& output) {
+            require_attachment(present, input, who + " " + what);
+            if (output) require_attachment(present, *output, who + " " + what);
+        };
+        for (const auto& s : config.solves) require_call("solve " + std::to_string(s.solve_id), s.input, s.output);
+        for (const auto& s : config.samplings) require_call("sampling " + std::to_string(s.sampling_id), s.input, s.output);
+        auto make_config = [config](format::AttachmentTable table, std::optional<std::size_t> trace_layer) mutable {
+            config.attachments = std::move(table);
+            config.trace_layer = trace_layer;
+            return config.to_json();
+        };
+        auto sealed = seal_part(dst,
+                           Part{record.local_directory(), files, std::move(make_config), format::run_config_type,
+                                format::run_artifact_type,
+                                {{std::string(format::keys::run_id), std::to_string(id)},
+                                 {std::string(format::keys::run_status), status}},
+                                std::move(trace), record.media_types()},
+                           codecs, options);
+        detail::RunEntry entry{.manifest = std::move(sealed.manifest), .run_id = id, .status = status,
+                               .config = detail::summary_config(sealed.config)};
+        index.add(entry);
+        if (keep) l.sealed.insert_or_assign(std::pair(entry.run_id, options.compress), std::move(entry));
+    }
+    return index.finish();
 }
 
 oci::Descriptor Experiment::commit(std::string_view tag, const SealOptions& options) {
@@ -347,7 +326,10 @@ oci::Descriptor Experiment::commit(std::string_view tag, const SealOptions& opti
     detail::Lineage::settle(*this, layout, tag);
     // The store now holds the records' content: gc may drop them once no
     // tag names this root (RecordStore::collect, docs/RECORDS.md).
-    for (const auto& run : runs_) run->note_sealed(root.digest.str());
+    for (std::size_t i = 0; i < runs_.size(); ++i) {
+        if (runs_[i]) runs_[i]->note_sealed(root.digest.str());
+        else run_record(lineage_->first_run_id + static_cast<std::int64_t>(i)).note_sealed(root.digest.str());
+    }
     attachments_->note_sealed(root.digest.str());
     return root;
 }

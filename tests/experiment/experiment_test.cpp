@@ -233,3 +233,57 @@ TEST_CASE("experiment: a TMPDIR that is not a directory is an Error(io) at commi
     CHECK_FALSE(other);
     CHECK(code == Errc::io);
 }
+
+TEST_CASE("experiment: without keep_closed_runs a closed run goes at the next run() and is sealed from its record, the same bytes") {
+    // Two stores, one experiment recorded twice: every Run kept, and each
+    // closed run let go at the next run(). The sealed experiments (runs
+    // with solves, a failed run, a trace, summary values read from the
+    // records) are the same bytes, into another target and into the store.
+    test::TempDir dir;
+    const auto record = [](Experiment& exp) {
+        test::record_two_runs(exp);
+        Run& traced = exp.run();
+        traced.log_parameter("seed", 7);
+        traced.save_file("result.json", {{"loss", 0.125}});
+        traced.save_trace({{"events", nlohmann::json::array({"start", "stop"})}});
+        traced.finish();
+    };
+    const SealOptions with_values{.summary_values = {"result.json:loss"}};
+    RecordStore kept_store(dir / "kept");
+    Experiment kept(kept_store, "sweep", test::fixed_options());
+    record(kept);
+    CHECK(kept.runs().size() == 3);
+
+    RecordStore store(dir / "let-go");
+    auto options = test::fixed_options();
+    options.keep_closed_runs = false;
+    Experiment exp(store, "sweep", options);
+    test::record_two_runs(exp);
+    REQUIRE(exp.runs().size() == 1);  // run 0 went when run 1 started
+    CHECK(exp.runs()[0]->run_id() == 1);
+    CHECK(exp.runs()[0]->run_status() == "failed");  // closed, held until the next run()
+    Run& traced = exp.run();
+    REQUIRE(exp.runs().size() == 1);
+    CHECK(exp.runs()[0] == &traced);
+    traced.log_parameter("seed", 7);
+    traced.save_file("result.json", {{"loss", 0.125}});
+    traced.save_trace({{"events", nlohmann::json::array({"start", "stop"})}});
+    traced.finish();
+
+    content::MemoryTarget a, b;
+    const auto expected = kept.commit(a, "v1", with_values);
+    CHECK(exp.commit(b, "v1", with_values).digest == expected.digest);
+    const auto sealed = SealedExperiment::open(b, "v1");
+    const auto* summary = sealed.summary();
+    REQUIRE(summary != nullptr);
+    REQUIRE(summary->runs.size() == 3);
+    CHECK(summary->runs[0].values.at("result.json:loss") == Parameter(0.25));  // read from run 0's record
+    CHECK(summary->runs[2].values.at("result.json:loss") == Parameter(0.125));
+    CHECK(sealed.run(0).solves().size() == 1);
+
+    const auto root = exp.commit("v1", with_values);
+    CHECK(root.digest == kept.commit("v1", with_values).digest);
+    // Every record, those let go too, was noted as sealed: untagged, gc takes them all.
+    content::OciLayout(store.root()).untag("v1");
+    CHECK(store.collect([] { return std::set<std::string>{}; }).records_removed == 4);  // 3 runs, the attachments
+}

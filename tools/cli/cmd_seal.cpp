@@ -217,7 +217,10 @@ int cmd_seal(const Args& a, const Globals& g) {
     // (OciLayout's durability rule): fsyncing each record file first
     // would only wait for the disk twice.
     RecordStore store(g.store, CodecRegistry::global(), {.skip_fsync = true});
-    Experiment exp(store, *name);
+    // A run sealed from a directory is done once closed: the experiment
+    // lets it go (its record holds it), so memory stays flat however many
+    // directories there are.
+    Experiment exp(store, *name, {.keep_closed_runs = false});
     const auto annotations = annotate_from_flags(exp, a);
     const auto attached = attach_files(exp, a);
     nlohmann::json runs = nlohmann::json::array();

@@ -284,6 +284,14 @@ struct ExperimentOptions {
     std::string session;
     /// checkpoint is when the sweep is sealed as a draft (off by default).
     CheckpointPolicy checkpoint;
+    /// keep_closed_runs keeps every Run for the experiment's life: runs()
+    /// lists them all and a Run& stays valid. false lets a closed run go at
+    /// the next run(): what it recorded is in its record on disk, which is
+    /// what commit() seals; runs() lists the runs still held, and a Run&
+    /// of a closed run is valid until the next run(). For sweeps of very
+    /// many runs in one process (`sealrun seal` of 100,000 directories):
+    /// the experiment then holds a pointer's worth per closed run.
+    bool keep_closed_runs = true;
 };
 
 namespace detail {
@@ -359,14 +367,15 @@ public:
     const std::string& name() const noexcept { return name_; }
 
     /// run starts the next run (ids count from 0). The reference stays valid
-    /// as long as the experiment.
+    /// as long as the experiment (see ExperimentOptions::keep_closed_runs).
     Run& run();
     /// run starts the next run and calls `body` with it: a body that returns
     /// finishes the run (unless it closed it itself), a body that throws
     /// fails it (interrupted when the exception is sealrun::Interrupted) and
     /// the exception propagates.
     Run& run(const std::function<void(Run&)>& body);
-    /// runs returns every run so far, by id.
+    /// runs returns every run so far, by id (without keep_closed_runs, the
+    /// runs still held: the open ones and those closed since the last run()).
     std::vector<Run*> runs() const;
 
     /// attachments returns the record holding experiment-level attachments;
@@ -433,8 +442,12 @@ private:
     // `dst` is the store's own layout (kept runs are there already).
     oci::Descriptor seal_index(content::Target& dst, const SealOptions& options, const std::string& status, bool skip_open,
                                bool into_store, const std::map<std::string, std::string>& annotations = {});
-    // after_close runs the checkpoint policy once a run closed.
-    void after_close();
+    // after_close runs the checkpoint policy once `run` closed, and marks
+    // it to be let go at the next run() without keep_closed_runs.
+    void after_close(const Run& run);
+    // run_record reopens the record of this experiment's run `id` that
+    // was let go (keep_closed_runs false).
+    Record run_record(std::int64_t id) const;
     // crash_checkpoint seals the last checkpoint of a dying sweep.
     void crash_checkpoint(const std::string& status, const std::string& reason) noexcept;
     // watch_signals installs the SIGINT/SIGTERM guard; stop_watching_signals removes it.
@@ -456,7 +469,11 @@ private:
     std::string name_;
     ExperimentOptions options_;
     std::unique_ptr<Record> attachments_;
+    // runs_ holds run first_run_id + i at i; null once it was let go.
     std::vector<std::unique_ptr<Run>> runs_;
+    // let_go are the indexes in runs_ of runs closed since the last run(),
+    // to be let go then (keep_closed_runs false).
+    std::vector<std::size_t> let_go_;
     std::map<std::string, std::string> annotations_;
     std::unique_ptr<detail::Lineage> lineage_;
 };
