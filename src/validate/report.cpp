@@ -9,6 +9,7 @@
 #include "sealrun/experiment/sealed.h"
 #include "sealrun/printable.h"
 #include "sealrun/validate/validate.h"
+#include "util/fs.h"
 #include "util/utf8.h"
 
 namespace sealrun {
@@ -120,32 +121,51 @@ void check_lone_run(ValidationReport& report, content::ReadOnlyTarget& target, s
     if (on_check) on_check(report.checks.back());
 }
 
-std::string to_text(const ValidationReport& report, bool verbose) {
+namespace {
+
+// text_line is the plain text's line of check `c`, marked FAIL, WARN or ok.
+std::string text_line(const CheckResult& c, std::string_view mark) {
+    std::string l(mark);
+    l.resize(6, ' ');
+    l += printable(c.name);
+    if (l.size() < 24) l.resize(24, ' ');
+    else l += ' ';
+    l += printable(c.subject);
+    if (!c.message.empty()) l += ": " + printable(c.message);
+    return l + "\n";
+}
+
+// text_problems is the plain text's lines of the report's failures, then its warnings.
+std::string text_problems(const ValidationReport& report) {
     std::string out;
-    auto line = [&](const CheckResult& c, std::string_view mark) {
-        std::string l(mark);
-        l.resize(6, ' ');
-        l += printable(c.name);
-        if (l.size() < 24) l.resize(24, ' ');
-        else l += ' ';
-        l += printable(c.subject);
-        if (!c.message.empty()) l += ": " + printable(c.message);
-        out += l + "\n";
-    };
     for (const auto& c : report.checks)
-        if (!c.passed) line(c, "FAIL");
+        if (!c.passed) out += text_line(c, "FAIL");
     for (const auto& c : report.checks)
-        if (c.passed && c.warning) line(c, "WARN");
-    if (verbose)
-        for (const auto& c : report.checks)
-            if (c.passed && !c.warning) line(c, "ok");
-    out += printable(report.reference);
+        if (c.passed && c.warning) out += text_line(c, "WARN");
+    return out;
+}
+
+// text_summary is the plain text's last line.
+std::string text_summary(const ValidationReport& report) {
+    std::string out = printable(report.reference);
     if (!report.kind.empty()) out += " (" + report.kind + (report.digest.empty() ? "" : " " + report.digest) + ")";
     out += std::string(": ") + (report.ok() ? "VALID" : "INVALID") + ", " +
            plural(report.failures(), "failure", "failures") + ", " + plural(report.warnings(), "warning", "warnings") +
            ", " + std::to_string(report.total() - report.failures()) + " of " +
            plural(report.total(), "check", "checks") + " passed\n";
     return out;
+}
+
+bool plain_pass(const CheckResult& c) { return c.passed && !c.warning; }
+
+}  // namespace
+
+std::string to_text(const ValidationReport& report, bool verbose) {
+    auto out = text_problems(report);
+    if (verbose)
+        for (const auto& c : report.checks)
+            if (plain_pass(c)) out += text_line(c, "ok");
+    return out + text_summary(report);
 }
 
 std::string to_json(const ValidationReport& report) {
@@ -166,8 +186,11 @@ void JsonReportWriter::check(const CheckResult& c) {
 
 void JsonReportWriter::finish(const ValidationReport& report) { out_ << "]," << json_text(report_json(report)).substr(1); }
 
-std::string to_junit(const ValidationReport& report) {
-    const auto tests = std::to_string(report.checks.size());
+namespace {
+
+// junit_head is the JUnit document up to its first test case.
+std::string junit_head(const ValidationReport& report) {
+    const auto tests = std::to_string(report.total());
     const auto failures = std::to_string(report.failures());
     std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
     out += "<testsuites name=\"sealrun validate\" tests=\"" + tests + "\" failures=\"" + failures +
@@ -180,21 +203,82 @@ std::string to_junit(const ValidationReport& report) {
     out += "      <property name=\"digest\" value=" + attr(report.digest) + "/>\n";
     out += "      <property name=\"warnings\" value=\"" + std::to_string(report.warnings()) + "\"/>\n";
     out += "    </properties>\n";
-    for (const auto& c : report.checks) {
-        out += "    <testcase classname=" + attr("sealrun.validate." + c.name) +
-               " name=" + attr(c.subject.empty() ? c.name : c.subject) + " time=\"0\">\n";
-        if (!c.passed) {
-            out += "      <failure message=" + attr(c.message) + " type=" + attr(c.name) + ">" +
-                   xml_escape(c.message, false) + "</failure>\n";
-        } else if (c.warning) {
-            out += "      <system-out>WARNING: " + xml_escape(c.message, false) + "</system-out>\n";
-        } else if (!c.message.empty()) {
-            out += "      <system-out>" + xml_escape(c.message, false) + "</system-out>\n";
-        }
-        out += "    </testcase>\n";
-    }
-    out += "  </testsuite>\n</testsuites>\n";
     return out;
+}
+
+// junit_case is the test case of check `c`.
+std::string junit_case(const CheckResult& c) {
+    std::string out = "    <testcase classname=" + attr("sealrun.validate." + c.name) +
+                      " name=" + attr(c.subject.empty() ? c.name : c.subject) + " time=\"0\">\n";
+    if (!c.passed) {
+        out += "      <failure message=" + attr(c.message) + " type=" + attr(c.name) + ">" + xml_escape(c.message, false) +
+               "</failure>\n";
+    } else if (c.warning) {
+        out += "      <system-out>WARNING: " + xml_escape(c.message, false) + "</system-out>\n";
+    } else if (!c.message.empty()) {
+        out += "      <system-out>" + xml_escape(c.message, false) + "</system-out>\n";
+    }
+    return out + "    </testcase>\n";
+}
+
+constexpr std::string_view junit_tail = "  </testsuite>\n</testsuites>\n";
+
+}  // namespace
+
+std::string to_junit(const ValidationReport& report) {
+    auto out = junit_head(report);
+    for (const auto& c : report.checks) out += junit_case(c);
+    return out += junit_tail;
+}
+
+// The spool: the rendered checks, buffered and written to an unnamed
+// temporary file.
+struct SpooledReportWriter::Spool {
+    explicit Spool(const std::filesystem::path& dir) : file(dir) {}
+    util::TempFile file;
+    std::string buffer;
+    void add(std::string text) {
+        buffer += text;
+        if (buffer.size() >= (std::size_t{1} << 16)) flush();
+    }
+    void flush() {
+        file.write(std::as_bytes(std::span(buffer.data(), buffer.size())));
+        buffer.clear();
+    }
+    // copy_to writes what was spooled to `out`.
+    void copy_to(std::ostream& out) {
+        flush();
+        const auto fd = file.reopen();
+        std::vector<std::byte> chunk(std::size_t{1} << 16);
+        while (const auto n = util::read_some(fd.get(), chunk, file.path()))
+            out.write(reinterpret_cast<const char*>(chunk.data()), static_cast<std::streamsize>(n));
+    }
+};
+
+SpooledReportWriter::SpooledReportWriter(std::ostream& out, Format format) : out_(out), format_(format) {
+    std::error_code ec;
+    const auto tmp = std::filesystem::temp_directory_path(ec);
+    if (ec) throw Error(Errc::io, "validate", "the temporary directory", ec.message());
+    spool_ = std::make_unique<Spool>(tmp);
+}
+
+SpooledReportWriter::~SpooledReportWriter() = default;
+
+void SpooledReportWriter::check(const CheckResult& c) {
+    if (format_ == Format::junit) spool_->add(junit_case(c));
+    else if (plain_pass(c)) spool_->add(text_line(c, "ok"));  // failures and warnings: from the report
+}
+
+void SpooledReportWriter::finish(const ValidationReport& report) {
+    if (format_ == Format::junit) {
+        out_ << junit_head(report);
+        spool_->copy_to(out_);
+        out_ << junit_tail;
+    } else {
+        out_ << text_problems(report);
+        spool_->copy_to(out_);
+        out_ << text_summary(report);
+    }
 }
 
 }  // namespace sealrun

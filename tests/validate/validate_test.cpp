@@ -593,18 +593,24 @@ TEST_CASE("validate: on_check gets every check in order; the report keeps the fa
     const auto full = validate_run(t, run);
     REQUIRE(full.failures() == 2);  // and the lone run's warning below
     std::vector<CheckResult> handed;
-    std::ostringstream json;
+    std::ostringstream json, junit, verbose;
     JsonReportWriter writer(json);
+    SpooledReportWriter junit_writer(junit, SpooledReportWriter::Format::junit);
+    SpooledReportWriter verbose_writer(verbose, SpooledReportWriter::Format::verbose_text);
     ValidationOptions o;
     o.on_check = [&](const CheckResult& c) {
         handed.push_back(c);
         writer.check(c);
+        junit_writer.check(c);
+        verbose_writer.check(c);
     };
     auto r = validate(t, "run", o);
     check_lone_run(r, t, "run", false, o.on_check);
     auto whole = full;
     check_lone_run(whole, t, "run", false);
     writer.finish(r);
+    junit_writer.finish(r);
+    verbose_writer.finish(r);
     REQUIRE(handed.size() == whole.checks.size());
     for (std::size_t i = 0; i < handed.size(); ++i) {
         CHECK(handed[i].name == whole.checks[i].name);
@@ -622,6 +628,12 @@ TEST_CASE("validate: on_check gets every check in order; the report keeps the fa
     CHECK(r.warnings() == whole.warnings());
     CHECK(to_text(r) == to_text(whole));
     CHECK(json.str() == to_json(whole));
+    // JUnit and the verbose text, spooled as the checks come: the same bytes
+    // as those of the report holding every check (passes included).
+    CHECK(junit.str() == to_junit(whole));
+    CHECK(verbose.str() == to_text(whole, true));
+    CHECK(test::contains(verbose.str(), "ok    "));
+    CHECK(test::contains(junit.str(), "tests=\"" + std::to_string(whole.checks.size()) + "\""));
 }
 
 TEST_CASE("validate: JUnit output is XML a real parser reads, one testcase per check") {

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -197,5 +198,32 @@ private:
 /// shown as \xNN). The report must hold every check (made without
 /// on_check).
 std::string to_junit(const ValidationReport& report);
+
+/// SpooledReportWriter writes to_junit()'s document, or to_text()'s with
+/// verbose, to `out` while validate() runs, as JsonReportWriter does for
+/// JSON: give check() as ValidationOptions::on_check, then call
+/// finish(report) with what validate() returned. What those documents list
+/// after something known only at the end (JUnit's counts come before its
+/// test cases, the text's passes after its failures) goes to an unnamed
+/// temporary file meanwhile, so no list of checks is held (1.6 million at
+/// 100,000 runs). The bytes are those of to_junit() and to_text(…, true)
+/// of a report holding every check. Throws Error(io) when the temporary
+/// file cannot be made or written.
+class SpooledReportWriter {
+public:
+    enum class Format { junit, verbose_text };
+    SpooledReportWriter(std::ostream& out, Format format);
+    ~SpooledReportWriter();
+    SpooledReportWriter(const SpooledReportWriter&) = delete;
+    SpooledReportWriter& operator=(const SpooledReportWriter&) = delete;
+    void check(const CheckResult& c);
+    void finish(const ValidationReport& report);
+
+private:
+    struct Spool;
+    std::ostream& out_;
+    Format format_;
+    std::unique_ptr<Spool> spool_;
+};
 
 }  // namespace sealrun
