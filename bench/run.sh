@@ -52,13 +52,10 @@ fi
 
 # ------------------------------------------------------------ work dir
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sealrun-bench.XXXXXX")
-REG_PID=""
+source "$ROOT/bench/registry.sh"
 cleanup() {
     local rc=$?
-    if [[ -n $REG_PID ]]; then
-        kill "$REG_PID" 2>/dev/null || true
-        wait "$REG_PID" 2>/dev/null || true
-    fi
+    stop_registry
     if [[ $KEEP == 1 ]]; then say "work directory kept: $WORK"; else rm -rf "$WORK"; fi
     exit $rc
 }
@@ -89,46 +86,6 @@ for f in "$ROOT/build/libsealrun.a" "$ROOT/bench/bench.cpp"; do
 done
 
 # ------------------------------------------------------------ registry
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-start_registry() {
-    local port
-    for _ in 1 2 3 4 5 6 7 8; do
-        port=$((20000 + RANDOM % 40000))
-        port_in_use "$port" && continue
-        mkdir -p "$WORK/registry"
-        cat >"$WORK/registry.yml" <<EOF
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $WORK/registry
-  cache:
-    blobdescriptor: inmemory
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:$port
-EOF
-        docker-registry serve "$WORK/registry.yml" >"$WORK/logs/registry.log" 2>&1 &
-        REG_PID=$!
-        for _ in $(seq 1 100); do
-            if curl -sf -o /dev/null "http://127.0.0.1:$port/v2/"; then
-                HOST=127.0.0.1:$port
-                return 0
-            fi
-            kill -0 "$REG_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill "$REG_PID" 2>/dev/null || true
-        wait "$REG_PID" 2>/dev/null || true
-        REG_PID=""
-    done
-    cat "$WORK/logs/registry.log" >&2 || true
-    die "could not start docker-registry"
-}
 start_registry
 
 # ------------------------------------------------------------- timing

@@ -47,13 +47,10 @@ for c in docker-registry curl; do command -v "$c" >/dev/null || die "$c is missi
 [[ -x $PY ]] || die "$PY is missing"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sealrun-scale.XXXXXX")
-REG_PID=""
+source "$ROOT/bench/registry.sh"
 cleanup() {
     local rc=$?
-    if [[ -n $REG_PID ]]; then
-        kill "$REG_PID" 2>/dev/null || true
-        wait "$REG_PID" 2>/dev/null || true
-    fi
+    stop_registry
     if [[ $KEEP == 1 ]]; then say "work directory kept: $WORK"; else rm -rf "$WORK"; fi
     exit $rc
 }
@@ -65,28 +62,7 @@ mkdir -p "$WORK/logs"
 # Debian's docker-registry, filesystem storage, its access log (one line
 # per request, combined log format) on stdout into $ACCESS.
 ACCESS=$WORK/logs/access.log
-port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat >"$WORK/registry.yml" <<EOF
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: false
-storage:
-  filesystem:
-    rootdirectory: $WORK/registry
-  cache:
-    blobdescriptor: inmemory
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:$port
-EOF
-docker-registry serve "$WORK/registry.yml" >"$ACCESS" 2>"$WORK/logs/registry.err" &
-REG_PID=$!
-for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/v2/" && break; sleep 0.1; done
-curl -sf -o /dev/null "http://127.0.0.1:$port/v2/" || die "docker-registry did not start: $(cat "$WORK/logs/registry.err")"
-HOST=127.0.0.1:$port
+start_registry "$ACCESS"
 
 # requests_since LINE: the access-log lines after line LINE, as
 # "TOTAL METHOD:COUNT..." (waits until the log stops growing: the registry

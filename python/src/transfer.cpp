@@ -3,9 +3,7 @@
 // sealrun::open_location, sealrun::validate), with the GIL released while
 // they run.
 #include <algorithm>
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <cstdint>
 #include <optional>
@@ -122,23 +120,6 @@ ValidationReport validate_location(const std::string& location, bool strict, con
     return report;
 }
 
-// ScratchDir is a private folder under $TMPDIR for a conversion's records
-// and streamed attachments, removed with its contents when it goes.
-struct ScratchDir {
-    std::filesystem::path path;
-    ScratchDir() {
-        std::string templ = (std::filesystem::temp_directory_path() / "sealrun-convert-XXXXXX").string();
-        if (::mkdtemp(templ.data()) == nullptr) throw Error(Errc::io, "create directory", templ, std::strerror(errno));
-        path = templ;
-    }
-    ~ScratchDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-    ScratchDir(const ScratchDir&) = delete;
-    ScratchDir& operator=(const ScratchDir&) = delete;
-};
-
 // convert_location is `sealrun convert SRC DST`: the OMMX experiment SRC
 // sealed as a sealrun experiment at DST (tagged as DST names).
 py::dict convert_location(const std::string& source, const std::string& destination, const std::string& name,
@@ -156,13 +137,12 @@ py::dict convert_location(const std::string& source, const std::string& destinat
             throw Error(Errc::invalid_input, "convert", destination,
                         "names no tag (sealrun names what it seals by tag: TAG, oci:DIR:TAG, …)");
         auto src = open_location(source, options, false);
-        ScratchDir scratch;
         auto dst = open_location(destination, options, true, force);
         ConvertOptions o;
         o.name = name;
         o.compress = compress;
         o.force = force;
-        done = convert_experiment(*src.target, src.reference, dst.writable(), dst.reference, scratch.path, o);
+        done = convert_experiment(*src.target, src.reference, dst.writable(), dst.reference, o);
         dst.commit();
         tag = dst.reference;
     }

@@ -17,6 +17,7 @@
 #include "sealrun/records/record.h"
 
 #include "experiment/ommx_experiment.h"
+#include "util/fs.h"
 
 namespace sealrun {
 
@@ -126,6 +127,12 @@ Converted convert_experiment(content::ReadOnlyTarget& src, std::string_view refe
     }
     out.root = exp.commit(dst, tag, SealOptions{.compress = options.compress, .force = options.force});
     return out;
+}
+
+Converted convert_experiment(content::ReadOnlyTarget& src, std::string_view reference, content::Target& dst,
+                             std::string_view tag, const ConvertOptions& options) {
+    const util::ScratchDir scratch("sealrun-convert-");
+    return convert_experiment(src, reference, dst, tag, scratch.path(), options);
 }
 
 }  // namespace sealrun

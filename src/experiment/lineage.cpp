@@ -5,7 +5,6 @@
 // only when the experiment's name changes are a run's config and manifest
 // rewritten, never its attachment blobs.
 #include <algorithm>
-#include <cstdlib>
 
 #include "sealrun/codecs/bytes.h"
 #include "sealrun/content/oci_layout.h"
@@ -39,25 +38,6 @@ detail::RunEntry renamed_run(content::Target& t, const SealedRun& run, const std
     d.artifact_type = manifest.artifact_type;
     return {.manifest = std::move(d), .run_id = run.run_id(), .status = run.status(), .config = detail::summary_config(config)};
 }
-
-// ScratchDir is a private directory under the system's temporary folder,
-// removed with everything in it.
-struct ScratchDir {
-    ScratchDir() {
-        std::error_code ec;
-        auto tmpl = (fs::temp_directory_path(ec) / "sealrun-lineage-XXXXXX").string();
-        if (ec || ::mkdtemp(tmpl.data()) == nullptr)
-            throw Error(Errc::io, "resume", "the temporary directory", ec ? ec.message() : std::strerror(errno));
-        path = tmpl;
-    }
-    ~ScratchDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    ScratchDir(const ScratchDir&) = delete;
-    ScratchDir& operator=(const ScratchDir&) = delete;
-    fs::path path;
-};
 
 }  // namespace
 
@@ -93,9 +73,9 @@ std::unique_ptr<Experiment> Experiment::open_sealed(RecordStore& store, const st
     // Experiment-level attachments come back into the new record, bytes and
     // media types unchanged: sealed again they are the same blobs.
     if (const auto names = sealed.attachment_names(); !names.empty()) {
-        ScratchDir scratch;
+        const util::ScratchDir scratch("sealrun-lineage-");
         for (const auto& n : names) {
-            const auto file = sealed.write_attachment(n, scratch.path, true);
+            const auto file = sealed.write_attachment(n, scratch.path(), true);
             e->attachments_->import_file(n, file, sealed.attachment_media_type(n));
         }
     }

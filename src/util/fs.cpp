@@ -3,6 +3,7 @@
 #include <array>
 #include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <thread>
@@ -184,6 +185,20 @@ TempFile::TempFile(const std::filesystem::path& dir) {
         if (errno != EEXIST) throw_errno("create temporary file", path_);
     }
     throw Error(Errc::io, "create temporary file", dir.string(), "no free name after 16 attempts");
+}
+
+ScratchDir::ScratchDir(std::string_view prefix) {
+    std::error_code ec;
+    const auto tmp = std::filesystem::temp_directory_path(ec);
+    if (ec) throw Error(Errc::io, "create directory", "the temporary directory", ec.message());
+    auto templ = (tmp / (std::string(prefix) + "XXXXXX")).string();
+    if (::mkdtemp(templ.data()) == nullptr) throw_errno("create directory", templ);
+    path_ = templ;
+}
+
+ScratchDir::~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
 }
 
 TempFile::~TempFile() {

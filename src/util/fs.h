@@ -219,6 +219,21 @@ std::string buffer_for(std::size_t size);
 // LockMode is the kind of flock a FileLock holds.
 enum class LockMode { shared, exclusive };
 
+// ScratchDir is a new private directory under the system's temporary
+// folder, named `<prefix>XXXXXX`, removed with everything in it when it
+// goes. Throws Error(io) when it cannot be made.
+class ScratchDir {
+public:
+    explicit ScratchDir(std::string_view prefix);
+    ~ScratchDir();
+    ScratchDir(const ScratchDir&) = delete;
+    ScratchDir& operator=(const ScratchDir&) = delete;
+    const std::filesystem::path& path() const noexcept { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
+
 // FileLock holds a flock on `path` (created if missing, never through a
 // symbolic link) for its lifetime; the constructor blocks until the lock is
 // free. Works across processes; the kernel releases it when the process

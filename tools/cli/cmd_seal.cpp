@@ -6,11 +6,6 @@
 #include <iostream>
 #include <vector>
 
-#include <cerrno>
-#include <cstring>
-
-#include <stdlib.h>
-
 #include <sealrun/experiment/convert.h>
 #include <sealrun/experiment/experiment.h>
 #include <sealrun/oci/tag.h>
@@ -267,35 +262,6 @@ int cmd_seal(const Args& a, const Globals& g) {
     return exit_ok;
 }
 
-}  // namespace sealrun::cli
-
-namespace sealrun::cli {
-
-namespace {
-
-// ScratchDir is a private folder under $TMPDIR, removed with everything in
-// it when the command ends (convert's records and streamed attachments).
-struct ScratchDir {
-    fs::path path;
-    ScratchDir() {
-        std::error_code ec;
-        auto tmp = fs::temp_directory_path(ec);
-        if (ec) tmp = "/tmp";
-        std::string templ = (tmp / "sealrun-convert-XXXXXX").string();
-        if (::mkdtemp(templ.data()) == nullptr)
-            throw Error(Errc::io, "create directory", templ, std::strerror(errno));
-        path = templ;
-    }
-    ~ScratchDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    ScratchDir(const ScratchDir&) = delete;
-    ScratchDir& operator=(const ScratchDir&) = delete;
-};
-
-}  // namespace
-
 int cmd_convert(const Args& a, const Globals& g) {
     need(a, 2, 2, "sealrun convert SRC DST [--name NAME] [--compress] [--force]");
     // Grammar errors first, before anything is opened.
@@ -305,13 +271,12 @@ int cmd_convert(const Args& a, const Globals& g) {
     if (dst_spec.reference.empty() || oci::is_digest_reference(dst_spec.reference))
         throw UsageError("the destination needs a tag (sealrun names what it seals by tag): " + a.positional[1]);
     auto src = open_location(a.positional[0], g, false);
-    ScratchDir scratch;
     auto dst = open_location(a.positional[1], g, true, a.has("--force"));
     ConvertOptions o;
     if (const auto n = a.get("--name")) o.name = *n;
     o.compress = a.has("--compress");
     o.force = a.has("--force");
-    const auto done = convert_experiment(*src.target, src.reference, dst.writable(), dst.reference, scratch.path, o);
+    const auto done = convert_experiment(*src.target, src.reference, dst.writable(), dst.reference, o);
     dst.commit();
     if (g.json) {
         std::cout << json_text({{"source", a.positional[0]}, {"destination", a.positional[1]}, {"tag", dst.reference},

@@ -95,5 +95,10 @@ struct Converted {
 Converted convert_experiment(content::ReadOnlyTarget& src, std::string_view reference, content::Target& dst,
                              std::string_view tag, const std::filesystem::path& scratch,
                              const ConvertOptions& options = {});
+/// convert_experiment converts as above through a private directory under
+/// the system's temporary folder, removed when it returns; Error(io) when
+/// it cannot be made.
+Converted convert_experiment(content::ReadOnlyTarget& src, std::string_view reference, content::Target& dst,
+                             std::string_view tag, const ConvertOptions& options = {});
 
 }  // namespace sealrun
