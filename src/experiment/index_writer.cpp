@@ -155,6 +155,7 @@ nlohmann::json summary_config(const nlohmann::json& config) {
 
 void check_index_fits(const IndexParts& parts, std::size_t run_count) {
     if (parts.runs_per_page == 0) throw Error(Errc::invalid_input, "commit", "runs_per_page", "must be at least 1");
+    for (const auto& v : parts.summary_values) (void)parse_value_spec(v);
     // The largest run entry there can be: an 18-digit id, the longest status.
     const RunEntry widest{.manifest = oci::Descriptor::for_bytes(std::string(oci::media_types::image_manifest), "{}"),
                           .run_id = 999999999999999999, .status = "interrupted", .config = {}};

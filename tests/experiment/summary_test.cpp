@@ -20,6 +20,7 @@
 #include "experiment/index_writer.h"
 #include "experiment/summary.h"
 #include "support/experiment.h"
+#include "support/expect.h"
 #include "support/forwarding.h"
 #include "support/registry.h"
 #include "support/remote.h"
@@ -192,7 +193,14 @@ TEST_CASE("summary: value specs and picks") {
     Experiment exp(store, "bad-spec", test::fixed_options());
     record(exp, 1);
     content::MemoryTarget mem;
-    CHECK_THROWS_AS(exp.commit(mem, "v1", {.summary_values = {"no-colon"}}), Error);
+    CountingTarget counting(mem);
+    CHECK(test::errc_of([&] { exp.commit(counting, "v1", {.summary_values = {"no-colon"}}); }) == Errc::invalid_input);
+    CHECK(counting.pushes == 0);
+    CHECK(test::errc_of([&] { exp.commit("v1", {.summary_values = {"result.json:"}}); }) == Errc::invalid_input);
+    std::size_t blobs = 0;  // into the store's layout: no blob either
+    if (std::filesystem::exists(store.root() / "blobs"))
+        for (const auto& e : std::filesystem::recursive_directory_iterator(store.root() / "blobs")) blobs += e.is_regular_file();
+    CHECK(blobs == 0);
 }
 
 TEST_CASE("summary: an older index without one opens by the slow path and validates") {
