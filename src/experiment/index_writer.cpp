@@ -51,23 +51,17 @@ oci::Descriptor page_entry(const std::string& bytes, std::int64_t first, std::in
     return d;
 }
 
-// Values are the summary's chosen values (parts.summary_values, each
-// once) and how each is read.
-struct Values {
+// chosen_values returns the summary's chosen values (`chosen`, each once).
+std::vector<std::string> chosen_values(const std::vector<std::string>& chosen) {
     std::vector<std::string> names;
-    std::vector<ValueSpec> specs;
-    explicit Values(const std::vector<std::string>& chosen) {
-        for (const auto& v : chosen) {
-            if (std::find(names.begin(), names.end(), v) != names.end()) continue;  // asked twice: once
-            specs.push_back(parse_value_spec(v));
-            names.push_back(v);
-        }
-    }
-};
+    for (const auto& v : chosen)
+        if (std::find(names.begin(), names.end(), v) == names.end()) names.push_back(v);  // asked twice: once
+    return names;
+}
 
-// summary_row makes the summary's row of run `r`, its chosen values read
-// through `parts.values`.
-SummaryRow summary_row(const IndexParts& parts, const Values& chosen, const RunEntry& r) {
+// summary_row makes the summary's row of run `r`, its chosen values
+// (`specs`) read through `parts.values`.
+SummaryRow summary_row(const IndexParts& parts, const std::vector<ValueSpec>& specs, const RunEntry& r) {
     const auto who = "run " + std::to_string(r.run_id);
     SummaryRow row{.run_id = r.run_id, .status = r.status, .manifest = r.manifest.digest.str()};
     const auto& c = r.config;
@@ -78,9 +72,9 @@ SummaryRow summary_row(const IndexParts& parts, const Values& chosen, const RunE
     std::map<std::string, std::string> manifest_annotations;
     if (!r.worker.empty()) manifest_annotations.emplace(format::keys::run_worker, r.worker);
     row.worker = format::rules::run_worker(c, manifest_annotations);  // the rule validate checks rows by
-    if (chosen.specs.empty() || !parts.values) return row;
+    if (specs.empty() || !parts.values) return row;
     std::map<std::string, std::optional<nlohmann::json>> docs;  // each file read once per run
-    for (const auto& spec : chosen.specs) {
+    for (const auto& spec : specs) {
         auto found = docs.find(spec.file);
         if (found == docs.end()) {
             std::optional<nlohmann::json> doc;
@@ -173,7 +167,9 @@ struct IndexWriter::State {
     content::Target& dst;
     IndexParts parts;
     std::size_t max_runs;
-    Values chosen;
+    // The summary's chosen values, each once, and how each is read.
+    std::vector<std::string> value_names;
+    std::vector<ValueSpec> value_specs;
     SummaryWriter summary;
     // The runs so far: how many, the last id, whether any failed or was
     // interrupted (the roll-up, format::roll_up_status).
@@ -189,7 +185,9 @@ struct IndexWriter::State {
     bool finished = false;
 
     State(content::Target& d, IndexParts p, std::size_t max)
-        : dst(d), parts(std::move(p)), max_runs(max), chosen(parts.summary_values), summary(parts.name) {}
+        : dst(d), parts(std::move(p)), max_runs(max), value_names(chosen_values(parts.summary_values)), summary(parts.name) {
+        for (const auto& v : value_names) value_specs.push_back(parse_value_spec(v));
+    }
 
     // push pushes `bytes` as `d` unless `dst` has it (a checkpoint's
     // unchanged full pages, found in the store, are not pushed again).
@@ -229,7 +227,7 @@ void IndexWriter::add(const RunEntry& run) {
                     "more runs than the " + std::to_string(s.max_runs) + " the index was checked for");
     // A page is full and another run comes: the list is paged from here.
     if (s.in_page == s.parts.runs_per_page) s.flush_page();
-    s.summary.add(summary_row(s.parts, s.chosen, run));
+    s.summary.add(summary_row(s.parts, s.value_specs, run));
     if (s.in_page > 0) s.entries += ',';
     else s.page_first = run.run_id;
     s.entries += oci::canonical_json(run_entry(run).to_json());
@@ -253,7 +251,7 @@ oci::Descriptor IndexWriter::finish() {
     if (s.parts.attachments) index.manifests.push_back(attachments_entry(*s.parts.attachments));
 
     // The summary: its document, then its manifest (config: the empty descriptor).
-    auto summary_doc = std::move(s.summary).finish(s.chosen.names);
+    auto summary_doc = std::move(s.summary).finish(s.value_names);
     const auto summary_blob = oci::Descriptor::for_bytes(std::string(format::summary_type), summary_doc);
     auto empty = oci::empty_descriptor();
     auto empty_bytes = *empty.data;
