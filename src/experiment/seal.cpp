@@ -121,9 +121,7 @@ SealedPart seal_part(content::Target& dst, Part part, const CodecRegistry& codec
     auto* layout = dynamic_cast<content::OciLayout*>(&dst);
     format::AttachmentTable table;
     std::optional<std::size_t> trace_layer;
-    std::error_code ec;
-    const auto tmpdir = fs::temp_directory_path(ec);
-    if (ec) throw Error(Errc::io, "seal", "the temporary directory", ec.message());
+    const auto tmpdir = util::temp_directory("seal");
     for (const auto& name : part.files) {
         const auto file = part.dir / name;
         // The media type the user gave, else sealrun's rule (media_types.h).
@@ -262,8 +260,8 @@ oci::Descriptor Experiment::seal_index(content::Target& dst, const SealOptions& 
                 continue;
             }
         }
-        std::optional<Record> let_go;
-        Record& record = run != nullptr ? *run : let_go.emplace(run_record(id));
+        std::optional<Record> reopened;
+        Record& record = record_at(i, reopened);
         const auto model = record.model();
         const auto files = record.files();
         // model.json is merge-patched, so keys whose value was null are absent.
@@ -327,8 +325,8 @@ oci::Descriptor Experiment::commit(std::string_view tag, const SealOptions& opti
     // The store now holds the records' content: gc may drop them once no
     // tag names this root (RecordStore::collect, docs/RECORDS.md).
     for (std::size_t i = 0; i < runs_.size(); ++i) {
-        if (runs_[i]) runs_[i]->note_sealed(root.digest.str());
-        else run_record(lineage_->first_run_id + static_cast<std::int64_t>(i)).note_sealed(root.digest.str());
+        std::optional<Record> reopened;
+        record_at(i, reopened).note_sealed(root.digest.str());
     }
     attachments_->note_sealed(root.digest.str());
     return root;

@@ -187,11 +187,15 @@ TempFile::TempFile(const std::filesystem::path& dir) {
     throw Error(Errc::io, "create temporary file", dir.string(), "no free name after 16 attempts");
 }
 
-ScratchDir::ScratchDir(std::string_view prefix) {
+std::filesystem::path temp_directory(std::string_view operation) {
     std::error_code ec;
-    const auto tmp = std::filesystem::temp_directory_path(ec);
-    if (ec) throw Error(Errc::io, "create directory", "the temporary directory", ec.message());
-    auto templ = (tmp / (std::string(prefix) + "XXXXXX")).string();
+    auto tmp = std::filesystem::temp_directory_path(ec);
+    if (ec) throw Error(Errc::io, std::string(operation), "the temporary directory", ec.message());
+    return tmp;
+}
+
+ScratchDir::ScratchDir(std::string_view prefix) {
+    auto templ = (temp_directory("create directory") / (std::string(prefix) + "XXXXXX")).string();
     if (::mkdtemp(templ.data()) == nullptr) throw_errno("create directory", templ);
     path_ = templ;
 }

@@ -219,6 +219,10 @@ std::string buffer_for(std::size_t size);
 // LockMode is the kind of flock a FileLock holds.
 enum class LockMode { shared, exclusive };
 
+// temp_directory returns the system's temporary folder ($TMPDIR, else
+// /tmp); Error(io) naming `operation` when it is not a usable directory.
+std::filesystem::path temp_directory(std::string_view operation);
+
 // ScratchDir is a new private directory under the system's temporary
 // folder, named `<prefix>XXXXXX`, removed with everything in it when it
 // goes. Throws Error(io) when it cannot be made.

@@ -255,12 +255,8 @@ struct SpooledReportWriter::Spool {
     }
 };
 
-SpooledReportWriter::SpooledReportWriter(std::ostream& out, Format format) : out_(out), format_(format) {
-    std::error_code ec;
-    const auto tmp = std::filesystem::temp_directory_path(ec);
-    if (ec) throw Error(Errc::io, "validate", "the temporary directory", ec.message());
-    spool_ = std::make_unique<Spool>(tmp);
-}
+SpooledReportWriter::SpooledReportWriter(std::ostream& out, Format format)
+    : out_(out), format_(format), spool_(std::make_unique<Spool>(util::temp_directory("validate"))) {}
 
 SpooledReportWriter::~SpooledReportWriter() = default;
 
