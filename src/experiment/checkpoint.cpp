@@ -10,7 +10,6 @@
 #include <cstring>
 #include <set>
 #include <thread>
-#include <unordered_map>
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -270,24 +269,16 @@ ValueReader Lineage::value_reader(Experiment& e, const std::vector<std::string>&
     }
     std::vector<ValueSpec> specs;
     for (const auto& v : summary_values) specs.push_back(parse_value_spec(v));
-    std::unordered_map<std::int64_t, Run*> live;
-    for (const auto& r : e.runs_)
-        if (r) live.emplace(r->run_id(), r.get());
     auto layout = std::make_shared<std::optional<content::OciLayout>>();  // opened for the first kept run
-    return [&e, &l, specs = std::move(specs), live = std::move(live), layout](const RunEntry& entry,
-                                                                             const std::string& name) -> std::optional<nlohmann::json> {
+    return [&e, &l, specs = std::move(specs), layout](const RunEntry& entry, const std::string& name) -> std::optional<nlohmann::json> {
         const auto key = std::pair(entry.run_id, name);
         if (const auto it = l.values.find(key); it != l.values.end()) return it->second;
         std::optional<nlohmann::json> doc;
-        const auto read = [&](Record& run) {
+        if (entry.run_id >= l.first_run_id) {  // a run of this experiment: its record (held or let go)
+            std::optional<Record> reopened;
+            auto& run = e.record_at(static_cast<std::size_t>(entry.run_id - l.first_run_id), reopened);
             if (util::regular_file_size(run.local_directory() / name)) doc = run.load_file<nlohmann::json>(name);
-        };
-        if (const auto it = live.find(entry.run_id); it != live.end()) {
-            read(*it->second);
-        } else if (entry.run_id >= l.first_run_id) {  // a run of this experiment let go (keep_closed_runs)
-            auto run = e.run_record(entry.run_id);
-            read(run);
-        } else {
+        } else {  // a kept run: its sealed attachment
             if (!*layout) layout->emplace(e.store_->root(), content::OciLayoutOptions{.read_only = true});
             const auto run = SealedRun::open(**layout, entry.manifest, e.store_->codecs());
             if (run.attachments().contains(name) && run.attachment_media_type(name) == codecs::JsonCodec::media_type)

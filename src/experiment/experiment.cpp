@@ -14,7 +14,11 @@ namespace sealrun {
 
 Run::Run(RecordStore& store, const nlohmann::json& identity, std::int64_t run_id, std::function<std::string()> clock,
          Experiment* owner, std::recursive_mutex* mutex)
-    : Record(store, std::string(detail::run_record_kind), identity), run_id_(run_id), clock_(std::move(clock)), owner_(owner), mutex_(mutex) {
+    : Record(store, std::string(detail::run_record_kind), identity),
+      run_id_(run_id),
+      clock_(std::move(clock)),
+      owner_(owner),
+      mutex_(mutex) {
     guard_writes(mutex_);
     started_ = clock_();
 }
@@ -292,7 +296,8 @@ Run& Experiment::run() {
     for (const auto i : let_go_) runs_[i].reset();
     let_go_.clear();
     const auto id = lineage_->first_run_id + static_cast<std::int64_t>(runs_.size());
-    runs_.push_back(std::make_unique<Run>(*store_, detail::run_identity(name_, options_.session, id), id, options_.clock, this, &lineage_->mutex));
+    runs_.push_back(std::make_unique<Run>(*store_, detail::run_identity(name_, options_.session, id), id, options_.clock,
+                                          this, &lineage_->mutex));
     lineage_->settled = false;
     // With checkpoints on, what the run saves goes to disk at once (not
     // kept in memory until it closes), so a crash loses none of it.
@@ -338,8 +343,10 @@ std::vector<Run*> Experiment::runs() const {
     return out;
 }
 
-Record Experiment::run_record(std::int64_t id) const {
-    return Record(*store_, std::string(detail::run_record_kind), detail::run_identity(name_, options_.session, id));
+Record& Experiment::record_at(std::size_t i, std::optional<Record>& reopened) {
+    if (runs_[i]) return *runs_[i];
+    const auto id = lineage_->first_run_id + static_cast<std::int64_t>(i);
+    return reopened.emplace(*store_, std::string(detail::run_record_kind), detail::run_identity(name_, options_.session, id));
 }
 
 namespace detail {

@@ -220,8 +220,9 @@ void IndexWriter::add(const RunEntry& run) {
     if (s.finished) throw Error(Errc::invalid_input, "commit", "experiment index", "already written");
     if (s.count > 0 && run.run_id <= s.last_id)
         throw Error(Errc::invalid_input, "commit", "run " + std::to_string(run.run_id),
-                    run.run_id == s.last_id ? "run id appears twice"
-                                            : "comes after run " + std::to_string(s.last_id) + " (runs are written by ascending id)");
+                    run.run_id == s.last_id
+                        ? "run id appears twice"
+                        : "comes after run " + std::to_string(s.last_id) + " (runs are written by ascending id)");
     if (s.count == s.max_runs)
         throw Error(Errc::invalid_input, "commit", "run " + std::to_string(run.run_id),
                     "more runs than the " + std::to_string(s.max_runs) + " the index was checked for");
@@ -245,8 +246,8 @@ oci::Descriptor IndexWriter::finish() {
     // lists the runs.
     const bool paged = !s.pages.empty();
     if (paged) s.flush_page();
-    auto index = root_index(s.parts, s.parts.status.empty() ? format::roll_up_status(s.statuses) : std::string_view(s.parts.status),
-                            s.count);
+    const auto status = s.parts.status.empty() ? format::roll_up_status(s.statuses) : std::string_view(s.parts.status);
+    auto index = root_index(s.parts, status, s.count);
     index.manifests = std::move(s.pages);
     if (s.parts.attachments) index.manifests.push_back(attachments_entry(*s.parts.attachments));
 

@@ -104,10 +104,10 @@ oci::Descriptor write_experiment_index(content::Target& dst, const IndexParts& p
 
 // check_index_fits throws Error(too_large) when an index of `run_count` runs
 // written from `parts` (its name, annotations and runs_per_page) could
-// pass 4 MiB (the root or one page), and
-// Error(invalid_input) for runs_per_page 0 or a summary value that is not
-// FILE:KEY. Writers call it before pushing
-// any run, so an experiment that cannot be indexed pushes nothing.
+// pass 4 MiB (the root or one page), and Error(invalid_input) for
+// runs_per_page 0 or a summary value that is not FILE:KEY. Writers call it
+// before pushing any run, so an experiment that cannot be indexed pushes
+// nothing.
 void check_index_fits(const IndexParts& parts, std::size_t run_count);
 
 }  // namespace sealrun::detail

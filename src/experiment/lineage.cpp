@@ -133,7 +133,8 @@ std::size_t Experiment::adopt_left_runs(const std::string& experiment, const std
     // With checkpoints on, a run's record exists from its start, so the
     // dead process's runs after the checkpoint's are consecutive records.
     for (auto id = l.first_run_id + static_cast<std::int64_t>(runs_.size());; ++id) {
-        auto run = std::make_unique<Run>(*store_, detail::run_identity(experiment, session, id), id, options_.clock, nullptr, &l.mutex);
+        auto run = std::make_unique<Run>(*store_, detail::run_identity(experiment, session, id), id, options_.clock,
+                                         nullptr, &l.mutex);
         if (!run->materialized()) break;
         const auto model = run->model();
         const auto who = "run " + std::to_string(id);

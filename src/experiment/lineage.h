@@ -29,7 +29,7 @@ class SignalGuard;
 
 // run_record_kind and run_identity are what the record of run `id` of
 // `experiment`, recorded in record session `session`, is found by (Run,
-// Experiment::run_record, resume's adoption of a dead process's runs).
+// Experiment::record_at, resume's adoption of a dead process's runs).
 inline constexpr std::string_view run_record_kind = "sealrun.run";
 nlohmann::json run_identity(const std::string& experiment, const std::string& session, std::int64_t id);
 
@@ -99,10 +99,11 @@ struct Lineage {
     static void add_kept_runs(Experiment& e, content::Target& dst, bool into_store, IndexWriter& index);
     // value_reader returns what the summary's chosen values (`summary_values`)
     // are read through: a run of this experiment from its record's file, a
-    // kept run from its sealed attachment in the store's layout. Runs are
-    // found by id through an index built once per index written, and what a
-    // run holds for the chosen values is kept (a sealed run never changes),
-    // reduced to those values, so the next checkpoint reads no file for it.
+    // kept run from its sealed attachment in the store's layout (a run's
+    // place in the experiment follows from its id: Experiment::record_at).
+    // With keeps_sealed, what a run holds for the chosen values is kept (a
+    // sealed run never changes), reduced to those values, so the next
+    // checkpoint reads no file for it.
     static ValueReader value_reader(Experiment& e, const std::vector<std::string>& summary_values);
     // settle runs after commit(tag) into the store: the checkpoints of
     // `tag` (and of the policy's tag) are removed, nothing is left to save.

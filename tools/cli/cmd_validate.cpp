@@ -29,7 +29,8 @@ int cmd_validate(const Args& a, const Globals& g) {
         json.emplace(std::cout);
         o.on_check = [&](const CheckResult& c) { json->check(c); };
     } else if (fmt == "junit" || verbose) {
-        spooled.emplace(std::cout, fmt == "junit" ? SpooledReportWriter::Format::junit : SpooledReportWriter::Format::verbose_text);
+        using F = SpooledReportWriter::Format;
+        spooled.emplace(std::cout, fmt == "junit" ? F::junit : F::verbose_text);
         o.on_check = [&](const CheckResult& c) { spooled->check(c); };
     } else {
         o.on_check = [](const CheckResult&) {};

@@ -445,9 +445,10 @@ private:
     // after_close runs the checkpoint policy once `run` closed, and marks
     // it to be let go at the next run() without keep_closed_runs.
     void after_close(const Run& run);
-    // run_record reopens the record of this experiment's run `id` that
-    // was let go (keep_closed_runs false).
-    Record run_record(std::int64_t id) const;
+    // record_at returns the record of run first_run_id + i: the Run held
+    // at runs_[i], or, when it was let go (keep_closed_runs false), its
+    // record reopened into `reopened`.
+    Record& record_at(std::size_t i, std::optional<Record>& reopened);
     // crash_checkpoint seals the last checkpoint of a dying sweep.
     void crash_checkpoint(const std::string& status, const std::string& reason) noexcept;
     // watch_signals installs the SIGINT/SIGTERM guard; stop_watching_signals removes it.
